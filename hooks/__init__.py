@@ -1,0 +1,1 @@
+"""Cookiecutter hooks, importable so that ccmlops and the tests share their rules."""

@@ -1,0 +1,5 @@
+"""The project's package: pipeline stages, model code and the serving app."""
+
+PROJECT_NAME = {{ cookiecutter.project_name | tojson }}
+PROJECT_DESCRIPTION = {{ cookiecutter.description | tojson }}
+__version__ = "0.1.0"

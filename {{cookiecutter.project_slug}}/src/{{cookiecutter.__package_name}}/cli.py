@@ -1,0 +1,74 @@
+"""The project's task runner: one command per job, so no ``make`` is needed (Windows too)."""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="Tasks for this project. Run with `uv run <project> <task>`.", no_args_is_help=True)
+console = Console()
+PROJECT_ROOT = Path.cwd()
+DEFAULT_REMOTE = {{ cookiecutter.__dvc_remote_url | tojson }}
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run a tool from this environment and fail with its own message when it fails."""
+    result = subprocess.run(args, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        console.print(f"[red]{' '.join(args)} failed:[/red]\n{result.stderr.strip()}")
+        raise typer.Exit(result.returncode)
+    return result
+
+
+def _git_root() -> Path | None:
+    if shutil.which("git") is None:
+        return None
+    result = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, check=False,
+    )
+    return Path(result.stdout.strip()) if result.returncode == 0 else None
+
+
+@app.command()
+def setup() -> None:
+    """Finish the set-up: initialise DVC with the default remote if generation could not."""
+    dvc = [sys.executable, "-m", "dvc"]
+    if (PROJECT_ROOT / ".dvc").is_dir():
+        console.print("DVC is already initialised.")
+    else:
+        git_root = _git_root()
+        if git_root is None and shutil.which("git"):
+            _run("git", "init", "-q", "-b", "main")
+            git_root = PROJECT_ROOT
+        init = [*dvc, "init", "-q"]
+        if git_root is None:
+            init.append("--no-scm")
+        elif git_root.resolve() != PROJECT_ROOT.resolve():
+            init.append("--subdir")
+        _run(*init)
+        _run(*dvc, "config", "core.analytics", "false")
+        _run(*dvc, "remote", "add", "--default", "--force", "storage", DEFAULT_REMOTE)
+        console.print("Initialised DVC with the remote [bold]storage[/bold] -> " + DEFAULT_REMOTE)
+    console.print("[green]Set-up complete.[/green] Next: [bold]uv run dvc repro[/bold]")
+
+
+def _register_optional_commands() -> None:
+    """Add the commands of optional parts (serving) when they were generated."""
+    for module in ("serving.cli",):
+        try:
+            extra = importlib.import_module(f"{__package__}.{module}")
+        except ModuleNotFoundError as error:
+            if error.name and error.name.startswith(f"{__package__}."):
+                continue
+            raise
+        extra.register(app)
+
+
+_register_optional_commands()
