@@ -6,9 +6,8 @@ project is kept, a warning says what was skipped, and the next commands are prin
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -87,8 +86,8 @@ def init_dvc(root: Path, answers: Mapping[str, Any], subdir: bool) -> bool:
         warn("DVC is not installed here; the project's set-up command will initialise it.")
         return False
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
-    with contextlib.redirect_stdout(io.StringIO()):  # DVC's own "now commit" banner
-        repo = Repo.init(str(root), subdir=subdir)
+    logging.getLogger("dvc").setLevel(logging.WARNING)  # hides DVC's "now commit" banner
+    repo = Repo.init(str(root), subdir=subdir)
     with repo.config.edit() as conf:
         conf["core"]["analytics"] = False
         conf["core"]["remote"] = "storage"

@@ -1,0 +1,97 @@
+"""The ``ccmlops`` command: what plain cookiecutter lacks, around the same template."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+from .answers import AnswerError, parse_answers
+from .generate import Generated, GenerationError, build_context, check, render, save_replay
+from .template import options as template_options
+
+app = typer.Typer(help="Generate cookiecutter-mlops projects.", no_args_is_help=True)
+out = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str) -> typer.Exit:
+    """Print one clear line and return the exit to raise."""
+    err.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(1)
+
+
+@app.command()
+def new(
+    answers: Annotated[list[str] | None, typer.Argument(help="Answers as key=value.")] = None,
+    output_dir: Annotated[Path, typer.Option("-o", "--output-dir", help="Parent folder.")] = Path(),
+    no_input: Annotated[bool, typer.Option("--no-input", help="Use defaults; ask nothing.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing folder (kept as a backup).")
+    ] = False,
+    replay: Annotated[bool, typer.Option("--replay", help="Reuse the last answers.")] = False,
+) -> None:
+    """Create a project: answers are checked first, and nothing is written unless all succeeds."""
+    try:
+        given = parse_answers(answers or [])
+        if replay and given:
+            raise AnswerError("--replay reuses the last answers; give no key=value with it")
+        context = build_context(given, no_input=no_input, replay=replay)
+    except (AnswerError, GenerationError) as error:
+        raise fail(str(error)) from None
+    problems = check(context)
+    if problems:
+        for problem in problems:
+            err.print(f"[bold red]error:[/bold red] {problem}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    save_replay(context)
+    try:
+        result = render(context, output_dir, force=force)
+    except GenerationError as error:
+        raise fail(f"{error}. Retry with `ccmlops new --replay` once fixed.") from None
+    except KeyboardInterrupt:
+        raise fail("interrupted; nothing was written. Retry with `ccmlops new --replay`.") from None
+    summarize(result, context["cookiecutter"])
+
+
+def summarize(result: Generated, answers: dict[str, object]) -> None:
+    """What was created, and the commands to run next."""
+    files = [p for p in result.path.rglob("*") if p.is_file() and ".git" not in p.parts]
+    tree = Tree(f"[bold]{result.path}[/bold] ({len(files)} files, {result.seconds:.1f} s)")
+    for child in sorted(result.path.iterdir()):
+        if child.name != ".git":
+            tree.add(child.name + ("/" if child.is_dir() else ""))
+    out.print(tree)
+    if result.backup:
+        out.print(f"The previous folder was kept as [bold]{result.backup}[/bold].")
+    command = str(answers["project_slug"]).replace("_", "-")
+    out.print("\nNext:")
+    for line in (
+        f"cd {result.path}",
+        f"uv run {command} setup    # environment, lock file, DVC",
+        "uv run dvc repro            # the pipeline",
+        "uv run pytest               # the project's tests",
+    ):
+        out.print(f"    {line}", highlight=False)
+
+
+@app.command("options")
+def list_options() -> None:
+    """Every option with its choices, default and meaning, read from cookiecutter.json."""
+    table = Table("option", "choices", "default", "meaning")
+    for option in template_options():
+        if option.kind == "bool":
+            choices = "true, false"
+        elif option.choices:
+            choices = ", ".join(map(str, option.choices))
+        else:
+            choices = "text"
+        default = str(option.default).lower() if option.kind == "bool" else str(option.default)
+        if "{{" in default:
+            default = "derived from project_name"
+        table.add_row(option.name, choices, default, option.help)
+    out.print(table)

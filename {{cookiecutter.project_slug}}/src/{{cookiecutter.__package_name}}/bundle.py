@@ -1,0 +1,133 @@
+"""The exported model bundle that serving loads: skops file, metadata and checksum.
+
+Why skops and a checksum: a pickle-based file runs code when loaded; skops refuses types
+it was not told to trust, and the checksum refuses a file that changed after training.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from .features import DatasetSpec
+
+MODEL_FILE = "model.skops"
+METADATA_FILE = "model.json"
+# Only types from these libraries may ever be trusted, whatever a metadata file claims.
+TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
+
+
+class BundleError(RuntimeError):
+    """The bundle is missing, truncated, tampered with or unsafe; the message says which."""
+
+
+class ModelMetadata(BaseModel):
+    """Everything serving and the model card need to know about the exported model."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
+
+    name: str
+    version: str
+    spec: DatasetSpec
+    metrics: dict[str, float]
+    trained_at: datetime
+    sha256: str
+    trusted_types: list[str]
+
+
+def sha256_of(path: Path) -> str:
+    """Hex digest of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temporary file and rename, so a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_bundle(
+    model: Any,
+    directory: Path,
+    *,
+    name: str,
+    version: str,
+    spec: DatasetSpec,
+    metrics: dict[str, float],
+    trained_at: datetime,
+) -> ModelMetadata:
+    """Write ``model.skops`` and ``model.json`` (with the checksum) into ``directory``."""
+    import skops.io as sio  # noqa: PLC0415 - keeps import time off callers that only read
+
+    data = sio.dumps(model)
+    trusted = sorted(sio.get_untrusted_types(data=data))
+    unsafe = [t for t in trusted if not t.startswith(TRUSTED_PREFIXES)]
+    if unsafe:
+        raise BundleError(f"refusing to export types outside the allow-list: {unsafe}")
+    model_path = directory / MODEL_FILE
+    _atomic_write(model_path, data)
+    metadata = ModelMetadata(
+        name=name,
+        version=version,
+        spec=spec,
+        metrics=metrics,
+        trained_at=trained_at,
+        sha256=hashlib.sha256(data).hexdigest(),
+        trusted_types=trusted,
+    )
+    _atomic_write(directory / METADATA_FILE, (metadata.model_dump_json(indent=2) + "\n").encode())
+    return metadata
+
+
+def read_metadata(directory: Path) -> ModelMetadata:
+    """Read and validate ``model.json``."""
+    path = directory / METADATA_FILE
+    if not path.is_file():
+        raise BundleError(f"model metadata not found: {path} (run `dvc repro` or `dvc pull`)")
+    try:
+        return ModelMetadata.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except ValueError as error:
+        raise BundleError(f"model metadata {path} is invalid: {error}") from error
+
+
+def load_bundle(directory: Path) -> tuple[Any, ModelMetadata]:
+    """Load the model after checking its checksum and that every type in it is allowed."""
+    import skops.io as sio  # noqa: PLC0415
+
+    metadata = read_metadata(directory)
+    path = directory / MODEL_FILE
+    if not path.is_file():
+        raise BundleError(f"model file not found: {path} (run `dvc repro` or `dvc pull`)")
+    actual = sha256_of(path)
+    if actual != metadata.sha256:
+        raise BundleError(
+            f"model file {path} does not match its checksum "
+            f"(expected {metadata.sha256[:12]}…, found {actual[:12]}…): truncated or tampered"
+        )
+    untrusted = sio.get_untrusted_types(file=path)
+    unexpected = [t for t in untrusted if t not in metadata.trusted_types or not t.startswith(TRUSTED_PREFIXES)]
+    if unexpected:
+        raise BundleError(f"model file {path} contains types that are not trusted: {unexpected}")
+    try:
+        model = sio.load(path, trusted=untrusted)
+    except Exception as error:  # skops raises many kinds; all mean "unusable file"
+        raise BundleError(f"model file {path} could not be loaded: {type(error).__name__}") from error
+    return model, metadata
