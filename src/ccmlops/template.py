@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -13,10 +14,15 @@ from typing import Any
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+TEMPLATE_ENV = "CCMLOPS_TEMPLATE"
+
+
 @cache
 def template_dir() -> Path:
-    """The source checkout when run from one, else the copy inside the wheel."""
-    for candidate in (PACKAGE_DIR.parents[1], PACKAGE_DIR / "_template"):
+    """$CCMLOPS_TEMPLATE (a fork), the source checkout, or the copy inside the wheel."""
+    override = os.environ.get(TEMPLATE_ENV)
+    candidates = [Path(override)] if override else [PACKAGE_DIR.parents[1], PACKAGE_DIR / "_template"]
+    for candidate in candidates:
         if (candidate / "cookiecutter.json").is_file() and (candidate / "hooks").is_dir():
             return candidate
     raise FileNotFoundError("the cookiecutter-mlops template was not found next to ccmlops")

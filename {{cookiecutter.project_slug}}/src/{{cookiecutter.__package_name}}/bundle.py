@@ -123,11 +123,13 @@ def load_bundle(directory: Path) -> tuple[Any, ModelMetadata]:
             f"(expected {metadata.sha256[:12]}…, found {actual[:12]}…): truncated or tampered"
         )
     untrusted = sio.get_untrusted_types(file=path)
-    unexpected = [t for t in untrusted if t not in metadata.trusted_types or not t.startswith(TRUSTED_PREFIXES)]
+    allowed = set(metadata.trusted_types)
+    unexpected = [t for t in untrusted if t not in allowed or not t.startswith(TRUSTED_PREFIXES)]
     if unexpected:
         raise BundleError(f"model file {path} contains types that are not trusted: {unexpected}")
     try:
         model = sio.load(path, trusted=untrusted)
     except Exception as error:  # skops raises many kinds; all mean "unusable file"
-        raise BundleError(f"model file {path} could not be loaded: {type(error).__name__}") from error
+        reason = type(error).__name__
+        raise BundleError(f"model file {path} could not be loaded: {reason}") from error
     return model, metadata

@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-app = typer.Typer(help="Tasks for this project. Run with `uv run <project> <task>`.", no_args_is_help=True)
+app = typer.Typer(help="Tasks for this project: `uv run <project> <task>`.", no_args_is_help=True)
 console = Console()
 PROJECT_ROOT = Path.cwd()
 DEFAULT_REMOTE = {{ cookiecutter.__dvc_remote_url | tojson }}

@@ -1,0 +1,136 @@
+"""Shared fixtures: the option matrix, baking helpers and one environment for generated projects."""
+
+from __future__ import annotations
+
+import fcntl
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # makes `hooks` importable as the package it is
+
+from hooks import pre_gen_project as rules  # noqa: E402
+
+CONTEXT = json.loads((ROOT / "cookiecutter.json").read_text(encoding="utf-8"))
+PROJECT_ENV = ROOT / ".cache" / "project-env"
+
+
+def matrix_options() -> dict[str, list[Any]]:
+    """Every choice and boolean option with all its values, straight from cookiecutter.json."""
+    return {
+        key: (value if isinstance(value, list) else [True, False])
+        for key, value in CONTEXT.items()
+        if not key.startswith("_") and isinstance(value, (list, bool))
+    }
+
+
+def valid_combinations() -> list[dict[str, Any]]:
+    """The product of all option values minus what the named incompatibility rules refuse."""
+    opts = matrix_options()
+    combos = [dict(zip(opts, values, strict=True)) for values in itertools.product(*opts.values())]
+    return [combo for combo in combos if not rules.broken_rules(combo)]
+
+
+def combo_id(combo: dict[str, Any]) -> str:
+    """Short readable test id."""
+    return "-".join(str(v).lower() if not isinstance(v, bool) else (k if v else f"no{k}") for k, v in combo.items())
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """Run a command and return its result (never raises on exit code)."""
+    merged = {**os.environ, **(env or {})}
+    return subprocess.run(args, cwd=cwd, env=merged, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+@pytest.fixture
+def bake_ccmlops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
+    """Render through ccmlops's own API (literal answers, staging folder), without VCS work."""
+    from ccmlops.answers import parse_answers
+    from ccmlops.generate import build_context, render
+
+    monkeypatch.setenv("CCMLOPS_SKIP_VCS", "1")
+
+    def bake(**answers: Any) -> Path:
+        words = [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in answers.items()]
+        context = build_context(parse_answers(words), no_input=True)
+        return render(context, tmp_path / "out", force=False).path
+
+    return bake
+
+
+def project_requirements(pyproject: Path) -> list[str]:
+    """All requirements of a generated project: runtime plus every dependency group."""
+    data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    groups = data.get("dependency-groups", {})
+    return [*data["project"]["dependencies"], *itertools.chain.from_iterable(groups.values())]
+
+
+@pytest.fixture(scope="session")
+def project_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One shared virtual environment with the generated projects' pinned dependencies.
+
+    Built once per machine (file lock, so xdist workers share it) from a project rendered with
+    every part switched on, and rebuilt only when those requirements change.
+    """
+    from ccmlops.answers import parse_answers
+    from ccmlops.generate import build_context, render
+
+    os.environ["CCMLOPS_SKIP_VCS"] = "1"
+    out = tmp_path_factory.mktemp("env-source")
+    context = build_context(parse_answers(["dvc_remote=s3"]), no_input=True)
+    requirements = sorted(project_requirements(render(context, out, force=False).path / "pyproject.toml"))
+    os.environ.pop("CCMLOPS_SKIP_VCS")
+    PROJECT_ENV.parent.mkdir(parents=True, exist_ok=True)
+    python = PROJECT_ENV / "bin" / "python"
+    stamp = PROJECT_ENV / "requirements.txt"
+    with (PROJECT_ENV.parent / "project-env.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        wanted = "\n".join(requirements) + "\n"
+        if not (python.exists() and stamp.exists() and stamp.read_text() == wanted):
+            run(["uv", "venv", "-q", "--clear", "-p", "3.11", str(PROJECT_ENV)], cwd=ROOT).check_returncode()
+            (PROJECT_ENV / "wanted.txt").write_text(wanted)
+            result = run(["uv", "pip", "install", "-q", "--python", str(python), "-r", str(PROJECT_ENV / "wanted.txt")], cwd=ROOT)
+            assert result.returncode == 0, result.stderr
+            stamp.write_text(wanted)
+    return python
+
+
+def install_project(python: Path, project: Path) -> None:
+    """Install a generated project into the shared environment (editable, no dependency changes)."""
+    result = run(["uv", "pip", "install", "-q", "--python", str(python), "--no-deps", "-e", str(project)], cwd=project)
+    assert result.returncode == 0, result.stderr
+
+
+def env_for(python: Path) -> dict[str, str]:
+    """Environment that puts the shared venv first on PATH, offline-friendly."""
+    return {
+        "PATH": f"{python.parent}{os.pathsep}{os.environ['PATH']}",
+        "VIRTUAL_ENV": str(python.parent.parent),
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "DO_NOT_TRACK": "1",
+        "CODECARBON_LOG_LEVEL": "error",
+    }
+
+
+@pytest.fixture
+def generated_project(tmp_path: Path, project_python: Path) -> Iterator[Callable[..., Path]]:
+    """Factory: render with ccmlops (git + DVC + first commit) and install into the shared env."""
+
+    def make(*words: str) -> Path:
+        out = tmp_path / "projects"
+        result = run([str(Path(sys.executable).parent / "ccmlops"), "new", "--no-input", "-o", str(out), *words], cwd=tmp_path, env=env_for(project_python))
+        assert result.returncode == 0, result.stderr
+        project = next(p for p in out.iterdir() if not p.name.startswith("."))
+        install_project(project_python, project)
+        return project
+
+    yield make

@@ -1,0 +1,276 @@
+"""Fault injection for the generator: bad answers, existing folders, failing hooks, no git."""
+
+from __future__ import annotations
+
+import hashlib
+import keyword
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, project_requirements, run
+
+from hooks import pre_gen_project as rules
+
+CCMLOPS = str(Path(sys.executable).parent / "ccmlops")
+STDLIB_SAMPLE = ["json", "os", "typing", "email", "ast", "logging", "random"]
+
+
+def ccmlops(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real command with a private cookiecutter config (replay files in tmp)."""
+    config = tmp_path / "cc-config.yaml"
+    if not config.exists():
+        config.write_text(f"replay_dir: {tmp_path / 'replay'}\ncookiecutters_dir: {tmp_path / 'cc'}\n")
+    base = {"COOKIECUTTER_CONFIG": str(config)}
+    return run([CCMLOPS, *args], cwd=tmp_path, env={**base, **(env or {})}, timeout=120)
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Relative path -> sha256 of every file below ``folder``."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+BAD_SLUGS = [
+    ("my-project", "lowercase letters"),
+    ("My_Project", "lowercase letters"),
+    ("my project", "lowercase letters"),
+    ("1project", "not start with a digit"),
+    ("café", "lowercase letters"),
+    ("", "must not be empty"),
+    (".", "path characters"),
+    ("..", "path characters"),
+    ("../escape", "path characters"),
+    ("a/b", "path characters"),
+    ("/abs", "path characters"),
+    ("a\\b", "path characters"),
+    ("x" * 300, "at most 64"),
+    ("test", "reserved"),
+    ("tests", "reserved"),
+]
+
+
+@pytest.mark.parametrize(("slug", "reason"), BAD_SLUGS, ids=[s[:12] or "empty" for s, _ in BAD_SLUGS])
+def test_bad_slug_is_refused_before_anything_is_written(tmp_path: Path, slug: str, reason: str) -> None:
+    out = tmp_path / "out"
+    result = ccmlops(tmp_path, "new", "--no-input", "-o", str(out), f"project_slug={slug}")
+    assert result.returncode == 1
+    assert reason in result.stderr
+    assert "try '" in result.stderr  # a valid suggestion
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cc-config.yaml"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [*keyword.kwlist, *keyword.softkwlist, *STDLIB_SAMPLE, *sorted(rules.DEPENDENCY_NAMES)],
+)
+def test_reserved_names_are_refused_by_the_shared_rule(name: str) -> None:
+    problems = rules.validate({"project_slug": name, "project_name": "x", "author_email": "a@b.c"})
+    assert len(problems) == 1
+    assert name_reason(name) in problems[0]
+    suggestion = problems[0].split("try '")[1].split("'")[0]
+    assert rules.name_problem(suggestion) is None
+
+
+def name_reason(name: str) -> str:
+    if not rules.NAME_PATTERN.fullmatch(name):
+        return "lowercase letters"  # False, None, True fail the pattern first
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        return "keyword"
+    if name in sys.stdlib_module_names:
+        return "standard-library"
+    return "dependency"
+
+
+def test_generated_dependencies_are_all_reserved(bake_ccmlops: Callable[..., Path]) -> None:
+    """A new dependency in the template must join the reserved names."""
+    project = bake_ccmlops(dvc_remote="s3")
+    import_names = {"scikit-learn": "sklearn", "pyyaml": "yaml"}
+    for requirement in project_requirements(project / "pyproject.toml"):
+        dist = re.split(r"[=\[<>]", requirement)[0].lower()
+        if dist.startswith(("types-", "pytest-")):
+            continue
+        assert import_names.get(dist, dist.replace("-", "_")) in rules.DEPENDENCY_NAMES, dist
+
+
+@pytest.mark.parametrize(
+    ("words", "message"),
+    [
+        (["projct_name=x"], "did you mean 'project_name'"),
+        (["licence=MIT"], "did you mean 'license'"),
+        (["license=GPL"], "choose one of: MIT, Apache-2.0, BSD-3-Clause, none"),
+        (["ml_task=clustering"], "choose one of: classification, regression"),
+        (["serving=maybe"], "must be true or false"),
+        (["serving=false", "docker=true"], "docker-needs-serving"),
+        (["author_email=not an email"], "not an email address"),
+        (["noequals"], "expected key=value"),
+    ],
+)
+def test_bad_answers_get_one_clear_line(tmp_path: Path, words: list[str], message: str) -> None:
+    result = ccmlops(tmp_path, "new", "--no-input", "-o", str(tmp_path / "out"), *words)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_no_question_asks_for_a_secret() -> None:
+    from conftest import CONTEXT
+
+    for key in CONTEXT:
+        assert not any(word in key.lower() for word in ("token", "password", "secret", "key"))
+
+
+def test_existing_target_is_untouched_without_force(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "my_ml_project"
+    target.mkdir(parents=True)
+    (target / "mine.txt").write_text("precious")
+    before = snapshot(target)
+    result = ccmlops(tmp_path, "new", "--no-input", "-o", str(tmp_path / "out"))
+    assert result.returncode == 1
+    assert "already exists" in result.stderr
+    assert snapshot(target) == before
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["my_ml_project"]
+
+
+def failing_template(tmp_path: Path, hook_body: str) -> Path:
+    """A copy of the template whose post-generation hook is replaced."""
+    copy = tmp_path / "template"
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".git", ".venv", ".cache", "tests", "docs"))
+    (copy / "hooks" / "post_gen_project.py").write_text(hook_body)
+    return copy
+
+
+def test_failing_hook_with_force_keeps_existing_files_byte_identical(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "my_ml_project"
+    target.mkdir(parents=True)
+    (target / "mine.txt").write_text("precious")
+    before = snapshot(target)
+    template = failing_template(tmp_path, "import sys\nsys.exit(3)\n")
+    result = ccmlops(tmp_path, "new", "--no-input", "--force", "-o", str(tmp_path / "out"), env={"CCMLOPS_TEMPLATE": str(template)})
+    assert result.returncode == 1
+    assert "nothing was written" in result.stderr
+    assert "--replay" in result.stderr
+    assert snapshot(target) == before
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["my_ml_project"]
+
+
+def test_jinja_error_leaves_nothing(tmp_path: Path) -> None:
+    template = failing_template(tmp_path, "")
+    (template / "{{cookiecutter.project_slug}}" / "broken.txt").write_text("{{ cookiecutter.nope.deeper }}")
+    result = ccmlops(tmp_path, "new", "--no-input", "-o", str(tmp_path / "out"), env={"CCMLOPS_TEMPLATE": str(template)})
+    assert result.returncode == 1
+    assert "nothing was written" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_force_replaces_and_keeps_a_backup(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "my_ml_project"
+    target.mkdir(parents=True)
+    (target / "mine.txt").write_text("precious")
+    result = ccmlops(tmp_path, "new", "--no-input", "--force", "-o", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    backups = [p for p in (tmp_path / "out").iterdir() if ".backup-" in p.name]
+    assert len(backups) == 1
+    assert (backups[0] / "mine.txt").read_text() == "precious"
+    assert (target / "pyproject.toml").exists()
+
+
+def test_ctrl_c_during_generation_leaves_nothing(tmp_path: Path) -> None:
+    template = failing_template(tmp_path, "import time\ntime.sleep(60)\n")
+    config = tmp_path / "cc-config.yaml"
+    config.write_text(f"replay_dir: {tmp_path / 'replay'}\n")
+    env = {**os.environ, "CCMLOPS_TEMPLATE": str(template), "COOKIECUTTER_CONFIG": str(config)}
+    out = tmp_path / "out"
+    out.mkdir()
+    process = subprocess.Popen([CCMLOPS, "new", "--no-input", "-o", str(out)], env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while not any(p.name.startswith(".my_ml_project.ccmlops-") for p in out.iterdir()):
+        assert time.monotonic() < deadline, "staging folder never appeared"
+        time.sleep(0.05)
+    time.sleep(1.0)  # inside the hook now
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 1
+    assert "interrupted; nothing was written" in stderr
+    assert list(out.iterdir()) == []
+
+
+def test_replay_after_a_fix(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "demo_proj").mkdir(parents=True)
+    first = ccmlops(tmp_path, "new", "--no-input", "-o", str(out), "project_name=Demo Proj", "description=Kept answer")
+    assert first.returncode == 1
+    shutil.rmtree(out / "demo_proj")  # the fix
+    again = ccmlops(tmp_path, "new", "--replay", "-o", str(out))
+    assert again.returncode == 0, again.stderr
+    assert "Kept answer" in (out / "demo_proj" / "README.md").read_text()
+
+
+def git(project: Path, *args: str) -> str:
+    return run(["git", *args], cwd=project).stdout.strip()
+
+
+def test_default_generation_commits_everything_with_dvc(tmp_path: Path) -> None:
+    result = ccmlops(tmp_path, "new", "--no-input", "-o", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    project = tmp_path / "out" / "my_ml_project"
+    assert git(project, "branch", "--show-current") == "main"
+    assert git(project, "status", "--porcelain") == ""
+    tracked = git(project, "ls-files").splitlines()
+    assert ".dvc/config" in tracked
+    config = (project / ".dvc" / "config").read_text()
+    assert "analytics = False" in config
+    assert "url = ../../my_ml_project-dvc-storage" in config
+
+
+def test_no_git_identity_commits_per_command_without_touching_config(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"), "XDG_CONFIG_HOME": str(home)}
+    result = ccmlops(tmp_path, "new", "--no-input", "-o", str(tmp_path / "out"), "author_name=Ada O'Brien", "author_email=ada@example.org", env=env)
+    assert result.returncode == 0, result.stderr
+    project = tmp_path / "out" / "my_ml_project"
+    log = run(["git", "log", "--format=%an <%ae>"], cwd=project, env=env).stdout.strip()
+    assert log == "Ada O'Brien <ada@example.org>"
+    assert not (home / ".gitconfig").exists()
+    assert "user" not in (project / ".git" / "config").read_text()
+
+
+def test_git_missing_keeps_the_project_and_prints_next_steps(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").symlink_to(sys.executable)
+    result = ccmlops(tmp_path, "new", "--no-input", "-o", str(tmp_path / "out"), env={"PATH": str(bin_dir)})
+    assert result.returncode == 0, result.stderr
+    assert "git was not found" in result.stderr
+    assert "git init -b main" in result.stderr
+    project = tmp_path / "out" / "my_ml_project"
+    assert (project / "pyproject.toml").exists()
+    assert not (project / ".git").exists()
+
+
+def test_inside_an_existing_repo_no_nested_repo_and_dvc_subdir(tmp_path: Path) -> None:
+    parent = tmp_path / "mono"
+    parent.mkdir()
+    run(["git", "init", "-q", "-b", "main"], cwd=parent).check_returncode()
+    result = ccmlops(tmp_path, "new", "--no-input", "-o", str(parent))
+    assert result.returncode == 0, result.stderr
+    assert "inside the Git repository" in result.stderr
+    project = parent / "my_ml_project"
+    assert not (project / ".git").exists()
+    assert (project / ".dvc" / "config").exists()
+    assert "my_ml_project/" in git(parent, "status", "--porcelain", "-uall") or "my_ml_project" in git(parent, "status", "--porcelain")
+    assert git(parent, "log", "--oneline") == ""  # nothing committed into the user's repo

@@ -1,0 +1,90 @@
+"""Tier 1: every valid option combination renders a clean, parseable, lint-free project."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import CONTEXT, ROOT, combo_id, matrix_options, valid_combinations
+
+from hooks import post_gen_project
+
+TEMPLATE = ROOT / "{{cookiecutter.project_slug}}"
+COMBOS = valid_combinations()
+TEXT_SUFFIXES = {".py", ".md", ".toml", ".yaml", ".yml", ".json", ".txt", ".cfg", ".ini", ""}
+
+
+def expected_tree(answers: dict[str, Any], package: str) -> set[str]:
+    """Template files with names rendered, minus what the hook's table removes for these answers."""
+    files = {
+        str(p.relative_to(TEMPLATE)).replace("{{cookiecutter.__package_name}}", package)
+        for p in TEMPLATE.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    for (option, value), patterns in post_gen_project.REMOVED_PATHS.items():
+        if answers[option] != value:
+            continue
+        for pattern in patterns:
+            rel = pattern.format(package=package)
+            files = {f for f in files if f != rel and not f.startswith(rel + "/")}
+    return files
+
+
+def test_every_option_is_varied() -> None:
+    """Each public question is varied by the matrix or by a named test elsewhere."""
+    varied_by_matrix = {k for k, v in matrix_options().items() if len({c[k] for c in COMBOS}) > 1}
+    varied_elsewhere = {"project_name", "project_slug", "description", "author_name", "author_email"}
+    public = {k for k in CONTEXT if not k.startswith("_")}
+    assert public == varied_by_matrix | varied_elsewhere
+    assert len(COMBOS) == 288
+
+
+def test_incompatible_combinations_are_refused_by_the_hook(cookies: Any) -> None:
+    """The matrix drops exactly what the pre-generation hook refuses."""
+    result = cookies.bake(extra_context={"serving": False, "docker": True})
+    assert result.exit_code != 0
+    assert result.project_path is None or not Path(result.project_path).exists()
+
+
+@pytest.mark.parametrize("combo", COMBOS, ids=[combo_id(c) for c in COMBOS])
+def test_combination_renders_cleanly(cookies: Any, combo: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CCMLOPS_SKIP_VCS", "1")
+    result = cookies.bake(extra_context=combo)
+    assert result.exit_code == 0, result.exception
+    project = Path(result.project_path)
+    package = result.context["__package_name"]
+    tree = {str(p.relative_to(project)) for p in project.rglob("*") if p.is_file()}
+    assert tree == expected_tree(combo, package)
+    for rel in tree:
+        path = project / rel
+        if path.suffix not in TEXT_SUFFIXES and path.suffix not in {".j2", ".ipynb", ".sh"}:
+            continue
+        text = path.read_text(encoding="utf-8")
+        if not rel.endswith(".j2") and not rel.startswith(".github/"):
+            assert "{{" not in text and "{%" not in text, f"unrendered Jinja in {rel}"
+        if path.suffix == ".py":
+            compile(text, rel, "exec")
+        elif path.suffix in {".yaml", ".yml"}:
+            list(yaml.safe_load_all(text))
+        elif path.suffix == ".toml":
+            tomllib.loads(text)
+        elif path.suffix in {".json", ".ipynb"}:
+            json.loads(text)
+        assert "\r" not in text, f"CRLF in {rel}"
+    lint = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "--quiet", "."],
+        cwd=project, capture_output=True, text=True, check=False,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["requires-python"] == f">={combo['python_version']}"
+    deps = " ".join(pyproject["dependency-groups"]["pipeline"])
+    assert ("dvc[s3]" in deps) == (combo["dvc_remote"] == "s3")
+    assert (project / "LICENSE").exists() == (combo["license"] != "none")

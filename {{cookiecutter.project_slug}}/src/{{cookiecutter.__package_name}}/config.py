@@ -1,0 +1,153 @@
+"""The schema of params.yaml: a typo or a wrong type is refused with the key's name.
+
+Why pydantic with ``extra="forbid"`` and strict types: DVC passes params.yaml through
+unchecked, and a misspelt key would otherwise be silently ignored (training with defaults).
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import ParamsError
+from .features import Task
+
+# Estimator name -> task it solves. training.ESTIMATORS maps the same names to classes.
+ESTIMATOR_TASKS: dict[str, Task] = {
+    "logistic_regression": "classification",
+    "random_forest": "classification",
+    "ridge": "regression",
+    "random_forest_regressor": "regression",
+}
+GATE_METRICS: dict[str, Task] = {
+    "accuracy": "classification",
+    "f1_macro": "classification",
+    "rmse": "regression",
+    "mae": "regression",
+}
+HyperValue = bool | int | float | str | None
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class DataParams(_Section):
+    """Where the data comes from and how it is split."""
+
+    source: str = Field(min_length=1, description="'iris', 'diabetes' or a CSV path")
+    target: str = Field(min_length=1)
+    task: Task
+    test_size: float = Field(gt=0.0, lt=1.0)
+    seed: int
+
+
+class ValidationParams(_Section):
+    """How strict the data checks are."""
+
+    min_rows: int = Field(ge=2)
+    range_tolerance: float = Field(ge=0.0)
+
+
+class TrainParams(_Section):
+    """Which estimator to fit, and with what."""
+
+    estimator: Literal["logistic_regression", "random_forest", "ridge", "random_forest_regressor"]
+    seed: int
+    hyperparameters: dict[str, HyperValue] = Field(default_factory=dict)
+
+
+class EvaluateParams(_Section):
+    """The quality gate: how much better than the naive baseline the model must be."""
+
+    gate_metric: Literal["accuracy", "f1_macro", "rmse", "mae"]
+    min_improvement: float = Field(ge=0.0, description="relative, 0.1 = 10 % better")
+
+
+class TrackingParams(_Section):
+    """MLflow names (the store's URI comes from MLFLOW_TRACKING_URI, not from here)."""
+
+    experiment: str = Field(min_length=1)
+    registered_model: str = Field(min_length=1)
+    alias: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$")
+
+
+class EmissionsParams(_Section):
+    """CodeCarbon settings (offline: the country sets the carbon intensity)."""
+
+    enabled: bool
+    country_iso_code: str = Field(pattern=r"^[A-Z]{3}$")
+
+
+class Params(_Section):
+    """The whole params.yaml."""
+
+    data: DataParams
+    validation: ValidationParams
+    train: TrainParams
+    evaluate: EvaluateParams
+    tracking: TrackingParams
+    emissions: EmissionsParams
+
+    @model_validator(mode="after")
+    def _task_matches(self) -> Params:
+        task = self.data.task
+        if ESTIMATOR_TASKS[self.train.estimator] != task:
+            choices = sorted(k for k, v in ESTIMATOR_TASKS.items() if v == task)
+            raise ValueError(f"train.estimator {self.train.estimator!r} is not for {task} {choices}")
+        if GATE_METRICS[self.evaluate.gate_metric] != task:
+            choices = sorted(k for k, v in GATE_METRICS.items() if v == task)
+            raise ValueError(f"evaluate.gate_metric {self.evaluate.gate_metric!r} is not for {task} {choices}")
+        return self
+
+
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The section model that owns the location of an error (for "did you mean")."""
+    model: type[BaseModel] = Params
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model
+
+
+def _describe(error: Any) -> str:
+    loc = tuple(error["loc"])
+    key = ".".join(str(part) for part in loc) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        model = _model_at(loc)
+        allowed = sorted(model.model_fields) if model else []
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else f" (allowed: {', '.join(allowed)})"
+        return f"{key}: unknown key{hint}"
+    if error["type"] == "missing":
+        return f"{key}: missing"
+    return f"{key}: {error['msg']} (got {error.get('input')!r})"
+
+
+def parse_params(raw: Any, source: str = "params.yaml") -> Params:
+    """Validate already-parsed YAML; raise ParamsError naming every bad key."""
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{source}: expected a mapping of sections, got {type(raw).__name__}")
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as error:
+        lines = "; ".join(_describe(item) for item in error.errors())
+        raise ParamsError(f"{source}: {lines}") from None
+
+
+def load_params(path: Path) -> Params:
+    """Read and validate params.yaml."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: not found (run from the project root)") from None
+    except yaml.YAMLError as error:
+        raise ParamsError(f"{path}: not valid YAML: {error}") from None
+    return parse_params(raw, str(path))

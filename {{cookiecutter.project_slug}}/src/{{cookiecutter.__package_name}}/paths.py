@@ -1,0 +1,83 @@
+"""Every file the pipeline reads or writes, in one place (dvc.yaml repeats them; a test checks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ProjectPaths:
+    """Paths relative to the project root (DVC runs every stage from there)."""
+
+    root: Path = Path()
+
+    @property
+    def params(self) -> Path:
+        """The pipeline's parameters."""
+        return self.root / "params.yaml"
+
+    @property
+    def raw_data(self) -> Path:
+        """The dataset as loaded, before the split."""
+        return self.root / "data" / "raw" / "dataset.csv"
+
+    @property
+    def train_data(self) -> Path:
+        """Training split."""
+        return self.root / "data" / "processed" / "train.csv"
+
+    @property
+    def test_data(self) -> Path:
+        """Held-out split used by evaluate only."""
+        return self.root / "data" / "processed" / "test.csv"
+
+    @property
+    def spec(self) -> Path:
+        """DatasetSpec derived from the training split."""
+        return self.root / "data" / "processed" / "spec.json"
+
+    @property
+    def validation_report(self) -> Path:
+        """Machine-readable validation result."""
+        return self.root / "reports" / "validation.json"
+
+    @property
+    def validation_summary(self) -> Path:
+        """Human-readable validation result."""
+        return self.root / "reports" / "validation.md"
+
+    @property
+    def trained_model(self) -> Path:
+        """The fitted estimator (skops), before the quality gate."""
+        return self.root / "artifacts" / "train" / "model.skops"
+
+    @property
+    def run_info(self) -> Path:
+        """MLflow run id, model URI and emissions of the training run."""
+        return self.root / "artifacts" / "train" / "run.json"
+
+    @property
+    def metrics(self) -> Path:
+        """Model and baseline metrics plus the gate decision."""
+        return self.root / "reports" / "metrics.json"
+
+    @property
+    def predictions_plot(self) -> Path:
+        """Actual vs predicted on the test split (DVC plot data)."""
+        return self.root / "reports" / "plots" / "predictions.csv"
+
+    @property
+    def models_dir(self) -> Path:
+        """The exported bundle that serving loads."""
+        return self.root / "models"
+
+    @property
+    def data_card(self) -> Path:
+        """Hugging Face style data card."""
+        return self.root / "docs" / "data_card.md"
+
+    @property
+    def model_card(self) -> Path:
+        """Hugging Face style model card."""
+        return self.root / "docs" / "model_card.md"
