@@ -17,6 +17,11 @@ PROJECT_ROOT = Path.cwd()
 DEFAULT_REMOTE = {{ cookiecutter.__dvc_remote_url | tojson }}
 
 
+@app.callback()
+def main() -> None:
+    """Tasks for this project: set-up, pipeline demo and serving."""
+
+
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     """Run a tool from this environment and fail with its own message when it fails."""
     result = subprocess.run(args, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)

@@ -41,6 +41,7 @@ class DataParams(_Section):
 
     source: str = Field(min_length=1, description="'iris', 'diabetes' or a CSV path")
     target: str = Field(min_length=1)
+    features: list[str] | None = Field(default=None, description="None: every other column")
     task: Task
     test_size: float = Field(gt=0.0, lt=1.0)
     seed: int

@@ -87,6 +87,19 @@ def load_source(source: str, target: str) -> tuple[pd.DataFrame, dict[str, str]]
     return read_csv(Path(source), target), {}
 
 
+def select_columns(frame: pd.DataFrame, target: str, features: list[str] | None) -> pd.DataFrame:
+    """Keep the listed features (in that order) and the target; None keeps every column."""
+    if features is None:
+        return frame
+    missing = [name for name in features if name not in frame.columns]
+    if missing:
+        raise DataError(
+            f"data.features lists columns that are not in the data: {', '.join(missing)} "
+            f"(columns: {', '.join(map(str, frame.columns))})"
+        )
+    return frame[[*features, target]]
+
+
 def split(
     frame: pd.DataFrame, target: str, task: Task, test_size: float, seed: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -1,0 +1,82 @@
+"""skops files with the same bytes for the same model, and loading with an allow-list.
+
+Why canonical bytes: skops names array files after ``id()`` and stamps the zip entries
+with the current time, so two identical models give different files, and DVC and
+``sha256`` would see a new model on every run. Renaming the entries by order of first
+appearance and fixing the timestamps makes the bytes a function of the model alone.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from .bundle import TRUSTED_PREFIXES
+
+SCHEMA = "schema.json"
+EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def canonicalize(data: bytes) -> bytes:
+    """Rewrite a skops archive with stable member names and timestamps (idempotent)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        schema = source.read(SCHEMA).decode("utf-8")
+        members = {info.filename: source.read(info) for info in source.infolist()}
+        compression = source.infolist()[0].compress_type
+    renames: dict[str, str] = {}
+    for match in re.finditer(r'"file": "([^"]+)"', schema):
+        old = match.group(1)
+        if old not in renames:
+            renames[old] = f"{len(renames)}{Path(old).suffix}"
+    schema = re.sub(r'"file": "([^"]+)"', lambda m: f'"file": "{renames[m.group(1)]}"', schema)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=compression) as target:
+        for old, new in sorted(renames.items(), key=lambda item: int(Path(item[1]).stem)):
+            target.writestr(zipfile.ZipInfo(new, date_time=EPOCH), members[old])
+        target.writestr(zipfile.ZipInfo(SCHEMA, date_time=EPOCH), schema)
+    return buffer.getvalue()
+
+
+def dumps(model: Any) -> bytes:
+    """Serialize a fitted estimator to canonical skops bytes."""
+    import skops.io as sio  # noqa: PLC0415 - skops is only needed when saving or loading
+
+    return canonicalize(sio.dumps(model))
+
+
+def trusted_types(data: bytes) -> list[str]:
+    """Types a skops archive needs trusted; refuses any outside the bundle's allow-list."""
+    import skops.io as sio  # noqa: PLC0415
+
+    types = sorted(sio.get_untrusted_types(data=data))
+    unsafe = [name for name in types if not name.startswith(TRUSTED_PREFIXES)]
+    if unsafe:
+        raise ValueError(f"refusing types outside the allow-list: {unsafe}")
+    return types
+
+
+def save(model: Any, path: Path) -> None:
+    """Write canonical skops bytes to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(dumps(model))
+
+
+def load(path: Path) -> Any:
+    """Load a skops file written by :func:`save`, trusting only allow-listed types."""
+    import skops.io as sio  # noqa: PLC0415
+
+    data = path.read_bytes()
+    return sio.loads(data, trusted=trusted_types(data))
+
+
+def canonicalize_file(path: Path) -> str:
+    """Rewrite a skops file canonically in place; return its new sha256."""
+    import hashlib  # noqa: PLC0415
+
+    data = canonicalize(path.read_bytes())
+    path.write_bytes(data)
+    return hashlib.sha256(data).hexdigest()

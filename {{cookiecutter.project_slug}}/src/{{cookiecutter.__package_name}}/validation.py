@@ -1,0 +1,168 @@
+"""Data checks with Great Expectations, derived from the DatasetSpec (the data card).
+
+Why the checks are plain data first: building and reporting them needs no GX import
+(about 3 s), so they are unit-tested cheaply; only :func:`run_checks` talks to GX.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .features import DatasetSpec
+
+NUMERIC_TYPES = ["int8", "int16", "int32", "int64", "float32", "float64", "Int64", "Float64"]
+SAMPLE_SIZE = 5
+
+
+@dataclass(frozen=True)
+class Check:
+    """One expectation: a GX class name (without the package) and its arguments."""
+
+    expectation: str
+    column: str | None = None
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A broken expectation, in words a reader can act on."""
+
+    dataset: str
+    expectation: str
+    column: str | None
+    unexpected: int | None
+    rows: int | None
+    sample: list[Any]
+    observed: Any
+    error: str | None = None
+
+    def describe(self) -> str:
+        """One line: which dataset, which expectation, which column, how many rows."""
+        where = f"column {self.column!r}" if self.column else "table"
+        text = f"[{self.dataset}] {self.expectation} on {where}"
+        if self.error:
+            return f"{text}: could not be evaluated ({self.error})"
+        if self.unexpected is not None:
+            text += f": {self.unexpected} of {self.rows} rows unexpected"
+            if self.sample:
+                text += f", e.g. {self.sample}"
+        elif self.observed is not None:
+            text += f": observed {self.observed!r}"
+        return text
+
+
+def build_checks(spec: DatasetSpec, min_rows: int, range_tolerance: float) -> list[Check]:
+    """The suite: columns, row count, types, no missing values, ranges and the class set."""
+    columns = [*spec.feature_names, spec.target]
+    checks = [
+        Check("ExpectTableColumnsToMatchSet", kwargs={"column_set": columns, "exact_match": True}),
+        Check("ExpectTableRowCountToBeBetween", kwargs={"min_value": min_rows}),
+        Check("ExpectColumnValuesToNotBeNull", spec.target),
+    ]
+    for feature in spec.features:
+        margin = (feature.maximum - feature.minimum) * range_tolerance
+        checks += [
+            Check("ExpectColumnValuesToNotBeNull", feature.name),
+            Check("ExpectColumnValuesToBeInTypeList", feature.name, {"type_list": NUMERIC_TYPES}),
+            Check(
+                "ExpectColumnValuesToBeBetween",
+                feature.name,
+                {"min_value": feature.minimum - margin, "max_value": feature.maximum + margin},
+            ),
+        ]
+    if spec.task == "classification" and spec.classes:
+        checks.append(Check("ExpectColumnValuesToBeInSet", spec.target, {"value_set": spec.classes}))
+    else:
+        checks.append(
+            Check("ExpectColumnValuesToBeInTypeList", spec.target, {"type_list": NUMERIC_TYPES})
+        )
+    return checks
+
+
+def _quiet_gx() -> None:
+    """No analytics, no usage statistics: GX must not phone home from a pipeline."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+
+def run_checks(frames: dict[str, pd.DataFrame], checks: list[Check]) -> list[Failure]:
+    """Validate each frame with an ephemeral GX context; return the broken expectations."""
+    _quiet_gx()
+    import great_expectations as gx  # noqa: PLC0415 - 3 s import, only when validating
+    import great_expectations.expectations as gxe  # noqa: PLC0415
+    from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: PLC0415
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    suite = context.suites.add(gx.ExpectationSuite(name="data_card"))
+    for check in checks:
+        args = dict(check.kwargs)
+        if check.column is not None:
+            args["column"] = check.column
+        suite.add_expectation(getattr(gxe, check.expectation)(**args))
+    batch = (
+        context.data_sources.add_pandas("pipeline")
+        .add_dataframe_asset("splits")
+        .add_batch_definition_whole_dataframe("whole")
+    )
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name="data_card", data=batch, suite=suite)
+    )
+    failures: list[Failure] = []
+    for dataset, frame in frames.items():
+        result = definition.run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
+        for item in result.results:
+            if not item.success:
+                failures.append(_failure(dataset, item.to_json_dict()))
+    return failures
+
+
+def _plain(value: Any) -> Any:
+    """NaN is not valid JSON: show a missing value as None."""
+    return None if isinstance(value, float) and value != value else value
+
+
+def _failure(dataset: str, item: dict[str, Any]) -> Failure:
+    """Turn a GX result dict into a Failure (kept separate so it is testable without GX)."""
+    config = item.get("expectation_config") or {}
+    outcome = item.get("result") or {}
+    exception = item.get("exception_info") or {}
+    error = None
+    if exception.get("raised_exception"):
+        message = str(exception.get("exception_message") or "error").strip().splitlines()
+        error = message[0][:200] if message else "error"
+    return Failure(
+        dataset=dataset,
+        expectation=str(config.get("type", "unknown")),
+        column=(config.get("kwargs") or {}).get("column"),
+        unexpected=outcome.get("unexpected_count"),
+        rows=outcome.get("element_count"),
+        sample=[_plain(value) for value in (outcome.get("partial_unexpected_list") or [])][
+            :SAMPLE_SIZE
+        ],
+        observed=outcome.get("observed_value"),
+        error=error,
+    )
+
+
+def write_report(failures: list[Failure], checks: int, json_path: Path, md_path: Path) -> None:
+    """reports/validation.json for tools and reports/validation.md for people."""
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    report = {
+        "success": not failures,
+        "expectations": checks,
+        "failures": [failure.__dict__ for failure in failures],
+    }
+    json_path.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    lines = ["# Data validation", ""]
+    if failures:
+        lines.append(f"**FAILED**: {len(failures)} expectation(s) broken out of {checks} per split.")
+        lines += ["", *(f"- {failure.describe()}" for failure in failures)]
+    else:
+        lines.append(f"**PASSED**: all {checks} expectations hold on every split.")
+    md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
