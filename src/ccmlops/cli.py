@@ -79,10 +79,9 @@ def summarize(result: Generated, answers: dict[str, object]) -> None:
         out.print(f"    {line}", highlight=False)
 
 
-@app.command("options")
-def list_options() -> None:
-    """Every option with its choices, default and meaning, read from cookiecutter.json."""
-    table = Table("option", "choices", "default", "meaning")
+def option_rows() -> list[tuple[str, str, str, str]]:
+    """(option, choices, default, meaning) for every public option."""
+    rows = []
     for option in template_options():
         if option.kind == "bool":
             choices = "true, false"
@@ -93,5 +92,33 @@ def list_options() -> None:
         default = str(option.default).lower() if option.kind == "bool" else str(option.default)
         if "{{" in default:
             default = "derived from project_name"
-        table.add_row(option.name, choices, default, option.help)
+        rows.append((option.name, choices, default, option.help))
+    return rows
+
+
+def options_markdown() -> str:
+    """The options reference page of the docs, generated so it cannot drift."""
+    lines = [
+        "# Options reference",
+        "",
+        "Generated from `cookiecutter.json` by `ccmlops options --markdown`; a test keeps it in sync.",
+        "",
+        "| option | choices | default | meaning |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [f"| `{name}` | {choices} | {default} | {meaning} |" for name, choices, default, meaning in option_rows()]
+    return "\n".join(lines) + "\n"
+
+
+@app.command("options")
+def list_options(
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the docs page.")] = False,
+) -> None:
+    """Every option with its choices, default and meaning, read from cookiecutter.json."""
+    if markdown:
+        print(options_markdown(), end="")
+        return
+    table = Table("option", "choices", "default", "meaning")
+    for row in option_rows():
+        table.add_row(*row)
     out.print(table)

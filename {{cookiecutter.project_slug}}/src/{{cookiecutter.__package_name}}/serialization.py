@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -21,23 +20,40 @@ SCHEMA = "schema.json"
 EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
+def _renumber(node: Any, files: dict[str, str], ids: dict[int, int]) -> Any:
+    """Walk the schema in order, renaming files and object ids by first appearance."""
+    if isinstance(node, list):
+        return [_renumber(item, files, ids) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if key == "file" and isinstance(value, str):
+            value = files.setdefault(value, f"{len(files)}{Path(value).suffix}")
+        elif key == "__id__" and isinstance(value, int):
+            value = ids.setdefault(value, len(ids))
+        else:
+            value = _renumber(value, files, ids)
+        out[key] = value
+    return out
+
+
 def canonicalize(data: bytes) -> bytes:
-    """Rewrite a skops archive with stable member names and timestamps (idempotent)."""
+    """Rewrite a skops archive with stable member names, ids and timestamps (idempotent)."""
     with zipfile.ZipFile(io.BytesIO(data)) as source:
-        schema = source.read(SCHEMA).decode("utf-8")
+        schema = json.loads(source.read(SCHEMA))
         members = {info.filename: source.read(info) for info in source.infolist()}
         compression = source.infolist()[0].compress_type
-    renames: dict[str, str] = {}
-    for match in re.finditer(r'"file": "([^"]+)"', schema):
-        old = match.group(1)
-        if old not in renames:
-            renames[old] = f"{len(renames)}{Path(old).suffix}"
-    schema = re.sub(r'"file": "([^"]+)"', lambda m: f'"file": "{renames[m.group(1)]}"', schema)
+    files: dict[str, str] = {}
+    schema = _renumber(schema, files, {})
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=compression) as target:
-        for old, new in sorted(renames.items(), key=lambda item: int(Path(item[1]).stem)):
-            target.writestr(zipfile.ZipInfo(new, date_time=EPOCH), members[old])
-        target.writestr(zipfile.ZipInfo(SCHEMA, date_time=EPOCH), schema)
+        entries = [*((new, members[old]) for old, new in files.items())]
+        entries.append((SCHEMA, json.dumps(schema, indent=2).encode("utf-8")))
+        for name, payload in entries:
+            info = zipfile.ZipInfo(name, date_time=EPOCH)
+            info.compress_type = compression
+            target.writestr(info, payload)
     return buffer.getvalue()
 
 

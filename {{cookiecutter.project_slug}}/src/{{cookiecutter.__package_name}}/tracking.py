@@ -1,0 +1,133 @@
+"""MLflow: one run per training, with params, metrics, emissions and the model.
+
+Why the reachability check comes first: when MLFLOW_TRACKING_URI names a server that is
+down, MLflow retries for minutes and then prints a traceback wall; checking with a short
+timeout before training gives one clear line and never leaves a half-logged run.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from .errors import TrackingUnavailable
+from .features import DatasetSpec
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+PIP_REQUIREMENTS = ["scikit-learn==1.9.1", "skops==0.16.0", "numpy==2.4.6"]
+MODEL_NAME_IN_RUN = "model"
+
+
+def quiet_mlflow() -> None:
+    """No telemetry, and a server that dies mid-run fails fast instead of retrying."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+
+
+def tracking_uri() -> str:
+    """MLFLOW_TRACKING_URI when set, else the local SQLite store in the project root."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def check_reachable(uri: str, timeout: float = 2.0) -> None:
+    """Fail in ``timeout`` seconds with one line when an HTTP tracking server is down."""
+    parsed = urlparse(uri)
+    if parsed.scheme not in {"http", "https"}:
+        return
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parsed.hostname or "localhost", port), timeout=timeout):
+            return
+    except OSError as error:
+        raise TrackingUnavailable(
+            f"MLflow tracking server {parsed.scheme}://{parsed.hostname}:{port} is not reachable "
+            f"({error.strerror or error}). Start it, or unset MLFLOW_TRACKING_URI to use "
+            f"{DEFAULT_TRACKING_URI}. Nothing was trained or logged."
+        ) from None
+
+
+def git_commit() -> str:
+    """The commit the code came from, with '-dirty' when there are local changes."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=5
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, check=True, timeout=5,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head}-dirty" if dirty else head
+
+
+def signature_from_spec(spec: DatasetSpec) -> Any:
+    """The MLflow signature, from the same DatasetSpec as the data card and the API."""
+    from mlflow.models.signature import ModelSignature  # noqa: PLC0415
+    from mlflow.types.schema import ColSpec, Schema  # noqa: PLC0415
+
+    inputs = Schema(
+        [ColSpec("long" if f.dtype == "int" else "double", f.name) for f in spec.features]
+    )
+    output = "string" if spec.task == "classification" else "double"
+    return ModelSignature(inputs=inputs, outputs=Schema([ColSpec(output)]))
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What later stages need to find the run and its model again."""
+
+    run_id: str
+    experiment_id: str
+    model_uri: str
+
+
+def log_training_run(
+    *,
+    experiment: str,
+    model: Any,
+    spec: DatasetSpec,
+    params: dict[str, Any],
+    metrics: dict[str, float],
+    tags: dict[str, str],
+    input_example: Any,
+    trusted_types: list[str],
+) -> RunRecord:
+    """Log one run; if anything fails inside, MLflow marks the run FAILED, never FINISHED."""
+    quiet_mlflow()
+    import mlflow  # noqa: PLC0415 - 2 s import, only for the stages that log
+
+    mlflow.set_tracking_uri(tracking_uri())
+    mlflow.set_experiment(experiment)
+    with mlflow.start_run() as run:
+        mlflow.log_params(params)
+        mlflow.log_metrics(metrics)
+        mlflow.set_tags(tags)
+        info = mlflow.sklearn.log_model(
+            model,
+            name=MODEL_NAME_IN_RUN,
+            signature=signature_from_spec(spec),
+            input_example=input_example,
+            pip_requirements=PIP_REQUIREMENTS,
+            serialization_format="skops",
+            skops_trusted_types=trusted_types,
+        )
+        return RunRecord(run.info.run_id, run.info.experiment_id, info.model_uri)
+
+
+def log_metrics_to_run(run_id: str, metrics: dict[str, float]) -> None:
+    """Add evaluation metrics to the training run, so one run shows everything."""
+    quiet_mlflow()
+    from mlflow import MlflowClient  # noqa: PLC0415
+    from mlflow.entities import Metric  # noqa: PLC0415
+
+    client = MlflowClient(tracking_uri())
+    import time  # noqa: PLC0415
+
+    now = int(time.time() * 1000)
+    client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()])

@@ -1,0 +1,75 @@
+"""Build and fit the estimator named in params.yaml (no MLflow, no pandas needed here).
+
+Why a registry of allowed estimators: params.yaml stays declarative and reviewable, an
+unknown name or hyperparameter is refused up front, and every allowed model serializes
+with skops using scikit-learn types only.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import numpy as np
+
+from .config import ESTIMATOR_TASKS
+from .errors import DataError, ParamsError
+from .features import DatasetSpec
+
+# Name -> "module:Class" (imported on use, so loading this module stays cheap).
+ESTIMATORS: dict[str, str] = {
+    "logistic_regression": "sklearn.linear_model:LogisticRegression",
+    "random_forest": "sklearn.ensemble:RandomForestClassifier",
+    "ridge": "sklearn.linear_model:Ridge",
+    "random_forest_regressor": "sklearn.ensemble:RandomForestRegressor",
+}
+
+
+def estimator_class(name: str) -> type:
+    """The scikit-learn class registered under ``name``."""
+    if name not in ESTIMATORS:
+        raise ParamsError(f"train.estimator: unknown estimator {name!r} (allowed: {sorted(ESTIMATORS)})")
+    module, cls = ESTIMATORS[name].split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def build_estimator(name: str, hyperparameters: dict[str, Any], seed: int) -> Any:
+    """An unfitted estimator; an unknown hyperparameter is refused with its name."""
+    estimator = estimator_class(name)()
+    allowed = estimator.get_params()
+    unknown = sorted(set(hyperparameters) - set(allowed))
+    if unknown:
+        raise ParamsError(
+            f"train.hyperparameters: unknown key(s) {unknown} for {name} "
+            f"(allowed: {', '.join(sorted(allowed))})"
+        )
+    settings = dict(hyperparameters)
+    if "random_state" in allowed:
+        settings.setdefault("random_state", seed)
+    return estimator.set_params(**settings)
+
+
+def to_matrix(frame: Any, spec: DatasetSpec) -> np.ndarray:
+    """Features as a float array in the spec's column order, whatever the frame's order."""
+    missing = [name for name in spec.feature_names if name not in frame.columns]
+    if missing:
+        raise DataError(f"feature column(s) missing: {', '.join(missing)}")
+    return frame[spec.feature_names].to_numpy(dtype=np.float64)
+
+
+def to_labels(frame: Any, spec: DatasetSpec) -> np.ndarray:
+    """Targets: class names as strings (classification) or floats (regression)."""
+    values = frame[spec.target]
+    if spec.task == "classification":
+        return values.astype(str).to_numpy(dtype=object)
+    return values.to_numpy(dtype=np.float64)
+
+
+def fit(estimator: Any, features: np.ndarray, labels: np.ndarray) -> Any:
+    """Fit, turning scikit-learn's parameter validation into a params error."""
+    from sklearn.utils._param_validation import InvalidParameterError  # noqa: PLC0415
+
+    try:
+        return estimator.fit(features, labels)
+    except InvalidParameterError as error:
+        raise ParamsError(f"train.hyperparameters: {error}") from None
