@@ -1,4 +1,4 @@
-"""The quality gate: every linter, the type checker, the security scan and the tests, in one command.
+"""The quality gate: linters, type checker, security scan and tests, in one command.
 
 Why one command: developers and CI run exactly the same checks (``<project> check``), so a
 green run on a laptop means a green CI job. Each tool runs from this environment
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess  # nosec B404 - fixed argument lists, never a shell
+import subprocess
 import sys
 import tempfile
 import time
@@ -56,7 +56,7 @@ def command_step(name: str, *args: str) -> Step:
     """A check that passes when the command exits with 0."""
 
     def run(root: Path) -> tuple[bool, str]:
-        result = subprocess.run(  # noqa: S603 # nosec B603 - argument list built here
+        result = subprocess.run(
             args, cwd=root, capture_output=True, text=True, check=False
         )
         return result.returncode == 0, (result.stdout + result.stderr).strip()
@@ -82,14 +82,16 @@ def lint_notebooks(root: Path) -> tuple[bool, str]:
             report = Path(tmp) / f"{notebook.stem}.json"
             args = [*PYNBLINT, str(notebook), "--quiet", "--output", str(report)]
             args += ["--exclude", json.dumps(list(PYNBLINT_EXCLUDED))]  # a JSON list
-            result = subprocess.run(  # noqa: S603 # nosec B603 - argument list built here
+            result = subprocess.run(
                 args, cwd=root, capture_output=True, text=True, check=False
             )
             if result.returncode != 0 or not report.is_file():
                 findings.append(f"{notebook.name}: pynblint failed\n{result.stderr.strip()}")
                 continue
             lints = json.loads(report.read_text(encoding="utf-8")).get("lints", [])
-            findings += [f"{notebook.name}: {lint['slug']}: {lint['description']}" for lint in lints]
+            findings += [
+                f"{notebook.name}: {lint['slug']}: {lint['description']}" for lint in lints
+            ]
     return not findings, "\n".join(findings)
 
 
@@ -136,8 +138,12 @@ def check(
     skip: Annotated[
         list[str] | None, typer.Option("--skip", help="Check to leave out (repeatable).")
     ] = None,
-    fail_fast: Annotated[bool, typer.Option("--fail-fast", "-x", help="Stop at the first failure.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show every tool's output.")] = False,
+    fail_fast: Annotated[
+        bool, typer.Option("--fail-fast", "-x", help="Stop at the first failure.")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show every tool's output.")
+    ] = False,
 ) -> None:
     """Run ruff, ruff format, mypy, bandit, pynblint, pylint and pytest with coverage."""
     root = Path.cwd()

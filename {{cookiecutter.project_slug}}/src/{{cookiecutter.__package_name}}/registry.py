@@ -13,10 +13,11 @@ from .tracking import quiet_mlflow, tracking_uri
 def register(model_uri: str, name: str, alias: str, run_id: str) -> str:
     """Create a new version of ``name`` from the run's model; return the version number."""
     quiet_mlflow()
-    from mlflow import MlflowClient  # noqa: PLC0415
+    import mlflow  # noqa: PLC0415
     from mlflow.exceptions import MlflowException  # noqa: PLC0415
 
-    client = MlflowClient(tracking_uri())
+    mlflow.set_tracking_uri(tracking_uri())
+    client = mlflow.MlflowClient()
     try:
         client.get_run(run_id)
     except MlflowException:
@@ -24,10 +25,6 @@ def register(model_uri: str, name: str, alias: str, run_id: str) -> str:
             f"training run {run_id} is not in the tracking store {tracking_uri()} "
             "(a fresh clone or another store?): run `dvc repro --force train` to retrain"
         ) from None
-    try:
-        client.get_registered_model(name)
-    except MlflowException:
-        client.create_registered_model(name)
-    version = client.create_model_version(name, model_uri, run_id=run_id)
+    version = mlflow.register_model(model_uri, name)
     client.set_registered_model_alias(name, alias, version.version)
     return str(version.version)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import time
 from dataclasses import dataclass
+from importlib.metadata import version
 from typing import Any
 from urllib.parse import urlparse
 
@@ -18,7 +20,8 @@ from .errors import TrackingUnavailable
 from .features import DatasetSpec
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
-PIP_REQUIREMENTS = ["scikit-learn==1.9.1", "skops==0.16.0", "numpy==2.4.6"]
+# What the logged model needs to load; passed explicitly (inference takes 4-6 s and over-lists).
+MODEL_REQUIREMENTS = ("scikit-learn", "skops", "numpy")
 MODEL_NAME_IN_RUN = "model"
 
 
@@ -64,6 +67,11 @@ def git_commit() -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return f"{head}-dirty" if dirty else head
+
+
+def pip_requirements() -> list[str]:
+    """Pinned to the versions installed here, so the logged model loads the same way."""
+    return [f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS]
 
 
 def signature_from_spec(spec: DatasetSpec) -> Any:
@@ -113,7 +121,7 @@ def log_training_run(
             name=MODEL_NAME_IN_RUN,
             signature=signature_from_spec(spec),
             input_example=input_example,
-            pip_requirements=PIP_REQUIREMENTS,
+            pip_requirements=pip_requirements(),
             serialization_format="skops",
             skops_trusted_types=trusted_types,
         )
@@ -127,7 +135,5 @@ def log_metrics_to_run(run_id: str, metrics: dict[str, float]) -> None:
     from mlflow.entities import Metric  # noqa: PLC0415
 
     client = MlflowClient(tracking_uri())
-    import time  # noqa: PLC0415
-
     now = int(time.time() * 1000)
     client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()])

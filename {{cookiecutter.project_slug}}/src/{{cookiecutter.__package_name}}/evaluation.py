@@ -1,0 +1,115 @@
+"""Test-set metrics, a naive baseline on the same split, and the quality gate.
+
+Why a baseline: a metric alone says little; "beats predicting the majority class (or
+the mean) by 10 %" is a claim a reviewer can check.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .features import Task
+
+LOWER_IS_BETTER = {"rmse", "mae"}
+
+
+def classification_metrics(
+    y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray | None, classes: list[str]
+) -> dict[str, float]:
+    """Accuracy, macro F1 and (when probabilities exist) one-vs-rest macro ROC AUC."""
+    from sklearn import metrics  # noqa: PLC0415
+
+    result = {
+        "accuracy": float(metrics.accuracy_score(y_true, y_pred)),
+        "f1_macro": float(metrics.f1_score(y_true, y_pred, average="macro", zero_division=0)),
+    }
+    if proba is not None and len(set(y_true)) > 1:
+        if len(classes) == 2:
+            score = metrics.roc_auc_score(y_true, proba[:, 1], labels=classes)
+        else:
+            score = metrics.roc_auc_score(
+                y_true, proba, multi_class="ovr", average="macro", labels=classes
+            )
+        result["roc_auc"] = float(score)
+    return result
+
+
+def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    """RMSE, MAE and R2."""
+    from sklearn import metrics  # noqa: PLC0415
+
+    return {
+        "rmse": float(math.sqrt(metrics.mean_squared_error(y_true, y_pred))),
+        "mae": float(metrics.mean_absolute_error(y_true, y_pred)),
+        "r2": float(metrics.r2_score(y_true, y_pred)),
+    }
+
+
+def score(model: Any, task: Task, features: np.ndarray, y_true: np.ndarray) -> dict[str, float]:
+    """The task's metrics for a fitted model."""
+    y_pred = model.predict(features)
+    if task == "regression":
+        return regression_metrics(y_true, y_pred)
+    proba = model.predict_proba(features) if hasattr(model, "predict_proba") else None
+    return classification_metrics(y_true, y_pred, proba, [str(c) for c in model.classes_])
+
+
+def baseline(task: Task, train_x: np.ndarray, train_y: np.ndarray) -> Any:
+    """Majority class or mean: what a model must beat to be worth anything."""
+    from sklearn.dummy import DummyClassifier, DummyRegressor  # noqa: PLC0415
+
+    dummy = DummyClassifier(strategy="most_frequent") if task == "classification" else None
+    return (dummy or DummyRegressor(strategy="mean")).fit(train_x, train_y)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The decision and the numbers behind it."""
+
+    metric: str
+    model: float
+    baseline: float
+    improvement: float
+    required: float
+
+    @property
+    def passed(self) -> bool:
+        """True when the relative improvement reaches the required margin."""
+        return self.improvement >= self.required
+
+    def describe(self) -> str:
+        """One line for logs and the error message."""
+        verdict = "passed" if self.passed else "FAILED"
+        return (
+            f"quality gate {verdict}: {self.metric} {self.model:.4g} vs baseline "
+            f"{self.baseline:.4g} (improvement {self.improvement:+.1%}, required {self.required:+.1%})"
+        )
+
+
+def gate(metric: str, model: dict[str, float], base: dict[str, float], required: float) -> Gate:
+    """Relative improvement over the baseline, in the metric's better direction."""
+    ours, theirs = model[metric], base[metric]
+    gain = theirs - ours if metric in LOWER_IS_BETTER else ours - theirs
+    improvement = gain / abs(theirs) if theirs else (math.inf if gain > 0 else 0.0)
+    return Gate(metric, ours, theirs, improvement, required)
+
+
+def write_predictions(path: Path, y_true: np.ndarray, y_pred: np.ndarray) -> None:
+    """actual,predicted per test row: DVC draws it (confusion matrix or scatter)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["actual", "predicted"])
+        for actual, predicted in zip(y_true, y_pred, strict=True):
+            writer.writerow([_plain(actual), _plain(predicted)])
+
+
+def _plain(value: Any) -> Any:
+    """Round floats so the CSV is short and stable across platforms."""
+    return round(float(value), 6) if isinstance(value, float | np.floating) else value
