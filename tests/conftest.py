@@ -45,10 +45,19 @@ def combo_id(combo: dict[str, Any]) -> str:
     return "-".join(str(v).lower() if not isinstance(v, bool) else (k if v else f"no{k}") for k, v in combo.items())
 
 
-def run(args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 900,
+    input_text: str | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run a command and return its result (never raises on exit code)."""
     merged = {**os.environ, **(env or {})}
-    return subprocess.run(args, cwd=cwd, env=merged, capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        args, cwd=cwd, env=merged, capture_output=True, text=True, timeout=timeout, check=False,
+        input=input_text, stdin=None if input_text is not None else subprocess.DEVNULL,
+    )
 
 
 @pytest.fixture

@@ -56,9 +56,7 @@ def command_step(name: str, *args: str) -> Step:
     """A check that passes when the command exits with 0."""
 
     def run(root: Path) -> tuple[bool, str]:
-        result = subprocess.run(
-            args, cwd=root, capture_output=True, text=True, check=False
-        )
+        result = subprocess.run(args, cwd=root, capture_output=True, text=True, check=False)
         return result.returncode == 0, (result.stdout + result.stderr).strip()
 
     return Step(name, run)
@@ -82,9 +80,7 @@ def lint_notebooks(root: Path) -> tuple[bool, str]:
             report = Path(tmp) / f"{notebook.stem}.json"
             args = [*PYNBLINT, str(notebook), "--quiet", "--output", str(report)]
             args += ["--exclude", json.dumps(list(PYNBLINT_EXCLUDED))]  # a JSON list
-            result = subprocess.run(
-                args, cwd=root, capture_output=True, text=True, check=False
-            )
+            result = subprocess.run(args, cwd=root, capture_output=True, text=True, check=False)
             if result.returncode != 0 or not report.is_file():
                 findings.append(f"{notebook.name}: pynblint failed\n{result.stderr.strip()}")
                 continue

@@ -1,0 +1,6 @@
+"""The HTTP serving app: FastAPI around the exported model bundle in ``models/``.
+
+Start it with ``uvicorn --factory <package>.serving.app:create_app`` or the project's
+``serve`` command. This package never imports pandas, MLflow or DVC: the serving image
+installs only the runtime dependencies.
+"""

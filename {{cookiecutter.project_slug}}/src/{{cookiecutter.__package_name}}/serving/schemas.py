@@ -1,0 +1,156 @@
+"""Request and response shapes, generated from the DatasetSpec saved with the model.
+
+Why generated: the data card, the MLflow signature and this API all derive from one spec,
+so a renamed feature or a new class cannot make them disagree. Every request model is
+strict (no "5" for 5, no ``true`` for 1), forbids unknown fields, refuses NaN/Infinity and
+enforces the training range (plus ``range_margin`` of the range on each side).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic.json_schema import models_json_schema
+
+from ..features import DatasetSpec, FeatureSpec
+
+REF_TEMPLATE = "#/components/schemas/{model}"
+ROW_CONFIG = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, frozen=True)
+STRICT_CONFIG = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class ErrorItem(BaseModel):
+    """One problem with the request: where it is and what is wrong (never the value)."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorResponse(BaseModel):
+    """Body of every 4xx/5xx answer."""
+
+    detail: str | list[ErrorItem]
+    request_id: str
+
+
+class ModelInfo(BaseModel):
+    """What ``GET /model`` returns."""
+
+    name: str
+    version: str
+    task: str
+    trained_at: str
+    metrics: dict[str, float]
+    features: list[FeatureSpec]
+    classes: list[str] | None
+
+
+def bounds(feature: FeatureSpec, margin: float) -> tuple[float, float]:
+    """Accepted range: the training range widened by ``margin`` x its width on each side."""
+    extra = (feature.maximum - feature.minimum) * margin
+    low, high = feature.minimum - extra, feature.maximum + extra
+    if feature.dtype == "int":
+        return math.floor(low), math.ceil(high)
+    return low, high
+
+
+def _feature_field(feature: FeatureSpec, margin: float) -> tuple[Any, Any]:
+    """One strict, bounded field whose JSON name is the feature name."""
+    low, high = bounds(feature, margin)
+    py_type: type = int if feature.dtype == "int" else float
+    field = Field(
+        alias=feature.name,
+        ge=low,
+        le=high,
+        description=feature.description or None,
+    )
+    return Annotated[py_type, field], ...
+
+
+def example_row(spec: DatasetSpec) -> dict[str, float | int]:
+    """A valid row (the middle of each range), used as the example in /docs."""
+    row: dict[str, float | int] = {}
+    for feature in spec.features:
+        middle = (feature.minimum + feature.maximum) / 2
+        row[feature.name] = round(middle) if feature.dtype == "int" else round(middle, 4)
+    return row
+
+
+@dataclass(frozen=True)
+class ApiSchemas:
+    """The generated models for one spec, and the OpenAPI components describing them."""
+
+    row: type[BaseModel]
+    batch: type[BaseModel]
+    prediction: type[BaseModel]
+    batch_prediction: type[BaseModel]
+    attribute_names: tuple[str, ...]
+
+    def components(self) -> dict[str, Any]:
+        """JSON schemas of all models, keyed by name, with refs into OpenAPI components."""
+        models = [self.row, self.batch, self.prediction, self.batch_prediction]
+        _, top = models_json_schema(
+            [(model, "validation") for model in models], ref_template=REF_TEMPLATE
+        )
+        return dict(top.get("$defs", {}))
+
+
+def build_schemas(spec: DatasetSpec, *, max_batch: int, margin: float = 0.0) -> ApiSchemas:
+    """Create the request/response models for ``spec`` (feature order = model column order)."""
+    attribute_names = tuple(f"feature_{index}" for index in range(len(spec.features)))
+    fields = {
+        attribute: _feature_field(feature, margin)
+        for attribute, feature in zip(attribute_names, spec.features, strict=True)
+    }
+    row = create_model(
+        "PredictRow",
+        __config__=ConfigDict(
+            **ROW_CONFIG, json_schema_extra={"examples": [example_row(spec)]}
+        ),
+        __doc__="One input row: every feature, in its training range.",
+        **fields,
+    )
+    batch = create_model(
+        "PredictBatch",
+        __config__=STRICT_CONFIG,
+        __doc__=f"Up to {max_batch} rows, predicted in one call.",
+        rows=(Annotated[list[row], Field(min_length=1, max_length=max_batch)], ...),  # type: ignore[valid-type]
+    )
+    output: Any
+    if spec.task == "classification":
+        labels = Literal[tuple(spec.classes or ())]  # type: ignore[misc]
+        output = {
+            "prediction": (labels, Field(description="Most probable class.")),
+            "probabilities": (
+                dict[labels, float] | None,  # type: ignore[valid-type]
+                Field(description="Probability of each class (null if the model has none)."),
+            ),
+        }
+    else:
+        output = {"prediction": (float, Field(description="Predicted value."))}
+    prediction = create_model("Prediction", __doc__="The model's answer for one row.", **output)
+    batch_prediction = create_model(
+        "BatchPrediction",
+        __doc__="Answers in the order of the request's rows, with the model that gave them.",
+        model_name=(str, ...),
+        model_version=(str, ...),
+        predictions=(list[prediction], ...),  # type: ignore[valid-type]
+    )
+    single = create_model(
+        "PredictionResponse",
+        __doc__="The model's answer for one row, with the model that gave it.",
+        model_name=(str, ...),
+        model_version=(str, ...),
+        **output,
+    )
+    return ApiSchemas(
+        row=row,
+        batch=batch,
+        prediction=single,
+        batch_prediction=batch_prediction,
+        attribute_names=attribute_names,
+    )

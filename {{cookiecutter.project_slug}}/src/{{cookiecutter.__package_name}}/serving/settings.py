@@ -1,0 +1,54 @@
+"""Serving settings, read from ``SERVING_*`` environment variables.
+
+Why pydantic-settings behind a cached function: one validated object per process, and
+tests build their own ``Settings`` (or clear the cache) instead of patching globals.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Limits and switches of the serving app (see docs/serving.md for each one)."""
+
+    model_config = SettingsConfigDict(env_prefix="SERVING_", extra="ignore", frozen=True)
+
+    model_dir: Path = Path("models")
+    docs_enabled: bool = True
+    max_batch: int = Field(default=1000, ge=1, le=100_000)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    timeout_s: float = Field(default=5.0, gt=0)
+    max_concurrency: int = Field(default=64, ge=1)
+    cors_origins: list[str] = Field(default_factory=list)
+    range_margin: float = Field(default=0.0, ge=0.0, le=10.0)
+    drain_s: float = Field(default=2.0, ge=0.0, le=300.0)
+    log_level: str = "INFO"
+    access_log: bool = True
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard(cls, origins: list[str]) -> list[str]:
+        """Refuse ``*``: list the origins that may call the API from a browser."""
+        if "*" in origins:
+            raise ValueError("'*' is not allowed; list the exact origins")
+        return origins
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, level: str) -> str:
+        """Fail at start-up on a typo rather than logging at an unexpected level."""
+        level = level.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("log_level must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests call ``get_settings.cache_clear()`` or pass their own."""
+    return Settings()

@@ -1,0 +1,34 @@
+"""Shared entry point: a pipeline error becomes one line on stderr and exit code 1."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from ..config import Params, load_params
+from ..errors import PipelineError
+from ..paths import ProjectPaths
+
+
+def quiet_environment() -> None:
+    """Silence telemetry and progress noise before any heavy library is imported."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("CODECARBON_LOG_LEVEL", "error")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+
+def run(stage: str, body: Callable[[Params, ProjectPaths], None]) -> None:
+    """Parse ``--config``, load params and run ``body``; exit 1 with a message on failure."""
+    parser = argparse.ArgumentParser(prog=f"python -m <package>.stages.{stage}")
+    parser.add_argument("--config", type=Path, default=Path("params.yaml"), help="params file")
+    parser.add_argument("--root", type=Path, default=Path(), help="project root")
+    args = parser.parse_args()
+    quiet_environment()
+    try:
+        body(load_params(args.config), ProjectPaths(args.root))
+    except PipelineError as error:
+        print(f"{stage}: error: {error}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,57 @@
+"""Stage register: add test metrics to the run, register the model, export the bundle."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from .. import serialization
+from ..bundle import METADATA_FILE, MODEL_FILE, ModelMetadata, save_bundle
+from ..config import Params
+from ..errors import GateFailed
+from ..features import DatasetSpec
+from ..paths import ProjectPaths
+from ..registry import register
+from ..tracking import check_reachable, log_metrics_to_run, tracking_uri
+from ._runner import run
+
+
+def main(params: Params, paths: ProjectPaths) -> None:
+    """Writes models/model.skops + models/model.json with version = registry version."""
+    report = json.loads(paths.metrics.read_text(encoding="utf-8"))
+    if not report["gate"]["passed"]:  # evaluate already stopped DVC; this guards manual runs
+        raise GateFailed(report["gate"]["description"])
+    check_reachable(tracking_uri())
+    info = json.loads(paths.run_info.read_text(encoding="utf-8"))
+    spec = DatasetSpec.load(paths.spec)
+    metrics = {f"test_{k}": v for k, v in report["model"].items()}
+    metrics |= {f"baseline_{k}": v for k, v in report["baseline"].items()}
+    log_metrics_to_run(info["run_id"], metrics)
+    tracking = params.tracking
+    version = register(info["model_uri"], tracking.registered_model, tracking.alias, info["run_id"])
+    model = serialization.load(paths.trained_model)
+    metadata = save_bundle(
+        model,
+        paths.models_dir,
+        name=tracking.registered_model,
+        version=version,
+        spec=spec,
+        metrics=report["model"],
+        trained_at=datetime.fromisoformat(info["trained_at"]),
+    )
+    _make_deterministic(paths, metadata)
+    print(f"register: {tracking.registered_model} version {version} is now @{tracking.alias}")
+
+
+def _make_deterministic(paths: ProjectPaths, metadata: ModelMetadata) -> None:
+    """Rewrite the bundle's skops file canonically (same model -> same bytes) and re-sign it."""
+    digest = serialization.canonicalize_file(paths.models_dir / MODEL_FILE)
+    if digest != metadata.sha256:
+        updated = metadata.model_copy(update={"sha256": digest})
+        (paths.models_dir / METADATA_FILE).write_text(
+            updated.model_dump_json(indent=2) + "\n", encoding="utf-8"
+        )
+
+
+if __name__ == "__main__":
+    run("register", main)

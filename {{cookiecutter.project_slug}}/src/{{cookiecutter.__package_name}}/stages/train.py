@@ -1,0 +1,71 @@
+"""Stage train: fit the estimator under CodeCarbon and log one MLflow run with the model."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from .. import serialization
+from ..config import Params
+from ..data import files_sha256, read_split
+from ..emissions import track
+from ..features import DatasetSpec
+from ..paths import ProjectPaths
+from ..tracking import check_reachable, git_commit, log_training_run, tracking_uri
+from ..training import build_estimator, fit, to_labels, to_matrix
+from ._runner import run
+
+
+def main(params: Params, paths: ProjectPaths) -> None:
+    """Writes artifacts/train/model.skops and run.json (run id, model URI, emissions)."""
+    check_reachable(tracking_uri())  # before training: fail in 2 s, not after the fit
+    cfg = params.train
+    spec = DatasetSpec.load(paths.spec)
+    frame = read_split(paths.train_data, spec)
+    features, labels = to_matrix(frame, spec), to_labels(frame, spec)
+    estimator = build_estimator(cfg.estimator, dict(cfg.hyperparameters), cfg.seed)
+    with track(params.emissions.country_iso_code, params.emissions.enabled) as emissions:
+        model = fit(estimator, features, labels)
+    data = serialization.dumps(model)
+    emission_metrics = {
+        "emissions_kg": emissions.emissions_kg,
+        "energy_kwh": emissions.energy_kwh,
+        "training_duration_s": emissions.duration_s,
+    }
+    dataset_sha256 = files_sha256(paths.train_data, paths.test_data)
+    commit = git_commit()
+    record = log_training_run(
+        experiment=params.tracking.experiment,
+        model=model,
+        spec=spec,
+        params={
+            "estimator": cfg.estimator,
+            "seed": cfg.seed,
+            "data_source": params.data.source,
+            "test_size": params.data.test_size,
+            "train_rows": len(frame),
+            **{f"hp_{k}": v for k, v in sorted(model.get_params().items())},
+        },
+        metrics={"train_score": float(model.score(features, labels)), **emission_metrics},
+        tags={"git_commit": commit, "dataset_sha256": dataset_sha256, "stage": "train"},
+        input_example=frame[spec.feature_names].head(3),
+        trusted_types=serialization.trusted_types(data),
+    )
+    paths.trained_model.parent.mkdir(parents=True, exist_ok=True)
+    paths.trained_model.write_bytes(data)
+    info = {
+        "run_id": record.run_id,
+        "experiment_id": record.experiment_id,
+        "model_uri": record.model_uri,
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "git_commit": commit,
+        "dataset_sha256": dataset_sha256,
+        "country_iso_code": params.emissions.country_iso_code,
+        "emissions": {**emission_metrics, "tracked": emissions.tracked},
+    }
+    paths.run_info.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    print(f"train: {cfg.estimator} logged as MLflow run {record.run_id}")
+
+
+if __name__ == "__main__":
+    run("train", main)

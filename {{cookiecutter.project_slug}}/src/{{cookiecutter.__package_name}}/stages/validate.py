@@ -1,0 +1,31 @@
+"""Stage validate: check both splits against the data card; stop the pipeline on failure."""
+
+from __future__ import annotations
+
+from ..config import Params
+from ..data import read_split
+from ..errors import ValidationFailed
+from ..features import DatasetSpec
+from ..paths import ProjectPaths
+from ..validation import build_checks, run_checks, write_report
+from ._runner import run
+
+
+def main(params: Params, paths: ProjectPaths) -> None:
+    """Writes reports/validation.{json,md}; exits 1 when any expectation is broken."""
+    spec = DatasetSpec.load(paths.spec)
+    cfg = params.validation
+    checks = build_checks(spec, cfg.min_rows, cfg.range_tolerance)
+    frames = {"train": read_split(paths.train_data, spec), "test": read_split(paths.test_data, spec)}
+    failures = run_checks(frames, checks)
+    write_report(failures, len(checks), paths.validation_report, paths.validation_summary)
+    if failures:
+        details = "\n  ".join(failure.describe() for failure in failures)
+        raise ValidationFailed(
+            f"{len(failures)} expectation(s) broken (see {paths.validation_summary}):\n  {details}"
+        )
+    print(f"validate: all {len(checks)} expectations hold on train and test")
+
+
+if __name__ == "__main__":
+    run("validate", main)
