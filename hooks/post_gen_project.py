@@ -73,15 +73,17 @@ def git_identity_args(root: Path, answers: Mapping[str, Any]) -> list[str]:
     if name and email:
         return []
     return [
-        "-c", f"user.name={name or answers.get('author_name') or 'cookiecutter-mlops'}",
-        "-c", f"user.email={email or answers.get('author_email') or 'noreply@example.com'}",
+        "-c",
+        f"user.name={name or answers.get('author_name') or 'cookiecutter-mlops'}",
+        "-c",
+        f"user.email={email or answers.get('author_email') or 'noreply@example.com'}",
     ]
 
 
 def init_dvc(root: Path, answers: Mapping[str, Any], subdir: bool) -> bool:
     """Initialise DVC in process (one import, no extra interpreter); False when DVC is absent."""
     try:
-        from dvc.repo import Repo  # noqa: PLC0415 - optional: the project's set-up does it too
+        from dvc.repo import Repo
     except ImportError:
         warn("DVC is not installed here; the project's set-up command will initialise it.")
         return False
@@ -100,7 +102,12 @@ def init_vcs(root: Path, answers: Mapping[str, Any]) -> list[str]:
     """git init, dvc init, first commit; returns the commands the user still has to run."""
     if shutil.which("git") is None:
         warn("git was not found: the project was created without a Git repository.")
-        return ["git init -b main", "uv run {slug} setup", "git add -A", 'git commit -m "Initial commit"']
+        return [
+            "git init -b main",
+            "uv run {slug} setup",
+            "git add -A",
+            'git commit -m "Initial commit"',
+        ]
     parent_repo = enclosing_repo(root)
     if parent_repo is not None:
         warn(

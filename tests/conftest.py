@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,7 +22,6 @@ sys.path.insert(0, str(ROOT))  # makes `hooks` importable as the package it is
 from hooks import pre_gen_project as rules  # noqa: E402
 
 CONTEXT = json.loads((ROOT / "cookiecutter.json").read_text(encoding="utf-8"))
-PROJECT_ENV = ROOT / ".cache" / "project-env"
 
 
 def matrix_options() -> dict[str, list[Any]]:
@@ -42,7 +42,10 @@ def valid_combinations() -> list[dict[str, Any]]:
 
 def combo_id(combo: dict[str, Any]) -> str:
     """Short readable test id."""
-    return "-".join(str(v).lower() if not isinstance(v, bool) else (k if v else f"no{k}") for k, v in combo.items())
+    return "-".join(
+        str(v).lower() if not isinstance(v, bool) else (k if v else f"no{k}")
+        for k, v in combo.items()
+    )
 
 
 def run(
@@ -55,8 +58,15 @@ def run(
     """Run a command and return its result (never raises on exit code)."""
     merged = {**os.environ, **(env or {})}
     return subprocess.run(
-        args, cwd=cwd, env=merged, capture_output=True, text=True, timeout=timeout, check=False,
-        input=input_text, stdin=None if input_text is not None else subprocess.DEVNULL,
+        args,
+        cwd=cwd,
+        env=merged,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        input=input_text,
+        stdin=None if input_text is not None else subprocess.DEVNULL,
     )
 
 
@@ -83,39 +93,78 @@ def project_requirements(pyproject: Path) -> list[str]:
     return [*data["project"]["dependencies"], *itertools.chain.from_iterable(groups.values())]
 
 
-@pytest.fixture(scope="session")
-def project_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One shared virtual environment with the generated projects' pinned dependencies.
+def interpreter(version: str) -> str:
+    """A Python of that version on this machine (pyenv's shims hide non-global versions)."""
+    found = sorted(Path.home().glob(f".pyenv/versions/{version}.*/bin/python{version}"))
+    return str(found[-1]) if found else version
 
-    Built once per machine (file lock, so xdist workers share it) from a project rendered with
-    every part switched on, and rebuilt only when those requirements change.
-    """
+
+def all_requirements() -> list[str]:
+    """Requirements of a project with every part on (s3 adds dvc[s3]), rendered without VCS."""
     from ccmlops.answers import parse_answers
     from ccmlops.generate import build_context, render
 
     os.environ["CCMLOPS_SKIP_VCS"] = "1"
-    out = tmp_path_factory.mktemp("env-source")
-    context = build_context(parse_answers(["dvc_remote=s3"]), no_input=True)
-    requirements = sorted(project_requirements(render(context, out, force=False).path / "pyproject.toml"))
-    os.environ.pop("CCMLOPS_SKIP_VCS")
-    PROJECT_ENV.parent.mkdir(parents=True, exist_ok=True)
-    python = PROJECT_ENV / "bin" / "python"
-    stamp = PROJECT_ENV / "requirements.txt"
-    with (PROJECT_ENV.parent / "project-env.lock").open("w") as lock:
+    try:
+        with tempfile.TemporaryDirectory() as out:
+            context = build_context(parse_answers(["dvc_remote=s3"]), no_input=True)
+            return sorted(
+                project_requirements(
+                    render(context, Path(out), force=False).path / "pyproject.toml"
+                )
+            )
+    finally:
+        os.environ.pop("CCMLOPS_SKIP_VCS")
+
+
+def shared_env(version: str) -> Path:
+    """One virtual environment per Python version with the generated projects' pinned dependencies.
+
+    Built once per machine (a file lock lets xdist workers share it) and rebuilt only when the
+    requirements change; returns its interpreter.
+    """
+    env_dir = ROOT / ".cache" / f"project-env-{version}"
+    python = env_dir / "bin" / "python"
+    stamp = env_dir / "requirements.txt"
+    wanted = "\n".join(all_requirements()) + "\n"
+    env_dir.parent.mkdir(parents=True, exist_ok=True)
+    with (env_dir.parent / f"{env_dir.name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        wanted = "\n".join(requirements) + "\n"
         if not (python.exists() and stamp.exists() and stamp.read_text() == wanted):
-            run(["uv", "venv", "-q", "--clear", "-p", "3.11", str(PROJECT_ENV)], cwd=ROOT).check_returncode()
-            (PROJECT_ENV / "wanted.txt").write_text(wanted)
-            result = run(["uv", "pip", "install", "-q", "--python", str(python), "-r", str(PROJECT_ENV / "wanted.txt")], cwd=ROOT)
+            run(
+                ["uv", "venv", "-q", "--clear", "-p", interpreter(version), str(env_dir)], cwd=ROOT
+            ).check_returncode()
+            (env_dir / "wanted.txt").write_text(wanted)
+            result = run(
+                [
+                    "uv",
+                    "pip",
+                    "install",
+                    "-q",
+                    "--python",
+                    str(python),
+                    "-r",
+                    str(env_dir / "wanted.txt"),
+                ],
+                cwd=ROOT,
+            )
             assert result.returncode == 0, result.stderr
             stamp.write_text(wanted)
     return python
 
 
+@pytest.fixture(scope="session")
+def project_python() -> Path:
+    """The shared Python 3.11 environment most tier-2 tests use."""
+    return shared_env("3.11")
+
+
 def install_project(python: Path, project: Path) -> None:
     """Install a generated project into the shared environment (editable, no dependency changes)."""
-    result = run(["uv", "pip", "install", "-q", "--python", str(python), "--no-deps", "-e", str(project)], cwd=project)
+    result = run(
+        ["uv", "pip", "install", "-q", "--python", str(python), "--no-deps", "-e", str(project)],
+        cwd=project,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -136,7 +185,18 @@ def generated_project(tmp_path: Path, project_python: Path) -> Iterator[Callable
 
     def make(*words: str) -> Path:
         out = tmp_path / "projects"
-        result = run([str(Path(sys.executable).parent / "ccmlops"), "new", "--no-input", "-o", str(out), *words], cwd=tmp_path, env=env_for(project_python))
+        result = run(
+            [
+                str(Path(sys.executable).parent / "ccmlops"),
+                "new",
+                "--no-input",
+                "-o",
+                str(out),
+                *words,
+            ],
+            cwd=tmp_path,
+            env=env_for(project_python),
+        )
         assert result.returncode == 0, result.stderr
         project = next(p for p in out.iterdir() if not p.name.startswith("."))
         install_project(project_python, project)

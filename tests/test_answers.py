@@ -36,14 +36,17 @@ def python_constants(path: Path) -> dict[str, Any]:
     return {
         node.targets[0].id: node.value.value
         for node in tree.body
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Constant)
         and isinstance(node.targets[0], ast.Name)
     }
 
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_free_text_round_trips(bake_ccmlops: Callable[..., Path], text: str) -> None:
-    project = bake_ccmlops(project_name=f"Demo {text}", project_slug="demo", description=text, author_name=text)
+    project = bake_ccmlops(
+        project_name=f"Demo {text}", project_slug="demo", description=text, author_name=text
+    )
     package = project / "src" / "demo"
     constants = python_constants(package / "__init__.py")
     assert constants["PROJECT_NAME"] == f"Demo {text}"
@@ -61,9 +64,13 @@ def test_free_text_round_trips(bake_ccmlops: Callable[..., Path], text: str) -> 
 
 
 @pytest.mark.parametrize("payload", INJECTIONS)
-def test_answers_cannot_run_code_in_hooks(bake_ccmlops: Callable[..., Path], payload: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_answers_cannot_run_code_in_hooks(
+    bake_ccmlops: Callable[..., Path], payload: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.chdir(tmp_path)
-    project = bake_ccmlops(project_name=payload, project_slug="inj", description=payload, author_name=payload)
+    project = bake_ccmlops(
+        project_name=payload, project_slug="inj", description=payload, author_name=payload
+    )
     assert not list(tmp_path.rglob("MARKER"))
     assert python_constants(project / "src" / "inj" / "__init__.py")["PROJECT_NAME"] == payload
 

@@ -1,4 +1,4 @@
-"""The template works through every front door: cookiecutter, cruft and ccmlops (interactive too)."""
+"""The template works through every front door: cookiecutter, cruft, ccmlops (interactive too)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,19 @@ BIN = Path(sys.executable).parent
 
 
 def test_plain_cookiecutter_with_key_values(tmp_path: Path) -> None:
-    result = run([str(BIN / "cookiecutter"), "--no-input", str(ROOT), "ml_task=regression", "serving=no", "docker=no", "-o", str(tmp_path)], cwd=tmp_path)
+    result = run(
+        [
+            str(BIN / "cookiecutter"),
+            "--no-input",
+            str(ROOT),
+            "ml_task=regression",
+            "serving=no",
+            "docker=no",
+            "-o",
+            str(tmp_path),
+        ],
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     project = tmp_path / "my_ml_project"
     assert "diabetes" in (project / "README.md").read_text()
@@ -22,7 +34,17 @@ def test_plain_cookiecutter_with_key_values(tmp_path: Path) -> None:
 
 
 def test_plain_cookiecutter_refuses_a_bad_slug_and_leaves_nothing(tmp_path: Path) -> None:
-    result = run([str(BIN / "cookiecutter"), "--no-input", str(ROOT), "project_slug=import", "-o", str(tmp_path)], cwd=tmp_path)
+    result = run(
+        [
+            str(BIN / "cookiecutter"),
+            "--no-input",
+            str(ROOT),
+            "project_slug=import",
+            "-o",
+            str(tmp_path),
+        ],
+        cwd=tmp_path,
+    )
     assert result.returncode != 0
     assert "is a Python keyword" in result.stderr
     assert list(tmp_path.iterdir()) == []
@@ -30,17 +52,38 @@ def test_plain_cookiecutter_refuses_a_bad_slug_and_leaves_nothing(tmp_path: Path
 
 def test_cruft_create_records_the_template(tmp_path: Path) -> None:
     template = fresh_copy(tmp_path / "template")
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "t"]):
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "t"],
+    ):
         run(["git", *args], cwd=template).check_returncode()
-    result = run([str(BIN / "cruft"), "create", "--no-input", str(template), "--output-dir", str(tmp_path / "out")], cwd=tmp_path)
+    result = run(
+        [
+            str(BIN / "cruft"),
+            "create",
+            "--no-input",
+            str(template),
+            "--output-dir",
+            str(tmp_path / "out"),
+        ],
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     cruft = json.loads((tmp_path / "out" / "my_ml_project" / ".cruft.json").read_text())
     assert cruft["context"]["cookiecutter"]["project_slug"] == "my_ml_project"
 
 
 def test_ccmlops_interactive_takes_typed_answers(tmp_path: Path) -> None:
-    answers = "Typed Name\n\n\n\n\n2\n\n2\n\nno\nno\nno\n"  # name, defaults, license Apache, task regression, switches off
-    result = run([str(BIN / "ccmlops"), "new", "-o", str(tmp_path)], cwd=tmp_path, env={"CCMLOPS_SKIP_VCS": "1"}, input_text=answers)
+    # name, four defaults, license 2 (Apache), default Python, task 2 (regression), default
+    # remote, then serving, docker and ci switched off
+    answers = "Typed Name\n\n\n\n\n2\n\n2\n\nno\nno\nno\n"
+    result = run(
+        [str(BIN / "ccmlops"), "new", "-o", str(tmp_path)],
+        cwd=tmp_path,
+        env={"CCMLOPS_SKIP_VCS": "1"},
+        input_text=answers,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     project = tmp_path / "typed_name"
     assert "Apache License" in (project / "LICENSE").read_text()

@@ -23,11 +23,15 @@ CCMLOPS = str(Path(sys.executable).parent / "ccmlops")
 STDLIB_SAMPLE = ["json", "os", "typing", "email", "ast", "logging", "random"]
 
 
-def ccmlops(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def ccmlops(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the real command with a private cookiecutter config (replay files in tmp)."""
     config = tmp_path / "cc-config.yaml"
     if not config.exists():
-        config.write_text(f"replay_dir: {tmp_path / 'replay'}\ncookiecutters_dir: {tmp_path / 'cc'}\n")
+        config.write_text(
+            f"replay_dir: {tmp_path / 'replay'}\ncookiecutters_dir: {tmp_path / 'cc'}\n"
+        )
     base = {"COOKIECUTTER_CONFIG": str(config)}
     return run([CCMLOPS, *args], cwd=tmp_path, env={**base, **(env or {})}, timeout=120)
 
@@ -60,8 +64,12 @@ BAD_SLUGS = [
 ]
 
 
-@pytest.mark.parametrize(("slug", "reason"), BAD_SLUGS, ids=[s[:12] or "empty" for s, _ in BAD_SLUGS])
-def test_bad_slug_is_refused_before_anything_is_written(tmp_path: Path, slug: str, reason: str) -> None:
+@pytest.mark.parametrize(
+    ("slug", "reason"), BAD_SLUGS, ids=[s[:12] or "empty" for s, _ in BAD_SLUGS]
+)
+def test_bad_slug_is_refused_before_anything_is_written(
+    tmp_path: Path, slug: str, reason: str
+) -> None:
     out = tmp_path / "out"
     result = ccmlops(tmp_path, "new", "--no-input", "-o", str(out), f"project_slug={slug}")
     assert result.returncode == 1
@@ -148,7 +156,9 @@ def test_existing_target_is_untouched_without_force(tmp_path: Path) -> None:
 def failing_template(tmp_path: Path, hook_body: str) -> Path:
     """A copy of the template whose post-generation hook is replaced."""
     copy = tmp_path / "template"
-    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".git", ".venv", ".cache", "tests", "docs"))
+    shutil.copytree(
+        ROOT, copy, ignore=shutil.ignore_patterns(".git", ".venv", ".cache", "tests", "docs")
+    )
     (copy / "hooks" / "post_gen_project.py").write_text(hook_body)
     return copy
 
@@ -159,7 +169,15 @@ def test_failing_hook_with_force_keeps_existing_files_byte_identical(tmp_path: P
     (target / "mine.txt").write_text("precious")
     before = snapshot(target)
     template = failing_template(tmp_path, "import sys\nsys.exit(3)\n")
-    result = ccmlops(tmp_path, "new", "--no-input", "--force", "-o", str(tmp_path / "out"), env={"CCMLOPS_TEMPLATE": str(template)})
+    result = ccmlops(
+        tmp_path,
+        "new",
+        "--no-input",
+        "--force",
+        "-o",
+        str(tmp_path / "out"),
+        env={"CCMLOPS_TEMPLATE": str(template)},
+    )
     assert result.returncode == 1
     assert "nothing was written" in result.stderr
     assert "--replay" in result.stderr
@@ -169,8 +187,17 @@ def test_failing_hook_with_force_keeps_existing_files_byte_identical(tmp_path: P
 
 def test_jinja_error_leaves_nothing(tmp_path: Path) -> None:
     template = failing_template(tmp_path, "")
-    (template / "{{cookiecutter.project_slug}}" / "broken.txt").write_text("{{ cookiecutter.nope.deeper }}")
-    result = ccmlops(tmp_path, "new", "--no-input", "-o", str(tmp_path / "out"), env={"CCMLOPS_TEMPLATE": str(template)})
+    (template / "{{cookiecutter.project_slug}}" / "broken.txt").write_text(
+        "{{ cookiecutter.nope.deeper }}"
+    )
+    result = ccmlops(
+        tmp_path,
+        "new",
+        "--no-input",
+        "-o",
+        str(tmp_path / "out"),
+        env={"CCMLOPS_TEMPLATE": str(template)},
+    )
     assert result.returncode == 1
     assert "nothing was written" in result.stderr
     assert not (tmp_path / "out").exists()
@@ -195,7 +222,13 @@ def test_ctrl_c_during_generation_leaves_nothing(tmp_path: Path) -> None:
     env = {**os.environ, "CCMLOPS_TEMPLATE": str(template), "COOKIECUTTER_CONFIG": str(config)}
     out = tmp_path / "out"
     out.mkdir()
-    process = subprocess.Popen([CCMLOPS, "new", "--no-input", "-o", str(out)], env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        [CCMLOPS, "new", "--no-input", "-o", str(out)],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 30
     while not any(p.name.startswith(".my_ml_project.ccmlops-") for p in out.iterdir()):
         assert time.monotonic() < deadline, "staging folder never appeared"
@@ -211,7 +244,15 @@ def test_ctrl_c_during_generation_leaves_nothing(tmp_path: Path) -> None:
 def test_replay_after_a_fix(tmp_path: Path) -> None:
     out = tmp_path / "out"
     (out / "demo_proj").mkdir(parents=True)
-    first = ccmlops(tmp_path, "new", "--no-input", "-o", str(out), "project_name=Demo Proj", "description=Kept answer")
+    first = ccmlops(
+        tmp_path,
+        "new",
+        "--no-input",
+        "-o",
+        str(out),
+        "project_name=Demo Proj",
+        "description=Kept answer",
+    )
     assert first.returncode == 1
     shutil.rmtree(out / "demo_proj")  # the fix
     again = ccmlops(tmp_path, "new", "--replay", "-o", str(out))
@@ -239,8 +280,22 @@ def test_default_generation_commits_everything_with_dvc(tmp_path: Path) -> None:
 def test_no_git_identity_commits_per_command_without_touching_config(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    env = {"HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"), "XDG_CONFIG_HOME": str(home)}
-    result = ccmlops(tmp_path, "new", "--no-input", "-o", str(tmp_path / "out"), "author_name=Ada O'Brien", "author_email=ada@example.org", env=env)
+    env = {
+        "HOME": str(home),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
+        "XDG_CONFIG_HOME": str(home),
+    }
+    result = ccmlops(
+        tmp_path,
+        "new",
+        "--no-input",
+        "-o",
+        str(tmp_path / "out"),
+        "author_name=Ada O'Brien",
+        "author_email=ada@example.org",
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     project = tmp_path / "out" / "my_ml_project"
     log = run(["git", "log", "--format=%an <%ae>"], cwd=project, env=env).stdout.strip()
@@ -253,7 +308,9 @@ def test_git_missing_keeps_the_project_and_prints_next_steps(tmp_path: Path) -> 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "python").symlink_to(sys.executable)
-    result = ccmlops(tmp_path, "new", "--no-input", "-o", str(tmp_path / "out"), env={"PATH": str(bin_dir)})
+    result = ccmlops(
+        tmp_path, "new", "--no-input", "-o", str(tmp_path / "out"), env={"PATH": str(bin_dir)}
+    )
     assert result.returncode == 0, result.stderr
     assert "git was not found" in result.stderr
     assert "git init -b main" in result.stderr
@@ -272,5 +329,7 @@ def test_inside_an_existing_repo_no_nested_repo_and_dvc_subdir(tmp_path: Path) -
     project = parent / "my_ml_project"
     assert not (project / ".git").exists()
     assert (project / ".dvc" / "config").exists()
-    assert "my_ml_project/" in git(parent, "status", "--porcelain", "-uall") or "my_ml_project" in git(parent, "status", "--porcelain")
+    assert "my_ml_project/" in git(
+        parent, "status", "--porcelain", "-uall"
+    ) or "my_ml_project" in git(parent, "status", "--porcelain")
     assert git(parent, "log", "--oneline") == ""  # nothing committed into the user's repo

@@ -11,12 +11,21 @@ from hooks import post_gen_project as post
 from hooks import pre_gen_project as pre
 
 ANSWERS = {
-    "project_name": "Demo", "project_slug": "demo", "__package_name": "demo", "author_name": "A",
-    "author_email": "a@b.c", "serving": True, "docker": True, "ci": True, "license": "MIT",
+    "project_name": "Demo",
+    "project_slug": "demo",
+    "__package_name": "demo",
+    "author_name": "A",
+    "author_email": "a@b.c",
+    "serving": True,
+    "docker": True,
+    "ci": True,
+    "license": "MIT",
 }
 
 
-def test_pre_gen_main_reports_each_problem(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_pre_gen_main_reports_each_problem(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = {**ANSWERS, "project_slug": "import", "__package_name": "import", "serving": False}
     monkeypatch.setattr(pre, "ANSWERS_JSON", json.dumps(bad))
     assert pre.main() == 1
@@ -37,9 +46,17 @@ def test_control_characters_are_refused() -> None:
 
 
 def make_tree(root: Path) -> None:
-    for rel in ["src/demo/serving/app.py", "tests/serving/test_app.py", "benchmarks/serving.py",
-                "benchmarks/pipeline.py", "Dockerfile", "deploy/prometheus.yml", ".github/workflows/ci.yml",
-                "LICENSE", "src/demo/cli.py"]:
+    for rel in [
+        "src/demo/serving/app.py",
+        "tests/serving/test_app.py",
+        "benchmarks/serving.py",
+        "benchmarks/pipeline.py",
+        "Dockerfile",
+        "deploy/prometheus.yml",
+        ".github/workflows/ci.yml",
+        "LICENSE",
+        "src/demo/cli.py",
+    ]:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text("x")
 
@@ -48,7 +65,15 @@ def test_remove_optional_parts_follows_the_table(tmp_path: Path) -> None:
     make_tree(tmp_path)
     answers = {**ANSWERS, "serving": False, "docker": False, "ci": False, "license": "none"}
     removed = post.remove_optional_parts(tmp_path, answers)
-    assert set(removed) == {"src/demo/serving", "tests/serving", "benchmarks/serving.py", "Dockerfile", "deploy", ".github", "LICENSE"}
+    assert set(removed) == {
+        "src/demo/serving",
+        "tests/serving",
+        "benchmarks/serving.py",
+        "Dockerfile",
+        "deploy",
+        ".github",
+        "LICENSE",
+    }
     left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
     assert left == ["benchmarks/pipeline.py", "src/demo/cli.py"]
 
@@ -58,7 +83,9 @@ def test_remove_optional_parts_keeps_everything_when_all_on(tmp_path: Path) -> N
     assert post.remove_optional_parts(tmp_path, ANSWERS) == []
 
 
-def test_post_gen_main_skips_vcs_when_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_post_gen_main_skips_vcs_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     make_tree(tmp_path)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv(post.SKIP_VCS_ENV, "1")

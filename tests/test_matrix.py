@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import subprocess
 import sys
@@ -40,7 +39,13 @@ def expected_tree(answers: dict[str, Any], package: str) -> set[str]:
 def test_every_option_is_varied() -> None:
     """Each public question is varied by the matrix or by a named test elsewhere."""
     varied_by_matrix = {k for k, v in matrix_options().items() if len({c[k] for c in COMBOS}) > 1}
-    varied_elsewhere = {"project_name", "project_slug", "description", "author_name", "author_email"}
+    varied_elsewhere = {
+        "project_name",
+        "project_slug",
+        "description",
+        "author_name",
+        "author_email",
+    }
     public = {k for k in CONTEXT if not k.startswith("_")}
     assert public == varied_by_matrix | varied_elsewhere
     assert len(COMBOS) == 288
@@ -54,7 +59,9 @@ def test_incompatible_combinations_are_refused_by_the_hook(cookies: Any) -> None
 
 
 @pytest.mark.parametrize("combo", COMBOS, ids=[combo_id(c) for c in COMBOS])
-def test_combination_renders_cleanly(cookies: Any, combo: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_combination_renders_cleanly(
+    cookies: Any, combo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CCMLOPS_SKIP_VCS", "1")
     result = cookies.bake(extra_context=combo)
     assert result.exit_code == 0, result.exception
@@ -80,7 +87,10 @@ def test_combination_renders_cleanly(cookies: Any, combo: dict[str, Any], monkey
         assert "\r" not in text, f"CRLF in {rel}"
     lint = subprocess.run(
         [sys.executable, "-m", "ruff", "check", "--no-cache", "--quiet", "."],
-        cwd=project, capture_output=True, text=True, check=False,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert lint.returncode == 0, lint.stdout + lint.stderr
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))

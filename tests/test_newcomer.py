@@ -15,7 +15,12 @@ pytestmark = pytest.mark.e2e
 
 def fresh_copy(destination: Path) -> Path:
     """The files a clean clone would have (tracked and new, ignored ones left out)."""
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
     for rel in filter(None, listed.decode().split("\0")):
         source = ROOT / rel
         if source.is_file():
@@ -28,12 +33,22 @@ def fresh_copy(destination: Path) -> Path:
 def readme_generate_command() -> str:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```bash\n(.*?)```", readme, flags=re.DOTALL)
-    return next(line for block in blocks for line in block.splitlines() if "ccmlops new" in line and "pip install" in line)
+    return next(
+        line
+        for block in blocks
+        for line in block.splitlines()
+        if "ccmlops new" in line and "pip install" in line
+    )
 
 
 def test_readme_generate_and_run_command_works_on_a_fresh_copy(tmp_path: Path) -> None:
     repo = fresh_copy(tmp_path / "cookiecutter-mlops")
-    result = run(["bash", "-c", readme_generate_command()], cwd=repo, env={"UV_NO_PROGRESS": "1"}, timeout=1200)
+    result = run(
+        ["bash", "-c", readme_generate_command()],
+        cwd=repo,
+        env={"UV_NO_PROGRESS": "1"},
+        timeout=1200,
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
     project = repo / "demo" / "my_ml_project"

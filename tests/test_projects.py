@@ -14,21 +14,35 @@ pytestmark = pytest.mark.tier2
 NAMED = {
     "default": [],
     "regression-s3-minimal": [
-        "project_name=Lean Regressor", "ml_task=regression", "dvc_remote=s3", "serving=false",
-        "docker=false", "ci=false", "license=none", "python_version=3.11",
+        "project_name=Lean Regressor",
+        "ml_task=regression",
+        "dvc_remote=s3",
+        "serving=false",
+        "docker=false",
+        "ci=false",
+        "license=none",
+        "python_version=3.11",
     ],
 }
 
 
-def in_project(python: Path, project: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+def in_project(
+    python: Path, project: Path, *args: str, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
     return run([str(python), "-m", *args], cwd=project, env=env_for(python), timeout=timeout)
 
 
 @pytest.mark.parametrize("name", NAMED)
-def test_named_project_passes_its_own_tests_and_lint(generated_project: Callable[..., Path], project_python: Path, name: str) -> None:
+def test_named_project_passes_its_own_tests_and_lint(
+    generated_project: Callable[..., Path], project_python: Path, name: str
+) -> None:
     project = generated_project(*NAMED[name])
     package = next(p.name for p in (project / "src").iterdir() if p.is_dir())
-    for args in (("ruff", "check", "."), ("ruff", "format", "--check", "."), ("mypy", f"src/{package}")):
+    for args in (
+        ("ruff", "check", "."),
+        ("ruff", "format", "--check", "."),
+        ("mypy", f"src/{package}"),
+    ):
         result = in_project(project_python, project, *args)
         assert result.returncode == 0, f"{args}: {result.stdout}{result.stderr}"
     tests = in_project(project_python, project, "pytest", "-q", "-p", "no:cacheprovider")
@@ -38,26 +52,65 @@ def test_named_project_passes_its_own_tests_and_lint(generated_project: Callable
     assert status == "", f"the project's tests left changes behind:\n{status}"
 
 
-def test_pylint_is_clean_on_the_default_project(generated_project: Callable[..., Path], project_python: Path) -> None:
+def test_pylint_is_clean_on_the_default_project(
+    generated_project: Callable[..., Path], project_python: Path
+) -> None:
     project = generated_project()
     result = in_project(project_python, project, "pylint", "src", "tests")
     assert result.returncode == 0, result.stdout[-5000:]
 
 
-def test_setup_initialises_dvc_when_generation_could_not(tmp_path: Path, project_python: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_setup_initialises_dvc_when_generation_could_not(
+    tmp_path: Path, project_python: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import install_project
+
     from ccmlops.answers import parse_answers
     from ccmlops.generate import build_context, render
-
-    from conftest import install_project
 
     monkeypatch.setenv("CCMLOPS_SKIP_VCS", "1")  # as when git and DVC were missing
     project = render(build_context(parse_answers([]), no_input=True), tmp_path, force=False).path
     install_project(project_python, project)
-    result = run([str(project_python.parent / "my-ml-project"), "setup"], cwd=project, env=env_for(project_python))
+    result = run(
+        [str(project_python.parent / "my-ml-project"), "setup"],
+        cwd=project,
+        env=env_for(project_python),
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert (project / ".git").is_dir()
     config = (project / ".dvc" / "config").read_text()
     assert "remote = storage" in config
     assert "../my_ml_project-dvc-storage" in config
-    again = run([str(project_python.parent / "my-ml-project"), "setup"], cwd=project, env=env_for(project_python))
+    again = run(
+        [str(project_python.parent / "my-ml-project"), "setup"],
+        cwd=project,
+        env=env_for(project_python),
+    )
     assert "already initialised" in again.stdout
+
+
+@pytest.mark.parametrize("version", ["3.12", "3.13"])
+def test_other_python_versions_run_the_projects_tests(
+    tmp_path: Path, version: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """python_version changes requires-python and tool targets: the project must run on it."""
+    from conftest import install_project, shared_env
+
+    from ccmlops.answers import parse_answers
+    from ccmlops.generate import build_context, render
+
+    python = shared_env(version)
+    monkeypatch.setenv("CCMLOPS_SKIP_VCS", "1")
+    project = render(
+        build_context(parse_answers([f"python_version={version}"]), no_input=True),
+        tmp_path,
+        force=False,
+    ).path
+    install_project(python, project)
+    assert run(
+        [str(python), "-c", "import sys; print(sys.version)"], cwd=project
+    ).stdout.startswith(version)
+    lint = in_project(python, project, "ruff", "check", ".")
+    assert lint.returncode == 0, lint.stdout
+    tests = in_project(python, project, "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow")
+    assert tests.returncode == 0, tests.stdout[-5000:] + tests.stderr[-2000:]

@@ -61,9 +61,11 @@ def convert(option: Option, value: str) -> Any:
     if option.kind == "bool":
         return parse_bool(option.name, value)
     if option.kind == "choice":
-        assert option.choices is not None  # noqa: S101 - narrowed by kind
+        assert option.choices is not None
         if value not in option.choices:
             valid = ", ".join(map(str, option.choices))
-            raise AnswerError(f"{option.name}={value!r} is not a valid choice; choose one of: {valid}")
+            raise AnswerError(
+                f"{option.name}={value!r} is not a valid choice; choose one of: {valid}"
+            )
         return value
     return jinja_literal(value)

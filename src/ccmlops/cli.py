@@ -29,7 +29,9 @@ def fail(message: str) -> typer.Exit:
 def new(
     answers: Annotated[list[str] | None, typer.Argument(help="Answers as key=value.")] = None,
     output_dir: Annotated[Path, typer.Option("-o", "--output-dir", help="Parent folder.")] = Path(),
-    no_input: Annotated[bool, typer.Option("--no-input", help="Use defaults; ask nothing.")] = False,
+    no_input: Annotated[
+        bool, typer.Option("--no-input", help="Use defaults; ask nothing.")
+    ] = False,
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing folder (kept as a backup).")
     ] = False,
@@ -101,12 +103,16 @@ def options_markdown() -> str:
     lines = [
         "# Options reference",
         "",
-        "Generated from `cookiecutter.json` by `ccmlops options --markdown`; a test keeps it in sync.",
+        "Generated from `cookiecutter.json` by `ccmlops options --markdown`;",
+        "a test keeps it in sync.",
         "",
         "| option | choices | default | meaning |",
         "| --- | --- | --- | --- |",
     ]
-    lines += [f"| `{name}` | {choices} | {default} | {meaning} |" for name, choices, default, meaning in option_rows()]
+    lines += [
+        f"| `{name}` | {choices} | {default} | {meaning} |"
+        for name, choices, default, meaning in option_rows()
+    ]
     return "\n".join(lines) + "\n"
 
 

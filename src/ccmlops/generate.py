@@ -48,7 +48,9 @@ def build_context(
             try:
                 context = load(config["replay_dir"], REPLAY_NAME)
             except (FileNotFoundError, ValueError) as error:
-                raise GenerationError("no earlier answers to replay: run `ccmlops new` first") from error
+                raise GenerationError(
+                    "no earlier answers to replay: run `ccmlops new` first"
+                ) from error
         else:
             context = generate_context(
                 context_file=str(repo / "cookiecutter.json"),
@@ -104,7 +106,9 @@ def render(context: dict[str, Any], output_dir: Path, *, force: bool) -> Generat
             shutil.rmtree(output_dir, ignore_errors=True)
         if isinstance(error, KeyboardInterrupt):
             raise
-        raise GenerationError(f"generation failed: {describe(error)}; nothing was written") from error
+        raise GenerationError(
+            f"generation failed: {describe(error)}; nothing was written"
+        ) from error
     shutil.rmtree(staging, ignore_errors=True)
     return Generated(target, backup, time.perf_counter() - started)
 

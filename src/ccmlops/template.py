@@ -21,7 +21,9 @@ TEMPLATE_ENV = "CCMLOPS_TEMPLATE"
 def template_dir() -> Path:
     """$CCMLOPS_TEMPLATE (a fork), the source checkout, or the copy inside the wheel."""
     override = os.environ.get(TEMPLATE_ENV)
-    candidates = [Path(override)] if override else [PACKAGE_DIR.parents[1], PACKAGE_DIR / "_template"]
+    candidates = (
+        [Path(override)] if override else [PACKAGE_DIR.parents[1], PACKAGE_DIR / "_template"]
+    )
     for candidate in candidates:
         if (candidate / "cookiecutter.json").is_file() and (candidate / "hooks").is_dir():
             return candidate

@@ -99,10 +99,10 @@ class Params(_Section):
         task = self.data.task
         if ESTIMATOR_TASKS[self.train.estimator] != task:
             choices = sorted(k for k, v in ESTIMATOR_TASKS.items() if v == task)
-            raise ValueError(f"train.estimator {self.train.estimator!r} is not for {task} {choices}")
+            raise ValueError(f"train.estimator {self.train.estimator!r}: use one of {choices}")
         if GATE_METRICS[self.evaluate.gate_metric] != task:
             choices = sorted(k for k, v in GATE_METRICS.items() if v == task)
-            raise ValueError(f"evaluate.gate_metric {self.evaluate.gate_metric!r} is not for {task} {choices}")
+            raise ValueError(f"evaluate.gate_metric {self.evaluate.gate_metric!r}: use one of {choices}")
         return self
 
 

@@ -70,9 +70,8 @@ def read_csv(path: Path, target: str) -> pd.DataFrame:
     if frame.empty:
         raise DataError(f"{path}: has a header but no data rows")
     if target not in frame.columns:
-        raise DataError(
-            f"{path}: target column {target!r} not found (columns: {', '.join(map(str, frame.columns))})"
-        )
+        columns = ", ".join(map(str, frame.columns))
+        raise DataError(f"{path}: target column {target!r} not found (columns: {columns})")
     return frame
 
 
@@ -115,7 +114,7 @@ def split(
             frame, test_size=test_size, random_state=seed, stratify=stratify
         )
     except ValueError as error:
-        raise DataError(f"cannot split {len(frame)} rows with test_size={test_size}: {error}") from None
+        raise DataError(f"cannot split {len(frame)} rows (test_size={test_size}): {error}") from None
     return train.reset_index(drop=True), test.reset_index(drop=True)
 
 

@@ -88,7 +88,8 @@ class Gate:
         verdict = "passed" if self.passed else "FAILED"
         return (
             f"quality gate {verdict}: {self.metric} {self.model:.4g} vs baseline "
-            f"{self.baseline:.4g} (improvement {self.improvement:+.1%}, required {self.required:+.1%})"
+            f"{self.baseline:.4g} (improvement {self.improvement:+.1%}, "
+            f"required {self.required:+.1%})"
         )
 
 

@@ -29,12 +29,11 @@ def _renumber(node: Any, files: dict[str, str], ids: dict[int, int]) -> Any:
     out = {}
     for key, value in node.items():
         if key == "file" and isinstance(value, str):
-            value = files.setdefault(value, f"{len(files)}{Path(value).suffix}")
+            out[key] = files.setdefault(value, f"{len(files)}{Path(value).suffix}")
         elif key == "__id__" and isinstance(value, int):
-            value = ids.setdefault(value, len(ids))
+            out[key] = ids.setdefault(value, len(ids))
         else:
-            value = _renumber(value, files, ids)
-        out[key] = value
+            out[key] = _renumber(value, files, ids)
     return out
 
 

@@ -7,10 +7,12 @@ timeout before training gives one clear line and never leaves a half-logged run.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any
@@ -54,16 +56,23 @@ def check_reachable(uri: str, timeout: float = 2.0) -> None:
         ) from None
 
 
+def _git(*args: str) -> str:
+    """Output of a git command (git found on PATH, like the user's own shell does)."""
+    result = subprocess.run(  # noqa: S603 - fixed arguments, no user input
+        ["git", *args],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=5,
+    )
+    return result.stdout.strip()
+
+
 def git_commit() -> str:
     """The commit the code came from, with '-dirty' when there are local changes."""
     try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=5
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, check=True, timeout=5,
-        ).stdout.strip()
+        head = _git("rev-parse", "HEAD")
+        dirty = _git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return f"{head}-dirty" if dirty else head
@@ -109,23 +118,39 @@ def log_training_run(
     """Log one run; if anything fails inside, MLflow marks the run FAILED, never FINISHED."""
     quiet_mlflow()
     import mlflow  # noqa: PLC0415 - 2 s import, only for the stages that log
+    from mlflow.exceptions import MlflowException  # noqa: PLC0415
 
     mlflow.set_tracking_uri(tracking_uri())
-    mlflow.set_experiment(experiment)
-    with mlflow.start_run() as run:
-        mlflow.log_params(params)
-        mlflow.log_metrics(metrics)
-        mlflow.set_tags(tags)
-        info = mlflow.sklearn.log_model(
-            model,
-            name=MODEL_NAME_IN_RUN,
-            signature=signature_from_spec(spec),
-            input_example=input_example,
-            pip_requirements=pip_requirements(),
-            serialization_format="skops",
-            skops_trusted_types=trusted_types,
-        )
-        return RunRecord(run.info.run_id, run.info.experiment_id, info.model_uri)
+    try:
+        mlflow.set_experiment(experiment)
+        with mlflow.start_run() as run:
+            mlflow.log_params(params)
+            mlflow.log_metrics(metrics)
+            mlflow.set_tags(tags)
+            with warnings.catch_warnings():
+                # MLflow checks the input example (a DataFrame) against the numpy-fitted model.
+                warnings.filterwarnings("ignore", message="X has feature names")
+                info = _log_model(mlflow, model, spec, input_example, trusted_types)
+    except MlflowException as error:
+        first = str(error).strip().splitlines()[0][:300]
+        raise TrackingUnavailable(
+            f"MLflow logging failed ({first}); the run, if created, is marked FAILED"
+        ) from None
+    return RunRecord(run.info.run_id, run.info.experiment_id, info.model_uri)
+
+
+def _log_model(mlflow: Any, model: Any, spec: DatasetSpec, example: Any, types: list[str]) -> Any:
+    """The model with signature and example, skops-serialized, requirements given up front."""
+    logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)  # "no pip" warning
+    return mlflow.sklearn.log_model(
+        model,
+        name=MODEL_NAME_IN_RUN,
+        signature=signature_from_spec(spec),
+        input_example=example,
+        pip_requirements=pip_requirements(),
+        serialization_format="skops",
+        skops_trusted_types=types,
+    )
 
 
 def log_metrics_to_run(run_id: str, metrics: dict[str, float]) -> None:

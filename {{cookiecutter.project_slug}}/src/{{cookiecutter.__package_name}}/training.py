@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from .config import ESTIMATOR_TASKS
 from .errors import DataError, ParamsError
 from .features import DatasetSpec
 
@@ -28,7 +27,7 @@ ESTIMATORS: dict[str, str] = {
 def estimator_class(name: str) -> type:
     """The scikit-learn class registered under ``name``."""
     if name not in ESTIMATORS:
-        raise ParamsError(f"train.estimator: unknown estimator {name!r} (allowed: {sorted(ESTIMATORS)})")
+        raise ParamsError(f"train.estimator: unknown {name!r} (allowed: {sorted(ESTIMATORS)})")
     module, cls = ESTIMATORS[name].split(":")
     return getattr(importlib.import_module(module), cls)
 

@@ -7,6 +7,7 @@ Why the checks are plain data first: building and reporting them needs no GX imp
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,7 +78,8 @@ def build_checks(spec: DatasetSpec, min_rows: int, range_tolerance: float) -> li
             ),
         ]
     if spec.task == "classification" and spec.classes:
-        checks.append(Check("ExpectColumnValuesToBeInSet", spec.target, {"value_set": spec.classes}))
+        classes = {"value_set": spec.classes}
+        checks.append(Check("ExpectColumnValuesToBeInSet", spec.target, classes))
     else:
         checks.append(
             Check("ExpectColumnValuesToBeInTypeList", spec.target, {"type_list": NUMERIC_TYPES})
@@ -124,7 +126,7 @@ def run_checks(frames: dict[str, pd.DataFrame], checks: list[Check]) -> list[Fai
 
 def _plain(value: Any) -> Any:
     """NaN is not valid JSON: show a missing value as None."""
-    return None if isinstance(value, float) and value != value else value
+    return None if isinstance(value, float) and math.isnan(value) else value
 
 
 def _failure(dataset: str, item: dict[str, Any]) -> Failure:
@@ -161,7 +163,7 @@ def write_report(failures: list[Failure], checks: int, json_path: Path, md_path:
     json_path.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
     lines = ["# Data validation", ""]
     if failures:
-        lines.append(f"**FAILED**: {len(failures)} expectation(s) broken out of {checks} per split.")
+        lines.append(f"**FAILED**: {len(failures)} broken expectation(s), {checks} per split.")
         lines += ["", *(f"- {failure.describe()}" for failure in failures)]
     else:
         lines.append(f"**PASSED**: all {checks} expectations hold on every split.")

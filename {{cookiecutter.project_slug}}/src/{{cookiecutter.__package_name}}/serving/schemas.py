@@ -108,9 +108,7 @@ def build_schemas(spec: DatasetSpec, *, max_batch: int, margin: float = 0.0) -> 
     }
     row = create_model(
         "PredictRow",
-        __config__=ConfigDict(
-            **ROW_CONFIG, json_schema_extra={"examples": [example_row(spec)]}
-        ),
+        __config__=ConfigDict(**ROW_CONFIG, json_schema_extra={"examples": [example_row(spec)]}),
         __doc__="One input row: every feature, in its training range.",
         **fields,
     )

@@ -23,12 +23,14 @@ def main(params: Params, paths: ProjectPaths) -> None:
     metadata = read_metadata(paths.models_dir)
     rows = {"train": _count_rows(paths.train_data), "test": _count_rows(paths.test_data)}
     source = params.data.source
+    if source in BUNDLED_TARGETS:
+        source = f"scikit-learn's bundled `{source}` dataset"
     write(
         paths.data_card,
         render(
             "data_card.md.j2",
             spec=spec,
-            source=f"scikit-learn's bundled `{source}` dataset" if source in BUNDLED_TARGETS else f"`{source}`",
+            source=source,
             rows=rows,
             seed=params.data.seed,
             size_category=size_category(rows["train"] + rows["test"]),

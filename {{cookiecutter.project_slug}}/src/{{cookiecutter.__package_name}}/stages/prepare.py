@@ -19,7 +19,7 @@ def main(params: Params, paths: ProjectPaths) -> None:
     write_csv(train, paths.train_data)
     write_csv(test, paths.test_data)
     spec.save(paths.spec)
-    print(f"prepare: {len(train)} training and {len(test)} test rows, {len(spec.features)} features")
+    print(f"prepare: {len(train)} train + {len(test)} test rows, {len(spec.features)} features")
 
 
 if __name__ == "__main__":

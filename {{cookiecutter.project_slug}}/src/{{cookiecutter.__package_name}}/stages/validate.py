@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..config import Params
 from ..data import read_split
 from ..errors import ValidationFailed
@@ -16,7 +18,7 @@ def main(params: Params, paths: ProjectPaths) -> None:
     spec = DatasetSpec.load(paths.spec)
     cfg = params.validation
     checks = build_checks(spec, cfg.min_rows, cfg.range_tolerance)
-    frames = {"train": read_split(paths.train_data, spec), "test": read_split(paths.test_data, spec)}
+    frames = {name: read_split(path, spec) for name, path in _splits(paths).items()}
     failures = run_checks(frames, checks)
     write_report(failures, len(checks), paths.validation_report, paths.validation_summary)
     if failures:
@@ -25,6 +27,11 @@ def main(params: Params, paths: ProjectPaths) -> None:
             f"{len(failures)} expectation(s) broken (see {paths.validation_summary}):\n  {details}"
         )
     print(f"validate: all {len(checks)} expectations hold on train and test")
+
+
+def _splits(paths: ProjectPaths) -> dict[str, Path]:
+    """The files validated, by the name used in the report."""
+    return {"train": paths.train_data, "test": paths.test_data}
 
 
 if __name__ == "__main__":

@@ -1,0 +1,99 @@
+"""The app factory: ``uvicorn --factory <package>.serving.app:create_app``.
+
+Why a factory and a lifespan: nothing happens at import time; each call builds an app
+with its own settings, metrics registry and model, which is how tests get isolated apps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+
+from .. import PROJECT_DESCRIPTION, PROJECT_NAME, __version__
+from ..bundle import load_bundle
+from .errors import install_error_handlers
+from .logs import configure_logging
+from .metrics import ServingMetrics
+from .middleware import BodyLimitMiddleware, JsonOnlyMiddleware, RequestContextMiddleware
+from .routers import health, metrics, model, predict
+from .settings import Settings, get_settings
+from .shutdown import install_drain_handler
+from .state import Loader, ServingState
+
+GENERATED_SCHEMAS = ("PredictRow", "PredictBatch", "PredictionResponse", "BatchPrediction")
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Load and verify the model once; on SIGTERM report not-ready, drain, stop the worker."""
+    state: ServingState = app.state.serving
+    state.load()
+    remove_handler = install_drain_handler(state.begin_drain, state.settings.drain_s)
+    try:
+        yield
+    finally:
+        remove_handler()
+        state.close()
+
+
+def openapi_document(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document plus the request/response schemas generated from the model's spec."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    document = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    service = app.state.serving.service
+    if service is None:
+        reason = f"Unknown until the model is loaded ({app.state.serving.reason})."
+        schemas.update(
+            {name: {"type": "object", "description": reason} for name in GENERATED_SCHEMAS}
+        )
+        return document  # not cached: the model may still be loading
+    schemas.update(service.schemas.components())
+    app.openapi_schema = document
+    return document
+
+
+def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle) -> FastAPI:
+    """Build the app; ``loader`` is ``bundle.load_bundle`` except in fault-injection tests."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    serving_metrics = ServingMetrics()
+    docs = settings.docs_enabled
+    app = FastAPI(
+        title=PROJECT_NAME,
+        description=PROJECT_DESCRIPTION,
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
+    app.state.serving = ServingState(settings=settings, metrics=serving_metrics, loader=loader)
+    install_error_handlers(app)
+    for router in (health.router, predict.router, model.router, metrics.router):
+        app.include_router(router)
+    # Added innermost first: requests pass RequestContext -> CORS -> BodyLimit -> JsonOnly.
+    app.add_middleware(JsonOnlyMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID"],
+            allow_credentials=False,
+        )
+    app.add_middleware(
+        RequestContextMiddleware, metrics=serving_metrics, access_log=settings.access_log
+    )
+    app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
+    return app

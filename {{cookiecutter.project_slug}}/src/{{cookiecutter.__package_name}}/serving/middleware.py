@@ -1,0 +1,182 @@
+"""Pure ASGI middleware (no per-request task or body copy, unlike BaseHTTPMiddleware).
+
+``RequestContextMiddleware`` gives each request an id, times it, counts it and logs one
+JSON line. ``BodyLimitMiddleware`` and ``JsonOnlyMiddleware`` refuse a request before any
+byte of it is parsed: too large (413, counted while streaming, so a chunked body without
+Content-Length is caught too) or not JSON (415).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .errors import error_response
+from .logs import request_id_var
+from .metrics import ServingMetrics
+
+logger = logging.getLogger(__name__)
+REQUEST_ID_HEADER = b"x-request-id"
+_VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
+QUIET_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
+
+
+class RequestContextMiddleware:
+    """Request id in and out (``X-Request-ID``), metrics and one access-log line."""
+
+    def __init__(self, app: ASGIApp, metrics: ServingMetrics, access_log: bool = True) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = _header(scope, REQUEST_ID_HEADER)
+        valid = given is not None and _VALID_REQUEST_ID.fullmatch(given)
+        request_id = given.decode() if valid and given else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+        error_kind: str | None = None
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, error_kind, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                headers = [(k, v) for k, v in message.get("headers", []) if k != REQUEST_ID_HEADER]
+                for key, value in headers:
+                    if key == b"x-error-kind":
+                        error_kind = value.decode()
+                headers.append((REQUEST_ID_HEADER, request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as error:  # a bug, not a client mistake: log it, answer generically
+            logger.error("unhandled error: %s", type(error).__name__, exc_info=error)
+            if response_started:
+                raise  # the response had started; nothing sensible can be sent any more
+            error_kind = "internal"
+            await error_response(500, "internal server error", kind="internal")(
+                scope, receive, send_with_id
+            )
+        finally:
+            self._record(scope, status, error_kind, time.perf_counter() - started)
+            request_id_var.reset(token)
+
+    def _record(self, scope: Scope, status: int, kind: str | None, seconds: float) -> None:
+        route: Any = scope.get("route")
+        path = getattr(route, "path", None) or "unmatched"
+        self.metrics.requests.labels(route=path, method=scope["method"], status=str(status)).inc()
+        self.metrics.latency.labels(route=path).observe(seconds)
+        if status >= 400:
+            self.metrics.errors.labels(kind=kind or f"http_{status}").inc()
+        if self.access_log:
+            level = logging.DEBUG if scope["path"] in QUIET_PATHS and status < 400 else logging.INFO
+            logger.log(
+                level,
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": path,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 3),
+                },
+            )
+
+
+class _TooLarge(Exception):
+    """Raised inside ``receive`` when the streamed body passes the limit."""
+
+
+class BodyLimitMiddleware:
+    """413 for bodies over ``max_bytes``: by Content-Length up front, or while streaming."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _TooLarge:
+            if started:
+                raise
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(
+            413,
+            f"request body larger than {self.max_bytes} bytes",
+            headers={"Connection": "close"},
+            kind="body_too_large",
+        )
+        await response(scope, receive, send)
+
+
+class JsonOnlyMiddleware:
+    """415 for a request body that is not declared as UTF-8 JSON."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in BODY_METHODS:
+            content_type = (_header(scope, b"content-type") or b"").decode("latin-1").lower()
+            media, _, params = content_type.partition(";")
+            media = media.strip()
+            is_json = media == "application/json" or (
+                media.startswith("application/") and media.endswith("+json")
+            )
+            charset = params.strip().removeprefix("charset=").strip('"') if params else "utf-8"
+            if not is_json or charset not in {"utf-8", "utf8"}:
+                response = error_response(
+                    415, "send the body as application/json (UTF-8)", kind="unsupported_media_type"
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

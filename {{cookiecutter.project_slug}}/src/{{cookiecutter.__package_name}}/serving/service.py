@@ -1,0 +1,106 @@
+"""Prediction for the HTTP layer: JSON bytes in, JSON bytes out, errors as ApiError.
+
+Why bytes: the body is parsed and validated in one pass by pydantic-core
+(``model_validate_json``), and the answer is encoded with ``json.dumps`` instead of being
+validated again by a response model: the generated schemas still document both in /docs.
+"""
+
+from __future__ import annotations
+
+import json
+from operator import attrgetter
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel
+
+from ..bundle import ModelMetadata
+from .errors import ApiError
+from .inference import DeadlineExceeded, InferenceFailed, InferenceWorker, Overloaded, WorkerStopped
+from .metrics import ServingMetrics
+from .predictor import Predictor
+from .schemas import ApiSchemas, build_schemas
+from .settings import Settings
+
+
+class ModelService:
+    """One verified model with its schemas, its inference worker and its metrics."""
+
+    def __init__(
+        self, model: Any, metadata: ModelMetadata, settings: Settings, metrics: ServingMetrics
+    ) -> None:
+        self.metadata = metadata
+        self.predictor = Predictor(model, metadata.spec)
+        self.schemas: ApiSchemas = build_schemas(
+            metadata.spec, max_batch=settings.max_batch, margin=settings.range_margin
+        )
+        sample = self.predictor.warm_up()  # raises before the app is ever marked ready
+        self.metrics = metrics
+        if self.predictor.labels:
+            metrics.track_classes(self.predictor.labels)
+        else:
+            metrics.track_values(sample)
+        names = self.schemas.attribute_names
+        getter = attrgetter(*names)
+        self._values = getter if len(names) > 1 else lambda row: (getter(row),)
+        self._header = {"model_name": metadata.name, "model_version": metadata.version}
+        self.worker = InferenceWorker(
+            self.predictor,
+            max_pending=settings.max_concurrency,
+            max_rows_per_call=settings.max_batch,
+            timeout_s=settings.timeout_s,
+        )
+
+    async def predict_one(self, body: bytes, request_id: str) -> bytes:
+        """Validate one row, predict it, encode the answer."""
+        row = self.schemas.row.model_validate_json(body)
+        outputs = await self._run(self._matrix([row]), request_id)
+        answers = self._answers(outputs)
+        return json.dumps({**self._header, **answers[0]}, allow_nan=False).encode()
+
+    async def predict_batch(self, body: bytes, request_id: str) -> bytes:
+        """Validate a batch of rows, predict them in one call, encode the answers in order."""
+        batch = self.schemas.batch.model_validate_json(body)
+        rows: list[BaseModel] = batch.rows  # type: ignore[attr-defined]
+        outputs = await self._run(self._matrix(rows), request_id)
+        payload = {**self._header, "predictions": self._answers(outputs)}
+        return json.dumps(payload, allow_nan=False).encode()
+
+    def close(self) -> None:
+        """Let queued predictions finish, then stop the worker thread."""
+        self.worker.stop()
+
+    def _matrix(self, rows: list[BaseModel]) -> np.ndarray:
+        return np.array([self._values(row) for row in rows], dtype=np.float64)
+
+    async def _run(self, matrix: np.ndarray, request_id: str) -> np.ndarray:
+        try:
+            return await self.worker.predict(matrix, request_id)
+        except Overloaded as error:
+            raise ApiError(
+                503, "overloaded, retry later", "overloaded", {"Retry-After": "1"}
+            ) from error
+        except DeadlineExceeded as error:
+            raise ApiError(504, "prediction timed out", "timeout") from error
+        except WorkerStopped as error:
+            raise ApiError(503, "shutting down", "shutting_down") from error
+        except InferenceFailed as error:
+            raise ApiError(500, "prediction failed", "model_error") from error
+
+    def _answers(self, outputs: np.ndarray) -> list[dict[str, Any]]:
+        labels = self.predictor.labels
+        if not labels:
+            values = outputs.tolist()
+            self.metrics.observe_predictions(None, outputs)
+            return [{"prediction": value} for value in values]
+        if self.predictor.has_proba:
+            chosen = [labels[i] for i in outputs.argmax(axis=1).tolist()]
+            answers = [
+                {"prediction": label, "probabilities": dict(zip(labels, row, strict=True))}
+                for label, row in zip(chosen, outputs.tolist(), strict=True)
+            ]
+        else:
+            chosen = [labels[int(i)] for i in outputs.tolist()]
+            answers = [{"prediction": label, "probabilities": None} for label in chosen]
+        self.metrics.observe_predictions(chosen, None)
+        return answers
