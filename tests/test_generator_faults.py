@@ -333,3 +333,15 @@ def test_inside_an_existing_repo_no_nested_repo_and_dvc_subdir(tmp_path: Path) -
         parent, "status", "--porcelain", "-uall"
     ) or "my_ml_project" in git(parent, "status", "--porcelain")
     assert git(parent, "log", "--oneline") == ""  # nothing committed into the user's repo
+
+
+def test_generation_needs_no_network(tmp_path: Path) -> None:
+    """Inside a network namespace with no interfaces up, generation still completes."""
+    assert shutil.which("unshare"), "util-linux's unshare is needed for this test"
+    result = run(
+        ["unshare", "-rn", CCMLOPS, "new", "--no-input", "-o", str(tmp_path / "out")], cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    project = tmp_path / "out" / "my_ml_project"
+    assert git(project, "status", "--porcelain") == ""
+    assert (project / ".dvc" / "config").exists()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -93,3 +95,23 @@ def test_post_gen_main_skips_vcs_when_asked(
     assert post.main() == 0
     assert not (tmp_path / ".git").exists()
     assert not (tmp_path / ".github").exists()
+
+
+def test_missing_dvc_is_a_warning_and_a_next_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Plain cookiecutter from pipx has no DVC: the project is kept and set-up does the rest."""
+    monkeypatch.setitem(sys.modules, "dvc.repo", None)  # makes `from dvc.repo import Repo` fail
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "README.md").write_text("demo")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    todo = post.init_vcs(tmp_path / "demo", ANSWERS)
+    assert todo == ["uv run {slug} setup"]
+    assert "DVC is not installed" in capsys.readouterr().err
+    assert (tmp_path / "demo" / ".git").is_dir()
+    assert not (tmp_path / "demo" / ".dvc").exists()
+    log = subprocess.run(
+        ["git", "log", "--format=%an"], cwd=tmp_path / "demo", capture_output=True, text=True
+    )
+    assert log.stdout.strip() == "A"  # committed with the answers' identity

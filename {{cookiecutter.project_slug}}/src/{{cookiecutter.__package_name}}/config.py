@@ -102,7 +102,9 @@ class Params(_Section):
             raise ValueError(f"train.estimator {self.train.estimator!r}: use one of {choices}")
         if GATE_METRICS[self.evaluate.gate_metric] != task:
             choices = sorted(k for k, v in GATE_METRICS.items() if v == task)
-            raise ValueError(f"evaluate.gate_metric {self.evaluate.gate_metric!r}: use one of {choices}")
+            raise ValueError(
+                f"evaluate.gate_metric {self.evaluate.gate_metric!r}: use one of {choices}"
+            )
         return self
 
 

@@ -114,7 +114,9 @@ def split(
             frame, test_size=test_size, random_state=seed, stratify=stratify
         )
     except ValueError as error:
-        raise DataError(f"cannot split {len(frame)} rows (test_size={test_size}): {error}") from None
+        raise DataError(
+            f"cannot split {len(frame)} rows (test_size={test_size}): {error}"
+        ) from None
     return train.reset_index(drop=True), test.reset_index(drop=True)
 
 

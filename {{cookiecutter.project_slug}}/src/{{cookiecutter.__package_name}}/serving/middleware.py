@@ -24,6 +24,9 @@ logger = logging.getLogger(__name__)
 REQUEST_ID_HEADER = b"x-request-id"
 _VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
 QUIET_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
+# Metric label for requests refused before routing (415, 413): only known paths, so an
+# attacker's random URLs cannot blow up the number of time series.
+KNOWN_PATHS = QUIET_PATHS | {"/predict", "/predict/batch", "/model", "/docs", "/openapi.json"}
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
@@ -85,7 +88,9 @@ class RequestContextMiddleware:
 
     def _record(self, scope: Scope, status: int, kind: str | None, seconds: float) -> None:
         route: Any = scope.get("route")
-        path = getattr(route, "path", None) or "unmatched"
+        path = getattr(route, "path", None)
+        if path is None:
+            path = scope["path"] if scope["path"] in KNOWN_PATHS else "unmatched"
         self.metrics.requests.labels(route=path, method=scope["method"], status=str(status)).inc()
         self.metrics.latency.labels(route=path).observe(seconds)
         if status >= 400:

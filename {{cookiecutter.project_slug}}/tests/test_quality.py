@@ -1,0 +1,219 @@
+"""The quality gate (``check``), the ban on unsafe model loading, and the notebooks."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from {{ cookiecutter.__package_name }} import quality
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_DIR = Path(quality.__file__).resolve().parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+# Loaders that run code stored in the file they read. Models load through bundle.py (skops).
+UNSAFE_LOADERS = {
+    "pickle": {"load", "loads", "Unpickler"},
+    "joblib": {"load"},
+    "cloudpickle": {"load", "loads"},
+    "dill": {"load", "loads"},
+    "pandas": {"read_pickle"},
+    "torch": {"load"},
+}
+
+
+def unsafe_loads(source: str) -> list[str]:
+    """Every use of an unsafe loader in ``source``, including aliased imports."""
+    tree = ast.parse(source)
+    aliases: dict[str, str] = {}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                aliases[alias.asname or alias.name.split(".")[0]] = alias.name
+        elif isinstance(node, ast.ImportFrom) and node.module in UNSAFE_LOADERS:
+            banned = UNSAFE_LOADERS[node.module]
+            found += [f"{node.module}.{alias.name}" for alias in node.names if alias.name in banned]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            module = aliases.get(node.value.id, "")
+            if node.attr in UNSAFE_LOADERS.get(module, set()):
+                found.append(f"{module}.{node.attr}")
+    return found
+
+
+def notebook_code(path: Path) -> list[str]:
+    """The source of each code cell."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return ["".join(cell["source"]) for cell in cells if cell["cell_type"] == "code"]
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("import pickle\npickle.load(f)", ["pickle.load"]),
+        ("import joblib as jl\njl.load('m.joblib')", ["joblib.load"]),
+        ("from joblib import load\n", ["joblib.load"]),
+        ("import pandas as pd\npd.read_pickle('x')", ["pandas.read_pickle"]),
+        ("import json\njson.load(f)", []),
+        ("import skops.io as sio\nsio.load(p, trusted=[])", []),
+    ],
+)
+def test_unsafe_loader_detection(source: str, expected: list[str]) -> None:
+    assert unsafe_loads(source) == expected
+
+
+def test_no_unsafe_model_loading_in_the_code() -> None:
+    sources = {path: path.read_text(encoding="utf-8") for path in PACKAGE_DIR.rglob("*.py")}
+    sources |= {path: "\n".join(notebook_code(path)) for path in NOTEBOOKS}
+    offenders = {str(path): found for path, text in sources.items() if (found := unsafe_loads(text))}
+    assert offenders == {}, "load models with bundle.load_bundle (skops), never pickle/joblib"
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    quality.register(app)
+
+    @app.callback()
+    def main() -> None:
+        """Keep ``check`` a subcommand, as in the project's CLI."""
+
+    return app
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty project root to run the command in."""
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _python(code: str) -> tuple[str, ...]:
+    return (sys.executable, "-c", code)
+
+
+def test_check_passes_when_every_step_passes(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    steps = [quality.command_step("one", *_python("print('fine')")), quality.Step("two", lambda _: (True, ""))]
+    monkeypatch.setattr(quality, "default_steps", lambda: steps)
+    result = CliRunner().invoke(_app(), ["check"])
+    assert result.exit_code == 0, result.output
+    assert "Quality gate passed" in result.output
+    assert "fine" not in result.output  # a passing tool stays quiet without --verbose
+
+
+def test_check_fails_and_shows_the_failing_tool_output(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failing = quality.command_step("bad", *_python("print('E123 broken'); raise SystemExit(3)"))
+    marker = project / "ran"
+    after = quality.command_step("after", *_python(f"open({str(marker)!r}, 'w')"))
+    monkeypatch.setattr(quality, "default_steps", lambda: [failing, after])
+    result = CliRunner().invoke(_app(), ["check"])
+    assert result.exit_code == 1
+    assert "E123 broken" in result.output
+    assert "FAILED" in result.output
+    assert marker.exists()  # without --fail-fast every check runs
+
+
+def test_fail_fast_stops_at_the_first_failure(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    marker = project / "ran"
+    steps = [
+        quality.Step("bad", lambda _: (False, "broken")),
+        quality.command_step("after", *_python(f"open({str(marker)!r}, 'w')")),
+    ]
+    monkeypatch.setattr(quality, "default_steps", lambda: steps)
+    result = CliRunner().invoke(_app(), ["check", "--fail-fast"])
+    assert result.exit_code == 1
+    assert not marker.exists()
+
+
+def test_skip_leaves_a_check_out_and_refuses_unknown_names(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    steps = [quality.Step("bad", lambda _: (False, "broken")), quality.Step("ok", lambda _: (True, ""))]
+    monkeypatch.setattr(quality, "default_steps", lambda: steps)
+    assert CliRunner().invoke(_app(), ["check", "--skip", "bad"]).exit_code == 0
+    unknown = CliRunner().invoke(_app(), ["check", "--skip", "nope"])
+    assert unknown.exit_code == 2
+    assert "Choose from: bad, ok" in unknown.output
+
+
+def test_check_refuses_to_run_outside_the_project_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(_app(), ["check"])
+    assert result.exit_code == 2
+    assert "project root" in result.output
+
+
+def test_default_steps_cover_every_gate_and_their_tools_are_installed() -> None:
+    names = [step.name for step in quality.default_steps()]
+    assert names == ["ruff", "ruff-format", "mypy", "bandit", "notebooks", "pylint", "pytest"]
+    for module in ("ruff", "mypy", "bandit", "pylint", "pytest", "pytest_cov"):
+        assert importlib.util.find_spec(module) is not None, f"{module} missing: run `uv sync`"
+
+
+def test_notebook_lint_reports_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "a.ipynb").write_text("{}", encoding="utf-8")
+    fake = tmp_path / "fake_pynblint.py"
+    fake.write_text(
+        "import json, sys\n"
+        "out = sys.argv[sys.argv.index('--output') + 1]\n"
+        "lints = [{'slug': 'untitled-notebook', 'description': 'no title'}]\n"
+        "json.dump({'lints': lints}, open(out, 'w'))\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(quality, "PYNBLINT", (sys.executable, str(fake)))
+    passed, output = quality.lint_notebooks(tmp_path)
+    assert not passed
+    assert "a.ipynb: untitled-notebook: no title" in output
+
+
+def test_notebook_lint_needs_uvx_and_accepts_no_notebooks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert quality.lint_notebooks(tmp_path) == (True, "no notebooks")
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "a.ipynb").write_text("{}", encoding="utf-8")
+    monkeypatch.setattr(quality.shutil, "which", lambda _: None)
+    passed, output = quality.lint_notebooks(tmp_path)
+    assert not passed
+    assert "uvx not found" in output
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_notebook_is_committed_without_outputs(path: Path) -> None:
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    code = [cell for cell in cells if cell["cell_type"] == "code"]
+    assert code, "a notebook without code cells"
+    assert all(cell["outputs"] == [] and cell["execution_count"] is None for cell in code)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_notebook_imports_the_package_and_runs(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cells = notebook_code(path)
+    assert f"from {quality.PACKAGE}." in cells[0], "notebooks import the package, not copies"
+    monkeypatch.chdir(ROOT)
+    namespace: dict[str, object] = {"__name__": "__notebook__"}
+    for index, source in enumerate(cells):
+        exec(compile(source, f"{path.name}[{index}]", "exec"), namespace)  # noqa: S102
+    if path.name == "01_explore.ipynb":
+        frame, spec = namespace["frame"], namespace["spec"]
+        target = namespace["params"].data.target  # type: ignore[attr-defined]
+        assert len(frame) > 0  # type: ignore[arg-type]
+        assert spec.feature_names == [c for c in frame.columns if c != target]  # type: ignore[attr-defined]
