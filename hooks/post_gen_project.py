@@ -23,7 +23,14 @@ ANSWERS_JSON = r"""
 # The one table of optional parts: (option, value) -> paths removed when the answer is that value.
 REMOVED_PATHS: dict[tuple[str, Any], list[str]] = {
     ("serving", False): ["src/{package}/serving", "tests/serving", "benchmarks/serving.py"],
-    ("docker", False): ["Dockerfile", ".dockerignore", "compose.yaml", "deploy", ".env.example"],
+    ("docker", False): [
+        "Dockerfile",
+        ".dockerignore",
+        "compose.yaml",
+        "deploy",
+        ".env.example",
+        ".github/workflows/cd.yml",
+    ],
     ("ci", False): [".github"],
     ("license", "none"): ["LICENSE"],
 }

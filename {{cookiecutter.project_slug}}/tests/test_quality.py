@@ -72,7 +72,9 @@ def test_unsafe_loader_detection(source: str, expected: list[str]) -> None:
 def test_no_unsafe_model_loading_in_the_code() -> None:
     sources = {path: path.read_text(encoding="utf-8") for path in PACKAGE_DIR.rglob("*.py")}
     sources |= {path: "\n".join(notebook_code(path)) for path in NOTEBOOKS}
-    offenders = {str(path): found for path, text in sources.items() if (found := unsafe_loads(text))}
+    offenders = {
+        str(path): found for path, text in sources.items() if (found := unsafe_loads(text))
+    }
     assert offenders == {}, "load models with bundle.load_bundle (skops), never pickle/joblib"
 
 
@@ -102,7 +104,10 @@ def _python(code: str) -> tuple[str, ...]:
 def test_check_passes_when_every_step_passes(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    steps = [quality.command_step("one", *_python("print('fine')")), quality.Step("two", lambda _: (True, ""))]
+    steps = [
+        quality.command_step("one", *_python("print('fine')")),
+        quality.Step("two", lambda _: (True, "")),
+    ]
     monkeypatch.setattr(quality, "default_steps", lambda: steps)
     result = CliRunner().invoke(_app(), ["check"])
     assert result.exit_code == 0, result.output
@@ -141,7 +146,10 @@ def test_fail_fast_stops_at_the_first_failure(
 def test_skip_leaves_a_check_out_and_refuses_unknown_names(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    steps = [quality.Step("bad", lambda _: (False, "broken")), quality.Step("ok", lambda _: (True, ""))]
+    steps = [
+        quality.Step("bad", lambda _: (False, "broken")),
+        quality.Step("ok", lambda _: (True, "")),
+    ]
     monkeypatch.setattr(quality, "default_steps", lambda: steps)
     assert CliRunner().invoke(_app(), ["check", "--skip", "bad"]).exit_code == 0
     unknown = CliRunner().invoke(_app(), ["check", "--skip", "nope"])
@@ -203,9 +211,7 @@ def test_notebook_is_committed_without_outputs(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
-def test_notebook_imports_the_package_and_runs(
-    path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_notebook_imports_the_package_and_runs(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cells = notebook_code(path)
     assert f"from {quality.PACKAGE}." in cells[0], "notebooks import the package, not copies"
     monkeypatch.chdir(ROOT)

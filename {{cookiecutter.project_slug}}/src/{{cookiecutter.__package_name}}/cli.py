@@ -66,7 +66,7 @@ def setup() -> None:
 
 def _register_optional_commands() -> None:
     """Add the commands of optional parts (serving) when they were generated."""
-    for module in ("serving.cli",):
+    for module in ("quality", "serving.cli"):
         try:
             extra = importlib.import_module(f"{__package__}.{module}")
         except ModuleNotFoundError as error:

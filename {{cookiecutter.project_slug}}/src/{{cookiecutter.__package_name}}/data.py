@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_integer_dtype
 
 from .errors import DataError
 from .features import DatasetSpec, FeatureSpec, Task
@@ -132,7 +134,7 @@ def derive_spec(
         finite = numeric[np.isfinite(numeric)]
         if finite.empty:
             raise DataError(f"column {name!r} has no numeric values: features must be numbers")
-        dtype = "int" if pd.api.types.is_integer_dtype(column) else "float"
+        dtype: Literal["float", "int"] = "int" if is_integer_dtype(column) else "float"
         features.append(
             FeatureSpec(
                 name=str(name),

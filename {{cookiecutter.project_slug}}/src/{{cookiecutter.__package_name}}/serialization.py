@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .bundle import TRUSTED_PREFIXES
+from .errors import DataError
 
 SCHEMA = "schema.json"
 EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -26,7 +27,7 @@ def _renumber(node: Any, files: dict[str, str], ids: dict[int, int]) -> Any:
         return [_renumber(item, files, ids) for item in node]
     if not isinstance(node, dict):
         return node
-    out = {}
+    out: dict[str, Any] = {}
     for key, value in node.items():
         if key == "file" and isinstance(value, str):
             out[key] = files.setdefault(value, f"{len(files)}{Path(value).suffix}")
@@ -84,6 +85,8 @@ def load(path: Path) -> Any:
     """Load a skops file written by :func:`save`, trusting only allow-listed types."""
     import skops.io as sio  # noqa: PLC0415
 
+    if not path.is_file():
+        raise DataError(f"{path}: not found (run `dvc repro` or `dvc pull`)")
     data = path.read_bytes()
     return sio.loads(data, trusted=trusted_types(data))
 

@@ -6,6 +6,7 @@ with its own settings, metrics registry and model, which is how tests get isolat
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -33,6 +34,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Load and verify the model once; on SIGTERM report not-ready, drain, stop the worker."""
     state: ServingState = app.state.serving
     state.load()
+    # Objects alive now (libraries, model) live as long as the process: freezing them keeps
+    # the cyclic GC from re-scanning them, which caused 100 ms p99 pauses under load.
+    gc.collect()
+    gc.freeze()
     remove_handler = install_drain_handler(state.begin_drain, state.settings.drain_s)
     try:
         yield

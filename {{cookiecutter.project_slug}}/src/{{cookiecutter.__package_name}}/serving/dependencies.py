@@ -11,7 +11,7 @@ from .service import ModelService
 from .state import ServingState
 
 
-def get_state(request: Request) -> ServingState:
+async def get_state(request: Request) -> ServingState:
     """The app's serving state (set by ``create_app``)."""
     state: ServingState = request.app.state.serving
     return state
@@ -20,9 +20,13 @@ def get_state(request: Request) -> ServingState:
 StateDep = Annotated[ServingState, Depends(get_state)]
 
 
-def get_service(state: StateDep) -> ModelService:
-    """The model service, or 503 while the model is not ready or the server is draining."""
-    if state.service is None or state.draining:
+async def get_service(state: StateDep) -> ModelService:
+    """The model service, or 503 when no verified model is loaded.
+
+    While draining, requests are still answered: only readiness turns 503, so a load
+    balancer stops sending traffic before the socket closes.
+    """
+    if state.service is None:
         raise ApiError(503, f"model not ready: {state.reason}", "not_ready", {"Retry-After": "5"})
     return state.service
 
@@ -30,9 +34,10 @@ def get_service(state: StateDep) -> ModelService:
 ServiceDep = Annotated[ModelService, Depends(get_service)]
 
 
-def get_request_id(request: Request) -> str:
-    """The id set by RequestContextMiddleware."""
-    return str(request.scope.get("state", {}).get("request_id", "-"))
-
-
-RequestIdDep = Annotated[str, Depends(get_request_id)]
+def service_of(request: Request) -> tuple[ModelService, str]:
+    """``get_service`` and the request id without ``Depends`` (for the hot predict routes)."""
+    state: ServingState = request.app.state.serving
+    request_id = str(request.scope.get("state", {}).get("request_id", "-"))
+    if state.service is None:
+        raise ApiError(503, f"model not ready: {state.reason}", "not_ready", {"Retry-After": "5"})
+    return state.service, request_id

@@ -131,6 +131,7 @@ class InferenceWorker:
         while (jobs := self._take()) is not None:
             if not jobs:
                 continue
+            results: list[tuple[_Job, np.ndarray | None, BaseException | None]] = []
             try:
                 outputs = self._predict(np.vstack([job.rows for job in jobs]))
             except Exception as error:  # any model failure becomes a 500 for these requests
@@ -143,7 +144,6 @@ class InferenceWorker:
                 )
                 results = [(job, None, InferenceFailed("prediction failed")) for job in jobs]
             else:
-                results = []
                 start = 0
                 for job in jobs:
                     end = start + len(job.rows)
@@ -151,8 +151,8 @@ class InferenceWorker:
                     start = end
             with self._cond:
                 self._pending -= len(jobs)
-            for job, result, error in results:
+            for job, result, failure in results:
                 try:
-                    job.loop.call_soon_threadsafe(_settle, job, result, error)
+                    job.loop.call_soon_threadsafe(_settle, job, result, failure)
                 except RuntimeError:  # the loop is closed: nobody waits any more
                     continue

@@ -44,6 +44,7 @@ class RequestContextMiddleware:
         self.app = app
         self.metrics = metrics
         self.access_log = access_log
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -83,30 +84,44 @@ class RequestContextMiddleware:
                 scope, receive, send_with_id
             )
         finally:
-            self._record(scope, status, error_kind, time.perf_counter() - started)
+            self._record(scope, status, error_kind, time.perf_counter() - started, request_id)
             request_id_var.reset(token)
 
-    def _record(self, scope: Scope, status: int, kind: str | None, seconds: float) -> None:
+    def _record(
+        self, scope: Scope, status: int, kind: str | None, seconds: float, request_id: str
+    ) -> None:
         route: Any = scope.get("route")
         path = getattr(route, "path", None)
         if path is None:
             path = scope["path"] if scope["path"] in KNOWN_PATHS else "unmatched"
-        self.metrics.requests.labels(route=path, method=scope["method"], status=str(status)).inc()
-        self.metrics.latency.labels(route=path).observe(seconds)
+        key = (path, scope["method"], status)
+        children = self._children.get(key)
+        if children is None:  # labels() takes a lock and builds a tuple: do it once per key
+            children = (
+                self.metrics.requests.labels(
+                    route=path, method=scope["method"], status=str(status)
+                ),
+                self.metrics.latency.labels(route=path),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
         if status >= 400:
             self.metrics.errors.labels(kind=kind or f"http_{status}").inc()
         if self.access_log:
-            level = logging.DEBUG if scope["path"] in QUIET_PATHS and status < 400 else logging.INFO
-            logger.log(
-                level,
-                "request",
-                extra={
-                    "method": scope["method"],
-                    "path": path,
-                    "status": status,
-                    "duration_ms": round(seconds * 1000, 3),
-                },
-            )
+            level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
+            if logger.isEnabledFor(level):
+                logger.log(
+                    level,
+                    "request",
+                    extra={
+                        "request_id": request_id,
+                        "method": scope["method"],
+                        "path": path,
+                        "status": status,
+                        "duration_ms": round(seconds * 1000, 3),
+                    },
+                )
 
 
 class _TooLarge(Exception):

@@ -51,8 +51,11 @@ class ModelInfo(BaseModel):
 
 def bounds(feature: FeatureSpec, margin: float) -> tuple[float, float]:
     """Accepted range: the training range widened by ``margin`` x its width on each side."""
-    extra = (feature.maximum - feature.minimum) * margin
-    low, high = feature.minimum - extra, feature.maximum + extra
+    low, high = feature.minimum, feature.maximum
+    if margin > 0:
+        extra = (high - low) * margin
+        # 10 significant digits: error messages show 3.94, not 3.9399999999999995
+        low, high = float(f"{low - extra:.10g}"), float(f"{high + extra:.10g}")
     if feature.dtype == "int":
         return math.floor(low), math.ceil(high)
     return low, high
@@ -102,13 +105,14 @@ class ApiSchemas:
 def build_schemas(spec: DatasetSpec, *, max_batch: int, margin: float = 0.0) -> ApiSchemas:
     """Create the request/response models for ``spec`` (feature order = model column order)."""
     attribute_names = tuple(f"feature_{index}" for index in range(len(spec.features)))
-    fields = {
+    fields: dict[str, Any] = {
         attribute: _feature_field(feature, margin)
         for attribute, feature in zip(attribute_names, spec.features, strict=True)
     }
+    examples: Any = [example_row(spec)]
     row = create_model(
         "PredictRow",
-        __config__=ConfigDict(**ROW_CONFIG, json_schema_extra={"examples": [example_row(spec)]}),
+        __config__=ConfigDict(**ROW_CONFIG, json_schema_extra={"examples": examples}),
         __doc__="One input row: every feature, in its training range.",
         **fields,
     )
@@ -120,11 +124,11 @@ def build_schemas(spec: DatasetSpec, *, max_batch: int, margin: float = 0.0) -> 
     )
     output: Any
     if spec.task == "classification":
-        labels = Literal[tuple(spec.classes or ())]  # type: ignore[misc]
+        labels: Any = Literal[tuple(spec.classes or ())]
         output = {
             "prediction": (labels, Field(description="Most probable class.")),
             "probabilities": (
-                dict[labels, float] | None,  # type: ignore[valid-type]
+                dict[labels, float] | None,
                 Field(description="Probability of each class (null if the model has none)."),
             ),
         }

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from threadpoolctl import threadpool_limits
+
 from ..bundle import BundleError, ModelMetadata
 from .metrics import ServingMetrics
 from .predictor import ModelSpecMismatch
@@ -50,6 +52,9 @@ class ServingState:
     def load(self) -> None:
         """Load, verify and warm up the model; on failure keep the reason, never raise."""
         model_dir = self.settings.model_dir
+        # BLAS threads spin after each call; with one inference thread they only steal CPU
+        # from the event loop (1 thread: +50 % req/s for a linear model on 2 cores).
+        threadpool_limits(limits=self.settings.blas_threads)
         try:
             model, metadata = self.loader(model_dir)
             self.service = ModelService(model, metadata, self.settings, self.metrics)

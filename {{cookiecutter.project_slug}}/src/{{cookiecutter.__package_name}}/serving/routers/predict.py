@@ -1,7 +1,9 @@
 """POST /predict (one row) and POST /predict/batch (a bounded list of rows).
 
 The body is read as bytes and validated by the models generated from the spec (see
-``schemas.py``); ``app.py`` puts those models into the OpenAPI document.
+``schemas.py``); ``app.py`` puts those models into the OpenAPI document. These two hot
+routes take the service with a plain function call rather than ``Depends``: FastAPI's
+dependency resolution cost more per request than the model itself.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from ..dependencies import RequestIdDep, ServiceDep
+from ..dependencies import service_of
 from ..schemas import ErrorResponse
 
 router = APIRouter(tags=["predict"])
@@ -53,8 +55,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     responses=ERRORS,
     openapi_extra=_doc("PredictRow", "PredictionResponse"),
 )
-async def predict(request: Request, service: ServiceDep, request_id: RequestIdDep) -> Response:
+async def predict(request: Request) -> Response:
     """Answer with the prediction (and class probabilities) and the model's version."""
+    service, request_id = service_of(request)
     body = await request.body()
     return Response(await service.predict_one(body, request_id), media_type=JSON)
 
@@ -65,9 +68,8 @@ async def predict(request: Request, service: ServiceDep, request_id: RequestIdDe
     responses=ERRORS,
     openapi_extra=_doc("PredictBatch", "BatchPrediction"),
 )
-async def predict_batch(
-    request: Request, service: ServiceDep, request_id: RequestIdDep
-) -> Response:
+async def predict_batch(request: Request) -> Response:
     """``{"rows": [...]}`` with at most SERVING_MAX_BATCH rows; answers in the same order."""
+    service, request_id = service_of(request)
     body = await request.body()
     return Response(await service.predict_batch(body, request_id), media_type=JSON)

@@ -1,0 +1,40 @@
+"""Shared fixtures for the pipeline tests: small frames from the bundled datasets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+
+from {{ cookiecutter.__package_name }}.data import derive_spec, load_bundled, split
+from {{ cookiecutter.__package_name }}.features import DatasetSpec
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+TARGETS = {"iris": "species", "diabetes": "progression"}
+TASKS: dict[str, Any] = {"iris": "classification", "diabetes": "regression"}
+
+
+@pytest.fixture(scope="session")
+def project_params() -> dict[str, Any]:
+    """The project's own params.yaml, as plain data."""
+    return yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session", params=["iris", "diabetes"])
+def dataset(request: pytest.FixtureRequest) -> tuple[pd.DataFrame, pd.DataFrame, DatasetSpec]:
+    """(train, test, spec) for each bundled dataset, split as the pipeline does."""
+    frame, descriptions = load_bundled(request.param)
+    target, task = TARGETS[request.param], TASKS[request.param]
+    train, test = split(frame, target, task, test_size=0.25, seed=42)
+    return train, test, derive_spec(train, target, task, descriptions)
+
+
+@pytest.fixture(scope="session")
+def iris() -> tuple[pd.DataFrame, pd.DataFrame, DatasetSpec]:
+    """(train, test, spec) for iris only."""
+    frame, descriptions = load_bundled("iris")
+    train, test = split(frame, "species", "classification", test_size=0.25, seed=42)
+    return train, test, derive_spec(train, "species", "classification", descriptions)

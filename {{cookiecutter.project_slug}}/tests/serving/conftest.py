@@ -1,0 +1,236 @@
+"""Fixtures for the serving tests: small bundles fitted here, apps, real uvicorn processes.
+
+The bundles are built by the tests themselves (not by the pipeline), for both tasks, so
+the serving code is tested for classification and regression in every generated project.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from sklearn.datasets import load_diabetes, load_iris
+from sklearn.linear_model import LogisticRegression, Ridge
+
+from {{ cookiecutter.__package_name }}.bundle import save_bundle
+from {{ cookiecutter.__package_name }}.features import DatasetSpec, FeatureSpec
+from {{ cookiecutter.__package_name }}.serving.app import create_app
+from {{ cookiecutter.__package_name }}.serving.logs import LOGGER_NAME
+from {{ cookiecutter.__package_name }}.serving.settings import Settings
+
+HERE = Path(__file__).parent
+PACKAGE = "{{ cookiecutter.__package_name }}"
+TRAINED_AT = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def spec_for(
+    task: str, names: list[str], x: np.ndarray, target: str, classes: Any = None
+) -> DatasetSpec:
+    """The spec the pipeline would derive: the training range of each column."""
+    features = [
+        FeatureSpec(name=name, minimum=float(x[:, i].min()), maximum=float(x[:, i].max()))
+        for i, name in enumerate(names)
+    ]
+    return DatasetSpec(task=task, target=target, features=features, classes=classes)  # type: ignore[arg-type]
+
+
+def _iris() -> tuple[np.ndarray, np.ndarray, DatasetSpec]:
+    data = load_iris()
+    names = list(data.feature_names)  # "sepal length (cm)": spaces and brackets on purpose
+    spec = spec_for("classification", names, data.data, "species", list(data.target_names))
+    return data.data, data.target, spec
+
+
+@pytest.fixture(scope="session")
+def iris_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Logistic regression that predicts class *indices* (mapped through spec.classes)."""
+    x, y, spec = _iris()
+    model = LogisticRegression(max_iter=1000).fit(x, y)
+    directory = tmp_path_factory.mktemp("iris") / "models"
+    save_bundle(
+        model,
+        directory,
+        name="iris",
+        version="3",
+        spec=spec,
+        metrics={"accuracy": 0.97},
+        trained_at=TRAINED_AT,
+    )
+    return directory
+
+
+@pytest.fixture(scope="session")
+def iris_labels_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Logistic regression fitted on label *strings*."""
+    x, y, spec = _iris()
+    labels = np.asarray(spec.classes)[y]
+    model = LogisticRegression(max_iter=1000).fit(x, labels)
+    directory = tmp_path_factory.mktemp("iris_labels") / "models"
+    save_bundle(
+        model,
+        directory,
+        name="iris-labels",
+        version="1",
+        spec=spec,
+        metrics={"accuracy": 0.97},
+        trained_at=TRAINED_AT,
+    )
+    return directory
+
+
+@pytest.fixture(scope="session")
+def diabetes_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Ridge regression on the diabetes data."""
+    data = load_diabetes()
+    spec = spec_for("regression", list(data.feature_names), data.data, "progression")
+    model = Ridge().fit(data.data, data.target)
+    directory = tmp_path_factory.mktemp("diabetes") / "models"
+    save_bundle(
+        model,
+        directory,
+        name="diabetes",
+        version="7",
+        spec=spec,
+        metrics={"rmse": 53.0},
+        trained_at=TRAINED_AT,
+    )
+    return directory
+
+
+@pytest.fixture(params=["iris", "iris_labels", "diabetes"])
+def any_model_dir(request: pytest.FixtureRequest) -> Path:
+    """Each kind of bundle in turn."""
+    return request.getfixturevalue(f"{request.param}_dir")
+
+
+def settings_for(model_dir: Path, **overrides: Any) -> Settings:
+    """Test settings: no SIGTERM drain delay, quiet logs unless a test asks."""
+    values: dict[str, Any] = {"model_dir": model_dir, "drain_s": 0.0, **overrides}
+    return Settings(**values)
+
+
+@contextmanager
+def app_client(model_dir: Path, loader: Any = None, **overrides: Any) -> Iterator[TestClient]:
+    """A TestClient with the lifespan run (model loaded), closed afterwards."""
+    kwargs = {"loader": loader} if loader is not None else {}
+    app = create_app(settings_for(model_dir, **overrides), **kwargs)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def client(iris_dir: Path) -> Iterator[TestClient]:
+    """A ready app serving the iris model."""
+    with app_client(iris_dir) as test_client:
+        yield test_client
+
+
+def valid_row(model_dir: Path) -> dict[str, float]:
+    """The middle of every feature's range."""
+    from {{ cookiecutter.__package_name }}.bundle import read_metadata  # noqa: PLC0415
+
+    spec = read_metadata(model_dir).spec
+    return {f.name: (f.minimum + f.maximum) / 2 for f in spec.features}
+
+
+@pytest.fixture
+def serving_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """Capture the serving logs (their logger does not propagate to the root logger)."""
+    logger = logging.getLogger(LOGGER_NAME)
+    logger.addHandler(caplog.handler)
+    caplog.set_level(logging.DEBUG, logger=LOGGER_NAME)
+    try:
+        yield caplog
+    finally:
+        logger.removeHandler(caplog.handler)
+
+
+def free_port() -> int:
+    """A TCP port that was free a moment ago on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """A uvicorn process started by a test; always stopped by ``running_server``."""
+
+    def __init__(self, process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+        self.process = process
+        self.url = url
+        self.log = log
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+@contextmanager
+def running_server(
+    tmp_path: Path,
+    env: dict[str, str],
+    factory: str = f"{PACKAGE}.serving.app:create_app",
+    command: list[str] | None = None,
+    startup_s: float = 30.0,
+) -> Iterator[Server]:
+    """Start uvicorn on 127.0.0.1 and a free port; wait until it answers; stop it after."""
+    port = free_port()
+    if command is None:
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            factory,
+            "--app-dir",
+            str(HERE),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+        ]
+    else:
+        command = [*command, "--port", str(port)]
+    log = tmp_path / f"server-{port}.log"
+    full_env = {**os.environ, "SERVING_DRAIN_S": "0", **env, "PYTHONUNBUFFERED": "1"}
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            command, env=full_env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    server = Server(process, f"http://127.0.0.1:{port}", log)
+    try:
+        deadline = time.monotonic() + startup_s
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{server.output()}")
+            try:
+                if httpx.get(server.url + "/health/live", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start:\n{server.output()}")
+            time.sleep(0.1)
+        yield server
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)

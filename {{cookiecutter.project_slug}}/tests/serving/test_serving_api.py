@@ -1,0 +1,150 @@
+"""The API's normal behaviour: predictions, model info, health, metrics, ids, docs, CORS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import app_client, valid_row
+from fastapi.testclient import TestClient
+
+from {{ cookiecutter.__package_name }}.bundle import load_bundle
+
+
+def test_predict_one_row_matches_the_model_in_process(any_model_dir: Path) -> None:
+    model, metadata = load_bundle(any_model_dir)
+    row = valid_row(any_model_dir)
+    with app_client(any_model_dir) as client:
+        response = client.post("/predict", json=row)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["model_name"] == metadata.name
+    assert body["model_version"] == metadata.version
+    matrix = np.array([[row[name] for name in metadata.spec.feature_names]])
+    if metadata.spec.task == "regression":
+        assert body["prediction"] == pytest.approx(float(model.predict(matrix)[0]), rel=1e-9)
+        assert set(body) == {"model_name", "model_version", "prediction"}
+    else:
+        classes = metadata.spec.classes or []
+        probabilities = body["probabilities"]
+        assert list(probabilities) == classes or set(probabilities) == set(classes)
+        assert abs(sum(probabilities.values()) - 1) < 1e-9
+        expected = model.predict(matrix)[0]
+        expected_label = expected if isinstance(expected, str) else classes[int(expected)]
+        assert body["prediction"] == expected_label
+        assert max(probabilities, key=probabilities.__getitem__) == expected_label
+
+
+def test_batch_keeps_order_and_matches_single_rows(any_model_dir: Path) -> None:
+    _, metadata = load_bundle(any_model_dir)
+    features = metadata.spec.features
+    rows = [{f.name: f.minimum for f in features}, {f.name: f.maximum for f in features}]
+    for fraction in (0.25, 0.5, 0.75):
+        rows.append({f.name: f.minimum + fraction * (f.maximum - f.minimum) for f in features})
+    with app_client(any_model_dir) as client:
+        batch = client.post("/predict/batch", json={"rows": rows})
+        singles = [client.post("/predict", json=row).json() for row in rows]
+    assert batch.status_code == 200
+    predictions = batch.json()["predictions"]
+    assert len(predictions) == len(rows)
+    for one, single in zip(predictions, singles, strict=True):
+        expected = single["prediction"]
+        if isinstance(expected, float):
+            expected = pytest.approx(expected, rel=1e-9)
+        assert one["prediction"] == expected
+    assert batch.json()["model_version"] == metadata.version
+
+
+def test_model_endpoint_describes_the_bundle(client: TestClient, iris_dir: Path) -> None:
+    _, metadata = load_bundle(iris_dir)
+    body = client.get("/model").json()
+    assert body["name"] == "iris"
+    assert body["version"] == "3"
+    assert body["metrics"] == {"accuracy": 0.97}
+    assert body["trained_at"].startswith("2026-01-01")
+    assert [f["name"] for f in body["features"]] == metadata.spec.feature_names
+    assert body["classes"] == metadata.spec.classes
+
+
+def test_health_when_ready(client: TestClient) -> None:
+    assert client.get("/health/live").json() == {"status": "alive"}
+    ready = client.get("/health/ready")
+    assert ready.status_code == 200
+    assert ready.json()["model_version"] == "3"
+
+
+def test_request_id_is_echoed_generated_or_replaced(client: TestClient) -> None:
+    given = client.get("/health/live", headers={"X-Request-ID": "abc-123"})
+    assert given.headers["X-Request-ID"] == "abc-123"
+    generated = client.get("/health/live").headers["X-Request-ID"]
+    assert len(generated) == 32
+    hostile = client.get("/health/live", headers={"X-Request-ID": "x" * 65})
+    assert hostile.headers["X-Request-ID"] != "x" * 65
+
+
+def test_access_log_is_json_with_the_request_id(iris_dir: Path, serving_logs) -> None:
+    with app_client(iris_dir) as client:
+        client.post("/predict", json=valid_row(iris_dir), headers={"X-Request-ID": "log-me-1"})
+    records = [r for r in serving_logs.records if getattr(r, "path", None) == "/predict"]
+    assert records and records[-1].status == 200
+    import json  # noqa: PLC0415
+
+    from {{ cookiecutter.__package_name }}.serving.logs import JsonFormatter  # noqa: PLC0415
+
+    line = json.loads(JsonFormatter().format(records[-1]))
+    assert line["request_id"] == "log-me-1"
+    assert line["status"] == 200 and line["duration_ms"] >= 0
+
+
+def test_metrics_count_requests_predictions_and_errors(client: TestClient, iris_dir: Path) -> None:
+    client.post("/predict", json=valid_row(iris_dir))
+    client.post("/predict", json={})
+    text = client.get("/metrics").text
+    assert 'serving_requests_total{method="POST",route="/predict",status="200"} 1.0' in text
+    assert 'serving_errors_total{kind="validation"} 1.0' in text
+    assert "serving_request_duration_seconds_bucket" in text
+    assert 'serving_predicted_class_total{label="versicolor"}' in text
+    assert "serving_ready 1.0" in text
+
+
+def test_regression_metrics_have_a_value_histogram(diabetes_dir: Path) -> None:
+    with app_client(diabetes_dir) as client:
+        client.post("/predict", json=valid_row(diabetes_dir))
+        text = client.get("/metrics").text
+    assert "serving_predicted_value_count 1.0" in text
+
+
+def test_two_apps_in_one_process_keep_separate_metrics(iris_dir: Path) -> None:
+    with app_client(iris_dir) as first, app_client(iris_dir) as second:
+        first.post("/predict", json=valid_row(iris_dir))
+        assert 'route="/predict",status="200"' in first.get("/metrics").text
+        assert 'route="/predict",status="200"' not in second.get("/metrics").text
+
+
+def test_docs_on_by_default_and_switchable_off(iris_dir: Path) -> None:
+    with app_client(iris_dir) as client:
+        assert client.get("/docs").status_code == 200
+        assert client.get("/openapi.json").status_code == 200
+    with app_client(iris_dir, docs_enabled=False) as client:
+        for path in ("/docs", "/redoc", "/openapi.json"):
+            assert client.get(path).status_code == 404
+
+
+def test_no_cors_by_default(client: TestClient) -> None:
+    preflight = client.options(
+        "/predict",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert "access-control-allow-origin" not in preflight.headers
+    simple = client.get("/health/live", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in simple.headers
+
+
+def test_cors_only_for_listed_origins_and_never_with_credentials(iris_dir: Path) -> None:
+    with app_client(iris_dir, cors_origins=["https://app.example"]) as client:
+        allowed = client.get("/health/live", headers={"Origin": "https://app.example"})
+        other = client.get("/health/live", headers={"Origin": "https://evil.example"})
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example"
+    assert "access-control-allow-credentials" not in allowed.headers
+    assert "access-control-allow-origin" not in other.headers

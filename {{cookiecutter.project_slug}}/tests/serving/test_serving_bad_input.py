@@ -1,0 +1,158 @@
+"""Client mistakes get a 4xx that names the problem, never a 500, a trace or the input back.
+
+RELIABILITY rows S1-S8.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import app_client, valid_row
+from fastapi.testclient import TestClient
+
+LEAK_MARKER = "LEAK_MARKER-VALUE-7f3a"
+FIRST = "sepal length (cm)"  # first iris feature, range 4.3 .. 7.9
+JSON = {"Content-Type": "application/json"}
+
+
+def assert_clean_error(response: httpx.Response, status: int | tuple[int, ...]) -> dict[str, Any]:
+    """Expected status, JSON error body with the request id, nothing leaked."""
+    expected = status if isinstance(status, tuple) else (status,)
+    assert response.status_code in expected, response.text
+    body = response.json()
+    assert body["request_id"] == response.headers["X-Request-ID"]
+    text = response.text
+    leaks = (LEAK_MARKER, "Traceback", 'File "', "/site-packages/", '"input"', '"url"', '"ctx"')
+    for leak in leaks:
+        assert leak not in text
+    return body
+
+
+def locations(body: dict[str, Any]) -> list[list[Any]]:
+    return [error["loc"] for error in body["detail"]]
+
+
+@pytest.mark.parametrize("value", ["5.1", LEAK_MARKER, True, False, [5.1], {"v": 5.1}])
+def test_wrong_types_are_422_naming_the_field(
+    client: TestClient, iris_dir: Path, value: Any
+) -> None:
+    body = assert_clean_error(
+        client.post("/predict", json={**valid_row(iris_dir), FIRST: value}), 422
+    )
+    assert locations(body) == [["body", FIRST]]
+
+
+def test_missing_null_and_unknown_fields(client: TestClient, iris_dir: Path) -> None:
+    row = valid_row(iris_dir)
+    missing = {k: v for k, v in row.items() if k != FIRST}
+    body = assert_clean_error(client.post("/predict", json=missing), 422)
+    assert locations(body) == [["body", FIRST]] and body["detail"][0]["type"] == "missing"
+    body = assert_clean_error(client.post("/predict", json={**row, FIRST: None}), 422)
+    assert locations(body) == [["body", FIRST]]
+    body = assert_clean_error(client.post("/predict", json={**row, "colour": LEAK_MARKER}), 422)
+    assert locations(body) == [["body", "colour"]]
+    assert body["detail"][0]["type"] == "extra_forbidden"
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e400", "-1e400"])
+def test_non_finite_numbers_are_422(client: TestClient, iris_dir: Path, literal: str) -> None:
+    row = valid_row(iris_dir)
+    parts = [f'"{name}": {literal if name == FIRST else value}' for name, value in row.items()]
+    response = client.post("/predict", content="{" + ", ".join(parts) + "}", headers=JSON)
+    body = assert_clean_error(response, 422)
+    assert locations(body) == [["body", FIRST]]
+
+
+@pytest.mark.parametrize(("value", "bound"), [(4.2, "4.3"), (8.0, "7.9"), (-1e300, "4.3")])
+def test_out_of_range_is_422_with_the_bound(
+    client: TestClient, iris_dir: Path, value: float, bound: str
+) -> None:
+    response = client.post("/predict", json={**valid_row(iris_dir), FIRST: value})
+    body = assert_clean_error(response, 422)
+    assert locations(body) == [["body", FIRST]]
+    assert bound in body["detail"][0]["msg"]
+
+
+def test_range_margin_widens_the_bounds(iris_dir: Path) -> None:
+    with app_client(iris_dir, range_margin=0.1) as client:  # 10 % of 3.6 = 0.36 each side
+        assert client.post("/predict", json={**valid_row(iris_dir), FIRST: 4.0}).status_code == 200
+        response = client.post("/predict", json={**valid_row(iris_dir), FIRST: 3.9})
+    assert "3.94" in assert_clean_error(response, 422)["detail"][0]["msg"]
+
+
+def test_empty_batch_and_batch_over_the_limit(iris_dir: Path) -> None:
+    row = valid_row(iris_dir)
+    with app_client(iris_dir, max_batch=5) as client:
+        body = assert_clean_error(client.post("/predict/batch", json={"rows": []}), 422)
+        assert locations(body) == [["body", "rows"]]
+        body = assert_clean_error(client.post("/predict/batch", json={"rows": [row] * 6}), 422)
+        assert "5" in body["detail"][0]["msg"]
+        assert client.post("/predict/batch", json={"rows": [row] * 5}).status_code == 200
+        bad = [row, {**row, FIRST: "x"}]
+        body = assert_clean_error(client.post("/predict/batch", json={"rows": bad}), 422)
+        assert locations(body) == [["body", "rows", 1, FIRST]]
+
+
+def test_body_over_the_limit_is_413_before_parsing(iris_dir: Path) -> None:
+    with app_client(iris_dir, max_body_bytes=2048) as client:
+        big = b'{"rows": [' + b" " * 4096 + b"]}"
+        body = assert_clean_error(client.post("/predict/batch", content=big, headers=JSON), 413)
+        assert "2048" in body["detail"]
+        assert client.post("/predict", json=valid_row(iris_dir)).status_code == 200
+
+
+def test_streamed_body_without_content_length_is_413(iris_dir: Path) -> None:
+    def chunks() -> Any:
+        for _ in range(10):
+            yield b" " * 1024
+
+    with app_client(iris_dir, max_body_bytes=2048) as client:
+        response = client.post("/predict", content=chunks(), headers=JSON)
+    assert "content-length" not in response.request.headers
+    assert_clean_error(response, 413)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b'{"a": 1', b"\xff\xfe\xfd", b'{"a": "\xff"}', b"[" * 5000 + b"]" * 5000, b"", b"null"],
+    ids=["truncated", "not-utf8", "bad-utf8-string", "deep-nesting", "empty", "null"],
+)
+def test_malformed_bodies_are_4xx_and_the_app_stays_healthy(
+    client: TestClient, content: bytes
+) -> None:
+    for path in ("/predict", "/predict/batch"):
+        assert_clean_error(client.post(path, content=content, headers=JSON), (400, 422))
+    assert client.get("/health/ready").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/json; charset=latin-1",
+        None,
+    ],
+)
+def test_wrong_content_type_is_415(client: TestClient, content_type: str | None) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = client.post("/predict", content=b'{"x": 1}', headers=headers)
+    assert_clean_error(response, 415)
+
+
+def test_json_with_charset_and_vendor_json_are_accepted(client: TestClient, iris_dir: Path) -> None:
+    import json  # noqa: PLC0415
+
+    content = json.dumps(valid_row(iris_dir))
+    for content_type in ("application/json; charset=utf-8", "application/vnd.api+json"):
+        response = client.post("/predict", content=content, headers={"Content-Type": content_type})
+        assert response.status_code == 200
+
+
+def test_unknown_path_and_method_are_clean(client: TestClient) -> None:
+    assert_clean_error(client.get("/nope"), 404)
+    assert_clean_error(client.get("/predict"), 405)

@@ -1,0 +1,147 @@
+"""Faults on the server side: a failing, NaN-returning or slow model; a bad bundle.
+
+RELIABILITY rows S9, S11, S13, S14.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import skops.io as sio
+from conftest import app_client, valid_row
+from serving_fakes import Failing, ReturnsNaN, Slow, wrapping_loader
+from sklearn.linear_model import LogisticRegression
+
+from {{ cookiecutter.__package_name }}.bundle import METADATA_FILE, MODEL_FILE, read_metadata
+from {{ cookiecutter.__package_name }}.features import DatasetSpec, FeatureSpec
+from {{ cookiecutter.__package_name }}.serving.predictor import ModelSpecMismatch, Predictor
+
+
+def test_model_raising_gives_a_generic_500_with_the_request_id(
+    iris_dir: Path, serving_logs
+) -> None:
+    loader = wrapping_loader(lambda model: Failing(model, after_calls=1))
+    with app_client(iris_dir, loader=loader) as client:
+        response = client.post(
+            "/predict", json=valid_row(iris_dir), headers={"X-Request-ID": "r-42"}
+        )
+        assert client.get("/health/live").status_code == 200
+    assert response.status_code == 500
+    assert response.json() == {"detail": "prediction failed", "request_id": "r-42"}
+    assert Failing.LEAK_MARKER not in response.text
+    failures = [r for r in serving_logs.records if r.getMessage().startswith("prediction failed")]
+    assert failures and Failing.LEAK_MARKER in failures[0].getMessage()
+    assert failures[0].request_ids == ["r-42"]  # type: ignore[attr-defined]
+
+
+def test_model_returning_nan_gives_a_500(iris_dir: Path, diabetes_dir: Path) -> None:
+    for model_dir in (iris_dir, diabetes_dir):
+        with app_client(model_dir, loader=wrapping_loader(ReturnsNaN)) as client:
+            response = client.post("/predict", json=valid_row(model_dir))
+        assert response.status_code == 500
+        assert response.json()["detail"] == "prediction failed"
+
+
+def test_model_failing_its_warm_up_is_never_ready(iris_dir: Path) -> None:
+    with app_client(iris_dir, loader=wrapping_loader(Failing)) as client:
+        ready = client.get("/health/ready")
+        assert client.get("/health/live").status_code == 200
+        assert client.post("/predict", json=valid_row(iris_dir)).status_code == 503
+    assert ready.status_code == 503
+    assert "warm-up" in ready.json()["reason"]
+
+
+def test_slow_inference_times_out_with_504(iris_dir: Path) -> None:
+    slow = wrapping_loader(lambda model: Slow(model, 0.0))
+    with app_client(iris_dir, loader=slow, timeout_s=0.2) as client:
+        client.app.state.serving.service.predictor.model.seconds = 1.0  # type: ignore[attr-defined]
+        response = client.post("/predict", json=valid_row(iris_dir))
+    assert response.status_code == 504
+    assert response.json()["detail"] == "prediction timed out"
+
+
+def _copy(source: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "models"
+    shutil.copytree(source, target)
+    return target
+
+
+def _assert_never_ready(model_dir: Path, words: str) -> None:
+    with app_client(model_dir) as client:
+        live = client.get("/health/live")
+        ready = client.get("/health/ready")
+        predict = client.post("/predict", json={"x": 1.0})
+        model = client.get("/model")
+    assert live.status_code == 200
+    assert ready.status_code == 503
+    reason = ready.json()["reason"]
+    assert words in reason
+    assert str(model_dir) not in reason and str(model_dir.parent) not in reason
+    assert predict.status_code == 503 and model.status_code == 503
+
+
+def test_missing_model_directory(tmp_path: Path) -> None:
+    _assert_never_ready(tmp_path / "models", "not found")
+
+
+def test_missing_model_file(iris_dir: Path, tmp_path: Path) -> None:
+    model_dir = _copy(iris_dir, tmp_path)
+    (model_dir / MODEL_FILE).unlink()
+    _assert_never_ready(model_dir, "not found")
+
+
+def test_truncated_model_file(iris_dir: Path, tmp_path: Path) -> None:
+    model_dir = _copy(iris_dir, tmp_path)
+    path = model_dir / MODEL_FILE
+    path.write_bytes(path.read_bytes()[:100])
+    _assert_never_ready(model_dir, "checksum")
+
+
+def test_tampered_model_file_same_size(iris_dir: Path, tmp_path: Path) -> None:
+    model_dir = _copy(iris_dir, tmp_path)
+    path = model_dir / MODEL_FILE
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    _assert_never_ready(model_dir, "checksum")
+
+
+def test_corrupt_metadata(iris_dir: Path, tmp_path: Path) -> None:
+    model_dir = _copy(iris_dir, tmp_path)
+    (model_dir / METADATA_FILE).write_text("{not json", encoding="utf-8")
+    _assert_never_ready(model_dir, "invalid")
+
+
+class Planted:
+    """A type outside the allow-list (stands for code planted in a model file)."""
+
+
+def test_model_with_untrusted_types_is_refused(iris_dir: Path, tmp_path: Path) -> None:
+    model_dir = _copy(iris_dir, tmp_path)
+    data = sio.dumps({"model": Planted()})
+    (model_dir / MODEL_FILE).write_bytes(data)
+    metadata = json.loads((model_dir / METADATA_FILE).read_text(encoding="utf-8"))
+    import hashlib  # noqa: PLC0415
+
+    metadata["sha256"] = hashlib.sha256(data).hexdigest()
+    metadata["trusted_types"] = sorted(sio.get_untrusted_types(data=data))
+    (model_dir / METADATA_FILE).write_text(json.dumps(metadata), encoding="utf-8")
+    _assert_never_ready(model_dir, "not trusted")
+
+
+def test_model_that_does_not_match_its_spec(iris_dir: Path, tmp_path: Path) -> None:
+    spec = read_metadata(iris_dir).spec
+    two_classes = DatasetSpec(
+        task="classification", target="t", features=spec.features, classes=["a", "b"]
+    )
+    with pytest.raises(ModelSpecMismatch, match=r"outside spec\.classes"):
+        model = LogisticRegression().fit([[5, 3, 1, 0], [6, 3, 4, 1], [7, 3, 6, 2]], [0, 1, 2])
+        Predictor(model, two_classes)
+    wrong_width = DatasetSpec(
+        task="regression", target="t", features=[FeatureSpec(name="x", minimum=0, maximum=1)]
+    )
+    with pytest.raises(ModelSpecMismatch, match="features"):
+        Predictor(LogisticRegression().fit([[0, 1], [1, 0]], [0, 1]), wrong_width)

@@ -1,0 +1,85 @@
+"""One source of truth: the API schema, the bundle's spec and the MLflow signature agree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import app_client
+from pydantic import ValidationError
+
+from {{ cookiecutter.__package_name }}.bundle import read_metadata
+from {{ cookiecutter.__package_name }}.features import DatasetSpec, FeatureSpec
+from {{ cookiecutter.__package_name }}.serving.schemas import build_schemas
+
+
+def test_openapi_request_schema_is_the_bundle_spec(any_model_dir: Path) -> None:
+    spec = read_metadata(any_model_dir).spec
+    with app_client(any_model_dir) as client:
+        document = client.get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    row = schemas["PredictRow"]
+    assert list(row["properties"]) == spec.feature_names
+    assert row["required"] == spec.feature_names
+    assert row["additionalProperties"] is False
+    for feature in spec.features:
+        prop = row["properties"][feature.name]
+        assert prop["type"] == ("integer" if feature.dtype == "int" else "number")
+        assert prop["minimum"] == feature.minimum and prop["maximum"] == feature.maximum
+    body = document["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"]["$ref"] == "#/components/schemas/PredictRow"
+    prediction = schemas["PredictionResponse"]["properties"]["prediction"]
+    if spec.task == "classification":
+        assert prediction["enum"] == spec.classes
+    else:
+        assert prediction["type"] == "number"
+    batch = schemas["PredictBatch"]["properties"]["rows"]
+    assert batch["minItems"] == 1 and batch["maxItems"] == 1000
+
+
+def test_openapi_agrees_with_the_mlflow_signature(iris_dir: Path, diabetes_dir: Path) -> None:
+    """MLflow infers the signature from the same spec columns the pipeline trains on."""
+    import pandas as pd  # noqa: PLC0415 - test-only: serving code never imports these
+    from mlflow.models import infer_signature  # noqa: PLC0415
+
+    for model_dir in (iris_dir, diabetes_dir):
+        spec = read_metadata(model_dir).spec
+        frame = pd.DataFrame(
+            [[f.minimum for f in spec.features], [f.maximum for f in spec.features]],
+            columns=spec.feature_names,
+        ).astype({f.name: "float64" for f in spec.features if f.dtype == "float"})
+        signature = infer_signature(frame)
+        with app_client(model_dir) as client:
+            row = client.get("/openapi.json").json()["components"]["schemas"]["PredictRow"]
+        assert signature.inputs.input_names() == list(row["properties"])
+        types = {col.name: col.type.name for col in signature.inputs.inputs}
+        for name, prop in row["properties"].items():
+            assert (types[name] in {"double", "float"}) == (prop["type"] == "number")
+
+
+def test_int_features_are_strict_integers_with_bounds() -> None:
+    spec = DatasetSpec(
+        task="regression",
+        target="y",
+        features=[
+            FeatureSpec(name="rooms", dtype="int", minimum=1, maximum=9),
+            FeatureSpec(name="area m²", minimum=10.5, maximum=300.0),
+        ],
+    )
+    schemas = build_schemas(spec, max_batch=3)
+    row = schemas.row.model_validate_json(b'{"rooms": 3, "area m\xc2\xb2": 20}')
+    assert row.feature_0 == 3 and row.feature_1 == 20.0  # type: ignore[attr-defined]
+    for bad in (b'{"rooms": 3.0, "area m\xc2\xb2": 20}', b'{"rooms": 10, "area m\xc2\xb2": 20}'):
+        with pytest.raises(ValidationError):
+            schemas.row.model_validate_json(bad)
+    widened = build_schemas(spec, max_batch=3, margin=0.1)
+    limits = widened.row.model_json_schema()["properties"]["rooms"]
+    assert (limits["minimum"], limits["maximum"]) == (0, 10)
+
+
+def test_generated_attributes_follow_the_model_column_order(iris_dir: Path) -> None:
+    spec = read_metadata(iris_dir).spec
+    schemas = build_schemas(spec, max_batch=10)
+    row = schemas.row.model_validate({f.name: f.maximum for f in reversed(spec.features)})
+    values = [getattr(row, name) for name in schemas.attribute_names]
+    assert values == [f.maximum for f in spec.features]

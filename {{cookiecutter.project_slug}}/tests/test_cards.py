@@ -1,0 +1,90 @@
+"""Cards: Hugging Face YAML header, facts filled in, judgement left to the authors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from {{ cookiecutter.__package_name }}.cards import TEMPLATES, render, size_category, write
+
+
+def _header(text: str) -> dict[str, Any]:
+    assert text.startswith("---\n")
+    return yaml.safe_load(text.split("---\n")[1])
+
+
+def test_size_category() -> None:
+    assert size_category(150) == "n<1K"
+    assert size_category(5_000) == "1K<n<10K"
+    assert size_category(50_000) == "n>10K"
+
+
+def test_data_card(dataset) -> None:  # type: ignore[no-untyped-def]
+    train, test, spec = dataset
+    text = render(
+        "data_card.md.j2",
+        spec=spec,
+        source="bundled",
+        rows={"train": len(train), "test": len(test)},
+        seed=42,
+        size_category="n<1K",
+        dataset_sha256="abc",
+        validation={"success": True, "expectations": 16},
+    )
+    header = _header(text)
+    assert header["task_categories"] == [f"tabular-{spec.task}"]
+    for feature in spec.feature_names:
+        assert f"`{feature}`" in text
+    assert text.count("<!-- TODO(author):") == 3
+    assert "passed" in text
+
+
+def test_model_card(iris) -> None:  # type: ignore[no-untyped-def]
+    _, _, spec = iris
+    metrics = {
+        "model": {"accuracy": 0.95, "f1_macro": 0.94},
+        "baseline": {"accuracy": 0.33},
+        "gate": {"description": "quality gate passed: ..."},
+    }
+    text = render(
+        "model_card.md.j2",
+        spec=spec,
+        metrics=metrics,
+        rows_test=38,
+        estimator="logistic_regression",
+        hyperparameters={"C": 1.0},
+        registered_model="demo",
+        version="3",
+        alias="champion",
+        trained_at="2026-01-01T00:00:00+00:00",
+        run_id="r1",
+        git_commit="c1",
+        emissions={"emissions_kg": 1e-6, "energy_kwh": 2e-6, "training_duration_s": 0.1},
+        country="USA",
+        package="pkg",
+    )
+    header = _header(text)
+    results = header["model-index"][0]["results"][0]["metrics"]
+    assert {"type": "accuracy", "value": 0.95} in results
+    assert header["co2_eq_emissions"]["emissions"] == pytest.approx(1e-3)
+    assert "version 3" in text and "| f1_macro | 0.9400 | n/a |" in text
+    assert text.count("<!-- TODO(author):") == 3
+
+
+def test_missing_value_is_an_error() -> None:
+    from jinja2 import UndefinedError  # noqa: PLC0415
+
+    with pytest.raises(UndefinedError):
+        render("data_card.md.j2")
+
+
+def test_templates_ship_with_the_package(tmp_path: Path) -> None:
+    assert sorted(p.name for p in TEMPLATES.glob("*.md.j2")) == [
+        "data_card.md.j2",
+        "model_card.md.j2",
+    ]
+    write(tmp_path / "docs" / "card.md", "x\n")
+    assert (tmp_path / "docs" / "card.md").read_text() == "x\n"

@@ -1,0 +1,101 @@
+"""params.yaml schema: the shipped file is valid; typos and wrong types name the key."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from {{ cookiecutter.__package_name }}.config import ESTIMATOR_TASKS, load_params, parse_params
+from {{ cookiecutter.__package_name }}.errors import ParamsError
+from {{ cookiecutter.__package_name }}.training import ESTIMATORS
+
+
+def test_shipped_params_are_valid(project_params: dict[str, Any]) -> None:
+    params = parse_params(project_params)
+    assert params.data.task in {"classification", "regression"}
+    assert 0 < params.data.test_size < 1
+
+
+def test_estimator_registries_agree() -> None:
+    assert set(ESTIMATORS) == set(ESTIMATOR_TASKS)
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "expected"),
+    [
+        ("data", "test_sise", "did you mean 'test_size'"),
+        ("train", "estimater", "did you mean 'estimator'"),
+        (None, "trian", "did you mean 'train'"),
+    ],
+)
+def test_unknown_key_is_named(
+    project_params: dict[str, Any], section: str | None, key: str, expected: str
+) -> None:
+    raw = copy.deepcopy(project_params)
+    (raw[section] if section else raw)[key] = 1
+    with pytest.raises(ParamsError, match=expected) as info:
+        parse_params(raw)
+    assert key in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [
+        ("data", "test_size", "0.2"),
+        ("data", "test_size", 1.5),
+        ("data", "seed", 4.2),
+        ("emissions", "enabled", "yes"),
+        ("emissions", "country_iso_code", "France"),
+        ("evaluate", "min_improvement", -1),
+        ("tracking", "alias", "has space"),
+    ],
+)
+def test_wrong_type_or_range_is_named(
+    project_params: dict[str, Any], section: str, key: str, value: object
+) -> None:
+    raw = copy.deepcopy(project_params)
+    raw[section][key] = value
+    with pytest.raises(ParamsError, match=rf"{section}\.{key}"):
+        parse_params(raw)
+
+
+def test_missing_section_is_named(project_params: dict[str, Any]) -> None:
+    raw = copy.deepcopy(project_params)
+    del raw["evaluate"]
+    with pytest.raises(ParamsError, match="evaluate: missing"):
+        parse_params(raw)
+
+
+def test_estimator_must_fit_the_task(project_params: dict[str, Any]) -> None:
+    raw = copy.deepcopy(project_params)
+    wrong = {"classification": "ridge", "regression": "random_forest"}[raw["data"]["task"]]
+    raw["train"]["estimator"] = wrong
+    raw["train"]["hyperparameters"] = {}
+    with pytest.raises(ParamsError, match=r"train\.estimator"):
+        parse_params(raw)
+
+
+def test_gate_metric_must_fit_the_task(project_params: dict[str, Any]) -> None:
+    raw = copy.deepcopy(project_params)
+    raw["evaluate"]["gate_metric"] = {"classification": "rmse", "regression": "accuracy"}[
+        raw["data"]["task"]
+    ]
+    with pytest.raises(ParamsError, match=r"evaluate\.gate_metric"):
+        parse_params(raw)
+
+
+def test_not_a_mapping_is_refused() -> None:
+    with pytest.raises(ParamsError, match="expected a mapping"):
+        parse_params(["data"])
+
+
+def test_load_params_reports_missing_and_invalid_files(tmp_path: Path) -> None:
+    with pytest.raises(ParamsError, match="not found"):
+        load_params(tmp_path / "params.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("data: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ParamsError, match="not valid YAML"):
+        load_params(broken)

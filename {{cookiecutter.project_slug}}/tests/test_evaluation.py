@@ -1,0 +1,72 @@
+"""Metrics, baseline and the quality gate."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from {{ cookiecutter.__package_name }}.evaluation import (
+    baseline,
+    classification_metrics,
+    gate,
+    regression_metrics,
+    write_predictions,
+)
+
+
+def test_classification_metrics_known_values() -> None:
+    y_true = np.array(["a", "a", "b", "b"])
+    y_pred = np.array(["a", "b", "b", "b"])
+    proba = np.array([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [0.1, 0.9]])
+    result = classification_metrics(y_true, y_pred, proba, ["a", "b"])
+    assert result["accuracy"] == 0.75
+    assert result["f1_macro"] == pytest.approx((2 / 3 + 0.8) / 2)
+    assert result["roc_auc"] == 1.0
+    assert "roc_auc" not in classification_metrics(y_true, y_pred, None, ["a", "b"])
+
+
+def test_multiclass_roc_auc() -> None:
+    y_true = np.array(["a", "b", "c"])
+    proba = np.eye(3)
+    assert classification_metrics(y_true, y_true, proba, ["a", "b", "c"])["roc_auc"] == 1.0
+
+
+def test_regression_metrics_known_values() -> None:
+    result = regression_metrics(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 5.0]))
+    assert result["mae"] == pytest.approx(2 / 3)
+    assert result["rmse"] == pytest.approx(math.sqrt(4 / 3))
+    assert result["r2"] == pytest.approx(1 - 4 / 2)
+
+
+def test_baselines_are_naive() -> None:
+    features = np.zeros((4, 1))
+    assert (
+        list(baseline("classification", features, np.array(["a", "a", "a", "b"])).predict(features))
+        == ["a"] * 4
+    )
+    assert (
+        baseline("regression", features, np.array([1.0, 2.0, 3.0, 6.0])).predict(features)[0] == 3.0
+    )
+
+
+def test_gate_directions() -> None:
+    higher = gate("accuracy", {"accuracy": 0.9}, {"accuracy": 0.5}, 0.5)
+    assert higher.passed and higher.improvement == pytest.approx(0.8)
+    lower = gate("rmse", {"rmse": 60.0}, {"rmse": 75.0}, 0.1)
+    assert lower.passed and lower.improvement == pytest.approx(0.2)
+    failing = gate("rmse", {"rmse": 74.0}, {"rmse": 75.0}, 0.1)
+    assert not failing.passed
+    assert "FAILED" in failing.describe()
+    assert gate("accuracy", {"accuracy": 0.5}, {"accuracy": 0.0}, 0.1).passed
+    assert not gate("accuracy", {"accuracy": 0.0}, {"accuracy": 0.0}, 0.1).passed
+
+
+def test_predictions_csv(tmp_path: Path) -> None:
+    path = tmp_path / "plots" / "p.csv"
+    write_predictions(path, np.array([1.0, 2.5]), np.array([1.1234567891, 2.0]))
+    rows = list(csv.reader(path.open()))
+    assert rows == [["actual", "predicted"], ["1.0", "1.123457"], ["2.5", "2.0"]]

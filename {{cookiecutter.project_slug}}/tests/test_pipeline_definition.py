@@ -1,0 +1,80 @@
+"""dvc.yaml agrees with the code: thin stages, their own files as deps, paths from paths.py."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import {{ cookiecutter.__package_name }}
+from {{ cookiecutter.__package_name }}.paths import ProjectPaths
+
+ROOT = Path(__file__).resolve().parents[1]
+PKG = {{ cookiecutter.__package_name }}.__name__
+DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))
+STAGES: dict[str, Any] = DVC["stages"]
+PLUMBING = {"config", "errors", "paths", "_runner"}  # parse params and report: no effect on outputs
+
+
+def _names(entries: list[Any]) -> list[str]:
+    return [entry if isinstance(entry, str) else next(iter(entry)) for entry in entries]
+
+
+def _outputs() -> set[str]:
+    found: set[str] = set()
+    for stage in STAGES.values():
+        for kind in ("outs", "metrics", "plots"):
+            found |= set(_names(stage.get(kind, [])))
+    return found
+
+
+def test_every_stage_is_a_thin_module_listed_as_its_own_dep() -> None:
+    for name, stage in STAGES.items():
+        assert stage["cmd"] == f"python -m {PKG}.stages.{name}"
+        module = f"src/{PKG}/stages/{name}.py"
+        assert (ROOT / module).is_file()
+        assert module in stage["deps"]
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_library_modules_a_stage_imports_are_deps(name: str) -> None:
+    tree = ast.parse((ROOT / f"src/{PKG}/stages/{name}.py").read_text(encoding="utf-8"))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 2:
+            imported |= {node.module} if node.module else {a.name for a in node.names}
+    deps = set(STAGES[name]["deps"])
+    missing = [m for m in imported - PLUMBING if f"src/{PKG}/{m}.py" not in deps]
+    assert not missing
+
+
+def test_params_listed_exist(project_params: dict[str, Any]) -> None:
+    for stage in STAGES.values():
+        for dotted in stage.get("params", []):
+            node: Any = project_params
+            for part in dotted.split("."):
+                assert part in node, dotted
+                node = node[part]
+
+
+def test_paths_module_and_dvc_yaml_agree() -> None:
+    paths = ProjectPaths()
+    declared = {
+        str(getattr(paths, attr))
+        for attr in dir(ProjectPaths)
+        if isinstance(getattr(ProjectPaths, attr), property) and attr != "params"
+    }
+    declared = {p for p in declared if p != "models"}
+    expected = {str(paths.models_dir / "model.skops"), str(paths.models_dir / "model.json")}
+    assert _outputs() == declared | expected
+
+
+def test_metrics_and_plots_are_not_cached() -> None:
+    for stage in STAGES.values():
+        for kind in ("metrics", "plots"):
+            for entry in stage.get(kind, []):
+                assert isinstance(entry, dict)
+                assert next(iter(entry.values()))["cache"] is False

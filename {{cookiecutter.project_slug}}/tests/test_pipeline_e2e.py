@@ -1,0 +1,170 @@
+"""End to end: `dvc repro` in a temporary copy of this project, then push, pull and faults.
+
+Slow (about 50 s on 2 cores): it runs every stage for real, offline, with the project's
+own params.yaml. The copy gets its own Git repo, DVC remote and MLflow store. Bad input
+is tested stage by stage in test_stages.py (cheaper than a DVC run per fault).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import {{ cookiecutter.__package_name }}
+
+ROOT = Path(__file__).resolve().parents[1]
+PKG = {{ cookiecutter.__package_name }}.__name__
+IGNORED = shutil.ignore_patterns(
+    ".git", ".venv", "venv", "mlflow.db", "mlruns", "data", "models", "artifacts", "reports",
+    "dvc.lock", "cache", "tmp", "__pycache__", ".pytest_cache", ".ruff_cache", "dvc_plots",
+    "*_card.md", "*.egg-info",
+)  # fmt: skip
+GIT_ID = ["-c", "user.name=test", "-c", "user.email=test@example.com"]
+
+pytestmark = pytest.mark.slow
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
+    env["DVC_NO_ANALYTICS"] = "1"
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return {**env, "PYTHONPATH": "src", "GIT_CONFIG_NOSYSTEM": "1", **extra}
+
+
+def _run(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        list(args),
+        cwd=cwd,
+        env=_env(**env),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+
+
+def _ok(cwd: Path, *args: str, **env: str) -> str:
+    result = _run(cwd, *args, **env)
+    assert result.returncode == 0, f"{args}: {result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def _dvc(cwd: Path, *args: str, **env: str) -> str:
+    return _ok(cwd, sys.executable, "-m", "dvc", *args, **env)
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A committed copy of this project after one full `dvc repro` and `dvc push`."""
+    base = tmp_path_factory.mktemp("e2e")
+    copy = base / "project"
+    shutil.copytree(ROOT, copy, ignore=IGNORED)
+    _ok(copy, "git", "init", "-q", "-b", "main")
+    if not (copy / ".dvc" / "config").exists():
+        _dvc(copy, "init", "-q")
+    # A remote of its own, in the ignored local config (one file write, no extra DVC start-up).
+    (copy / ".dvc" / "config.local").write_text(
+        f"[core]\n    remote = e2e\n['remote \"e2e\"']\n    url = {base / 'remote'}\n",
+        encoding="utf-8",
+    )
+    _ok(copy, "git", "add", "-A")
+    _ok(copy, "git", *GIT_ID, "commit", "-q", "-m", "project")
+    _dvc(copy, "repro")
+    _dvc(copy, "push")
+    _ok(copy, "git", "add", "-A")
+    _ok(copy, "git", *GIT_ID, "commit", "-q", "-m", "pipeline run")
+    return copy
+
+
+def test_outputs_and_metrics(project: Path) -> None:
+    metrics = json.loads((project / "reports/metrics.json").read_text())
+    assert metrics["gate"]["passed"] is True
+    for path in (
+        "models/model.skops",
+        "models/model.json",
+        "docs/data_card.md",
+        "docs/model_card.md",
+    ):
+        assert (project / path).is_file(), path
+    assert "PASSED" in (project / "reports/validation.md").read_text()
+    bundle = json.loads((project / "models/model.json").read_text())
+    assert bundle["version"] == "1"
+    assert bundle["sha256"] == _sha(project / "models/model.skops")
+    assert "<!-- TODO(author)" in (project / "docs/model_card.md").read_text()
+
+
+def test_second_repro_is_a_no_op(project: Path) -> None:
+    assert "Data and pipelines are up to date" in _dvc(project, "repro")
+
+
+def test_mlflow_run_and_registry(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mlflow  # noqa: PLC0415
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project / 'mlflow.db'}")
+    monkeypatch.chdir(project)
+    client = mlflow.MlflowClient()
+    run_info = json.loads((project / "artifacts/train/run.json").read_text())
+    run = client.get_run(run_info["run_id"])
+    assert run.info.status == "FINISHED"
+    assert {"emissions_kg", "energy_kwh", "train_score"} <= set(run.data.metrics)
+    assert any(name.startswith("test_") for name in run.data.metrics)
+    assert run.data.params["estimator"]
+    assert run.data.tags["dataset_sha256"] == run_info["dataset_sha256"]
+    assert run.data.tags["git_commit"] != "unknown"
+    params: dict[str, Any] = __import__("yaml").safe_load((project / "params.yaml").read_text())
+    tracking = params["tracking"]
+    version = client.get_model_version_by_alias(tracking["registered_model"], tracking["alias"])
+    assert str(version.version) == "1"
+    model = mlflow.models.get_model_info(run_info["model_uri"])
+    assert model.signature.inputs.input_names()
+    assert model.saved_input_example_info is not None
+    assert model.flavors["sklearn"]["serialization_format"] == "skops"
+
+
+def test_diff_commands_work(project: Path) -> None:
+    _dvc(project, "params", "diff")
+    _dvc(project, "metrics", "diff")
+    _dvc(project, "plots", "diff", "-o", str(project.parent / "plots"))
+    assert (project.parent / "plots" / "index.html").is_file()
+
+
+def test_clone_pull_gives_the_same_model(project: Path) -> None:
+    clone = project.parent / "clone"
+    _ok(project.parent, "git", "clone", "-q", str(project), str(clone))
+    (clone / ".dvc" / "config.local").write_text(
+        (project / ".dvc" / "config.local").read_text(), encoding="utf-8"
+    )
+    _dvc(clone, "pull")
+    for path in ("data/processed/train.csv", "artifacts/train/model.skops", "models/model.json"):
+        assert _sha(clone / path) == _sha(project / path), path
+    assert _sha(clone / "models/model.skops") == _sha(project / "models/model.skops")
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_missing_tracking_server_is_one_line(project: Path) -> None:
+    before = _sha(project / "artifacts/train/model.skops")
+    uri = f"http://127.0.0.1:{_closed_port()}"
+    result = _run(project, sys.executable, "-m", f"{PKG}.stages.train", MLFLOW_TRACKING_URI=uri)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+    assert "not reachable" in result.stderr
+    assert _sha(project / "artifacts/train/model.skops") == before

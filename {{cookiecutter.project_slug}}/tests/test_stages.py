@@ -1,0 +1,115 @@
+"""Stages run in process on a temporary project root: outputs, failures, nothing overwritten."""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.__package_name }} import serialization
+from {{ cookiecutter.__package_name }}.config import Params, parse_params
+from {{ cookiecutter.__package_name }}.errors import DataError, GateFailed, ValidationFailed
+from {{ cookiecutter.__package_name }}.features import DatasetSpec
+from {{ cookiecutter.__package_name }}.paths import ProjectPaths
+from {{ cookiecutter.__package_name }}.stages import evaluate, prepare, register, validate
+from {{ cookiecutter.__package_name }}.stages._runner import run
+from {{ cookiecutter.__package_name }}.training import build_estimator, fit, to_labels, to_matrix
+
+
+def _params(raw: dict[str, Any], **changes: dict[str, Any]) -> Params:
+    data = copy.deepcopy(raw)
+    for section, values in changes.items():
+        data[section].update(values)
+    return parse_params(data)
+
+
+@pytest.fixture
+def prepared(tmp_path: Path, project_params: dict[str, Any]) -> tuple[Params, ProjectPaths]:
+    params, paths = _params(project_params), ProjectPaths(tmp_path)
+    prepare.main(params, paths)
+    return params, paths
+
+
+def test_prepare_writes_raw_splits_and_spec(prepared: tuple[Params, ProjectPaths]) -> None:
+    params, paths = prepared
+    raw = pd.read_csv(paths.raw_data)
+    train, test = pd.read_csv(paths.train_data), pd.read_csv(paths.test_data)
+    assert len(train) + len(test) == len(raw)
+    spec = DatasetSpec.load(paths.spec)
+    assert spec.target == params.data.target
+
+
+def test_prepare_reports_a_corrupted_csv(tmp_path: Path, project_params: dict[str, Any]) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"a,b\n1,2\n1,2,3,4\n")
+    params = _params(project_params, data={"source": str(bad), "target": "b"})
+    with pytest.raises(DataError, match="not a valid CSV"):
+        prepare.main(params, ProjectPaths(tmp_path))
+    assert not (tmp_path / "data").exists()
+
+
+def test_validate_passes_then_fails_on_a_nan_target(prepared: tuple[Params, ProjectPaths]) -> None:
+    params, paths = prepared
+    validate.main(params, paths)
+    assert json.loads(paths.validation_report.read_text())["success"] is True
+    train = pd.read_csv(paths.train_data)
+    train.loc[5, params.data.target] = None
+    train.to_csv(paths.train_data, index=False)
+    with pytest.raises(ValidationFailed, match="expect_column_values_to_not_be_null") as info:
+        validate.main(params, paths)
+    assert f"column '{params.data.target}': 1 of {len(train)} rows" in str(info.value)
+    assert json.loads(paths.validation_report.read_text())["success"] is False
+    assert "FAILED" in paths.validation_summary.read_text()
+
+
+def _train(params: Params, paths: ProjectPaths) -> None:
+    spec = DatasetSpec.load(paths.spec)
+    frame = pd.read_csv(paths.train_data, dtype={spec.target: str} if spec.classes else None)
+    cfg = params.train
+    model = build_estimator(cfg.estimator, dict(cfg.hyperparameters), cfg.seed)
+    serialization.save(
+        fit(model, to_matrix(frame, spec), to_labels(frame, spec)), paths.trained_model
+    )
+
+
+def test_evaluate_gate_and_register_refusal(
+    prepared: tuple[Params, ProjectPaths], project_params: dict[str, Any]
+) -> None:
+    params, paths = prepared
+    _train(params, paths)
+    evaluate.main(params, paths)
+    report = json.loads(paths.metrics.read_text())
+    assert report["gate"]["passed"] is True
+    assert set(report["model"]) == set(report["baseline"])
+    assert paths.predictions_plot.read_text().startswith("actual,predicted\n")
+    strict = _params(project_params, evaluate={"min_improvement": 1000.0})
+    with pytest.raises(GateFailed, match="quality gate FAILED"):
+        evaluate.main(strict, paths)
+    assert json.loads(paths.metrics.read_text())["gate"]["passed"] is False
+    with pytest.raises(GateFailed):
+        register.main(strict, paths)
+    assert not paths.models_dir.exists()
+
+
+def test_runner_turns_errors_into_one_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    project_params: dict[str, Any],
+) -> None:
+    broken = copy.deepcopy(project_params)
+    broken["train"]["n_estimators"] = 5
+    config = tmp_path / "params.yaml"
+    config.write_text(json.dumps(broken), encoding="utf-8")
+    monkeypatch.setattr(sys, "argv", ["prepare", "--config", str(config), "--root", str(tmp_path)])
+    with pytest.raises(SystemExit) as info:
+        run("prepare", prepare.main)
+    assert info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("prepare: error: ") and "train.n_estimators: unknown key" in err
+    assert err.count("\n") == 1

@@ -1,0 +1,70 @@
+"""MLflow helpers: store choice, the fast reachability check, the signature, a real run."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.__package_name }}.errors import TrackingUnavailable
+from {{ cookiecutter.__package_name }}.tracking import (
+    DEFAULT_TRACKING_URI,
+    check_reachable,
+    git_commit,
+    pip_requirements,
+    signature_from_spec,
+    tracking_uri,
+)
+
+
+def test_tracking_uri_default_and_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert tracking_uri() == DEFAULT_TRACKING_URI == "sqlite:///mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://tracking:5000")
+    assert tracking_uri() == "http://tracking:5000"
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_unreachable_server_fails_fast_with_one_line() -> None:
+    start = time.monotonic()
+    with pytest.raises(TrackingUnavailable) as info:
+        check_reachable(f"http://127.0.0.1:{_closed_port()}", timeout=1.0)
+    assert time.monotonic() - start < 3
+    message = str(info.value)
+    assert "\n" not in message
+    assert "not reachable" in message and "MLFLOW_TRACKING_URI" in message
+
+
+def test_local_stores_and_live_servers_pass() -> None:
+    check_reachable("sqlite:///mlflow.db")
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        check_reachable(f"http://127.0.0.1:{server.getsockname()[1]}", timeout=1.0)
+
+
+def test_git_commit_outside_a_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    assert git_commit() == "unknown"
+
+
+def test_pip_requirements_are_pinned() -> None:
+    requirements = pip_requirements()
+    assert [r.split("==")[0] for r in requirements] == ["scikit-learn", "skops", "numpy"]
+    assert all("==" in r for r in requirements)
+
+
+def test_signature_comes_from_the_spec(dataset) -> None:  # type: ignore[no-untyped-def]
+    _, _, spec = dataset
+    signature = signature_from_spec(spec)
+    assert signature.inputs.input_names() == spec.feature_names
+    expected = "string" if spec.task == "classification" else "double"
+    assert signature.outputs.to_dict()[0]["type"] == expected

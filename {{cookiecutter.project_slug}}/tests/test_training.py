@@ -1,0 +1,90 @@
+"""Model tests: the registry, parameter errors, feature order, determinism, the baseline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from {{ cookiecutter.__package_name }} import serialization
+from {{ cookiecutter.__package_name }}.config import ESTIMATOR_TASKS
+from {{ cookiecutter.__package_name }}.errors import DataError, ParamsError
+from {{ cookiecutter.__package_name }}.evaluation import baseline, gate, score
+from {{ cookiecutter.__package_name }}.training import build_estimator, estimator_class, fit, to_labels, to_matrix
+
+DEFAULTS = {"classification": "logistic_regression", "regression": "ridge"}
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATOR_TASKS))
+def test_every_registered_estimator_builds(name: str) -> None:
+    estimator = build_estimator(name, {}, seed=3)
+    assert isinstance(estimator, estimator_class(name))
+    if "random_state" in estimator.get_params():
+        assert estimator.get_params()["random_state"] == 3
+
+
+def test_unknown_estimator_and_hyperparameter_are_named() -> None:
+    with pytest.raises(ParamsError, match="unknown 'svm'"):
+        estimator_class("svm")
+    with pytest.raises(ParamsError, match=r"\['n_trees'\]"):
+        build_estimator("random_forest", {"n_trees": 3}, seed=0)
+
+
+def test_wrong_hyperparameter_type_is_named(iris) -> None:  # type: ignore[no-untyped-def]
+    train, _, spec = iris
+    estimator = build_estimator("logistic_regression", {"C": "strong"}, seed=0)
+    with pytest.raises(ParamsError, match="'C' parameter"):
+        fit(estimator, to_matrix(train, spec), to_labels(train, spec))
+
+
+def test_to_matrix_follows_the_spec_not_the_frame(iris) -> None:  # type: ignore[no-untyped-def]
+    train, _, spec = iris
+    shuffled = train[list(reversed(train.columns))]
+    np.testing.assert_array_equal(to_matrix(train, spec), to_matrix(shuffled, spec))
+    with pytest.raises(DataError, match="missing"):
+        to_matrix(train.drop(columns=spec.feature_names[0]), spec)
+
+
+def _fitted(dataset, name: str | None = None):  # type: ignore[no-untyped-def]
+    train, _, spec = dataset
+    estimator = build_estimator(name or DEFAULTS[spec.task], {}, seed=42)
+    return fit(estimator, to_matrix(train, spec), to_labels(train, spec))
+
+
+def test_predictions_invariant_to_column_order(dataset) -> None:  # type: ignore[no-untyped-def]
+    _, test, spec = dataset
+    model = _fitted(dataset)
+    shuffled = test[list(reversed(test.columns))]
+    np.testing.assert_array_equal(
+        model.predict(to_matrix(test, spec)), model.predict(to_matrix(shuffled, spec))
+    )
+
+
+def test_classifier_predicts_class_names(iris) -> None:  # type: ignore[no-untyped-def]
+    _, test, spec = iris
+    model = _fitted(iris)
+    assert set(model.predict(to_matrix(test, spec))) <= set(spec.classes or [])
+    assert list(model.classes_) == spec.classes
+
+
+@pytest.mark.parametrize("forest", [False, True])
+def test_training_is_deterministic_to_the_byte(dataset, forest: bool) -> None:  # type: ignore[no-untyped-def]
+    _, _, spec = dataset
+    name = {"classification": "random_forest", "regression": "random_forest_regressor"}
+    chosen = name[spec.task] if forest else None
+    first, second = _fitted(dataset, chosen), _fitted(dataset, chosen)
+    assert serialization.dumps(first) == serialization.dumps(second)
+
+
+def test_default_model_beats_the_baseline(dataset) -> None:  # type: ignore[no-untyped-def]
+    train, test, spec = dataset
+    model = _fitted(dataset)
+    test_x, test_y = to_matrix(test, spec), to_labels(test, spec)
+    dummy = baseline(spec.task, to_matrix(train, spec), to_labels(train, spec))
+    metric = "f1_macro" if spec.task == "classification" else "rmse"
+    decision = gate(
+        metric,
+        score(model, spec.task, test_x, test_y),
+        score(dummy, spec.task, test_x, test_y),
+        0.1,
+    )
+    assert decision.passed, decision.describe()
