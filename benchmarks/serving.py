@@ -26,26 +26,38 @@ BIN = Path(sys.executable).parent
 def render(output: Path, task: str) -> Path:
     """Render one project with serving enabled; return its folder."""
     env = {**os.environ, "CCMLOPS_SKIP_VCS": "1"}
-    subprocess.run(  # noqa: S603 - our interpreter's cookiecutter, fixed arguments
+    subprocess.run(
         [
-            str(BIN / "cookiecutter"), "--no-input", str(ROOT), "-o", str(output),
-            "project_name=Serving Bench", f"ml_task={task}", "serving=true",
+            str(BIN / "cookiecutter"),
+            "--no-input",
+            str(ROOT),
+            "-o",
+            str(output),
+            "project_name=Serving Bench",
+            f"ml_task={task}",
+            "serving=true",
         ],
-        env=env, check=True, capture_output=True,
+        env=env,
+        check=True,
+        capture_output=True,
     )
     return output / "serving_bench"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", choices=["classification", "regression"], default="classification")
+    parser.add_argument(
+        "--task", choices=["classification", "regression"], default="classification"
+    )
     args, passthrough = parser.parse_known_args()
     with tempfile.TemporaryDirectory(prefix="ccmlops-serving-bench-") as tmp:
         project = render(Path(tmp), args.task)
         env = {**os.environ, "PYTHONPATH": str(project / "src")}
-        return subprocess.run(  # noqa: S603
+        return subprocess.run(
             [sys.executable, str(project / "benchmarks" / "serving.py"), *passthrough],
-            cwd=project, env=env, check=False,
+            cwd=project,
+            env=env,
+            check=False,
         ).returncode
 
 

@@ -115,13 +115,19 @@ def init_vcs(root: Path, answers: Mapping[str, Any]) -> list[str]:
             "git add -A",
             'git commit -m "Initial commit"',
         ]
+    if (root / ".git").exists():  # plain `cookiecutter -f` over an earlier project
+        warn("the folder already has a Git repository: nothing was committed (see git status).")
+        if not (root / ".dvc").exists():
+            init_dvc(root, answers, subdir=False)
+        return []
     parent_repo = enclosing_repo(root)
     if parent_repo is not None:
         warn(
             f"{root.name} is inside the Git repository {parent_repo}: no nested repository was "
             "created and nothing was committed; DVC was initialised with --subdir."
         )
-        init_dvc(root, answers, subdir=True)
+        if not (root / ".dvc").exists():
+            init_dvc(root, answers, subdir=True)
         return [f"git add {root.name}", f'git commit -m "Add {root.name}"']
     run(["git", "init", "-q", "-b", "main"], cwd=root)
     todo = [] if init_dvc(root, answers, subdir=False) else ["uv run {slug} setup"]

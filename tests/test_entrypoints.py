@@ -89,3 +89,16 @@ def test_ccmlops_interactive_takes_typed_answers(tmp_path: Path) -> None:
     assert "Apache License" in (project / "LICENSE").read_text()
     assert "diabetes" in (project / "README.md").read_text()
     assert not (project / "Dockerfile").exists()
+
+
+def test_plain_cookiecutter_overwrite_keeps_the_existing_repository(tmp_path: Path) -> None:
+    """`cookiecutter -f` over an earlier project: no crash, no second repo, no commit."""
+    args = [str(BIN / "cookiecutter"), "--no-input", str(ROOT), "-o", str(tmp_path)]
+    assert run(args, cwd=tmp_path).returncode == 0
+    project = tmp_path / "my_ml_project"
+    head = run(["git", "rev-parse", "HEAD"], cwd=project).stdout
+    again = run([*args, "-f", "description=Changed"], cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "nothing was committed" in again.stderr
+    assert run(["git", "rev-parse", "HEAD"], cwd=project).stdout == head
+    assert "README.md" in run(["git", "status", "--porcelain"], cwd=project).stdout

@@ -85,7 +85,7 @@ def _run(cwd: Path, *args: str) -> float:
 
 
 def _package() -> str:
-    return next(p.parent.name for p in (ROOT / "src").glob("*/stages/__init__.py"))
+    return next(p.parent.parent.name for p in (ROOT / "src").glob("*/stages/__init__.py"))
 
 
 def main() -> None:

@@ -168,3 +168,22 @@ def test_missing_tracking_server_is_one_line(project: Path) -> None:
     assert result.stderr.strip().count("\n") == 0
     assert "not reachable" in result.stderr
     assert _sha(project / "artifacts/train/model.skops") == before
+
+
+def test_a_failing_stage_keeps_the_last_good_model(project: Path) -> None:
+    before = {p: _sha(project / p) for p in ("models/model.skops", "models/model.json")}
+    uri = f"http://127.0.0.1:{_closed_port()}"
+    result = _run(
+        project,
+        sys.executable,
+        "-m",
+        "dvc",
+        "repro",
+        "--force",
+        "--single-item",
+        "register",
+        MLFLOW_TRACKING_URI=uri,
+    )
+    assert result.returncode != 0
+    assert "not reachable" in result.stderr
+    assert {p: _sha(project / p) for p in before} == before

@@ -73,6 +73,14 @@ def test_failure_text_names_expectation_column_and_rows() -> None:
         },
     )
     assert broken.describe() == "[test] t on table: could not be evaluated (boom)"
+    nested = _failure(
+        "test",
+        {
+            "expectation_config": {"type": "t", "kwargs": {"column": "c"}},
+            "exception_info": {"Metric(x)": {"raised_exception": True, "exception_message": "bad"}},
+        },
+    )
+    assert nested.describe() == "[test] t on column 'c': could not be evaluated (bad)"
     observed = Failure("test", "t", None, None, None, [], ["a"], None)
     assert "observed ['a']" in observed.describe()
 

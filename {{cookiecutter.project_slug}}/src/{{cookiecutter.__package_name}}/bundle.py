@@ -17,11 +17,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from .features import DatasetSpec
+from .serialization import TRUSTED_PREFIXES, dumps, trusted_types
 
 MODEL_FILE = "model.skops"
 METADATA_FILE = "model.json"
-# Only types from these libraries may ever be trusted, whatever a metadata file claims.
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
 
 
 class BundleError(RuntimeError):
@@ -74,14 +73,12 @@ def save_bundle(
     metrics: dict[str, float],
     trained_at: datetime,
 ) -> ModelMetadata:
-    """Write ``model.skops`` and ``model.json`` (with the checksum) into ``directory``."""
-    import skops.io as sio  # noqa: PLC0415 - keeps import time off callers that only read
-
-    data = sio.dumps(model)
-    trusted = sorted(sio.get_untrusted_types(data=data))
-    unsafe = [t for t in trusted if not t.startswith(TRUSTED_PREFIXES)]
-    if unsafe:
-        raise BundleError(f"refusing to export types outside the allow-list: {unsafe}")
+    """Write ``model.skops`` (canonical bytes) and ``model.json`` with its checksum."""
+    data = dumps(model)
+    try:
+        trusted = trusted_types(data)
+    except ValueError as error:
+        raise BundleError(str(error)) from error
     model_path = directory / MODEL_FILE
     _atomic_write(model_path, data)
     metadata = ModelMetadata(

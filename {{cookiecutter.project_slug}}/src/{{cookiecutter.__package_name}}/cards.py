@@ -29,7 +29,8 @@ def render(template: str, **context: Any) -> str:
         loader=FileSystemLoader(TEMPLATES),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
-        autoescape=False,  # noqa: S701 - Markdown for people, not HTML for browsers
+        # Markdown for people, not HTML for browsers: nothing to escape.
+        autoescape=False,  # noqa: S701  # nosec B701
     )
     context.setdefault("project", {"name": PROJECT_NAME, "description": PROJECT_DESCRIPTION})
     context.setdefault("license", LICENSE)

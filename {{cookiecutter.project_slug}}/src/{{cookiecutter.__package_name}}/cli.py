@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+
+from .paths import ProjectPaths
 
 app = typer.Typer(help="Tasks for this project: `uv run <project> <task>`.", no_args_is_help=True)
 console = Console()
@@ -36,7 +39,10 @@ def _git_root() -> Path | None:
         return None
     result = subprocess.run(
         ["git", "rev-parse", "--show-toplevel"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, check=False,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return Path(result.stdout.strip()) if result.returncode == 0 else None
 
@@ -61,7 +67,42 @@ def setup() -> None:
         _run(*dvc, "config", "core.analytics", "false")
         _run(*dvc, "remote", "add", "--default", "--force", "storage", DEFAULT_REMOTE)
         console.print("Initialised DVC with the remote [bold]storage[/bold] -> " + DEFAULT_REMOTE)
+    if (PROJECT_ROOT / "uv.lock").exists():
+        console.print("Commit [bold]uv.lock[/bold]: CI and the Docker build install from it.")
     console.print("[green]Set-up complete.[/green] Next: [bold]uv run dvc repro[/bold]")
+
+
+def _results() -> dict[str, str]:
+    """Where the main job leaves its results, read from the pipeline's one table of paths."""
+    paths = ProjectPaths()
+    return {
+        "dataset and its split": f"{paths.raw_data}, {paths.train_data.parent}/",
+        "validation report": str(paths.validation_summary),
+        "metrics and plot data": f"{paths.metrics}, {paths.predictions_plot}",
+        "exported model bundle": f"{paths.models_dir}/",
+        "MLflow runs and registry": "mlflow.db, mlruns/  (uv run mlflow ui)",
+        "data and model cards": f"{paths.data_card}, {paths.model_card}",
+        "DVC remote": DEFAULT_REMOTE + "  (uv run dvc push)",
+    }
+
+
+@app.command()
+def demo(port: int = typer.Option(8765, help="Port for the one served prediction.")) -> None:
+    """The main job on the embedded defaults: set-up, the whole pipeline, one served prediction."""
+    setup()
+    console.rule("Pipeline: dvc repro")
+    repro = subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=PROJECT_ROOT, check=False)
+    if repro.returncode != 0:
+        raise typer.Exit(repro.returncode)
+    if importlib.util.find_spec(f"{__package__}.serving") is not None:
+        console.rule("Serving: one prediction over HTTP")
+        smoke = importlib.import_module(f"{__package__}.serving.smoke")
+        row, answer = smoke.serve_and_predict(PROJECT_ROOT / "models", port)
+        console.print(f"POST /predict {row}")
+        console.print(f"prediction: {answer}")
+    console.rule("Where everything went")
+    for what, where in _results().items():
+        console.print(f"{what:34} {where}", highlight=False)
 
 
 def _register_optional_commands() -> None:
@@ -77,3 +118,7 @@ def _register_optional_commands() -> None:
 
 
 _register_optional_commands()
+
+
+if __name__ == "__main__":
+    app()

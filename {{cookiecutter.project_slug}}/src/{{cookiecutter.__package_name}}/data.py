@@ -50,7 +50,10 @@ def load_bundled(name: str) -> tuple[pd.DataFrame, dict[str, str]]:
     elif name == "diabetes":
         bunch = datasets.load_diabetes(as_frame=True)
         frame = bunch.frame.rename(columns={"target": BUNDLED_TARGETS[name]})
-        descriptions = {col: DIABETES_DESCRIPTIONS.get(col, col) for col in bunch.feature_names}
+        descriptions = {
+            col: f"{DIABETES_DESCRIPTIONS.get(col, col)} (mean-centred, scaled)"
+            for col in bunch.feature_names
+        }
     else:
         raise DataError(f"unknown bundled dataset {name!r} (choose {sorted(BUNDLED_TARGETS)})")
     return frame.drop(columns="target", errors="ignore"), descriptions

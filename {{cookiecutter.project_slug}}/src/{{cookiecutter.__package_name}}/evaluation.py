@@ -31,12 +31,12 @@ def classification_metrics(
     }
     if proba is not None and len(set(y_true)) > 1:
         if len(classes) == 2:
-            score = metrics.roc_auc_score(y_true, proba[:, 1], labels=classes)
+            auc = metrics.roc_auc_score(y_true, proba[:, 1], labels=classes)
         else:
-            score = metrics.roc_auc_score(
+            auc = metrics.roc_auc_score(
                 y_true, proba, multi_class="ovr", average="macro", labels=classes
             )
-        result["roc_auc"] = float(score)
+        result["roc_auc"] = float(auc)
     return result
 
 

@@ -52,7 +52,7 @@ def check_reachable(uri: str, timeout: float = 2.0) -> None:
         raise TrackingUnavailable(
             f"MLflow tracking server {parsed.scheme}://{parsed.hostname}:{port} is not reachable "
             f"({error.strerror or error}). Start it, or unset MLFLOW_TRACKING_URI to use "
-            f"{DEFAULT_TRACKING_URI}. Nothing was trained or logged."
+            f"{DEFAULT_TRACKING_URI}. Nothing was logged or changed."
         ) from None
 
 

@@ -129,15 +129,21 @@ def _plain(value: Any) -> Any:
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
+def _exception_message(info: dict[str, Any]) -> str | None:
+    """First line of GX's exception, flat or keyed by metric (both shapes occur)."""
+    candidates = [info, *(v for v in info.values() if isinstance(v, dict))]
+    for candidate in candidates:
+        if candidate.get("raised_exception"):
+            lines = str(candidate.get("exception_message") or "error").strip().splitlines()
+            return lines[0][:200] if lines else "error"
+    return None
+
+
 def _failure(dataset: str, item: dict[str, Any]) -> Failure:
     """Turn a GX result dict into a Failure (kept separate so it is testable without GX)."""
     config = item.get("expectation_config") or {}
     outcome = item.get("result") or {}
-    exception = item.get("exception_info") or {}
-    error = None
-    if exception.get("raised_exception"):
-        message = str(exception.get("exception_message") or "error").strip().splitlines()
-        error = message[0][:200] if message else "error"
+    error = _exception_message(item.get("exception_info") or {})
     return Failure(
         dataset=dataset,
         expectation=str(config.get("type", "unknown")),

@@ -26,7 +26,7 @@ from fastapi.testclient import TestClient
 from sklearn.datasets import load_diabetes, load_iris
 from sklearn.linear_model import LogisticRegression, Ridge
 
-from {{ cookiecutter.__package_name }}.bundle import save_bundle
+from {{ cookiecutter.__package_name }}.bundle import read_metadata, save_bundle
 from {{ cookiecutter.__package_name }}.features import DatasetSpec, FeatureSpec
 from {{ cookiecutter.__package_name }}.serving.app import create_app
 from {{ cookiecutter.__package_name }}.serving.logs import LOGGER_NAME
@@ -141,7 +141,6 @@ def client(iris_dir: Path) -> Iterator[TestClient]:
 
 def valid_row(model_dir: Path) -> dict[str, float]:
     """The middle of every feature's range."""
-    from {{ cookiecutter.__package_name }}.bundle import read_metadata  # noqa: PLC0415
 
     spec = read_metadata(model_dir).spec
     return {f.name: (f.minimum + f.maximum) / 2 for f in spec.features}

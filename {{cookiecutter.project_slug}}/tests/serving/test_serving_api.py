@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ from conftest import app_client, valid_row
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.__package_name }}.bundle import load_bundle
+from {{ cookiecutter.__package_name }}.serving.logs import JsonFormatter
 
 
 def test_predict_one_row_matches_the_model_in_process(any_model_dir: Path) -> None:
@@ -88,9 +90,6 @@ def test_access_log_is_json_with_the_request_id(iris_dir: Path, serving_logs) ->
         client.post("/predict", json=valid_row(iris_dir), headers={"X-Request-ID": "log-me-1"})
     records = [r for r in serving_logs.records if getattr(r, "path", None) == "/predict"]
     assert records and records[-1].status == 200
-    import json  # noqa: PLC0415
-
-    from {{ cookiecutter.__package_name }}.serving.logs import JsonFormatter  # noqa: PLC0415
 
     line = json.loads(JsonFormatter().format(records[-1]))
     assert line["request_id"] == "log-me-1"

@@ -5,6 +5,7 @@ RELIABILITY rows S1-S8.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +146,6 @@ def test_wrong_content_type_is_415(client: TestClient, content_type: str | None)
 
 
 def test_json_with_charset_and_vendor_json_are_accepted(client: TestClient, iris_dir: Path) -> None:
-    import json  # noqa: PLC0415
 
     content = json.dumps(valid_row(iris_dir))
     for content_type in ("application/json; charset=utf-8", "application/vnd.api+json"):

@@ -5,6 +5,7 @@ RELIABILITY rows S9, S11, S13, S14.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -124,7 +125,6 @@ def test_model_with_untrusted_types_is_refused(iris_dir: Path, tmp_path: Path) -
     data = sio.dumps({"model": Planted()})
     (model_dir / MODEL_FILE).write_bytes(data)
     metadata = json.loads((model_dir / METADATA_FILE).read_text(encoding="utf-8"))
-    import hashlib  # noqa: PLC0415
 
     metadata["sha256"] = hashlib.sha256(data).hexdigest()
     metadata["trusted_types"] = sorted(sio.get_untrusted_types(data=data))

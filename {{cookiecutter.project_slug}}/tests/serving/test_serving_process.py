@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import sys
 import threading
 import time
@@ -16,10 +17,12 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import PACKAGE, Server, running_server, valid_row
+from conftest import PACKAGE, Server, free_port, running_server, valid_row
 
+from {{ cookiecutter.__package_name }}.serving.cli import tcp_listener
 from {{ cookiecutter.__package_name }}.serving.client import ServingClient, ServingError
 
+pytestmark = pytest.mark.slow  # real processes: a few seconds each
 JSON = {"Content-Type": "application/json"}
 SLOW_FACTORY = "serving_fakes:create_slow_app"
 
@@ -137,7 +140,8 @@ def test_overload_is_a_fast_503_not_a_queue(iris_dir: Path, tmp_path: Path) -> N
 def test_sigterm_drains_readiness_first_and_finishes_in_flight(
     iris_dir: Path, tmp_path: Path
 ) -> None:
-    env = {"SERVING_MODEL_DIR": str(iris_dir), "FAKE_SLOW_S": "1.5", "SERVING_DRAIN_S": "1.0"}
+    """SIGTERM at 0.3 s; drain until 1.3 s; socket closed; the 3 s request still answers."""
+    env = {"SERVING_MODEL_DIR": str(iris_dir), "FAKE_SLOW_S": "3.0", "SERVING_DRAIN_S": "1.0"}
     with running_server(tmp_path, env, factory=SLOW_FACTORY) as server:
         results: list[tuple[int, float, str]] = []
         in_flight = threading.Thread(
@@ -148,12 +152,29 @@ def test_sigterm_drains_readiness_first_and_finishes_in_flight(
         server.process.send_signal(signal.SIGTERM)
         time.sleep(0.2)
         ready = httpx.get(server.url + "/health/ready", timeout=2)
-        time.sleep(1.0)  # drain over (1.0 s after SIGTERM): the socket is closed
+        still_served = httpx.get(server.url + "/health/live", timeout=2)
+        time.sleep(1.5)  # drain over: the socket is closed, the in-flight request is not done
+        assert server.process.poll() is None, "exited before the in-flight request finished"
         with pytest.raises(httpx.ConnectError):
             httpx.get(server.url + "/health/live", timeout=2)
         in_flight.join(timeout=10)
         exit_code = server.process.wait(timeout=10)
     assert ready.status_code == 503 and ready.json()["status"] == "draining"
+    assert still_served.status_code == 200
     assert results and results[0][0] == 200, results
     assert exit_code in (0, -signal.SIGTERM)
     assert "draining" in server.output()
+
+
+def test_multi_worker_listener_is_marked_tcp_so_nodelay_is_set() -> None:
+    """uvicorn's own multi-worker socket has proto 0: asyncio then leaves Nagle on (40 ms)."""
+    import uvicorn  # noqa: PLC0415
+
+    config = uvicorn.Config("unused:app", host="127.0.0.1", port=free_port(), workers=2)
+    sock = tcp_listener(config)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+        assert sock.get_inheritable()
+        assert sock.getsockname()[0] == "127.0.0.1"
+    finally:
+        sock.close()

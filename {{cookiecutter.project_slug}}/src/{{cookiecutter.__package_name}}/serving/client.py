@@ -61,7 +61,7 @@ class ServingClient:
             headers={"Content-Type": "application/json", "X-Request-ID": uuid.uuid4().hex},
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310  # nosec B310
                 return dict(json.loads(response.read()))
         except urllib.error.HTTPError as error:
             try:

@@ -6,6 +6,10 @@ that takes every waiting request, stacks the rows and calls the model once keeps
 event loop free, amortises the model's per-call overhead under load, and makes overload
 and deadlines easy to enforce: a full queue answers 503 at once, a request past its
 deadline answers 504 and its rows are skipped if the model has not started on them.
+
+Every numpy call happens in the worker thread: numpy releases the GIL inside some calls,
+and an event loop that gives the GIL away mid-request waits for the worker's next batch
+(an ``argmax`` on the loop took 115 us on average that way).
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ import asyncio
 import collections
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -38,15 +43,18 @@ class WorkerStopped(RuntimeError):
     """The worker is shutting down."""
 
 
+Row = Sequence[float]
+
+
 @dataclass
 class _Job:
-    rows: np.ndarray
-    future: asyncio.Future[np.ndarray]
+    rows: list[Row]
+    future: asyncio.Future[list[Any]]
     loop: asyncio.AbstractEventLoop
     request_id: str
 
 
-def _settle(job: _Job, result: np.ndarray | None, error: BaseException | None) -> None:
+def _settle(job: _Job, result: list[Any] | None, error: BaseException | None) -> None:
     """Runs on the event loop: hand the result to the waiting request, if it still waits."""
     if job.future.done():
         return
@@ -62,12 +70,14 @@ class InferenceWorker:
     def __init__(
         self,
         predict: Callable[[np.ndarray], np.ndarray],
+        answers: Callable[[np.ndarray], list[Any]],
         *,
         max_pending: int,
         max_rows_per_call: int,
         timeout_s: float,
     ) -> None:
         self._predict = predict
+        self._answers = answers
         self.max_pending = max_pending
         self.max_rows_per_call = max_rows_per_call
         self.timeout_s = timeout_s
@@ -83,8 +93,8 @@ class InferenceWorker:
         """Requests queued or being predicted (abandoned ones count until the model is done)."""
         return self._pending
 
-    async def predict(self, rows: np.ndarray, request_id: str = "-") -> np.ndarray:
-        """Predict ``rows``; raises Overloaded, DeadlineExceeded or InferenceFailed."""
+    async def predict(self, rows: list[Row], request_id: str = "-") -> list[Any]:
+        """One answer per row; raises Overloaded, DeadlineExceeded or InferenceFailed."""
         loop = asyncio.get_running_loop()
         job = _Job(rows, loop.create_future(), loop, request_id)
         with self._cond:
@@ -131,9 +141,10 @@ class InferenceWorker:
         while (jobs := self._take()) is not None:
             if not jobs:
                 continue
-            results: list[tuple[_Job, np.ndarray | None, BaseException | None]] = []
+            results: list[tuple[_Job, list[Any] | None, BaseException | None]] = []
             try:
-                outputs = self._predict(np.vstack([job.rows for job in jobs]))
+                matrix = np.array([row for job in jobs for row in job.rows], dtype=np.float64)
+                outputs = self._answers(self._predict(matrix))
             except Exception as error:  # any model failure becomes a 500 for these requests
                 logger.error(
                     "prediction failed: %s: %s",

@@ -1,4 +1,9 @@
-"""Structured JSON logs, one object per line, with the request id of the current request."""
+"""Structured JSON logs, one object per line, with the request id of the current request.
+
+Written directly to stdout: a QueueHandler/QueueListener was measured *slower* here (the
+listener thread competes for the GIL); set SERVING_ACCESS_LOG=false to save ~20 % per
+request when a proxy already logs requests.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 LOGGER_NAME = __name__.rsplit(".", 1)[0]  # "<package>.serving"
 # Attributes every LogRecord has; anything else was passed with ``extra=`` and is kept.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+_STANDARD |= {"color_message", "request_id"}  # uvicorn's coloured copy; ours, read above
 
 
 class JsonFormatter(logging.Formatter):
@@ -31,6 +37,8 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            entry["exception"] = record.exc_text
         return json.dumps(entry, default=str)
 
 
@@ -38,10 +46,10 @@ def configure_logging(level: str) -> logging.Logger:
     """Send this package's logs as JSON to stdout, once (idempotent across app factories)."""
     logger = logging.getLogger(LOGGER_NAME)
     logger.setLevel(level)
-    if not any(getattr(h, "_serving_json", False) for h in logger.handlers):
+    if not any(getattr(handler, "serving_json", False) for handler in logger.handlers):
         handler = logging.StreamHandler(sys.stdout)
         handler.setFormatter(JsonFormatter())
-        handler._serving_json = True  # type: ignore[attr-defined]
+        handler.serving_json = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
         logger.propagate = False
     return logger

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+from typing import Any
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -70,13 +71,12 @@ class ServingMetrics:
             registry=self.registry,
         )
 
-    def observe_predictions(self, labels: list[str] | None, values: np.ndarray | None) -> None:
-        """Record one request's predictions."""
-        if labels is not None and self.classes is not None:
-            self.predicted_rows.inc(len(labels))
-            for label, count in collections.Counter(labels).items():
+    def observe_predictions(self, predictions: list[Any]) -> None:
+        """Record one request's predictions (class labels or values)."""
+        self.predicted_rows.inc(len(predictions))
+        if self.classes is not None:
+            for label, count in collections.Counter(predictions).items():
                 self.classes.labels(label=label).inc(count)
-        elif values is not None and self.values is not None:
-            self.predicted_rows.inc(len(values))
-            for value in values.tolist():
+        elif self.values is not None:
+            for value in predictions:
                 self.values.observe(value)

@@ -14,6 +14,7 @@ import time
 import uuid
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import error_response
@@ -75,6 +76,8 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:  # nobody to answer; 499 is nginx's code for it
+            status, error_kind = 499, "client_disconnected"
         except Exception as error:  # a bug, not a client mistake: log it, answer generically
             logger.error("unhandled error: %s", type(error).__name__, exc_info=error)
             if response_started:

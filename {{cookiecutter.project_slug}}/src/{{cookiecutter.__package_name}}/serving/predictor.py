@@ -83,6 +83,20 @@ class Predictor:
             raise ModelOutputError("model returned NaN or infinity")
         return out
 
+    def answers(self, outputs: np.ndarray) -> list[dict[str, Any]]:
+        """Turn ``__call__``'s array into one JSON-ready answer per row (in the worker thread)."""
+        if not self.labels:
+            return [{"prediction": value} for value in outputs.tolist()]
+        if self.has_proba:
+            chosen = [self.labels[i] for i in outputs.argmax(axis=1).tolist()]
+            return [
+                {"prediction": label, "probabilities": dict(zip(self.labels, row, strict=True))}
+                for label, row in zip(chosen, outputs.tolist(), strict=True)
+            ]
+        return [
+            {"prediction": self.labels[int(i)], "probabilities": None} for i in outputs.tolist()
+        ]
+
     def label_of(self, value: Any) -> str:
         """Map one raw ``predict`` output (index or label) to a spec label."""
         if isinstance(value, (int, np.integer)) and not isinstance(value, bool):

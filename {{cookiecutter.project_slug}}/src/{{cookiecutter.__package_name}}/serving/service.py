@@ -11,12 +11,18 @@ import json
 from operator import attrgetter
 from typing import Any
 
-import numpy as np
 from pydantic import BaseModel
 
 from ..bundle import ModelMetadata
 from .errors import ApiError
-from .inference import DeadlineExceeded, InferenceFailed, InferenceWorker, Overloaded, WorkerStopped
+from .inference import (
+    DeadlineExceeded,
+    InferenceFailed,
+    InferenceWorker,
+    Overloaded,
+    Row,
+    WorkerStopped,
+)
 from .metrics import ServingMetrics
 from .predictor import Predictor
 from .schemas import ApiSchemas, build_schemas
@@ -46,6 +52,7 @@ class ModelService:
         self._header = {"model_name": metadata.name, "model_version": metadata.version}
         self.worker = InferenceWorker(
             self.predictor,
+            self.predictor.answers,
             max_pending=settings.max_concurrency,
             max_rows_per_call=settings.max_batch,
             timeout_s=settings.timeout_s,
@@ -54,28 +61,24 @@ class ModelService:
     async def predict_one(self, body: bytes, request_id: str) -> bytes:
         """Validate one row, predict it, encode the answer."""
         row = self.schemas.row.model_validate_json(body)
-        outputs = await self._run(self._matrix([row]), request_id)
-        answers = self._answers(outputs)
+        answers = await self._run([self._values(row)], request_id)
         return json.dumps({**self._header, **answers[0]}, allow_nan=False).encode()
 
     async def predict_batch(self, body: bytes, request_id: str) -> bytes:
         """Validate a batch of rows, predict them in one call, encode the answers in order."""
         batch = self.schemas.batch.model_validate_json(body)
         rows: list[BaseModel] = batch.rows  # type: ignore[attr-defined]
-        outputs = await self._run(self._matrix(rows), request_id)
-        payload = {**self._header, "predictions": self._answers(outputs)}
+        answers = await self._run([self._values(row) for row in rows], request_id)
+        payload = {**self._header, "predictions": answers}
         return json.dumps(payload, allow_nan=False).encode()
 
     def close(self) -> None:
         """Let queued predictions finish, then stop the worker thread."""
         self.worker.stop()
 
-    def _matrix(self, rows: list[BaseModel]) -> np.ndarray:
-        return np.array([self._values(row) for row in rows], dtype=np.float64)
-
-    async def _run(self, matrix: np.ndarray, request_id: str) -> np.ndarray:
+    async def _run(self, rows: list[Row], request_id: str) -> list[dict[str, Any]]:
         try:
-            return await self.worker.predict(matrix, request_id)
+            answers = await self.worker.predict(rows, request_id)
         except Overloaded as error:
             raise ApiError(
                 503, "overloaded, retry later", "overloaded", {"Retry-After": "1"}
@@ -86,21 +89,5 @@ class ModelService:
             raise ApiError(503, "shutting down", "shutting_down") from error
         except InferenceFailed as error:
             raise ApiError(500, "prediction failed", "model_error") from error
-
-    def _answers(self, outputs: np.ndarray) -> list[dict[str, Any]]:
-        labels = self.predictor.labels
-        if not labels:
-            values = outputs.tolist()
-            self.metrics.observe_predictions(None, outputs)
-            return [{"prediction": value} for value in values]
-        if self.predictor.has_proba:
-            chosen = [labels[i] for i in outputs.argmax(axis=1).tolist()]
-            answers = [
-                {"prediction": label, "probabilities": dict(zip(labels, row, strict=True))}
-                for label, row in zip(chosen, outputs.tolist(), strict=True)
-            ]
-        else:
-            chosen = [labels[int(i)] for i in outputs.tolist()]
-            answers = [{"prediction": label, "probabilities": None} for label in chosen]
-        self.metrics.observe_predictions(chosen, None)
+        self.metrics.observe_predictions([answer["prediction"] for answer in answers])
         return answers

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 
 from .. import serialization
-from ..bundle import METADATA_FILE, MODEL_FILE, ModelMetadata, save_bundle
+from ..bundle import save_bundle
 from ..config import Params
 from ..errors import GateFailed
 from ..features import DatasetSpec
@@ -30,7 +30,7 @@ def main(params: Params, paths: ProjectPaths) -> None:
     tracking = params.tracking
     version = register(info["model_uri"], tracking.registered_model, tracking.alias, info["run_id"])
     model = serialization.load(paths.trained_model)
-    metadata = save_bundle(
+    save_bundle(
         model,
         paths.models_dir,
         name=tracking.registered_model,
@@ -39,18 +39,7 @@ def main(params: Params, paths: ProjectPaths) -> None:
         metrics=report["model"],
         trained_at=datetime.fromisoformat(info["trained_at"]),
     )
-    _make_deterministic(paths, metadata)
     print(f"register: {tracking.registered_model} version {version} is now @{tracking.alias}")
-
-
-def _make_deterministic(paths: ProjectPaths, metadata: ModelMetadata) -> None:
-    """Rewrite the bundle's skops file canonically (same model -> same bytes) and re-sign it."""
-    digest = serialization.canonicalize_file(paths.models_dir / MODEL_FILE)
-    if digest != metadata.sha256:
-        updated = metadata.model_copy(update={"sha256": digest})
-        (paths.models_dir / METADATA_FILE).write_text(
-            updated.model_dump_json(indent=2) + "\n", encoding="utf-8"
-        )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,103 @@
+"""Tier 2 for the pipeline: a generated project's `dvc repro`, `dvc push` and faults, for real.
+
+The project's own end-to-end test works on a copy with its own remote; this one uses the
+project exactly as generated (Git repo, first commit, DVC remote set by the hook).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, env_for, run
+
+pytestmark = pytest.mark.tier2
+
+TEMPLATE = ROOT / "{{cookiecutter.project_slug}}" / "src" / "{{cookiecutter.__package_name}}"
+
+
+def _package(project: Path) -> str:
+    return next(p.parent.parent.name for p in (project / "src").glob("*/stages/__init__.py"))
+
+
+def _in(python: Path, project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return run([str(python), "-m", *args], cwd=project, env={**env_for(python), **env})
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_repro_push_and_no_op_in_the_generated_project(
+    generated_project: Callable[..., Path], project_python: Path, task: str
+) -> None:
+    project = generated_project(
+        f"project_name=Pipe {task}", f"ml_task={task}", "serving=false", "docker=false"
+    )
+    first = _in(project_python, project, "dvc", "repro")
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    metrics = json.loads((project / "reports" / "metrics.json").read_text())
+    assert metrics["gate"]["passed"] is True
+    assert ("f1_macro" if task == "classification" else "rmse") in metrics["model"]
+    again = _in(project_python, project, "dvc", "repro")
+    assert "Data and pipelines are up to date" in again.stdout
+    push = _in(project_python, project, "dvc", "push")
+    assert push.returncode == 0, push.stderr
+    remote = project.parent / f"{project.name}-dvc-storage"
+    assert sum(1 for p in remote.rglob("*") if p.is_file()) >= 6
+    bundle = json.loads((project / "models" / "model.json").read_text())
+    assert bundle["version"] == "1"
+    assert bundle["sha256"] == _sha(project / "models" / "model.skops")
+    # Generated files that belong in Git are not ignored; data and models are.
+    status = run(["git", "status", "--porcelain"], cwd=project).stdout
+    assert "dvc.lock" in status and "reports/" in status
+    assert "data/" not in status and "models/" not in status and "mlflow.db" not in status
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_faults_are_one_line_without_traceback(
+    generated_project: Callable[..., Path], project_python: Path
+) -> None:
+    project = generated_project("project_name=Pipe Faults", "serving=false", "docker=false")
+    package = _package(project)
+    params = project / "params.yaml"
+    original = params.read_text()
+    params.write_text(original.replace("test_size:", "test_sise:"))
+    typo = _in(project_python, project, f"{package}.stages.prepare")
+    assert typo.returncode == 1
+    assert "data.test_sise: unknown key (did you mean 'test_size'?)" in typo.stderr
+    assert "Traceback" not in typo.stderr
+    params.write_text(original)
+    assert _in(project_python, project, f"{package}.stages.prepare").returncode == 0
+    down = _in(
+        project_python,
+        project,
+        f"{package}.stages.train",
+        MLFLOW_TRACKING_URI=f"http://127.0.0.1:{_closed_port()}",
+    )
+    assert down.returncode == 1
+    assert "not reachable" in down.stderr and "Traceback" not in down.stderr
+    assert not (project / "artifacts").exists()
+    assert not (project / "mlflow.db").exists()
+
+
+def test_card_templates_are_copied_byte_for_byte(
+    generated_project: Callable[..., Path], project_python: Path
+) -> None:
+    project = generated_project("project_name=Pipe Cards", "serving=false", "docker=false")
+    generated = project / "src" / _package(project) / "_card_templates"
+    sources = sorted((TEMPLATE / "_card_templates").glob("*.j2"))
+    assert [p.name for p in sources] == ["data_card.md.j2", "model_card.md.j2"]
+    for source in sources:
+        assert (generated / source.name).read_bytes() == source.read_bytes()

@@ -1,0 +1,157 @@
+"""Tier 2: a generated project's API started for real with its own `serve` command.
+
+The bundle is fitted here with the project's own `bundle.save_bundle` (independent of the
+pipeline), then the server is queried like a user would: readiness, OpenAPI, predictions,
+metrics, a refused row, and a clean SIGTERM.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import env_for, run
+
+pytestmark = pytest.mark.tier2
+
+FIT_SCRIPT = """
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sklearn import datasets
+from sklearn.linear_model import LogisticRegression, Ridge
+
+package = sys.argv[1]
+bundle = __import__(f"{package}.bundle", fromlist=["save_bundle"])
+features = __import__(f"{package}.features", fromlist=["DatasetSpec"])
+task = sys.argv[2]
+data = datasets.load_iris() if task == "classification" else datasets.load_diabetes()
+names = [n.replace(" (cm)", "_cm").replace(" ", "_") for n in data.feature_names]
+spec = features.DatasetSpec(
+    task=task,
+    target="target",
+    classes=list(data.target_names) if task == "classification" else None,
+    features=[
+        features.FeatureSpec(name=n, minimum=float(data.data[:, i].min()),
+                             maximum=float(data.data[:, i].max()))
+        for i, n in enumerate(names)
+    ],
+)
+model = (LogisticRegression(max_iter=1000) if task == "classification" else Ridge())
+model.fit(data.data, data.target)
+bundle.save_bundle(model, Path("models"), name="tier2", version="1", spec=spec,
+                   metrics={}, trained_at=datetime.now(UTC))
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def call(url: str, payload: Any = None) -> tuple[int, Any]:
+    data = None if payload is None else json.dumps(payload).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            body = response.read()
+            status = response.status
+    except urllib.error.HTTPError as error:
+        body, status = error.read(), error.code
+    try:
+        return status, json.loads(body)
+    except ValueError:
+        return status, body.decode()
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_generated_api_serves_its_bundle(
+    generated_project: Callable[..., Path], project_python: Path, tmp_path: Path, task: str
+) -> None:
+    project = generated_project("project_name=Tier Two Api", f"ml_task={task}")
+    package = next(p.name for p in (project / "src").iterdir() if (p / "serving").is_dir())
+    fitted = run(
+        [str(project_python), "-c", FIT_SCRIPT, package, task],
+        cwd=project,
+        env=env_for(project_python),
+    )
+    assert fitted.returncode == 0, fitted.stderr
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, **env_for(project_python), "SERVING_DRAIN_S": "0"}
+    script = project_python.parent / project.name.replace("_", "-")
+    log = (tmp_path / "server.log").open("wb")
+    server = subprocess.Popen(
+        [str(script), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=project,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, (tmp_path / "server.log").read_text()
+            try:
+                if call(base + "/health/ready")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "the API did not become ready"
+            time.sleep(0.2)
+        status, schema = call(base + "/openapi.json")
+        assert status == 200
+        row_schema = schema["components"]["schemas"]["PredictRow"]
+        properties = row_schema["properties"].items()
+        row = {name: (p["minimum"] + p["maximum"]) / 2 for name, p in properties}
+        status, answer = call(base + "/predict", row)
+        assert status == 200, answer
+        assert answer["model_version"] == "1"
+        if task == "classification":
+            assert answer["prediction"] in answer["probabilities"]
+        else:
+            assert isinstance(answer["prediction"], float)
+        first = next(iter(row))
+        status, refused = call(base + "/predict", {**row, first: "1"})
+        assert status == 422 and refused["detail"][0]["loc"] == ["body", first]
+        status, metrics = call(base + "/metrics")
+        assert status == 200 and "serving_requests_total" in metrics
+    finally:
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+        try:
+            code = server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)
+            raise
+        finally:
+            log.close()
+    assert code in (0, -signal.SIGTERM)
+
+
+def test_without_serving_there_is_no_serve_command(
+    generated_project: Callable[..., Path], project_python: Path
+) -> None:
+    project = generated_project("project_name=No Api Here", "serving=false", "docker=false")
+    assert not list(project.glob("src/*/serving"))
+    assert not (project / "tests" / "serving").exists()
+    assert not (project / "benchmarks" / "serving.py").exists()
+    assert not (project / "docs" / "serving.md").exists()
+    script = project_python.parent / project.name.replace("_", "-")
+    result = run([str(script), "--help"], cwd=project, env=env_for(project_python))
+    assert result.returncode == 0, result.stderr
+    assert "serve" not in result.stdout.split("Commands")[-1]

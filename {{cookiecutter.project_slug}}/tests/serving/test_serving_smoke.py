@@ -1,0 +1,33 @@
+"""The demo's served prediction, against a real process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import free_port
+
+from {{ cookiecutter.__package_name }}.bundle import read_metadata
+from {{ cookiecutter.__package_name }}.serving.smoke import example_row, serve_and_predict
+
+pytestmark = pytest.mark.slow
+
+
+def test_example_row_is_inside_every_range(iris_dir: Path) -> None:
+    spec = read_metadata(iris_dir).spec
+    row = example_row(spec)
+    assert list(row) == spec.feature_names
+    for feature in spec.features:
+        assert feature.minimum <= row[feature.name] <= feature.maximum
+
+
+def test_serve_and_predict_answers_and_stops(iris_dir: Path) -> None:
+    row, answer = serve_and_predict(iris_dir, free_port())
+    assert answer["model_version"] == read_metadata(iris_dir).version
+    assert "prediction" in answer
+    assert row
+
+
+def test_serve_and_predict_reports_a_server_that_cannot_start(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="did not become ready"):
+        serve_and_predict(tmp_path / "no-model", free_port(), timeout_s=5)
