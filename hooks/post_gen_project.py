@@ -22,7 +22,12 @@ ANSWERS_JSON = r"""
 
 # The one table of optional parts: (option, value) -> paths removed when the answer is that value.
 REMOVED_PATHS: dict[tuple[str, Any], list[str]] = {
-    ("serving", False): ["src/{package}/serving", "tests/serving", "benchmarks/serving.py"],
+    ("serving", False): [
+        "src/{package}/serving",
+        "tests/serving",
+        "benchmarks/serving.py",
+        "docs/serving.md",
+    ],
     ("docker", False): [
         "Dockerfile",
         ".dockerignore",

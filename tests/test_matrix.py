@@ -98,3 +98,28 @@ def test_combination_renders_cleanly(
     deps = " ".join(pyproject["dependency-groups"]["pipeline"])
     assert ("dvc[s3]" in deps) == (combo["dvc_remote"] == "s3")
     assert (project / "LICENSE").exists() == (combo["license"] != "none")
+    assert readme_tree_paths(project) <= tree_and_dirs(project)
+
+
+def tree_and_dirs(project: Path) -> set[str]:
+    """Every file and folder of the project, relative, folders with a trailing slash."""
+    return {str(p.relative_to(project)) + ("/" if p.is_dir() else "") for p in project.rglob("*")}
+
+
+def readme_tree_paths(project: Path) -> set[str]:
+    """Paths named in the README's layout block, so the tree cannot show a switched-off part."""
+    block = (project / "README.md").read_text(encoding="utf-8").split("```text\n.\n")[1]
+    block = block.split("```")[0]
+    paths: set[str] = set()
+    parents: list[str] = []
+    for line in block.splitlines():
+        prefix_art, entry = line.split("── ", 1)
+        depth = len(prefix_art) // 4  # "├" at the top, "│   ├" one level down
+        entry = entry.split("#")[0]
+        names = entry.split()
+        parents = parents[:depth]
+        prefix = "".join(parents)
+        paths.update(prefix + name for name in names)
+        if len(names) == 1 and names[0].endswith("/"):
+            parents.append(names[0])
+    return paths
