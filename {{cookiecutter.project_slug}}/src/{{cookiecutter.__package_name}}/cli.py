@@ -88,7 +88,7 @@ def _results() -> dict[str, str]:
 
 @app.command()
 def demo(port: int = typer.Option(8765, help="Port for the one served prediction.")) -> None:
-    """The main job on the embedded defaults: set-up, the whole pipeline, one served prediction."""
+    """The main job: set-up, the pipeline and, with the serving app, one prediction over HTTP."""
     setup()
     console.rule("Pipeline: dvc repro")
     repro = subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=PROJECT_ROOT, check=False)
