@@ -55,22 +55,38 @@ def _iris() -> tuple[np.ndarray, np.ndarray, DatasetSpec]:
     return data.data, data.target, spec
 
 
+def _bundle(
+    factory: pytest.TempPathFactory,
+    folder: str,
+    model: Any,
+    spec: DatasetSpec,
+    *,
+    name: str,
+    version: str,
+    metrics: dict[str, float],
+) -> Path:
+    """Save a fitted model as the pipeline would, in a fresh models/ folder."""
+    directory = factory.mktemp(folder) / "models"
+    save_bundle(
+        model,
+        directory,
+        name=name,
+        version=version,
+        spec=spec,
+        metrics=metrics,
+        trained_at=TRAINED_AT,
+    )
+    return directory
+
+
 @pytest.fixture(scope="session")
 def iris_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Logistic regression that predicts class *indices* (mapped through spec.classes)."""
     x, y, spec = _iris()
     model = LogisticRegression(max_iter=1000).fit(x, y)
-    directory = tmp_path_factory.mktemp("iris") / "models"
-    save_bundle(
-        model,
-        directory,
-        name="iris",
-        version="3",
-        spec=spec,
-        metrics={"accuracy": 0.97},
-        trained_at=TRAINED_AT,
+    return _bundle(
+        tmp_path_factory, "iris", model, spec, name="iris", version="3", metrics={"accuracy": 0.97}
     )
-    return directory
 
 
 @pytest.fixture(scope="session")
@@ -79,17 +95,15 @@ def iris_labels_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     x, y, spec = _iris()
     labels = np.asarray(spec.classes)[y]
     model = LogisticRegression(max_iter=1000).fit(x, labels)
-    directory = tmp_path_factory.mktemp("iris_labels") / "models"
-    save_bundle(
+    return _bundle(
+        tmp_path_factory,
+        "iris_labels",
         model,
-        directory,
+        spec,
         name="iris-labels",
         version="1",
-        spec=spec,
         metrics={"accuracy": 0.97},
-        trained_at=TRAINED_AT,
     )
-    return directory
 
 
 @pytest.fixture(scope="session")
@@ -98,17 +112,15 @@ def diabetes_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = load_diabetes()
     spec = spec_for("regression", list(data.feature_names), data.data, "progression")
     model = Ridge().fit(data.data, data.target)
-    directory = tmp_path_factory.mktemp("diabetes") / "models"
-    save_bundle(
+    return _bundle(
+        tmp_path_factory,
+        "diabetes",
         model,
-        directory,
+        spec,
         name="diabetes",
         version="7",
-        spec=spec,
         metrics={"rmse": 53.0},
-        trained_at=TRAINED_AT,
     )
-    return directory
 
 
 @pytest.fixture(params=["iris", "iris_labels", "diabetes"])
