@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -41,19 +43,29 @@ def readme_generate_command() -> str:
     )
 
 
+def newcomer_env() -> dict[str, str]:
+    """The user's shell: none of the test runner's virtual environment."""
+    venv_bin = str(Path(sys.executable).parent)
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT"}
+    }
+    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != venv_bin)
+    env["UV_NO_PROGRESS"] = "1"
+    return env
+
+
 def test_readme_generate_and_run_command_works_on_a_fresh_copy(tmp_path: Path) -> None:
     repo = fresh_copy(tmp_path / "cookiecutter-mlops")
-    result = run(
-        ["bash", "-c", readme_generate_command()],
-        cwd=repo,
-        env={"UV_NO_PROGRESS": "1"},
-        timeout=1200,
+    command = ["bash", "-c", readme_generate_command()]
+    result = subprocess.run(
+        command, cwd=repo, env=newcomer_env(), capture_output=True, text=True, timeout=1200
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
     project = repo / "demo" / "my_ml_project"
     assert (project / "uv.lock").is_file()
     assert (project / "models" / "model.skops").is_file()
-    assert (project / "metrics.json").is_file()
-    assert "prediction" in output.lower()
+    assert (project / "reports" / "metrics.json").is_file()
+    assert "prediction:" in result.stdout
+    assert "Where everything went" in result.stdout
     assert run(["git", "log", "--oneline"], cwd=project).stdout.strip()
