@@ -141,6 +141,9 @@ def promtool() -> str:
         if not target.exists():
             with tempfile.TemporaryDirectory() as tmp:
                 fetch = run(["apt-get", "download", "prometheus"], cwd=Path(tmp))
+                if fetch.returncode != 0:  # a fresh machine has no package lists yet
+                    run(["apt-get", "update", "-qq"], cwd=Path(tmp), timeout=300)
+                    fetch = run(["apt-get", "download", "prometheus"], cwd=Path(tmp))
                 assert fetch.returncode == 0, f"promtool: apt-get download failed: {fetch.stderr}"
                 deb = next(Path(tmp).glob("prometheus_*.deb"))
                 run(["dpkg-deb", "-x", str(deb), str(TOOLS / "prometheus")], cwd=Path(tmp))
