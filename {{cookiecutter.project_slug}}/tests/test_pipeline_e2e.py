@@ -187,3 +187,17 @@ def test_a_failing_stage_keeps_the_last_good_model(project: Path) -> None:
     assert result.returncode != 0
     assert "not reachable" in result.stderr
     assert {p: _sha(project / p) for p in before} == before
+
+
+def test_an_unwritable_remote_fails_the_push_and_loses_nothing(project: Path) -> None:
+    """A remote that cannot be written (even by root: its parent is a file) keeps data local."""
+    blocker = project.parent / "not-a-folder"
+    blocker.write_text("a file where the remote's parent folder should be", encoding="utf-8")
+    _dvc(project, "remote", "add", "--local", "broken", str(blocker / "remote"))
+    before = {p: _sha(project / p) for p in ("models/model.skops", "data/raw/dataset.csv")}
+    result = _run(project, sys.executable, "-m", "dvc", "push", "-r", "broken")
+    assert result.returncode != 0
+    assert "ERROR" in result.stderr
+    assert {p: _sha(project / p) for p in before} == before
+    assert "Data and pipelines are up to date" in _dvc(project, "status")
+    _dvc(project, "push")  # the real remote still works: retry is just `dvc push`

@@ -7,9 +7,17 @@ event loop free, amortises the model's per-call overhead under load, and makes o
 and deadlines easy to enforce: a full queue answers 503 at once, a request past its
 deadline answers 504 and its rows are skipped if the model has not started on them.
 
-Every numpy call happens in the worker thread: numpy releases the GIL inside some calls,
-and an event loop that gives the GIL away mid-request waits for the worker's next batch
-(an ``argmax`` on the loop took 115 us on average that way).
+Every numpy call of the thread path happens in the worker thread: numpy releases the GIL
+inside some calls, and an event loop that gives the GIL away mid-request waits for the
+worker's next batch (an ``argmax`` on the loop took 115 us on average that way).
+
+The inline path (``predict_inline``): when the warm-up measured the model's single-row
+predict far under a millisecond (see ``inline.py``), the hand-off to the thread and back
+costs more than the model. Single rows are then predicted on the event loop: requests that
+arrive in the same loop iteration are stacked and predicted in one call by a callback, so
+the batching stays and the hand-off goes (+25 % req/s for a linear model on 2 cores). The
+overload limit, the output checks and the error handling are the same; the thread is idle
+meanwhile, so nothing competes for the GIL. A model that gets slow goes back to the thread.
 """
 
 from __future__ import annotations
@@ -18,11 +26,15 @@ import asyncio
 import collections
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from .inline import InlineBudget
+from .predictor import trust_inputs
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +87,7 @@ class InferenceWorker:
         max_pending: int,
         max_rows_per_call: int,
         timeout_s: float,
+        inline: InlineBudget | None = None,
     ) -> None:
         self._predict = predict
         self._answers = answers
@@ -85,6 +98,8 @@ class InferenceWorker:
         self._pending = 0  # queued + being predicted; guarded by _cond
         self._cond = threading.Condition()
         self._stopping = False
+        self.inline = inline  # None: every request goes through the thread
+        self._inline_jobs: list[_Job] = []  # touched on the event loop only
         self._thread = threading.Thread(target=self._run, name="inference", daemon=True)
         self._thread.start()
 
@@ -110,12 +125,79 @@ class InferenceWorker:
         except TimeoutError as error:
             raise DeadlineExceeded(f"no answer within {self.timeout_s} s") from error
 
+    async def predict_inline(self, rows: list[Row], request_id: str = "-") -> list[Any]:
+        """Predict on the event loop's thread; same errors as ``predict``.
+
+        Only for models the warm-up measured as tiny. Requests that arrive in the same
+        loop iteration are predicted together in one call (``_flush_inline``), which keeps
+        the batching of the thread path without its hand-off. The call cannot be
+        interrupted, so the deadline is checked when it returns: a late answer is still a
+        504, and a model that turned slow is moved to the thread (``InlineBudget.record``).
+        """
+        loop = asyncio.get_running_loop()
+        job = _Job(rows, loop.create_future(), loop, request_id)
+        with self._cond:
+            if self._stopping:
+                raise WorkerStopped("the inference worker is stopping")
+            if self._pending >= self.max_pending:
+                raise Overloaded(f"{self._pending} requests are already waiting")
+            self._pending += 1
+        self._inline_jobs.append(job)
+        if len(self._inline_jobs) == 1:
+            loop.call_soon(self._flush_inline)
+        return await job.future
+
+    def _flush_inline(self) -> None:
+        """Runs on the event loop: predict every job queued since the last flush at once."""
+        jobs, self._inline_jobs = self._inline_jobs, []
+        started = time.perf_counter()
+        try:
+            matrix = np.array([row for job in jobs for row in job.rows], dtype=np.float64)
+            outputs = self._answers(self._predict(matrix))
+        except Exception as error:
+            self._log_failure(error, [job.request_id for job in jobs])
+            failure: BaseException | None = InferenceFailed("prediction failed")
+            outputs = []
+        else:
+            failure = None
+        elapsed = time.perf_counter() - started
+        with self._cond:
+            self._pending -= len(jobs)
+        self._check_inline(elapsed)
+        if failure is None and elapsed > self.timeout_s:
+            failure = DeadlineExceeded(f"no answer within {self.timeout_s} s")
+        start = 0
+        for job in jobs:
+            end = start + len(job.rows)
+            _settle(job, outputs[start:end], failure)
+            start = end
+
+    def _check_inline(self, elapsed: float) -> None:
+        """Move a model that got slow to the thread, for every later request."""
+        if self.inline is not None and not self.inline.record(elapsed, self.timeout_s):
+            self.inline = None
+            logger.warning(
+                "the model got slow: predictions move to the inference thread",
+                extra={"predict_ms": round(elapsed * 1000, 3)},
+            )
+
     def stop(self, timeout: float = 5.0) -> None:
         """Finish queued work, then end the thread (called at shutdown)."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
         self._thread.join(timeout)
+
+    @staticmethod
+    def _log_failure(error: Exception, request_ids: list[str]) -> None:
+        """The real cause, in the log only (the client gets a generic 500 with its id)."""
+        logger.error(
+            "prediction failed: %s: %s",
+            type(error).__name__,
+            error,
+            exc_info=error,
+            extra={"request_ids": request_ids},
+        )
 
     def _take(self) -> list[_Job] | None:
         """Wait for work; take queued jobs up to the row budget (None when stopping)."""
@@ -138,6 +220,7 @@ class InferenceWorker:
             return jobs
 
     def _run(self) -> None:
+        trust_inputs()
         while (jobs := self._take()) is not None:
             if not jobs:
                 continue
@@ -146,13 +229,7 @@ class InferenceWorker:
                 matrix = np.array([row for job in jobs for row in job.rows], dtype=np.float64)
                 outputs = self._answers(self._predict(matrix))
             except Exception as error:  # any model failure becomes a 500 for these requests
-                logger.error(
-                    "prediction failed: %s: %s",
-                    type(error).__name__,
-                    error,
-                    exc_info=error,
-                    extra={"request_ids": [job.request_id for job in jobs]},
-                )
+                self._log_failure(error, [job.request_id for job in jobs])
                 results = [(job, None, InferenceFailed("prediction failed")) for job in jobs]
             else:
                 start = 0

@@ -9,9 +9,9 @@ Content-Length is caught too) or not JSON (415).
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 from typing import Any
 
 from starlette.requests import ClientDisconnect
@@ -53,7 +53,7 @@ class RequestContextMiddleware:
             return
         given = _header(scope, REQUEST_ID_HEADER)
         valid = given is not None and _VALID_REQUEST_ID.fullmatch(given)
-        request_id = given.decode() if valid and given else uuid.uuid4().hex
+        request_id = given.decode() if valid and given else os.urandom(16).hex()
         token = request_id_var.set(request_id)
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
@@ -114,16 +114,19 @@ class RequestContextMiddleware:
         if self.access_log:
             level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
             if logger.isEnabledFor(level):
-                logger.log(
-                    level,
-                    "request",
-                    extra={
-                        "request_id": request_id,
-                        "method": scope["method"],
-                        "path": path,
-                        "status": status,
-                        "duration_ms": round(seconds * 1000, 3),
-                    },
+                # makeRecord + handle: what ``logger.log`` does minus finding the caller's
+                # frame (a quarter of the access log's cost; the line is always this one).
+                extra = {
+                    "request_id": request_id,
+                    "method": scope["method"],
+                    "path": path,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 3),
+                }
+                logger.handle(
+                    logger.makeRecord(
+                        logger.name, level, __file__, 0, "request", (), None, None, extra
+                    )
                 )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import sklearn
 
 from ..features import DatasetSpec
 
@@ -45,6 +46,17 @@ def class_labels(model: Any, spec: DatasetSpec) -> list[str]:
     if len(set(labels)) != len(labels):
         raise ModelSpecMismatch("the model's classes map to duplicate labels")
     return labels
+
+
+def trust_inputs() -> None:
+    """Skip scikit-learn's NaN/infinity scan of the input, in the calling thread.
+
+    The request schemas already refuse NaN and infinity (and out-of-range values), so the
+    scan is redundant; it was ~20 % of a single-row ``predict_proba``. scikit-learn keeps
+    this setting per thread: the event loop and the inference thread each call this.
+    Outputs are still checked (``Predictor.__call__``).
+    """
+    sklearn.set_config(assume_finite=True)
 
 
 class Predictor:

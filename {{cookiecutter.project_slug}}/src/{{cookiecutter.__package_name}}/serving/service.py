@@ -8,9 +8,11 @@ validated again by a response model: the generated schemas still document both i
 from __future__ import annotations
 
 import json
+import logging
 from operator import attrgetter
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel
 
 from ..bundle import ModelMetadata
@@ -23,10 +25,27 @@ from .inference import (
     Row,
     WorkerStopped,
 )
+from .inline import InlineBudget, measure_budget
 from .metrics import ServingMetrics
-from .predictor import Predictor
+from .predictor import Predictor, trust_inputs
 from .schemas import ApiSchemas, build_schemas
 from .settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def _inline_budget(predictor: Predictor, max_ms: float) -> InlineBudget | None:
+    """Time a single row in the middle of the ranges; None keeps every request on the thread."""
+    middle = [(f.minimum + f.maximum) / 2 for f in predictor.spec.features]
+    try:
+        return measure_budget(
+            lambda rows: predictor.answers(predictor(rows)),
+            np.array(middle, dtype=np.float64),
+            max_ms,
+        )
+    except Exception as error:  # passed warm-up but fails now: keep it off the loop
+        logger.warning("timing the model failed (%s)", type(error).__name__, exc_info=error)
+        return None
 
 
 class ModelService:
@@ -40,6 +59,7 @@ class ModelService:
         self.schemas: ApiSchemas = build_schemas(
             metadata.spec, max_batch=settings.max_batch, margin=settings.range_margin
         )
+        trust_inputs()  # this is the event loop's thread: the inline path predicts here
         sample = self.predictor.warm_up()  # raises before the app is ever marked ready
         self.metrics = metrics
         if self.predictor.labels:
@@ -50,18 +70,31 @@ class ModelService:
         getter = attrgetter(*names)
         self._values = getter if len(names) > 1 else lambda row: (getter(row),)
         self._header = {"model_name": metadata.name, "model_version": metadata.version}
+        budget = _inline_budget(self.predictor, settings.inline_max_ms)
         self.worker = InferenceWorker(
             self.predictor,
             self.predictor.answers,
             max_pending=settings.max_concurrency,
             max_rows_per_call=settings.max_batch,
             timeout_s=settings.timeout_s,
+            inline=budget,
         )
+        metrics.inline.set_function(lambda: float(self.inline))
+        logger.info(
+            "single rows are predicted %s",
+            "inline on the event loop" if budget else "in the inference thread",
+            extra={"single_row_p99_ms": None if budget is None else budget.measured_p99_s * 1000},
+        )
+
+    @property
+    def inline(self) -> bool:
+        """True while single rows are predicted on the event loop (see ``inline.py``)."""
+        return self.worker.inline is not None
 
     async def predict_one(self, body: bytes, request_id: str) -> bytes:
         """Validate one row, predict it, encode the answer."""
         row = self.schemas.row.model_validate_json(body)
-        answers = await self._run([self._values(row)], request_id)
+        answers = await self._run([self._values(row)], request_id, inline=self.inline)
         return json.dumps({**self._header, **answers[0]}, allow_nan=False).encode()
 
     async def predict_batch(self, body: bytes, request_id: str) -> bytes:
@@ -76,9 +109,14 @@ class ModelService:
         """Let queued predictions finish, then stop the worker thread."""
         self.worker.stop()
 
-    async def _run(self, rows: list[Row], request_id: str) -> list[dict[str, Any]]:
+    async def _run(
+        self, rows: list[Row], request_id: str, *, inline: bool = False
+    ) -> list[dict[str, Any]]:
         try:
-            answers = await self.worker.predict(rows, request_id)
+            if inline:
+                answers = await self.worker.predict_inline(rows, request_id)
+            else:
+                answers = await self.worker.predict(rows, request_id)
         except Overloaded as error:
             raise ApiError(
                 503, "overloaded, retry later", "overloaded", {"Retry-After": "1"}

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     range_margin: float = Field(default=0.0, ge=0.0, le=10.0)
     drain_s: float = Field(default=2.0, ge=0.0, le=300.0)
     blas_threads: int = Field(default=1, ge=1)
+    inline_max_ms: float = Field(default=1.0, ge=0.0, le=50.0)
     log_level: str = "INFO"
     access_log: bool = True
 
