@@ -3,8 +3,10 @@
 Runs a bounded load (``wrk`` if installed, else a small asyncio client) against real
 uvicorn processes on 127.0.0.1 and prints req/s, p50 and p99 with ratios:
 
-- this app, single rows and batches of 100; the ``serve`` command with 1 and 2 workers,
-  and ``uvicorn --workers 2`` (which loses TCP_NODELAY: see docs/serving.md);
+- this app, single rows and batches of 100, and single rows with the inline path off
+  (``SERVING_INLINE_MAX_MS=0``: every row through the inference thread); the ``serve``
+  command with 1 and 2 workers, and ``uvicorn --workers 2`` (which loses TCP_NODELAY:
+  see docs/serving.md);
 - ``mlflow models serve --env-manager local`` on the same model (if MLflow is installed);
 - a FastAPI endpoint returning a constant (the ceiling for any FastAPI app here);
 - a random forest (a slow model), one connection, against its in-process predict time.
@@ -295,6 +297,29 @@ def mlflow_model(model: Any, x: np.ndarray, names: list[str], workdir: Path) -> 
     return path
 
 
+def app_scenarios(
+    app_cmd: list[str],
+    env: dict[str, str],
+    bodies: tuple[str, str],
+    args: argparse.Namespace,
+    workdir: Path,
+) -> dict[str, Result]:
+    """This app: single rows, batches of 100, and single rows with the inline path off."""
+    one, batch = bodies
+    results: dict[str, Result] = {}
+    with server(app_cmd, "/health/ready", env) as url:
+        results["app"] = load("this app, 1 row", url + "/predict", one, args, workdir)
+        results["app_batch"] = load(
+            "this app, batch of 100", url + "/predict/batch", batch, args, workdir, rows=100
+        )
+    thread_env = {**env, "SERVING_INLINE_MAX_MS": "0"}
+    with server(app_cmd, "/health/ready", thread_env) as url:
+        results["app_thread"] = load(
+            "this app, 1 row, thread path", url + "/predict", one, args, workdir
+        )
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per load run")
@@ -356,11 +381,7 @@ def main(argv: list[str] | None = None) -> int:
             results["constant"] = load(
                 "constant FastAPI endpoint", url + "/predict", one, args, workdir
             )
-        with server(app_cmd, "/health/ready", linear_env) as url:
-            results["app"] = load("this app, 1 row", url + "/predict", one, args, workdir)
-            results["app_batch"] = load(
-                "this app, batch of 100", url + "/predict/batch", batch, args, workdir, rows=100
-            )
+        results.update(app_scenarios(app_cmd, linear_env, (one, batch), args, workdir))
         serve_cmd = [
             python,
             "-c",
@@ -460,6 +481,13 @@ def print_report(results: dict[str, Result], linear_ms: float, forest_ms: float)
             ">= 0.50",
         )
     ]
+    ratios.append(
+        (
+            "inline / thread path, req/s",
+            app.requests_per_s / results["app_thread"].requests_per_s,
+            "> 1",
+        )
+    )
     if "mlflow" in results:
         mlflow = results["mlflow"]
         ratios.append(

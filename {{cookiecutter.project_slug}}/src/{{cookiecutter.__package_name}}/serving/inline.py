@@ -36,7 +36,7 @@ class InlineBudget:
 
         A moving share rather than one slow call: on a busy machine the OS sometimes
         pre-empts the loop mid-call, which makes a single call look slow. A model that is
-        really over budget is over on every call and leaves after ~11 calls; one that
+        really over budget is over on every call and leaves after ~12 calls; one that
         took longer than the deadline leaves at once.
         """
         slow = elapsed > self.limit_s

@@ -1,8 +1,8 @@
 """Structured JSON logs, one object per line, with the request id of the current request.
 
 Written directly to stdout: a QueueHandler/QueueListener was measured *slower* here (the
-listener thread competes for the GIL); set SERVING_ACCESS_LOG=false to save ~20 % per
-request when a proxy already logs requests.
+listener thread competes for the GIL). The access log costs ~15 us per request (~5 %
+at 3,600 req/s); set SERVING_ACCESS_LOG=false when a proxy already logs requests.
 """
 
 from __future__ import annotations
