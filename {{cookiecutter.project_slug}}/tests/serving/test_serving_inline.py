@@ -1,6 +1,8 @@
 """The inline path: a tiny model predicts on the event loop, a slow one keeps the thread.
 
-Each request records which thread ran the model, so the tests see the path it took.
+Each request records which thread ran the model, so the tests see the path it took. Tests
+that need the inline path give it the largest budget (``ROOMY_MS``): on a busy machine the
+default 1 ms budget can be missed at warm-up, which is the behaviour, not a failure.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from fastapi.testclient import TestClient
 from serving_fakes import Slow, Wrapped, wrapping_loader
 
 from {{ cookiecutter.__package_name }}.serving.inline import MAX_SLOW_SHARE, InlineBudget, measure_budget
+
+ROOMY_MS = 50.0  # the largest budget the settings allow
 
 
 class Switchable(Wrapped):
@@ -47,7 +51,9 @@ def _worker_thread(client: TestClient) -> int | None:
 
 
 def test_fast_model_is_predicted_inline(any_model_dir: Path) -> None:
-    with app_client(any_model_dir, loader=wrapping_loader(Switchable)) as client:
+    with app_client(
+        any_model_dir, loader=wrapping_loader(Switchable), inline_max_ms=ROOMY_MS
+    ) as client:
         assert client.app.state.serving.service.inline  # type: ignore[attr-defined]
         response = client.post("/predict", json=valid_row(any_model_dir))
         assert response.status_code == 200
@@ -68,7 +74,7 @@ def test_inline_can_be_switched_off(iris_dir: Path) -> None:
 def test_inline_failures_are_a_generic_500_with_the_request_id(
     iris_dir: Path, serving_logs: Any
 ) -> None:
-    with app_client(iris_dir, loader=wrapping_loader(Switchable)) as client:
+    with app_client(iris_dir, loader=wrapping_loader(Switchable), inline_max_ms=ROOMY_MS) as client:
         assert client.app.state.serving.service.inline  # type: ignore[attr-defined]
         responses = []
         for fault in ("raise", "nan"):
@@ -85,7 +91,9 @@ def test_inline_failures_are_a_generic_500_with_the_request_id(
 
 
 def test_model_turning_slow_gets_504_and_leaves_the_event_loop(iris_dir: Path) -> None:
-    with app_client(iris_dir, loader=wrapping_loader(Switchable), timeout_s=0.1) as client:
+    with app_client(
+        iris_dir, loader=wrapping_loader(Switchable), timeout_s=0.1, inline_max_ms=ROOMY_MS
+    ) as client:
         service = client.app.state.serving.service  # type: ignore[attr-defined]
         assert service.inline
         _model(client).fault = 0.3
