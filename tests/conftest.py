@@ -141,6 +141,7 @@ def shared_env(version: str) -> Path:
                     "pip",
                     "install",
                     "-q",
+                    "--compile-bytecode",  # stages and tests are fresh interpreters: no re-compiles
                     "--python",
                     str(python),
                     "-r",
