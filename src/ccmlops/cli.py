@@ -54,7 +54,9 @@ def new(
     try:
         result = render(context, output_dir, force=force)
     except GenerationError as error:
-        raise fail(f"{error}. Retry with `ccmlops new --replay` once fixed.") from None
+        raise fail(
+            f"{str(error).rstrip('.')}. Retry with `ccmlops new --replay` once fixed."
+        ) from None
     except KeyboardInterrupt:
         raise fail("interrupted; nothing was written. Retry with `ccmlops new --replay`.") from None
     summarize(result, context["cookiecutter"])
