@@ -10,8 +10,9 @@ from ccmlops.cli import options_markdown
 
 
 def test_options_reference_is_generated_from_cookiecutter_json() -> None:
-    assert (ROOT / "docs" / "options.md").read_text(encoding="utf-8") == options_markdown(), (
-        "run: uv run ccmlops options --markdown > docs/options.md"
+    page = ROOT / "docs" / "pages" / "options.md"
+    assert page.read_text(encoding="utf-8") == options_markdown(), (
+        "run: uv run ccmlops options --markdown > docs/pages/options.md"
     )
 
 
