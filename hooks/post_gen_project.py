@@ -1,4 +1,4 @@
-"""Post-generation hook: drop switched-off parts, then leave a Git repo with DVC and a first commit.
+"""Post-generation hook: drop switched-off parts, record the template, then Git, DVC, first commit.
 
 Nothing here is fatal to the project: when git, DVC or a git identity is missing, the
 project is kept, a warning says what was skipped, and the next commands are printed.
@@ -18,6 +18,10 @@ from typing import Any
 
 ANSWERS_JSON = r"""
 {{ cookiecutter | tojson }}
+"""
+# The answers' keys in cookiecutter.json order (``tojson`` sorts keys), as cruft writes them.
+ANSWER_ORDER_JSON = r"""
+{{ cookiecutter | list | tojson }}
 """
 
 # The one table of optional parts: (option, value) -> paths removed when the answer is that value.
@@ -40,6 +44,11 @@ REMOVED_PATHS: dict[tuple[str, Any], list[str]] = {
     ("license", "none"): ["LICENSE"],
 }
 COMMIT_MESSAGE = "Initial commit from cookiecutter-mlops"
+CRUFT_FILE = ".cruft.json"
+# Where this run's cookiecutter happened to be: true only on this machine, today.
+MACHINE_KEYS = frozenset({"_output_dir", "_repo_dir", "_checkout"})
+# The three Jinja openers, spelt so that this file (rendered by Jinja itself) keeps them.
+JINJA_MARKERS = ("{" + "{", "{" + "%", "{" + "#")
 # Set by the template's own structure tests, which bake hundreds of projects.
 SKIP_VCS_ENV = "CCMLOPS_SKIP_VCS"
 
@@ -90,6 +99,88 @@ def git_identity_args(root: Path, answers: Mapping[str, Any]) -> list[str]:
         "-c",
         f"user.email={email or answers.get('author_email') or 'noreply@example.com'}",
     ]
+
+
+def jinja_literal(text: str) -> str:
+    """Text that cookiecutter's rendering of answers gives back unchanged (as ccmlops.answers).
+
+    cruft re-renders the recorded answers as Jinja on every update: an answer holding Jinja
+    markers is stored as a Jinja string literal so the re-render reproduces it byte for byte.
+    """
+    if not any(marker in text for marker in JINJA_MARKERS):
+        return text
+    escaped = text.encode("unicode_escape").decode("ascii").replace('"', '\\"')
+    return "{" + '{ "' + escaped + '" }' + "}"
+
+
+def git_output(args: Sequence[str], cwd: Path) -> str | None:
+    """stdout of a git command, or None when git or the repository is missing."""
+    if shutil.which("git") is None or not cwd.is_dir():
+        return None
+    result = run(["git", *args], cwd=cwd)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def template_folder(text: str) -> Path | None:
+    """The template folder ``text`` names on this machine, if it names one."""
+    if not text:
+        return None
+    path = Path(text).expanduser()
+    if not path.is_absolute():  # relative to where cookiecutter was started
+        path = Path(os.environ.get("PWD", ".")) / path
+    return path.resolve() if (path / "cookiecutter.json").is_file() else None
+
+
+def template_source(answers: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
+    """(template, commit, checkout) in cruft's terms: where `cruft update` clones from."""
+    if answers.get("_commit"):  # rendered by cruft, which resolved both itself
+        return str(answers["_template"]), str(answers["_commit"]), None
+    checkout = answers.get("_checkout") or None
+    named = str(answers.get("_template") or "")
+    local = template_folder(str(answers.get("_repo_dir") or "")) or template_folder(named)
+    if local is None:
+        return named, None, checkout
+    top = git_output(["rev-parse", "--show-toplevel"], local)
+    # only the template's own repository, not one it merely sits in (a venv inside a project)
+    own = top is not None and Path(top).resolve() == local
+    commit = git_output(["rev-parse", "HEAD"], local) if own else None
+    template = str(local)
+    if template_folder(named) is None and own:
+        # a remote template (gh:…, https://…) that cookiecutter cloned: cruft needs the URL
+        template = git_output(["remote", "get-url", "origin"], local) or named
+    return template, commit, checkout
+
+
+def cruft_state(answers: Mapping[str, Any], order: Sequence[str]) -> dict[str, Any]:
+    """The .cruft.json content: what `cruft create` writes, so cruft and ccmlops can update."""
+    template, commit, checkout = template_source(answers)
+    context: dict[str, Any] = {}
+    for key in [*order, *(k for k in answers if k not in order)]:
+        if key in MACHINE_KEYS or key in {"_template", "_commit"}:
+            continue
+        value = answers[key]
+        context[key] = jinja_literal(value) if isinstance(value, str) and key[0] != "_" else value
+    context["_template"] = template
+    context["_commit"] = commit
+    return {
+        "template": template,
+        "commit": commit,
+        "checkout": checkout,
+        "context": {"cookiecutter": context},
+        "directory": None,
+    }
+
+
+def write_cruft_state(root: Path, answers: Mapping[str, Any], order: Sequence[str]) -> None:
+    """Write .cruft.json byte for byte as cruft does (cruft create then rewrites the same)."""
+    state = cruft_state(answers, order)
+    text = json.dumps(state, ensure_ascii=False, indent=2, separators=(",", ": "))
+    (root / CRUFT_FILE).write_text(text + "\n", encoding="utf-8")
+    if state["commit"] is None:
+        warn(
+            "the template is not a Git checkout: .cruft.json records no commit, so "
+            "`ccmlops update` cannot update this project (docs/updating.md)."
+        )
 
 
 def init_dvc(root: Path, answers: Mapping[str, Any], subdir: bool) -> bool:
@@ -150,6 +241,7 @@ def main() -> int:
     answers = json.loads(ANSWERS_JSON.strip())
     root = Path.cwd()
     remove_optional_parts(root, answers)
+    write_cruft_state(root, answers, json.loads(ANSWER_ORDER_JSON.strip()))
     todo = [] if os.environ.get(SKIP_VCS_ENV) else init_vcs(root, answers)
     if todo:
         slug = answers["project_slug"].replace("_", "-")

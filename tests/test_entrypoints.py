@@ -31,6 +31,11 @@ def test_plain_cookiecutter_with_key_values(tmp_path: Path) -> None:
     assert "diabetes" in (project / "README.md").read_text()
     assert not (project / "src" / "my_ml_project" / "serving").exists()
     assert run(["git", "status", "--porcelain"], cwd=project).stdout == ""
+    cruft = json.loads((project / ".cruft.json").read_text())  # committed, updatable
+    assert cruft["template"] == str(ROOT)
+    assert cruft["commit"] == run(["git", "rev-parse", "HEAD"], cwd=ROOT).stdout.strip()
+    assert cruft["context"]["cookiecutter"]["serving"] is False
+    assert "_output_dir" not in cruft["context"]["cookiecutter"]  # nothing machine-specific
 
 
 def test_plain_cookiecutter_refuses_a_bad_slug_and_leaves_nothing(tmp_path: Path) -> None:
@@ -70,8 +75,12 @@ def test_cruft_create_records_the_template(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    cruft = json.loads((tmp_path / "out" / "my_ml_project" / ".cruft.json").read_text())
+    project = tmp_path / "out" / "my_ml_project"
+    cruft = json.loads((project / ".cruft.json").read_text())
     assert cruft["context"]["cookiecutter"]["project_slug"] == "my_ml_project"
+    # the hook wrote what cruft writes, so .cruft.json is in the first commit, unchanged
+    assert run(["git", "status", "--porcelain"], cwd=project).stdout == ""
+    assert run(["git", "ls-files", ".cruft.json"], cwd=project).stdout.strip() == ".cruft.json"
 
 
 def test_ccmlops_interactive_takes_typed_answers(tmp_path: Path) -> None:

@@ -92,9 +92,13 @@ def test_post_gen_main_skips_vcs_when_asked(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv(post.SKIP_VCS_ENV, "1")
     monkeypatch.setattr(post, "ANSWERS_JSON", json.dumps({**ANSWERS, "ci": False}))
+    monkeypatch.setattr(post, "ANSWER_ORDER_JSON", json.dumps(list(ANSWERS)))
     assert post.main() == 0
     assert not (tmp_path / ".git").exists()
     assert not (tmp_path / ".github").exists()
+    assert (
+        json.loads((tmp_path / ".cruft.json").read_text())["context"]["cookiecutter"]["ci"] is False
+    )
 
 
 def test_missing_dvc_is_a_warning_and_a_next_step(
@@ -115,3 +119,37 @@ def test_missing_dvc_is_a_warning_and_a_next_step(
         ["git", "log", "--format=%an"], cwd=tmp_path / "demo", capture_output=True, text=True
     )
     assert log.stdout.strip() == "A"  # committed with the answers' identity
+
+
+@pytest.mark.parametrize(
+    "text", ["plain", 'Quote "x" {{ y }}', "{% if %}", "two\nlines {# c #}", "back\\slash {{ é 🚀"]
+)
+def test_hook_and_ccmlops_store_answers_as_the_same_literal(text: str) -> None:
+    from jinja2 import Environment
+
+    from ccmlops.answers import jinja_literal
+
+    assert post.jinja_literal(text) == jinja_literal(text)
+    assert Environment().from_string(post.jinja_literal(text)).render() == text
+
+
+def test_cruft_state_is_what_cruft_writes_without_machine_keys() -> None:
+    answers = {
+        **ANSWERS,
+        "project_name": "A {{ b }}",
+        "_extensions": ["hooks.safe_json.SafeJson"],
+        "_template": "gh:someone/template",
+        "_commit": "abc123",
+        "_output_dir": "/home/me/out",
+        "_repo_dir": "/home/me/.cookiecutters/template",
+        "_checkout": None,
+    }
+    order = ["project_name", "project_slug", "__package_name", "_extensions", "_template"]
+    state = post.cruft_state(answers, order)
+    assert list(state) == ["template", "commit", "checkout", "context", "directory"]
+    assert (state["template"], state["commit"]) == ("gh:someone/template", "abc123")
+    context = state["context"]["cookiecutter"]
+    assert list(context)[:4] == order[:4]
+    assert list(context)[-2:] == ["_template", "_commit"]
+    assert context["project_name"] == '{{ "A {{ b }}" }}'
+    assert not {"_output_dir", "_repo_dir", "_checkout"} & context.keys()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +15,7 @@ from rich.tree import Tree
 from .answers import AnswerError, parse_answers
 from .generate import Generated, GenerationError, build_context, check, render, save_replay
 from .template import options as template_options
+from .update import Outcome, UpdateError, apply_update, check_answers, load_state, preview
 
 app = typer.Typer(help="Generate cookiecutter-mlops projects.", no_args_is_help=True)
 out = Console()
@@ -81,6 +84,108 @@ def summarize(result: Generated, answers: dict[str, object]) -> None:
         "uv run pytest               # the project's tests",
     ):
         out.print(f"    {line}", highlight=False)
+
+
+SET_HELP = "Change an answer, as key=value (repeatable), e.g. --set serving=true."
+CHECKOUT_HELP = "Template branch, tag or commit to update to (default: its default branch)."
+
+
+def update_answers(project: Path, words: list[str] | None) -> dict[str, object]:
+    """The --set answers, checked like `ccmlops new` checks them."""
+    return check_answers(load_state(project), words or [])
+
+
+@app.command()
+def update(
+    project_dir: Annotated[Path, typer.Argument(help="The generated project.")] = Path(),
+    set_: Annotated[list[str] | None, typer.Option("--set", help=SET_HELP)] = None,
+    checkout: Annotated[str | None, typer.Option("--checkout", help=CHECKOUT_HELP)] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
+) -> None:
+    """Bring a project to a newer template or other answers, as a Git change you review."""
+    project = project_dir.resolve()
+    if not yes and not sys.stdin.isatty():
+        raise fail("no terminal to ask on: see the change with `ccmlops diff`, then pass --yes")
+    started = time.perf_counter()
+    try:
+        outcome = apply_update(project, update_answers(project, set_), checkout, ask=not yes)
+    except (AnswerError, UpdateError) as error:
+        raise fail(str(error)) from None
+    report_update(project, outcome, time.perf_counter() - started, asked=not yes)
+
+
+SHOWN_PATHS = 15
+
+
+def report_update(project: Path, outcome: Outcome, seconds: float, *, asked: bool) -> None:
+    """What changed, what conflicts, and the commands to run next."""
+    if not outcome.changed:
+        why = (
+            "up to date with the template, or the update was declined"
+            if asked
+            else ("up to date with the template")
+        )
+        out.print(f"No change to {project.name}: {why} ({seconds:.1f} s).")
+        return
+    old, new = (str(c)[:10] if c else "?" for c in (outcome.old_commit, outcome.new_commit))
+    out.print(
+        f"Updated {project.name} from template {old} to {new}: "
+        f"{len(outcome.changed)} paths changed ({seconds:.1f} s).",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for path in outcome.changed[:SHOWN_PATHS]:
+        out.print(f"    {path}", highlight=False)
+    if len(outcome.changed) > SHOWN_PATHS:
+        out.print(f"    … and {len(outcome.changed) - SHOWN_PATHS} more (git status)")
+    out.print("Nothing was committed: this is an ordinary Git change for you to review.")
+    out.print("\nNext:")
+    for line in (
+        "git status && git diff HEAD          # review (new files are listed by git status)",
+        "uv lock && uv run pytest             # dependencies may have changed",
+        'git add -A && git commit -m "Update from the cookiecutter-mlops template"',
+        "git reset --hard && git clean -fd    # or: undo the whole update",
+    ):
+        out.print(f"    {line}", highlight=False, soft_wrap=True)
+    if outcome.clean:
+        return
+    err.print("\n[bold red]conflicts:[/bold red] the template changed lines you changed too:")
+    for path in outcome.rejects:
+        err.print(f"    {path}  (hunks that did not apply: merge them by hand)", highlight=False)
+    for path in outcome.conflicts:
+        err.print(f"    {path}  (conflict markers: keep the right lines)", highlight=False)
+    err.print(
+        "Resolve each one, delete the *.rej files and `git add` the files before committing; "
+        "CI and pre-commit fail while any remain (README: Updating from the template).",
+        highlight=False,
+        soft_wrap=True,
+    )
+    raise typer.Exit(2)
+
+
+@app.command()
+def diff(
+    project_dir: Annotated[Path, typer.Argument(help="The generated project.")] = Path(),
+    set_: Annotated[list[str] | None, typer.Option("--set", help=SET_HELP)] = None,
+    checkout: Annotated[str | None, typer.Option("--checkout", help=CHECKOUT_HELP)] = None,
+) -> None:
+    """Print the patch `ccmlops update` would make (against the last commit); change nothing."""
+    project = project_dir.resolve()
+    try:
+        patch, outcome = preview(project, update_answers(project, set_), checkout)
+    except (AnswerError, UpdateError) as error:
+        raise fail(str(error)) from None
+    print(patch, end="")
+    if not patch:
+        err.print(f"{project.name} is up to date with the template: an update changes nothing.")
+        return
+    err.print(
+        f"{len(outcome.changed)} paths would change; nothing was changed. "
+        "Apply with `ccmlops update`.",
+        highlight=False,
+    )
+    for path in outcome.rejects + outcome.conflicts:
+        err.print(f"    would conflict: {path.removesuffix('.rej')}", highlight=False)
 
 
 def option_rows() -> list[tuple[str, str, str, str]]:

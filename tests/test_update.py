@@ -1,0 +1,287 @@
+"""`ccmlops update` and `ccmlops diff`: a project follows its template and keeps the user's work.
+
+Each test makes a Git repository of the template as it is in this checkout (revision A),
+generates a project from it, works on the project like a student, then commits a change to
+the template (revision B) or asks for other answers, and updates.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import env_for, install_project, run
+from test_newcomer import fresh_copy
+
+CCMLOPS = str(Path(sys.executable).parent / "ccmlops")
+IDENTITY = ["-c", "user.name=Student", "-c", "user.email=student@example.com"]
+PROJECT = "{{cookiecutter.project_slug}}"
+STUDENT_STAGE = (
+    '\n\ndef student_threshold() -> float:\n    """Added by the student."""\n    return 0.9\n'
+)
+STUDENT_TEST = (
+    "from my_ml_project.training import student_threshold\n\n\n"
+    "def test_student_threshold() -> None:\n    assert student_threshold() == 0.9\n"
+)
+
+
+def git(cwd: Path, *args: str) -> str:
+    result = run(["git", *IDENTITY, *args], cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def ccmlops(template: Path, cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return run([CCMLOPS, *args], cwd=cwd, env={"CCMLOPS_TEMPLATE": str(template), **env})
+
+
+@pytest.fixture
+def template(tmp_path: Path) -> Path:
+    """This checkout's template as a Git repository with one commit: revision A."""
+    repo = fresh_copy(tmp_path / "template")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "revision A")
+    return repo
+
+
+def new_project(template: Path, tmp_path: Path, *words: str, **env: str) -> Path:
+    out = tmp_path / "projects"
+    result = ccmlops(template, tmp_path, "new", "--no-input", "-o", str(out), *words, **env)
+    assert result.returncode == 0, result.stderr
+    return next(p for p in out.iterdir() if not p.name.startswith("."))
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def revision_b(template: Path) -> str:
+    """The maintainers' next revision: a new file and a changed line the student never touched."""
+    (template / PROJECT / "docs" / "faq.md").write_text(
+        "# FAQ for {{ cookiecutter.project_name }}\n", encoding="utf-8"
+    )
+    edit(template / PROJECT / "docs" / "pipeline.md", "# The training pipeline", "# Pipeline (B)")
+    git(template, "add", "-A")
+    git(template, "commit", "-qm", "revision B")
+    return git(template, "rev-parse", "HEAD")
+
+
+@pytest.mark.tier2
+def test_update_brings_the_new_revision_and_keeps_the_students_work(
+    template: Path, tmp_path: Path, project_python: Path
+) -> None:
+    # without serving: its timing-based tests measure the machine, not the update
+    project = new_project(template, tmp_path, "serving=false", "docker=false")
+    cruft = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+    assert cruft["commit"] == git(template, "rev-parse", "HEAD")
+    assert git(project, "ls-files", ".cruft.json") == ".cruft.json"  # in the first commit
+    package = project / "src" / "my_ml_project"
+    (package / "training.py").write_text(
+        (package / "training.py").read_text(encoding="utf-8") + STUDENT_STAGE, encoding="utf-8"
+    )
+    (project / "tests" / "test_student.py").write_text(STUDENT_TEST, encoding="utf-8")
+    card = package / "_card_templates" / "model_card.md.j2"
+    card.write_text(card.read_text(encoding="utf-8") + "\nReviewed by the student.\n")
+    edit(project / "README.md", "# My ML Project", "# My ML Project, by a student")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "my work")
+    head = git(project, "rev-parse", "HEAD")
+    commit_b = revision_b(template)
+
+    result = ccmlops(template, project, "update", "--yes")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Nothing was committed" in result.stdout
+    assert "def student_threshold" in (package / "training.py").read_text(encoding="utf-8")
+    assert (project / "tests" / "test_student.py").read_text(encoding="utf-8") == STUDENT_TEST
+    assert "Reviewed by the student." in card.read_text(encoding="utf-8")
+    assert "# My ML Project, by a student" in (project / "README.md").read_text(encoding="utf-8")
+    assert (project / "docs" / "faq.md").read_text(encoding="utf-8") == "# FAQ for My ML Project\n"
+    assert (
+        (project / "docs" / "pipeline.md").read_text(encoding="utf-8").startswith("# Pipeline (B)")
+    )
+    assert json.loads((project / ".cruft.json").read_text(encoding="utf-8"))["commit"] == commit_b
+    assert git(project, "rev-parse", "HEAD") == head  # a change to review, not a commit
+    status = run(["git", "status", "--porcelain"], cwd=project).stdout
+    changed = {line[3:] for line in status.splitlines()}
+    assert changed == {".cruft.json", "docs/faq.md", "docs/pipeline.md"}
+
+    install_project(project_python, project)
+    tests = run(
+        [str(project_python), "-m", "pytest", "-q", "-m", "not slow", "-p", "no:cacheprovider"],
+        cwd=project,
+        env=env_for(project_python),
+    )
+    assert tests.returncode == 0, tests.stdout[-5000:] + tests.stderr[-2000:]
+    assert "test_student_threshold" not in tests.stdout  # passed quietly, with the rest
+
+    again = ccmlops(template, project, "update", "--yes")
+    assert again.returncode == 1 and "uncommitted changes" in again.stderr
+
+
+def test_set_brings_an_optional_part_and_diff_changes_nothing(
+    template: Path, tmp_path: Path
+) -> None:
+    project = new_project(template, tmp_path, "serving=false", "docker=false")
+    serving = project / "src" / "my_ml_project" / "serving"
+    assert not serving.exists()
+
+    preview = ccmlops(template, project, "diff", "--set", "serving=true")
+    assert preview.returncode == 0, preview.stderr
+    assert "+++ b/src/my_ml_project/serving/app.py" in preview.stdout
+    assert "would change; nothing was changed" in preview.stderr
+    assert git(project, "status", "--porcelain") == ""
+    assert not serving.exists()
+
+    result = ccmlops(template, project, "update", "--yes", "--set", "serving=true")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (serving / "app.py").is_file()
+    assert (project / "tests" / "serving").is_dir()
+    assert "## Serving" in (project / "README.md").read_text(encoding="utf-8")
+    answers = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+    assert answers["context"]["cookiecutter"]["serving"] is True
+    assert not (project / "Dockerfile").exists()  # docker stays false
+
+
+REFUSED_SETS = [
+    ("docker=true", "incompatible options (docker-needs-serving)"),
+    ("servng=true", "did you mean 'serving'?"),
+    ("ml_task=clustering", "choose one of: classification, regression"),
+    ("project_slug=other", "project_slug cannot change in an update"),
+]
+
+
+def test_set_answers_are_checked_like_new(template: Path, tmp_path: Path) -> None:
+    project = new_project(template, tmp_path, "serving=false", "docker=false")
+    for word, message in REFUSED_SETS:
+        result = ccmlops(template, project, "update", "--yes", "--set", word)
+        assert result.returncode == 1, word
+        assert message in result.stderr, result.stderr
+    assert git(project, "status", "--porcelain") == ""
+
+
+def test_a_conflict_is_reported_and_never_overwrites(template: Path, tmp_path: Path) -> None:
+    project = new_project(template, tmp_path)
+    edit(project / "docs" / "pipeline.md", "# The training pipeline", "# My own pipeline notes")
+    git(project, "commit", "-qam", "my title")
+    revision_b(template)
+
+    result = ccmlops(template, project, "update", "--yes")
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "conflicts:" in result.stderr and "docs/pipeline.md" in result.stderr
+    text = (project / "docs" / "pipeline.md").read_text(encoding="utf-8")
+    assert "# My own pipeline notes" in text  # kept, next to the template's line
+    assert (project / "docs" / "faq.md").is_file()  # what did apply is there
+
+
+def test_without_history_a_conflict_leaves_a_rej_file(template: Path, tmp_path: Path) -> None:
+    """No Git history to merge with (repository made after editing): cruft writes *.rej."""
+    project = new_project(template, tmp_path, CCMLOPS_SKIP_VCS="1")
+    edit(project / "docs" / "pipeline.md", "# The training pipeline", "# My own pipeline notes")
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "generated and edited")
+    revision_b(template)
+
+    result = ccmlops(template, project, "update", "--yes")
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "docs/pipeline.md.rej" in result.stderr
+    assert (project / "docs" / "pipeline.md.rej").is_file()
+    assert (
+        (project / "docs" / "pipeline.md")
+        .read_text(encoding="utf-8")
+        .startswith("# My own pipeline notes")
+    )
+
+
+def test_a_dirty_tree_is_refused_and_left_alone(template: Path, tmp_path: Path) -> None:
+    project = new_project(template, tmp_path)
+    revision_b(template)
+    (project / "params.yaml").write_text("unsaved: work\n", encoding="utf-8")
+    before = (project / ".cruft.json").read_bytes()
+
+    result = ccmlops(template, project, "update", "--yes")
+
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "uncommitted changes" in result.stderr
+    assert (project / "params.yaml").read_text(encoding="utf-8") == "unsaved: work\n"
+    assert (project / ".cruft.json").read_bytes() == before
+    assert not (project / "docs" / "faq.md").exists()
+
+
+def test_a_folder_without_cruft_json_is_refused_with_guidance(
+    template: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "other"
+    folder.mkdir()
+    git(folder, "init", "-q")
+    for command in ("update", "diff"):
+        result = ccmlops(template, folder, command, "--yes" if command == "update" else ".")
+        assert result.returncode == 1
+        assert "has no .cruft.json" in result.stderr and "cruft link" in result.stderr
+
+
+def test_literal_answers_replay_identically_across_updates(template: Path, tmp_path: Path) -> None:
+    name = 'Quote "x" {{ y }} {% z %}'
+    description = "two\nlines {# not a comment #} \\u00e9 é"
+    project = new_project(
+        template, tmp_path, f"project_name={name}", f"description={description}", "project_slug=odd"
+    )
+    # replaying the recorded answers renders the project exactly: no pending change
+    assert ccmlops(template, project, "diff").stdout == ""
+    revision_b(template)
+    result = ccmlops(template, project, "update", "--yes")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (project / "docs" / "faq.md").read_text(encoding="utf-8") == f"# FAQ for {name}\n"
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "update to B")
+    assert ccmlops(template, project, "diff").stdout == ""  # still replays after cruft rewrote it
+    answers = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+    assert answers["context"]["cookiecutter"]["project_name"].startswith('{{ "')
+
+
+def leftover_guards(project: Path) -> dict[str, list[str]]:
+    """The CI step and the pre-commit hook that refuse update leftovers, as commands."""
+    ci = yaml.safe_load((project / ".github" / "workflows" / "ci.yml").read_text())
+    step = next(s for s in ci["jobs"]["quality"]["steps"] if "*.rej" in s.get("name", ""))
+    config = yaml.safe_load((project / ".pre-commit-config.yaml").read_text())
+    hooks = {h["id"]: h for r in config["repos"] for h in r["hooks"]}
+    hook = hooks["no-update-leftovers"]
+    assert hook["always_run"] and not hook["pass_filenames"]
+    # the template commit in .cruft.json is a high-entropy hex string, not a secret
+    assert re.search(hooks["detect-secrets"]["exclude"], ".cruft.json")
+    return {"ci": ["bash", "-e", "-c", step["run"]], "pre-commit": shlex.split(hook["entry"])}
+
+
+@pytest.mark.parametrize(
+    ("leftover", "content"),
+    [("src/demo/stage.py.rej", "@@ -1 +1 @@\n"), ("params.yaml", "a: 1\n<<<<<<< ours\n")],
+    ids=["rej-file", "conflict-markers"],
+)
+def test_ci_and_pre_commit_fail_while_update_leftovers_remain(
+    bake_ccmlops: Callable[..., Path], leftover: str, content: str
+) -> None:
+    project = bake_ccmlops(project_name="Guarded")
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    for name, command in leftover_guards(project).items():
+        assert run(command, cwd=project).returncode == 0, name
+    (project / leftover).parent.mkdir(parents=True, exist_ok=True)
+    (project / leftover).write_text(content, encoding="utf-8")
+    git(project, "add", "-A")  # committed, as CI would see it
+    for name, command in leftover_guards(project).items():
+        result = run(command, cwd=project)
+        assert result.returncode == 1, name
+        assert leftover in result.stdout + result.stderr, name
