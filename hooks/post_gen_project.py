@@ -31,6 +31,10 @@ REMOVED_PATHS: dict[tuple[str, Any], list[str]] = {
         "tests/serving",
         "benchmarks/serving.py",
         "docs/serving.md",
+        "src/{package}/monitoring",
+        "tests/test_monitoring.py",
+        "benchmarks/monitoring.py",
+        "docs/monitoring.md",
     ],
     ("docker", False): [
         "Dockerfile",

@@ -134,6 +134,11 @@ def actionlint() -> Callable[[list[Path]], list[dict[str, Any]]]:
 @pytest.fixture(scope="session")
 def promtool() -> str:
     """promtool from PATH, or extracted from Debian's prometheus package (no service started)."""
+    return promtool_binary()
+
+
+def promtool_binary() -> str:
+    """The promtool path (the package's ``prometheus`` server binary sits next to it)."""
     found = _installed("promtool")
     if found:
         return found
@@ -665,7 +670,11 @@ def served(
         "SERVING_MODEL_DIR": str(bundle),
     }
     workdir = tmp_path / "app"
-    workdir.mkdir()
+    # A monitor summary where the app looks for it (relative to its working directory):
+    # the drift gauges of the dashboard exist only once the `monitor` command has run.
+    summary = workdir / "reports" / "monitoring" / "summary.json"
+    summary.parent.mkdir(parents=True)
+    summary.write_text('{"drift_share": 0.25, "needs_retraining": false}', encoding="utf-8")
     process = subprocess.Popen(  # the Dockerfile's own CMD
         cmd,
         cwd=workdir,
@@ -722,5 +731,5 @@ def test_image_entry_command_serves_ready_predictions_and_dashboard_metrics(
     ).stdout
     families = set(re.findall(r"^# TYPE (\S+)", metrics, flags=re.MULTILINE))
     queried = {re.sub(r"_(bucket|count|sum)$", "", name) for name in dashboard_metrics(project)}
-    regression_only = {"serving_predicted_value"}  # this project is a classifier
+    regression_only = {"serving_predicted_value", "model_feedback_abs_error"}  # a classifier
     assert queried - regression_only <= families, f"not exposed: {queried - families}"

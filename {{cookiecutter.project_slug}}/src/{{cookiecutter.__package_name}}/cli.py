@@ -106,8 +106,8 @@ def demo(port: int = typer.Option(8765, help="Port for the one served prediction
 
 
 def _register_optional_commands() -> None:
-    """Add the commands of optional parts (serving) when they were generated."""
-    for module in ("quality", "serving.cli"):
+    """Add the commands of optional parts (serving, monitoring) when they were generated."""
+    for module in ("quality", "serving.cli", "monitoring.cli"):
         try:
             extra = importlib.import_module(f"{__package__}.{module}")
         except ModuleNotFoundError as error:

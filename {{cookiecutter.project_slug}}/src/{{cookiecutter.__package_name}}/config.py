@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -84,6 +84,18 @@ class EmissionsParams(_Section):
     country_iso_code: str = Field(pattern=r"^[A-Z]{3}$")
 
 
+class MonitorParams(_Section):
+    """Production monitoring (`<project> monitor`): which traffic, and when to retrain."""
+
+    store: str = Field(min_length=1, description="the serving app's prediction log (SQLite)")
+    window_hours: float | None = Field(default=None, gt=0.0, description="None: all logged")
+    max_rows: int | None = Field(default=None, ge=1, description="None: every row in the window")
+    min_rows: int = Field(ge=2, description="fewer logged rows: no verdict")
+    p_value: float = Field(gt=0.0, lt=1.0, description="a column drifts below this p-value")
+    max_drift_share: float = Field(gt=0.0, le=1.0, description="retrain from this share on")
+    min_feedback: int = Field(ge=1, description="labelled rows needed for live metrics")
+
+
 class Params(_Section):
     """The whole params.yaml."""
 
@@ -93,6 +105,7 @@ class Params(_Section):
     evaluate: EvaluateParams
     tracking: TrackingParams
     emissions: EmissionsParams
+    monitor: MonitorParams | None = None  # only with the serving app (it logs the traffic)
 
     @model_validator(mode="after")
     def _task_matches(self) -> Params:
@@ -114,9 +127,12 @@ def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
     for part in loc[:-1]:
         field = model.model_fields.get(str(part))
         annotation = field.annotation if field else None
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        # An optional section (``MonitorParams | None``): the model is the union's member.
+        members = [annotation, *get_args(annotation)]
+        found = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+        if not found:
             return None
-        model = annotation
+        model = found[0]
     return model
 
 

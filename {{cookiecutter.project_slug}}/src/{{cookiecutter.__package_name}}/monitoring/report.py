@@ -1,0 +1,211 @@
+"""Compare a window of traffic with the training reference; write the JSON and HTML reports.
+
+Why two files: ``summary.json`` is for machines (the serving app turns it into the
+``model_drift_share`` and ``model_needs_retraining`` gauges, CI reads ``needs_retraining``),
+``report.html`` for people; it is self-contained (inline CSS, no scripts, no CDN), so it
+opens offline and can be attached to a ticket as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..config import MonitorParams
+from ..data import read_split
+from ..errors import DataError
+from ..features import DatasetSpec
+from ..paths import ProjectPaths
+from .drift import ColumnDrift, column_drift, is_categorical
+from .live import live_metrics
+from .window import Window, load_window
+
+TEMPLATE = Path(__file__).with_name("report.html.j2")
+
+
+class NotEnoughRows(DataError):
+    """The window holds fewer logged rows than ``monitor.min_rows``: no verdict is possible."""
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    """Where the monitor writes (not DVC outputs: they describe production, not the pipeline)."""
+
+    root: Path = Path()
+
+    @property
+    def directory(self) -> Path:
+        """reports/monitoring/."""
+        return self.root / "reports" / "monitoring"
+
+    @property
+    def summary(self) -> Path:
+        """Machine-readable verdict."""
+        return self.directory / "summary.json"
+
+    @property
+    def html(self) -> Path:
+        """Human-readable report."""
+        return self.directory / "report.html"
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+
+
+def reference_predictions(
+    paths: ProjectPaths, spec: DatasetSpec, train: pd.DataFrame
+) -> tuple[np.ndarray, str]:
+    """What the served model predicts on the training data; its labels when no bundle exists."""
+    from ..bundle import BundleError, load_bundle  # noqa: PLC0415 - skops is slow to import
+    from ..training import to_labels, to_matrix  # noqa: PLC0415
+
+    try:
+        model, metadata = load_bundle(paths.models_dir)
+    except BundleError as error:
+        return to_labels(train, spec), f"training labels (no model bundle: {error})"
+    predicted = model.predict(to_matrix(train, spec))
+    if spec.task == "classification":
+        predicted = np.array([str(value) for value in predicted], dtype=object)
+    return predicted, f"model {metadata.name} v{metadata.version} on the training data"
+
+
+def _prediction_drift(
+    spec: DatasetSpec, reference: np.ndarray, window: Window, p_value: float
+) -> ColumnDrift:
+    current = window.predictions.to_numpy()
+    if spec.task == "classification":
+        return column_drift(
+            "prediction",
+            np.array([str(v) for v in reference], dtype=object),
+            np.array([None if v is None else str(v) for v in current], dtype=object),
+            p_value,
+            categorical=True,
+        )
+    values = pd.to_numeric(pd.Series(current), errors="coerce").to_numpy(dtype=np.float64)
+    return column_drift("prediction", reference, values, p_value, categorical=False)
+
+
+def _offline_metrics(paths: ProjectPaths) -> dict[str, float] | None:
+    """The test-set metrics of the evaluate stage, to read the live ones against."""
+    try:
+        return dict(json.loads(paths.metrics.read_text(encoding="utf-8"))["model"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _feature_drift(
+    params: MonitorParams, spec: DatasetSpec, train: pd.DataFrame, window: Window
+) -> list[ColumnDrift]:
+    """One test per feature, in the spec's order."""
+    return [
+        column_drift(
+            name,
+            train[name].to_numpy(),
+            window.inputs[name].to_numpy(),
+            params.p_value,
+            categorical=is_categorical(train[name].to_numpy()),
+        )
+        for name in spec.feature_names
+    ]
+
+
+def build_summary(
+    params: MonitorParams,
+    paths: ProjectPaths,
+    store: Path,
+    *,
+    since_hours: float | None = None,
+    last: int | None = None,
+    now: float | None = None,
+) -> tuple[dict[str, Any], Window]:
+    """Every number of the report, as JSON-ready data, and the window it was computed on."""
+    if not paths.spec.is_file():
+        raise DataError(f"{paths.spec}: no training reference (run `dvc repro` or `dvc pull`)")
+    spec = DatasetSpec.load(paths.spec)
+    train = read_split(paths.train_data, spec)
+    window = load_window(store, spec, since_hours=since_hours, last=last, now=now)
+    if len(window) < params.min_rows:
+        raise NotEnoughRows(
+            f"{len(window)} logged prediction(s) in the window, monitor.min_rows is "
+            f"{params.min_rows}: wait for more traffic or widen it (--since, --last)"
+        )
+    features = _feature_drift(params, spec, train, window)
+    drifted = [feature.name for feature in features if feature.drifted]
+    drift_share = len(drifted) / len(features)
+    reference_pred, source = reference_predictions(paths, spec, train)
+    prediction = _prediction_drift(spec, reference_pred, window, params.p_value)
+    needs_retraining = drift_share >= params.max_drift_share
+    reasons = []
+    if needs_retraining:
+        reasons.append(
+            f"{len(drifted)} of {len(features)} features drifted ({drift_share:.0%}), "
+            f"monitor.max_drift_share is {params.max_drift_share:.0%}: {', '.join(drifted)}"
+        )
+    summary = {
+        "generated_at": _iso(now if now is not None else datetime.now(UTC).timestamp()),
+        "task": spec.task,
+        "needs_retraining": needs_retraining,
+        "reasons": reasons,
+        "drift_share": round(drift_share, 6),
+        "drifted_features": drifted,
+        "thresholds": {"p_value": params.p_value, "max_drift_share": params.max_drift_share},
+        "window": {
+            "from": _iso(float(window.ts.min())),
+            "to": _iso(float(window.ts.max())),
+            "rows": len(window),
+            "since_hours": since_hours,
+            "last": last,
+            "model_versions": window.model_versions,
+            "store": str(store),
+        },
+        "reference": {
+            "data": str(paths.train_data),
+            "rows": len(train),
+            "predictions": source,
+        },
+        "features": {feature.name: feature.to_dict() for feature in features},
+        "prediction_drift": prediction.to_dict(),
+        "live": {
+            **live_metrics(window, spec.task, params.min_feedback),
+            "offline": _offline_metrics(paths),
+        },
+    }
+    return summary, window
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Readers (the serving app's gauges) never see a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide it from the app's user
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def render_html(summary: dict[str, Any]) -> str:
+    """The report page: verdict, window, one table row and one bar chart per column."""
+    import jinja2  # noqa: PLC0415
+
+    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    template = environment.from_string(TEMPLATE.read_text(encoding="utf-8"))
+    return template.render(summary=summary)
+
+
+def write_reports(summary: dict[str, Any], out: ReportPaths) -> None:
+    """summary.json and report.html under reports/monitoring/."""
+    _atomic_write(out.summary, json.dumps(summary, indent=2) + "\n")
+    _atomic_write(out.html, render_html(summary))

@@ -1,0 +1,331 @@
+"""The monitor: simulated production traffic, logged by the serving app's own writer, is
+compared with the training reference; drift, live metrics, reports and exit codes.
+
+Both tasks run in every project (the ``dataset`` fixture is iris and diabetes). The
+traffic is resampled from the whole dataset: in-distribution traffic must not drift,
+traffic shifted by a few standard deviations must.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sqlite3
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from {{ cookiecutter.__package_name }}.bundle import save_bundle
+from {{ cookiecutter.__package_name }}.cli import app
+from {{ cookiecutter.__package_name }}.config import MonitorParams, parse_params
+from {{ cookiecutter.__package_name }}.data import write_csv
+from {{ cookiecutter.__package_name }}.errors import DataError, ParamsError
+from {{ cookiecutter.__package_name }}.features import DatasetSpec
+from {{ cookiecutter.__package_name }}.monitoring import cli as monitor_cli
+from {{ cookiecutter.__package_name }}.monitoring.drift import column_drift
+from {{ cookiecutter.__package_name }}.monitoring.report import (
+    NotEnoughRows,
+    ReportPaths,
+    build_summary,
+    write_reports,
+)
+from {{ cookiecutter.__package_name }}.monitoring.window import load_window
+from {{ cookiecutter.__package_name }}.paths import ProjectPaths
+from {{ cookiecutter.__package_name }}.prediction_log import PredictionLog
+from {{ cookiecutter.__package_name }}.training import build_estimator, fit, to_labels, to_matrix
+
+Frames = tuple[pd.DataFrame, pd.DataFrame, DatasetSpec]
+PARAMS = MonitorParams(
+    store="monitoring/predictions.sqlite",
+    min_rows=50,
+    p_value=0.05,
+    max_drift_share=0.5,
+    min_feedback=20,
+)
+NOW = 1_800_000_000.0
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def make_reference(root: Path, frames: Frames) -> Any:
+    """data/processed/{train.csv,spec.json}, data/raw/dataset.csv and a model bundle."""
+    train, test, spec = frames
+    paths = ProjectPaths(root)
+    write_csv(train, paths.train_data)
+    write_csv(pd.concat([train, test]), paths.raw_data)
+    spec.save(paths.spec)
+    name = "logistic_regression" if spec.task == "classification" else "ridge"
+    model = fit(build_estimator(name, {}, 0), to_matrix(train, spec), to_labels(train, spec))
+    save_bundle(
+        model,
+        paths.models_dir,
+        name="monitored",
+        version="7",
+        spec=spec,
+        metrics={},
+        trained_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    return model
+
+
+def log_traffic(
+    store: Path,
+    model: Any,
+    frames: Frames,
+    *,
+    rows: int = 300,
+    shift: float = 0.0,
+    feedback_every: int = 3,
+    start: float = NOW - 3600,
+    prefix: str = "req",
+) -> None:
+    """Requests of 10 rows resampled from the whole dataset (features moved by ``shift`` std).
+
+    Every ``feedback_every``-th request gets its true outcome back, as a client would send.
+    """
+    train, test, spec = frames
+    rng = np.random.default_rng(0)
+    population = pd.concat([train, test], ignore_index=True)
+    sample = population.sample(rows, replace=True, random_state=1).reset_index(drop=True)
+    matrix = to_matrix(sample, spec) + shift * to_matrix(population, spec).std(axis=0)
+    truth = to_labels(sample, spec)
+    predicted = model.predict(matrix + rng.normal(0, 1e-6, matrix.shape))
+    log = PredictionLog(store, max_rows=100_000)
+    for number, first in enumerate(range(0, rows, 10)):
+        block = slice(first, first + 10)
+        inputs = [
+            dict(zip(spec.feature_names, map(float, row), strict=True)) for row in matrix[block]
+        ]
+        request = f"{prefix}-{number}"
+        ts = start + first
+        log.record(request, "7", inputs, [_plain(v) for v in predicted[block]], ts=ts)
+        if number % feedback_every == 0:
+            log.add_feedback(request, [_plain(v) for v in truth[block]], ts=ts + 60)
+    log.close()
+
+
+@pytest.fixture
+def project(tmp_path: Path, dataset: Frames) -> tuple[Path, Any, Frames]:
+    """A project root with the reference and a model (iris and diabetes)."""
+    return tmp_path, make_reference(tmp_path, dataset), dataset
+
+
+def test_in_distribution_traffic_does_not_drift(project: tuple[Path, Any, Frames]) -> None:
+    root, model, frames = project
+    store = root / PARAMS.store
+    log_traffic(store, model, frames)
+    summary, window = build_summary(PARAMS, ProjectPaths(root), store, now=NOW)
+    assert len(window) == 300
+    assert summary["needs_retraining"] is False
+    assert summary["drift_share"] < PARAMS.max_drift_share
+    assert summary["prediction_drift"]["drifted"] is False
+    assert set(summary["features"]) == set(frames[2].feature_names)
+    assert summary["window"]["rows"] == 300
+    assert summary["window"]["model_versions"] == {"7": 300}
+    assert summary["reference"]["rows"] == len(frames[0])
+    assert "monitored v7" in summary["reference"]["predictions"]
+
+
+def test_shifted_traffic_drifts_and_needs_retraining(project: tuple[Path, Any, Frames]) -> None:
+    root, model, frames = project
+    store = root / PARAMS.store
+    log_traffic(store, model, frames, shift=3.0)
+    summary, _ = build_summary(PARAMS, ProjectPaths(root), store, now=NOW)
+    assert summary["drift_share"] == 1.0
+    assert summary["drifted_features"] == frames[2].feature_names
+    assert summary["needs_retraining"] is True
+    assert "features drifted" in summary["reasons"][0]
+    assert summary["prediction_drift"]["drifted"] is True
+    for feature in summary["features"].values():
+        assert feature["p_value"] < PARAMS.p_value
+        assert feature["psi"] > 0.2
+
+
+def test_live_metrics_come_from_feedback(project: tuple[Path, Any, Frames]) -> None:
+    root, model, frames = project
+    store = root / PARAMS.store
+    log_traffic(store, model, frames, feedback_every=2)
+    summary, window = build_summary(PARAMS, ProjectPaths(root), store, now=NOW)
+    live = summary["live"]
+    assert live["labelled"] == 150 == int(window.labelled.sum())
+    predicted = window.predictions[window.labelled]
+    actual = window.outcomes[window.labelled]
+    if frames[2].task == "classification":
+        hits = [str(p) == str(a) for p, a in zip(predicted, actual, strict=True)]
+        expected = float(np.mean(hits))
+        assert live["metrics"]["accuracy"] == pytest.approx(expected, abs=1e-6)
+        assert 0 <= live["metrics"]["f1_macro"] <= 1
+    else:
+        errors = np.abs(np.asarray(predicted, float) - np.asarray(actual, float))
+        assert live["metrics"]["mae"] == pytest.approx(errors.mean(), rel=1e-5)
+        assert live["metrics"]["rmse"] >= live["metrics"]["mae"]
+
+
+def test_live_metrics_wait_for_enough_feedback(project: tuple[Path, Any, Frames]) -> None:
+    root, model, frames = project
+    store = root / PARAMS.store
+    log_traffic(store, model, frames, rows=60, feedback_every=10)  # one labelled request
+    summary, _ = build_summary(PARAMS, ProjectPaths(root), store, now=NOW)
+    assert summary["live"]["labelled"] == 10
+    assert summary["live"]["metrics"] is None
+
+
+def test_reports_are_written_self_contained(project: tuple[Path, Any, Frames]) -> None:
+    root, model, frames = project
+    store = root / PARAMS.store
+    log_traffic(store, model, frames, shift=3.0)
+    summary, _ = build_summary(PARAMS, ProjectPaths(root), store, now=NOW)
+    out = ReportPaths(root)
+    write_reports(summary, out)
+    assert out.summary == root / "reports" / "monitoring" / "summary.json"
+    written = json.loads(out.summary.read_text(encoding="utf-8"))
+    for key in ("drift_share", "needs_retraining", "features", "prediction_drift", "window"):
+        assert key in written
+    assert {"from", "to", "rows"} <= set(written["window"])
+    assert {"labelled", "metrics"} <= set(written["live"])
+    html = out.html.read_text(encoding="utf-8")
+    assert html.startswith("<!doctype html>")
+    assert "Needs retraining" in html
+    for name in frames[2].feature_names:
+        assert name in html
+    for external in ("http://", "https://", "<script", "<link"):
+        assert external not in html  # opens offline, nothing loaded from elsewhere
+    assert not list(out.directory.glob(".*"))  # no temporary file left behind
+
+
+def test_too_few_rows_is_a_clear_error(project: tuple[Path, Any, Frames]) -> None:
+    root, model, frames = project
+    store = root / PARAMS.store
+    log_traffic(store, model, frames, rows=40)
+    with pytest.raises(NotEnoughRows, match=r"40 logged prediction\(s\).*min_rows is 50"):
+        build_summary(PARAMS, ProjectPaths(root), store, now=NOW)
+
+
+def test_window_keeps_the_newest_rows_of_the_period(project: tuple[Path, Any, Frames]) -> None:
+    root, model, frames = project
+    store = root / PARAMS.store
+    log_traffic(store, model, frames, rows=100, start=NOW - 10 * 3600)  # 10 h ago
+    log_traffic(store, model, frames, rows=50, start=NOW - 600, prefix="recent")
+    spec = frames[2]
+    assert len(load_window(store, spec, now=NOW)) == 150
+    recent = load_window(store, spec, since_hours=1, now=NOW)
+    assert len(recent) == 50 and recent.ts.min() >= NOW - 3600
+    newest = load_window(store, spec, last=5, now=NOW)
+    assert list(newest.ts) == sorted(newest.ts, reverse=True)[:5]
+    assert newest.ts.max() == recent.ts.max()
+
+
+def test_missing_or_corrupt_log_is_reported(tmp_path: Path, iris: Frames) -> None:
+    spec = iris[2]
+    with pytest.raises(DataError, match="no prediction log"):
+        load_window(tmp_path / "none.sqlite", spec)
+    broken = tmp_path / "broken.sqlite"
+    broken.write_bytes(b"not a database" * 100)
+    with pytest.raises(DataError, match="not a readable prediction log"):
+        load_window(broken, spec)
+
+
+def test_categorical_column_uses_chi_square_and_sees_a_new_value() -> None:
+    reference = np.array(["a", "b"] * 50, dtype=object)
+    same = column_drift("flag", reference, np.array(["b", "a"] * 40, dtype=object), 0.05, True)
+    assert same.test == "chi2" and not same.drifted
+    new = column_drift("flag", reference, np.array(["a", "c"] * 40, dtype=object), 0.05, True)
+    assert new.drifted and any(b.label == "c" and b.reference == 0 for b in new.bins)
+
+
+def test_missing_inputs_are_counted_not_compared() -> None:
+    rng = np.random.default_rng(3)
+    current = rng.normal(size=200)
+    current[:20] = np.nan
+    result = column_drift("x", rng.normal(size=200), current, 0.05, False)
+    assert result.missing == 20 and result.current_rows == 180
+    assert not result.drifted
+
+
+def test_monitor_section_is_checked(project_params: dict[str, Any]) -> None:
+    raw = copy.deepcopy(project_params)
+    assert parse_params(raw).monitor is not None
+    raw["monitor"]["p_value"] = 5
+    with pytest.raises(ParamsError, match=r"monitor\.p_value"):
+        parse_params(raw)
+    raw["monitor"] = {**project_params["monitor"], "max_drift_shar": 0.5}
+    with pytest.raises(ParamsError, match="did you mean 'max_drift_share'"):
+        parse_params(raw)
+
+
+# ----------------------------------------------------------------------------- the command
+
+
+@pytest.fixture
+def cli_project(
+    project: tuple[Path, Any, Frames],
+    project_params: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[Path, Any, Frames]:
+    """The command runs from the project root with the project's params.yaml."""
+    root, _, _ = project
+    params = copy.deepcopy(project_params)
+    params["monitor"].update(min_rows=50, min_feedback=20, window_hours=None)
+    (root / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    monkeypatch.chdir(root)
+    return project
+
+
+def test_command_exit_codes(cli_project: tuple[Path, Any, Frames]) -> None:
+    root, model, frames = cli_project
+    runner = CliRunner()
+    missing = runner.invoke(app, ["monitor"])
+    assert missing.exit_code == monitor_cli.EXIT_ERROR
+    assert "no prediction log" in missing.output
+    log_traffic(root / PARAMS.store, model, frames, rows=30)
+    few = runner.invoke(app, ["monitor"])
+    assert few.exit_code == monitor_cli.EXIT_ERROR
+    assert "min_rows is 50" in few.output
+    assert not (root / "reports" / "monitoring" / "summary.json").exists()
+    log_traffic(root / PARAMS.store, model, frames, rows=200)
+    calm = runner.invoke(app, ["monitor"])
+    assert calm.exit_code == monitor_cli.EXIT_OK, calm.output
+    assert "No retraining needed" in calm.output
+    summary = json.loads((root / "reports" / "monitoring" / "summary.json").read_text())
+    assert summary["needs_retraining"] is False
+    log_traffic(root / "shifted.sqlite", model, frames, shift=3.0)
+    drifted = runner.invoke(app, ["monitor", "--store", "shifted.sqlite", "--last", "100"])
+    assert drifted.exit_code == monitor_cli.EXIT_RETRAIN, drifted.output
+    summary = json.loads((root / "reports" / "monitoring" / "summary.json").read_text())
+    assert summary["needs_retraining"] is True and summary["window"]["rows"] == 100
+
+
+def test_command_since_filters_by_time(cli_project: tuple[Path, Any, Frames]) -> None:
+    root, model, frames = cli_project
+    now = time.time()
+    log_traffic(root / PARAMS.store, model, frames, rows=200, start=now - 5 * 3600)
+    result = CliRunner().invoke(app, ["monitor", "--since", "1"])
+    assert result.exit_code == monitor_cli.EXIT_ERROR
+    assert "0 logged prediction(s)" in result.output
+    assert CliRunner().invoke(app, ["monitor", "--since", "6"]).exit_code == monitor_cli.EXIT_OK
+
+
+def test_command_exports_training_data_with_labelled_rows(
+    cli_project: tuple[Path, Any, Frames],
+) -> None:
+    root, model, frames = cli_project
+    train, test, spec = frames
+    log_traffic(root / PARAMS.store, model, frames, rows=200, feedback_every=4)
+    out = root / "data" / "retrain.csv"
+    result = CliRunner().invoke(app, ["monitor", "--export", str(out)])
+    assert result.exit_code == monitor_cli.EXIT_OK, result.output
+    exported = pd.read_csv(out)
+    assert list(exported.columns) == [*spec.feature_names, spec.target]
+    assert len(exported) == len(train) + len(test) + 50  # every 4th request of 10 rows
+    assert exported[spec.target].notna().all()
+    with sqlite3.connect(root / PARAMS.store) as db:
+        assert db.execute("SELECT COUNT(*) FROM feedback").fetchone()[0] == 50
