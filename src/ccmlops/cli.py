@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
+from . import checks
 from .answers import AnswerError, parse_answers
 from .generate import Generated, GenerationError, build_context, check, render, save_replay
 from .template import options as template_options
@@ -235,3 +236,6 @@ def list_options(
     for row in option_rows():
         table.add_row(*row)
     out.print(table)
+
+
+checks.register(app)  # `ccmlops check`: the milestone checker (checks/)

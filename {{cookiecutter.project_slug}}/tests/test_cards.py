@@ -38,7 +38,8 @@ def test_data_card(dataset) -> None:  # type: ignore[no-untyped-def]
     assert header["task_categories"] == [f"tabular-{spec.task}"]
     for feature in spec.feature_names:
         assert f"`{feature}`" in text
-    assert text.count("<!-- TODO(author):") == 3
+    for section in ("## Uses", "## Bias, risks and limitations", "## Provenance and licensing"):
+        assert section in text  # written by the authors (a TODO prompt until they do)
     assert "passed" in text
 
 
@@ -71,7 +72,8 @@ def test_model_card(iris) -> None:  # type: ignore[no-untyped-def]
     assert {"type": "accuracy", "value": 0.95} in results
     assert header["co2_eq_emissions"]["emissions"] == pytest.approx(1e-3)
     assert "version 3" in text and "| f1_macro | 0.9400 | n/a |" in text
-    assert text.count("<!-- TODO(author):") == 3
+    for section in ("## Intended uses", "## Limitations", "## Ethical considerations"):
+        assert section in text  # written by the authors (a TODO prompt until they do)
 
 
 def test_missing_value_is_an_error() -> None:

@@ -103,7 +103,7 @@ def test_outputs_and_metrics(project: Path) -> None:
     bundle = json.loads((project / "models/model.json").read_text())
     assert bundle["version"] == "1"
     assert bundle["sha256"] == _sha(project / "models/model.skops")
-    assert "<!-- TODO(author)" in (project / "docs/model_card.md").read_text()
+    assert "## Intended uses" in (project / "docs/model_card.md").read_text()
 
 
 def test_second_repro_is_a_no_op(project: Path) -> None:

@@ -1,0 +1,178 @@
+"""Running the selected items, the JSON report, the printed table and the typer command."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .items import Item, select
+from .project import (
+    FAILED,
+    NOT_APPLICABLE,
+    PASSED,
+    SKIPPED,
+    NotAProject,
+    Outcome,
+    Project,
+    UsageError,
+    failed,
+    skipped,
+)
+from .score import ml_test_score
+
+
+@dataclass(frozen=True)
+class Result:
+    """One item's outcome and how long its check took."""
+
+    item: Item
+    outcome: Outcome
+    seconds: float
+
+    @property
+    def failing(self) -> bool:
+        return self.item.required and self.outcome.status == FAILED
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.item.id,
+            "milestone": f"M{self.item.milestone}",
+            "required": self.item.required,
+            "category": self.item.category,
+            "title": self.item.title,
+            "status": self.outcome.status,
+            "detail": self.outcome.detail,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def run_item(item: Item, project: Project) -> Result:
+    """Run one check; a crash in a check is that item's failure, never the command's."""
+    start = time.perf_counter()
+    try:
+        outcome = item.check(project)
+    except Exception as error:  # reported as the item's one line
+        outcome = failed(f"the check crashed: {type(error).__name__}: {error}")
+    return Result(item, outcome, time.perf_counter() - start)
+
+
+def run_checks(project: Project, items: Sequence[Item], skip: Sequence[str] = ()) -> list[Result]:
+    """Every selected item in table order; ``skip`` ones are reported as skipped."""
+    return [
+        Result(item, skipped("--skip"), 0.0) if item.id in skip else run_item(item, project)
+        for item in items
+    ]
+
+
+def report(
+    project: Project, milestone: str | None, results: Sequence[Result], seconds: float
+) -> dict[str, Any]:
+    """The machine-readable report (``--json``); its keys are stable."""
+    return {
+        "project": str(project.root),
+        "milestone": (milestone or "M6").upper(),
+        "passed": not any(result.failing for result in results),
+        "seconds": round(seconds, 2),
+        "items": [result.as_dict() for result in results],
+        "ml_test_score": ml_test_score(project),
+    }
+
+
+# ----------------------------------------------------------------------------- the command
+
+STYLE = {PASSED: "green", FAILED: "red", SKIPPED: "yellow", NOT_APPLICABLE: "dim"}
+
+
+def print_report(data: dict[str, Any], console: Console) -> None:
+    """The item table, then the ML Test Score summary and the verdict."""
+    table = Table(title=f"{data['milestone']} deliverables of {Path(data['project']).name}")
+    for column in ("item", "milestone", "status", "detail"):
+        table.add_column(column, overflow="fold")
+    table.add_column("s", justify="right")
+    for item in data["items"]:
+        style = STYLE[item["status"]]
+        status = item["status"] if item["required"] else f"{item['status']} (optional)"
+        table.add_row(
+            item["id"],
+            item["milestone"],
+            f"[{style}]{status}[/{style}]",
+            item["detail"],
+            f"{item['seconds']:.1f}",
+        )
+    console.print(table)
+    score = data["ml_test_score"]
+    summary = Table(title="ML Test Score (Breck et al.): tests per category")
+    for column in ("category", "tests", "points"):
+        summary.add_column(column, justify="left" if column == "category" else "right")
+    for category, value in score["categories"].items():
+        summary.add_row(category, str(value["tests"]), f"{value['points']:g}")
+    ci = "run in CI" if score["tests_run_in_ci"] else "not run by any workflow"
+    summary.add_row("[bold]score[/bold]", ci, f"[bold]{score['score']:g}/{score['max']:g}[/bold]")
+    console.print(summary)
+    if data["passed"]:
+        console.print(f"[green]{data['milestone']} passed[/green] in {data['seconds']:.1f} s.")
+    else:
+        bad = ", ".join(i["id"] for i in data["items"] if i["required"] and i["status"] == FAILED)
+        seconds = f"{data['seconds']:.1f} s"
+        console.print(f"[red]{data['milestone']} not passed:[/red] {bad} ({seconds}).")
+
+
+def check(
+    milestone: Annotated[
+        str | None,
+        typer.Option("--milestone", "-m", help="M1..M6 (cumulative); default: all of them."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the report as JSON, and nothing else.")
+    ] = False,
+    project_dir: Annotated[
+        Path, typer.Option("--project", help="The generated project's root.")
+    ] = Path(),
+    python: Annotated[
+        str | None,
+        typer.Option("--python", help="The project's interpreter (default: .venv, or uv run)."),
+    ] = None,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Check only this item (repeatable).")
+    ] = None,
+    skip: Annotated[
+        list[str] | None, typer.Option("--skip", help="Leave this item out (repeatable).")
+    ] = None,
+) -> None:
+    """Grade a generated project's milestone item by item; exit 1 when a required item fails."""
+    err = Console(stderr=True)
+    try:
+        items = select(milestone, only or [])
+        select(None, skip or [])  # validates the --skip names
+        project = Project.find(project_dir, python)
+    except (UsageError, NotAProject) as error:
+        err.print(f"[bold red]error:[/bold red] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    start = time.perf_counter()
+    if as_json:
+        results = run_checks(project, items, skip or [])
+    else:
+        with err.status("checking ...") as status:
+            results = []
+            for item in items:
+                status.update(f"checking {item.id}: {item.title} ...")
+                results.extend(run_checks(project, [item], skip or []))
+    data = report(project, milestone, results, time.perf_counter() - start)
+    if as_json:
+        print(json.dumps(data, indent=2))
+    else:
+        print_report(data, Console())
+    raise typer.Exit(0 if data["passed"] else 1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``check`` to the ccmlops command line."""
+    app.command("check")(check)

