@@ -131,10 +131,12 @@ def test_overload_is_a_fast_503_not_a_queue(iris_dir: Path, tmp_path: Path) -> N
     statuses = sorted(status for status, _, _ in results)
     assert statuses.count(503) >= 3, results
     assert 1 <= statuses.count(200) <= 2, results
+    # A queued request would take the model's full second; anything well under it was refused
+    # at once (the margin keeps a busy CI machine from failing a correct server).
     assert all(
-        seconds < 0.5 and retry == "1" for status, seconds, retry in results if status == 503
+        seconds < 0.8 and retry == "1" for status, seconds, retry in results if status == 503
     ), results
-    assert live.status_code == 200 and live_s < 0.5
+    assert live.status_code == 200 and live_s < 0.8
 
 
 def test_sigterm_drains_readiness_first_and_finishes_in_flight(
