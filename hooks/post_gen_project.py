@@ -28,6 +28,7 @@ ANSWER_ORDER_JSON = r"""
 REMOVED_PATHS: dict[tuple[str, Any], list[str]] = {
     ("serving", False): [
         "src/{package}/serving",
+        "src/{package}/prediction_log.py",
         "tests/serving",
         "benchmarks/serving.py",
         "docs/serving.md",

@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 import urllib.error
@@ -61,9 +62,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def call(url: str, payload: Any = None) -> tuple[int, Any]:
+def call(url: str, payload: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
     data = None if payload is None else json.dumps(payload).encode()
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=data, headers={"Content-Type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             body = response.read()
@@ -117,9 +120,14 @@ def test_generated_api_serves_its_bundle(
         row_schema = schema["components"]["schemas"]["PredictRow"]
         properties = row_schema["properties"].items()
         row = {name: (p["minimum"] + p["maximum"]) / 2 for name, p in properties}
-        status, answer = call(base + "/predict", row)
+        status, answer = call(base + "/predict", row, {"X-Request-ID": "tier2-1"})
         assert status == 200, answer
         assert answer["model_version"] == "1"
+        # the prediction was recorded: its true outcome is accepted later, unknown ids are 404
+        outcome = {"request_id": "tier2-1", "outcome": answer["prediction"]}
+        assert call(base + "/feedback", outcome) == (200, {"request_id": "tier2-1", "rows": 1})
+        status, _ = call(base + "/feedback", {**outcome, "request_id": "nobody"})
+        assert status == 404
         if task == "classification":
             assert answer["prediction"] in answer["probabilities"]
         else:
@@ -129,6 +137,7 @@ def test_generated_api_serves_its_bundle(
         assert status == 422 and refused["detail"][0]["loc"] == ["body", first]
         status, metrics = call(base + "/metrics")
         assert status == 200 and "serving_requests_total" in metrics
+        assert "model_predictions_dropped_total" in metrics
     finally:
         if server.poll() is None:
             server.send_signal(signal.SIGTERM)
@@ -141,6 +150,12 @@ def test_generated_api_serves_its_bundle(
         finally:
             log.close()
     assert code in (0, -signal.SIGTERM)
+    # the default log, written on shutdown, and ignored by Git
+    with sqlite3.connect(project / "monitoring" / "predictions.sqlite") as db:
+        assert db.execute("SELECT request_id FROM predictions").fetchall()[0] == ("tier2-1",)
+        assert db.execute("SELECT COUNT(*) FROM feedback").fetchone() == (1,)
+    git_status = run(["git", "status", "--porcelain"], cwd=project)
+    assert "monitoring" not in git_status.stdout
 
 
 def test_without_serving_there_is_no_serve_command(

@@ -9,10 +9,13 @@ uvicorn processes on 127.0.0.1 and prints req/s, p50 and p99 with ratios:
   see docs/serving.md);
 - ``mlflow models serve --env-manager local`` on the same model (if MLflow is installed);
 - a FastAPI endpoint returning a constant (the ceiling for any FastAPI app here);
-- a random forest (a slow model), one connection, against its in-process predict time.
+- a random forest (a slow model), one connection, against its in-process predict time;
+- single rows with the prediction log off and on (``SERVING_RECORD_PREDICTIONS``), in the
+  order off, on, on, off in the same run: the cost of recording every prediction.
 
-Usage: ``python benchmarks/serving.py [--duration 10] [--connections 8] [--json out.json]``.
-Everything runs offline on bundles fitted here; ``models/`` is not touched.
+Usage: ``python benchmarks/serving.py [--duration 10] [--connections 8] [--json out.json]``;
+``--only recording`` runs just the recording comparison. Everything runs offline on bundles
+fitted here; ``models/`` and ``monitoring/`` are not touched (the log goes to a temp folder).
 """
 
 from __future__ import annotations
@@ -320,13 +323,76 @@ def app_scenarios(
     return results
 
 
-def main(argv: list[str] | None = None) -> int:
+def recording_scenarios(
+    app_cmd: list[str], env: dict[str, str], one: str, args: argparse.Namespace, workdir: Path
+) -> dict[str, Result]:
+    """Single rows with recording off and on in the order off, on, on, off; mean of each.
+
+    The mirrored order cancels a load that rises or falls steadily during the run.
+    """
+    runs: dict[str, list[Result]] = {"off": [], "on": []}
+    for round_, order in ((1, ("off", "on")), (2, ("on", "off"))):
+        for switch in order:
+            log = workdir / f"recording-{round_}-{switch}.sqlite"
+            scenario_env = {
+                **env,
+                "SERVING_RECORD_PREDICTIONS": "true" if switch == "on" else "false",
+                "SERVING_PREDICTION_LOG": str(log),
+            }
+            with server(app_cmd, "/health/ready", scenario_env) as url:
+                label = f"this app, 1 row, recording {switch} ({round_})"
+                runs[switch].append(load(label, url + "/predict", one, args, workdir))
+    results = {}
+    for switch, measured in runs.items():
+        results[f"record_{switch}"] = Result(
+            f"this app, 1 row, recording {switch} (mean)",
+            statistics.mean(r.requests_per_s for r in measured),
+            statistics.mean(r.p50_ms for r in measured),
+            statistics.mean(r.p99_ms for r in measured),
+            sum(r.errors for r in measured),
+        )
+    return results
+
+
+def recording_cpu_us(workdir: Path, rows: int = 20_000) -> float:
+    """CPU microseconds (all threads) to queue, encode and insert one row, in-process.
+
+    Independent of the load generator and of other processes, unlike req/s on a shared
+    machine: compare it with the app's CPU per request (1e6 / req/s on a saturated core).
+    """
+    recorder = __import__(f"{PACKAGE}.serving.recorder", fromlist=["PredictionRecorder"])
+    metrics = __import__(f"{PACKAGE}.serving.metrics", fromlist=["ServingMetrics"])
+    names = [f"f{i}" for i in range(4)]
+    log = recorder.PredictionRecorder(
+        workdir / "cpu.sqlite",
+        model_version="1",
+        feature_names=names,
+        metrics=metrics.ServingMetrics(),
+        max_rows=1_000_000,
+        max_queue=rows,
+    )
+    row = [(5.8, 2.7, 4.1, 1.0)]
+    started = time.process_time()
+    for i in range(rows):
+        log.record(f"{i:032x}", row, ["versicolor"])
+    log.close()
+    return (time.process_time() - started) / rows * 1e6
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per load run")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--skip-mlflow", action="store_true")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--only", choices=["recording"], help="run only this comparison (a few runs)"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     # MLflow's server execs `uvicorn` from PATH: put this interpreter's scripts first.
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     env = {"MLFLOW_DISABLE_TELEMETRY": "true", "PATH": path, "PYTHONUNBUFFERED": "1"}
@@ -358,7 +424,15 @@ def main(argv: list[str] | None = None) -> int:
             "{port}",
             "--no-access-log",
         ]
-        linear_env = {**env, "SERVING_MODEL_DIR": str(workdir / "linear")}
+        linear_env = {
+            **env,
+            "SERVING_MODEL_DIR": str(workdir / "linear"),
+            "SERVING_PREDICTION_LOG": str(workdir / "predictions.sqlite"),
+        }
+        if args.only == "recording":
+            results = recording_scenarios(app_cmd, linear_env, one, args, workdir)
+            print_report(results, 0.0, 0.0, recording_cpu_us(workdir))
+            return 0
 
         (workdir / "constant_app.py").write_text(textwrap.dedent(CONSTANT_APP), encoding="utf-8")
         with server(
@@ -433,7 +507,7 @@ def main(argv: list[str] | None = None) -> int:
                 results["mlflow"] = load(
                     "mlflow models serve, 1 row", url + "/invocations", mlflow_body, args, workdir
                 )
-        forest_env = {**env, "SERVING_MODEL_DIR": str(workdir / "forest")}
+        forest_env = {**linear_env, "SERVING_MODEL_DIR": str(workdir / "forest")}
         with server(app_cmd, "/health/ready", forest_env) as url:
             results["forest"] = load(
                 "random forest, 1 row, 1 connection",
@@ -443,21 +517,26 @@ def main(argv: list[str] | None = None) -> int:
                 workdir,
                 connections=1,
             )
+        results.update(recording_scenarios(app_cmd, linear_env, one, args, workdir))
+        record_us = recording_cpu_us(workdir)
         linear_ms = in_process_ms(fitted["models"]["linear"], matrix)
         forest_ms = in_process_ms(fitted["models"]["forest"], matrix, repeat=100)
 
-    print_report(results, linear_ms, forest_ms)
+    print_report(results, linear_ms, forest_ms, record_us)
     if args.json:
         payload = {
             "results": {k: asdict(v) for k, v in results.items()},
             "in_process_ms": {"linear": linear_ms, "forest": forest_ms},
+            "recording_cpu_us_per_row": record_us,
             "machine": {"platform": platform.platform(), "cores": os.cpu_count()},
         }
         args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     return 0
 
 
-def print_report(results: dict[str, Result], linear_ms: float, forest_ms: float) -> None:
+def print_report(
+    results: dict[str, Result], linear_ms: float, forest_ms: float, record_us: float
+) -> None:
     """The table, then each target as a ratio."""
     print()
     header = (
@@ -470,17 +549,29 @@ def print_report(results: dict[str, Result], linear_ms: float, forest_ms: float)
             f"{r.name:38} {r.requests_per_s:9,.0f} {rows:10,.0f} "
             f"{r.p50_ms:8.2f} {r.p99_ms:8.2f} {r.errors:7d}"
         )
-    print(f"{'in-process predict_proba, linear':38} {'':9} {'':10} {linear_ms:8.3f}")
-    print(f"{'in-process predict_proba, forest':38} {'':9} {'':10} {forest_ms:8.3f}")
+    if linear_ms:
+        print(f"{'in-process predict_proba, linear':38} {'':9} {'':10} {linear_ms:8.3f}")
+        print(f"{'in-process predict_proba, forest':38} {'':9} {'':10} {forest_ms:8.3f}")
+    print(f"{'recording CPU per row, in-process (us)':38} {'':9} {'':10} {record_us:8.1f}")
     print()
+    ratios: list[tuple[str, float, str]] = []
+    if "record_on" in results:
+        on, off = results["record_on"], results["record_off"]
+        ratios.append(
+            ("recording on / off, req/s", on.requests_per_s / off.requests_per_s, ">= 0.90")
+        )
+    if "app" not in results:  # --only recording
+        for label, value, target in ratios:
+            print(f"{label:38} {value:6.2f}x  (target {target})")
+        return
     app = results["app"]
-    ratios = [
+    ratios.append(
         (
             "app / constant endpoint, req/s",
             app.requests_per_s / results["constant"].requests_per_s,
             ">= 0.50",
         )
-    ]
+    )
     ratios.append(
         (
             "inline / thread path, req/s",

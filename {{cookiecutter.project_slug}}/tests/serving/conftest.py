@@ -37,6 +37,16 @@ PACKAGE = "{{ cookiecutter.__package_name }}"
 TRAINED_AT = datetime(2026, 1, 1, tzinfo=UTC)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def prediction_log_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every app and server of the session records to a temporary log, not ./monitoring."""
+    path = tmp_path_factory.mktemp("prediction-log") / "predictions.sqlite"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SERVING_PREDICTION_LOG", str(path))
+        patch.setenv("SERVING_MONITOR_SUMMARY", str(path.parent / "summary.json"))
+        yield path
+
+
 def spec_for(
     task: str, names: list[str], x: np.ndarray, target: str, classes: Any = None
 ) -> DatasetSpec:

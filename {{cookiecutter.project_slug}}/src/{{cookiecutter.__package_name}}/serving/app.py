@@ -21,12 +21,18 @@ from .errors import install_error_handlers
 from .logs import configure_logging
 from .metrics import ServingMetrics
 from .middleware import BodyLimitMiddleware, JsonOnlyMiddleware, RequestContextMiddleware
-from .routers import health, metrics, model, predict
+from .routers import feedback, health, metrics, model, predict
 from .settings import Settings, get_settings
 from .shutdown import install_drain_handler
 from .state import Loader, ServingState
 
-GENERATED_SCHEMAS = ("PredictRow", "PredictBatch", "PredictionResponse", "BatchPrediction")
+GENERATED_SCHEMAS = (
+    "PredictRow",
+    "PredictBatch",
+    "PredictionResponse",
+    "BatchPrediction",
+    "FeedbackRequest",
+)
 
 
 @asynccontextmanager
@@ -71,6 +77,7 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
     settings = settings or get_settings()
     configure_logging(settings.log_level)
     serving_metrics = ServingMetrics()
+    serving_metrics.watch_summary(settings.monitor_summary)
     docs = settings.docs_enabled
     app = FastAPI(
         title=PROJECT_NAME,
@@ -83,7 +90,7 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
     )
     app.state.serving = ServingState(settings=settings, metrics=serving_metrics, loader=loader)
     install_error_handlers(app)
-    for router in (health.router, predict.router, model.router, metrics.router):
+    for router in (health.router, predict.router, feedback.router, model.router, metrics.router):
         app.include_router(router)
     # Added innermost first: requests pass RequestContext -> CORS -> BodyLimit -> JsonOnly.
     app.add_middleware(JsonOnlyMiddleware)

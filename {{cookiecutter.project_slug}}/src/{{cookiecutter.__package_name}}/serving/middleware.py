@@ -27,7 +27,14 @@ _VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
 QUIET_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
 # Metric label for requests refused before routing (415, 413): only known paths, so an
 # attacker's random URLs cannot blow up the number of time series.
-KNOWN_PATHS = QUIET_PATHS | {"/predict", "/predict/batch", "/model", "/docs", "/openapi.json"}
+KNOWN_PATHS = QUIET_PATHS | {
+    "/predict",
+    "/predict/batch",
+    "/feedback",
+    "/model",
+    "/docs",
+    "/openapi.json",
+}
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 

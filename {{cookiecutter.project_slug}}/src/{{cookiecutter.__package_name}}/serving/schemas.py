@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from pydantic.json_schema import models_json_schema
 
 from ..features import DatasetSpec, FeatureSpec
@@ -83,6 +83,54 @@ def example_row(spec: DatasetSpec) -> dict[str, float | int]:
     return row
 
 
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"  # the ids the middleware accepts or makes
+
+
+class FeedbackBase(BaseModel):
+    """``POST /feedback``: the true outcome(s) of an earlier request, by its request id.
+
+    ``outcome`` and ``outcomes`` are re-declared with the spec's types by ``_feedback_model``.
+    """
+
+    model_config = STRICT_CONFIG
+    request_id: str = Field(
+        pattern=REQUEST_ID_PATTERN, description="The X-Request-ID of the /predict answer."
+    )
+    outcome: Any = None
+    outcomes: list[Any] | None = None
+
+    def values(self) -> list[str | float]:
+        """The outcomes in row order (a single ``outcome`` is one row)."""
+        return list(self.outcomes) if self.outcomes is not None else [self.outcome]
+
+    @model_validator(mode="after")
+    def _one_of(self) -> FeedbackBase:
+        if (self.outcome is None) == (self.outcomes is None):
+            raise ValueError("send either `outcome` (one row) or `outcomes` (one per row)")
+        return self
+
+
+def _feedback_model(spec: DatasetSpec, max_batch: int) -> type[FeedbackBase]:
+    """Outcomes typed like the model's answers: a known class label, or a finite number."""
+    outcome: Any
+    if spec.task == "classification":
+        outcome = Literal[tuple(spec.classes or ())]
+        kind = "The true class label (one of the model's classes)."
+    else:
+        outcome = Annotated[float, Field(allow_inf_nan=False)]
+        kind = "The true value (a finite number)."
+    return create_model(
+        "FeedbackRequest",
+        __base__=FeedbackBase,
+        __doc__="The true outcome of an earlier prediction, matched by its request id.",
+        outcome=(outcome | None, Field(default=None, description=f"/predict: {kind}")),
+        outcomes=(
+            Annotated[list[outcome], Field(min_length=1, max_length=max_batch)] | None,
+            Field(default=None, description=f"/predict/batch, one per row in order: {kind}"),
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class ApiSchemas:
     """The generated models for one spec, and the OpenAPI components describing them."""
@@ -91,11 +139,12 @@ class ApiSchemas:
     batch: type[BaseModel]
     prediction: type[BaseModel]
     batch_prediction: type[BaseModel]
+    feedback: type[FeedbackBase]
     attribute_names: tuple[str, ...]
 
     def components(self) -> dict[str, Any]:
         """JSON schemas of all models, keyed by name, with refs into OpenAPI components."""
-        models = [self.row, self.batch, self.prediction, self.batch_prediction]
+        models = [self.row, self.batch, self.prediction, self.batch_prediction, self.feedback]
         _, top = models_json_schema(
             [(model, "validation") for model in models], ref_template=REF_TEMPLATE
         )
@@ -154,5 +203,6 @@ def build_schemas(spec: DatasetSpec, *, max_batch: int, margin: float = 0.0) -> 
         batch=batch,
         prediction=single,
         batch_prediction=batch_prediction,
+        feedback=_feedback_model(spec, max_batch),
         attribute_names=attribute_names,
     )

@@ -28,6 +28,7 @@ from .inference import (
 from .inline import InlineBudget, measure_budget
 from .metrics import ServingMetrics
 from .predictor import Predictor, trust_inputs
+from .recorder import PredictionRecorder
 from .schemas import ApiSchemas, build_schemas
 from .settings import Settings
 
@@ -80,6 +81,17 @@ class ModelService:
             inline=budget,
         )
         metrics.inline.set_function(lambda: float(self.inline))
+        self.recorder: PredictionRecorder | None = None
+        if settings.record_predictions:
+            self.recorder = PredictionRecorder(
+                settings.prediction_log,
+                model_version=metadata.version,
+                feature_names=metadata.spec.feature_names,
+                metrics=metrics,
+                max_rows=settings.prediction_log_max_rows,
+                max_queue=settings.prediction_queue_max,
+                labels=self.predictor.labels,
+            )
         logger.info(
             "single rows are predicted %s",
             "inline on the event loop" if budget else "in the inference thread",
@@ -106,8 +118,10 @@ class ModelService:
         return json.dumps(payload, allow_nan=False).encode()
 
     def close(self) -> None:
-        """Let queued predictions finish, then stop the worker thread."""
+        """Let queued predictions finish, stop the worker thread, write the queued records."""
         self.worker.stop()
+        if self.recorder is not None:
+            self.recorder.close()
 
     async def _run(
         self, rows: list[Row], request_id: str, *, inline: bool = False
@@ -127,5 +141,8 @@ class ModelService:
             raise ApiError(503, "shutting down", "shutting_down") from error
         except InferenceFailed as error:
             raise ApiError(500, "prediction failed", "model_error") from error
-        self.metrics.observe_predictions([answer["prediction"] for answer in answers])
+        predictions = [answer["prediction"] for answer in answers]
+        self.metrics.observe_predictions(predictions)
+        if self.recorder is not None:
+            self.recorder.record(request_id, rows, predictions)
         return answers

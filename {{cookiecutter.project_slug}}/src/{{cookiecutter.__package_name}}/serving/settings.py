@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     inline_max_ms: float = Field(default=1.0, ge=0.0, le=50.0)
     log_level: str = "INFO"
     access_log: bool = True
+    record_predictions: bool = True
+    prediction_log: Path = Path("monitoring/predictions.sqlite")
+    prediction_log_max_rows: int = Field(default=1_000_000, ge=10)
+    prediction_queue_max: int = Field(default=10_000, ge=1)
+    monitor_summary: Path = Path("reports/monitoring/summary.json")
 
     @field_validator("cors_origins")
     @classmethod

@@ -34,7 +34,8 @@ def serve_and_predict(
     model_dir: Path, port: int, timeout_s: float = 60.0
 ) -> tuple[dict[str, float], dict[str, Any]]:
     """Run `serve` on 127.0.0.1:port, wait until ready, predict one row, then SIGTERM it."""
-    env = {**os.environ, "SERVING_MODEL_DIR": str(model_dir)}
+    # a smoke check is not production traffic: keep it out of the prediction log
+    env = {**os.environ, "SERVING_MODEL_DIR": str(model_dir), "SERVING_RECORD_PREDICTIONS": "false"}
     command = [sys.executable, "-m", f"{PACKAGE}.cli", "serve", "--port", str(port)]
     with tempfile.TemporaryFile() as log:
         # our own interpreter and module, fixed arguments

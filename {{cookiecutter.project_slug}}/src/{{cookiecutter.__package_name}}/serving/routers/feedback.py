@@ -1,0 +1,78 @@
+"""POST /feedback: the true outcome of an earlier prediction, matched by its request id.
+
+Real labels arrive late (a sale happens, a diagnosis is confirmed): the client sends them
+with the ``X-Request-ID`` of the prediction, and the app stores them next to it in the
+prediction log, where the ``monitor`` command computes live accuracy. The log is written
+in a thread (``asyncio.to_thread``): SQLite must never hold the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from ..dependencies import service_of
+from ..errors import ApiError
+from ..recorder import RecordingUnavailable
+from .predict import ERRORS, JSON
+
+router = APIRouter(tags=["feedback"])
+FEEDBACK_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: ERRORS[code] for code in (400, 413, 415, 503) if code in ERRORS
+}
+FEEDBACK_ERRORS.update(
+    {
+        404: {"model": ERRORS[422]["model"], "description": "No recorded prediction has this id"},
+        409: {"model": ERRORS[422]["model"], "description": "Recording predictions is off"},
+        422: {
+            "model": ERRORS[422]["model"],
+            "description": "Invalid body: unknown label, not a finite number, wrong count",
+        },
+    }
+)
+
+
+@router.post(
+    "/feedback",
+    summary="Send the true outcome of a prediction",
+    responses=FEEDBACK_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {JSON: {"schema": {"$ref": "#/components/schemas/FeedbackRequest"}}},
+        }
+    },
+)
+async def feedback(request: Request) -> JSONResponse:
+    """``{"request_id", "outcome"}`` after /predict; ``"outcomes": [...]`` after a batch."""
+    service, _ = service_of(request)
+    body = service.schemas.feedback.model_validate_json(await request.body())
+    recorder = service.recorder
+    if recorder is None:
+        raise ApiError(
+            409,
+            "recording predictions is off (SERVING_RECORD_PREDICTIONS=false): "
+            "no prediction to attach feedback to",
+            "recording_off",
+        )
+    outcomes = body.values()
+    try:
+        predictions = await asyncio.to_thread(recorder.feedback, body.request_id, outcomes)
+    except ValueError as error:
+        raise ApiError(422, str(error), "feedback_count") from error
+    except RecordingUnavailable as error:
+        raise ApiError(
+            503, "the prediction log is unavailable", "log_unavailable", {"Retry-After": "5"}
+        ) from error
+    if predictions is None:
+        raise ApiError(
+            404,
+            f"no recorded prediction has request id {body.request_id!r} "
+            "(unknown, or removed by the log's rotation)",
+            "unknown_request_id",
+        )
+    service.metrics.observe_feedback(predictions, outcomes)
+    return JSONResponse({"request_id": body.request_id, "rows": len(outcomes)})

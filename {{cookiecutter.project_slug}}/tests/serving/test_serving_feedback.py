@@ -1,0 +1,345 @@
+"""The feedback loop's serving side: every prediction recorded, outcomes matched later.
+
+Through the real app (TestClient runs the lifespan, so shutdown flushes for real), a real
+SQLite file, and one real uvicorn process stopped with SIGTERM.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import app_client, running_server, valid_row
+from fastapi.testclient import TestClient
+
+from {{ cookiecutter.__package_name }}.bundle import read_metadata
+from {{ cookiecutter.__package_name }}.prediction_log import PredictionLog, iter_predictions
+from {{ cookiecutter.__package_name }}.serving import recorder as recorder_module
+from {{ cookiecutter.__package_name }}.serving.metrics import ServingMetrics
+from {{ cookiecutter.__package_name }}.serving.recorder import PredictionRecorder
+
+
+def metric(client: TestClient, name: str) -> float | None:
+    """The value of one sample in /metrics (None if absent)."""
+    for line in client.get("/metrics").text.splitlines():
+        key, _, value = line.rpartition(" ")
+        if key == name:
+            return float(value)
+    return None
+
+
+def rows_of(path: Path) -> list[dict[str, Any]]:
+    """Everything in the prediction log, oldest first."""
+    return list(iter_predictions(path))
+
+
+def outcome_for(prediction: Any) -> Any:
+    """A valid outcome of the model's kind: the same label, or the value plus 10."""
+    return prediction if isinstance(prediction, str) else prediction + 10.0
+
+
+@pytest.fixture(name="slow_writer")
+def slow_writer_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer thread sleeps for a minute: only feedback or shutdown write the queue."""
+    monkeypatch.setattr(recorder_module, "FLUSH_INTERVAL_S", 60.0)
+
+
+@pytest.mark.usefixtures("slow_writer")
+def test_every_prediction_is_recorded_and_shutdown_writes_the_queue(
+    any_model_dir: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "monitoring" / "predictions.sqlite"
+    row = valid_row(any_model_dir)
+    started = time.time()
+    with app_client(any_model_dir, prediction_log=log) as client:
+        answers = [
+            client.post("/predict", json=row, headers={"X-Request-ID": f"req-{i}"})
+            for i in range(25)
+        ]
+        assert all(answer.status_code == 200 for answer in answers)
+        assert not rows_of(log)  # still queued: the writer sleeps
+    recorded = rows_of(log)  # the app's shutdown wrote the queue
+    assert [r["request_id"] for r in recorded] == [f"req-{i}" for i in range(25)]
+    first, answer = recorded[0], answers[0].json()
+    spec = read_metadata(any_model_dir).spec
+    assert list(first["inputs"]) == spec.feature_names
+    assert first["inputs"] == pytest.approx(row)
+    assert first["prediction"] == answer["prediction"]
+    assert first["model_version"] == answer["model_version"]
+    assert first["row"] == 0 and first["outcome"] is None
+    assert started <= first["ts"] <= time.time()
+
+
+def test_batch_rows_are_recorded_under_the_response_request_id(
+    iris_dir: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "predictions.sqlite"
+    row = valid_row(iris_dir)
+    first = next(iter(row))
+    rows = [{**row, first: row[first] + delta} for delta in (-0.5, 0.0, 0.5)]
+    with app_client(iris_dir, prediction_log=log) as client:
+        response = client.post("/predict/batch", json={"rows": rows})
+        assert response.status_code == 200
+    request_id = response.headers["X-Request-ID"]
+    recorded = rows_of(log)
+    assert [(r["request_id"], r["row"]) for r in recorded] == [(request_id, i) for i in range(3)]
+    assert [r["inputs"][first] for r in recorded] == pytest.approx([r[first] for r in rows])
+    assert [r["prediction"] for r in recorded] == [
+        p["prediction"] for p in response.json()["predictions"]
+    ]
+
+
+@pytest.mark.usefixtures("slow_writer")
+def test_feedback_for_a_queued_prediction_is_stored_and_counted(
+    any_model_dir: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "predictions.sqlite"
+    with app_client(any_model_dir, prediction_log=log) as client:
+        answer = client.post("/predict", json=valid_row(any_model_dir)).json()
+        request_id = client.post(
+            "/predict", json=valid_row(any_model_dir), headers={"X-Request-ID": "late-label"}
+        ).headers["X-Request-ID"]
+        outcome = outcome_for(answer["prediction"])
+        response = client.post("/feedback", json={"request_id": request_id, "outcome": outcome})
+        assert response.status_code == 200, response.text
+        assert response.json() == {"request_id": "late-label", "rows": 1}
+        if isinstance(outcome, str):
+            assert metric(client, 'model_feedback_total{result="correct"}') == 1.0
+            assert metric(client, 'model_feedback_total{result="wrong"}') == 0.0
+        else:
+            assert metric(client, "model_feedback_abs_error_count") == 1.0
+            assert metric(client, "model_feedback_abs_error_sum") == pytest.approx(10.0)
+    stored = {r["request_id"]: r["outcome"] for r in rows_of(log)}
+    assert stored["late-label"] == outcome
+
+
+def test_batch_feedback_and_a_wrong_label(iris_dir: Path, tmp_path: Path) -> None:
+    row = valid_row(iris_dir)
+    with app_client(iris_dir, prediction_log=tmp_path / "p.sqlite") as client:
+        response = client.post("/predict/batch", json={"rows": [row, row]})
+        predicted = response.json()["predictions"][0]["prediction"]
+        other = next(c for c in read_metadata(iris_dir).spec.classes or [] if c != predicted)
+        body = {"request_id": response.headers["X-Request-ID"], "outcomes": [predicted, other]}
+        assert client.post("/feedback", json=body).status_code == 200
+        assert metric(client, 'model_feedback_total{result="correct"}') == 1.0
+        assert metric(client, 'model_feedback_total{result="wrong"}') == 1.0
+        mismatch = client.post("/feedback", json={**body, "outcomes": [predicted]})
+        assert mismatch.status_code == 422
+        assert "2 logged rows, got 1 outcomes" in mismatch.json()["detail"]
+
+
+def test_unknown_request_id_is_404_with_the_usual_error_body(
+    iris_dir: Path, tmp_path: Path
+) -> None:
+    with app_client(iris_dir, prediction_log=tmp_path / "p.sqlite") as client:
+        label = (read_metadata(iris_dir).spec.classes or [])[0]
+        response = client.post(
+            "/feedback",
+            json={"request_id": "never-seen", "outcome": label},
+            headers={"X-Request-ID": "fb-1"},
+        )
+    assert response.status_code == 404
+    assert response.json()["request_id"] == "fb-1"
+    assert "never-seen" in response.json()["detail"]
+    assert response.headers["X-Error-Kind"] == "unknown_request_id"
+
+
+@pytest.mark.parametrize(
+    ("model", "body", "loc"),
+    [
+        ("iris", {"request_id": "r1", "outcome": "not-a-class"}, ["body", "outcome"]),
+        ("iris", {"request_id": "r1", "outcome": 1}, ["body", "outcome"]),
+        ("iris", {"request_id": "r1", "outcomes": []}, ["body", "outcomes"]),
+        ("iris", {"request_id": "r1"}, ["body"]),
+        ("iris", {"request_id": "r1", "outcome": "setosa", "outcomes": ["setosa"]}, ["body"]),
+        ("iris", {"request_id": "bad id!", "outcome": "setosa"}, ["body", "request_id"]),
+        ("iris", {"request_id": "r1", "outcome": "setosa", "extra": 1}, ["body", "extra"]),
+        ("diabetes", {"request_id": "r1", "outcome": "12"}, ["body", "outcome"]),
+        ("diabetes", {"request_id": "r1", "outcomes": [1.0, True]}, ["body", "outcomes", 1]),
+    ],
+)
+def test_invalid_feedback_is_422(
+    model: str, body: dict[str, Any], loc: list[Any], request: pytest.FixtureRequest
+) -> None:
+    model_dir: Path = request.getfixturevalue(f"{model}_dir")
+    with app_client(model_dir) as client:
+        response = client.post("/feedback", json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"][: len(loc)] == loc
+
+
+def test_infinite_outcome_is_422(diabetes_dir: Path) -> None:
+    with app_client(diabetes_dir) as client:
+        response = client.post(
+            "/feedback",
+            content=b'{"request_id": "r1", "outcome": 1e400}',
+            headers={"Content-Type": "application/json"},
+        )
+    assert response.status_code == 422
+
+
+def test_recording_off_writes_nothing_and_feedback_says_why(iris_dir: Path, tmp_path: Path) -> None:
+    log = tmp_path / "off" / "predictions.sqlite"
+    with app_client(iris_dir, record_predictions=False, prediction_log=log) as client:
+        request_id = client.post("/predict", json=valid_row(iris_dir)).headers["X-Request-ID"]
+        response = client.post("/feedback", json={"request_id": request_id, "outcome": "setosa"})
+    assert response.status_code == 409
+    assert "SERVING_RECORD_PREDICTIONS=false" in response.json()["detail"]
+    assert not log.parent.exists()
+
+
+def test_rotation_keeps_the_log_under_its_bound(tmp_path: Path) -> None:
+    path = tmp_path / "p.sqlite"
+    log = PredictionLog(path, max_rows=100)
+    other_worker = PredictionLog(path, max_rows=100)  # two `serve` workers share the file
+    for i in range(35):
+        writer = log if i % 2 else other_worker
+        writer.record(f"r{i}", "1", [{"a": float(i)}] * 10, ["x"] * 10, ts=float(i))
+        assert log.count() <= 100
+        if i == 0:
+            assert log.add_feedback("r0", ["x"] * 10)
+    log.add_feedback("r34", ["y"] * 10)
+    log.close()
+    other_worker.close()
+    kept = rows_of(path)
+    assert 90 <= len(kept) <= 100
+    assert kept[-1]["request_id"] == "r34" and kept[-1]["outcome"] == "y"
+    assert kept[0]["request_id"] != "r0"  # the oldest went first
+    with sqlite3.connect(path) as db:  # and their feedback with them
+        assert db.execute("SELECT COUNT(*) FROM feedback WHERE request_id = 'r0'").fetchone() == (
+            0,
+        )
+    assert [r["ts"] for r in iter_predictions(path, since=33.0)] == [33.0] * 10 + [34.0] * 10
+
+
+def test_add_feedback_rules(tmp_path: Path) -> None:
+    log = PredictionLog(tmp_path / "p.sqlite")
+    log.record("a", "1", [{"x": 1.0}, {"x": 2.0}], [0.5, 0.7])
+    assert log.add_feedback("missing", [1.0]) is False
+    with pytest.raises(ValueError, match="2 logged rows"):
+        log.add_feedback("a", [1.0])
+    assert log.add_feedback("a", [1.0, 2.0]) is True
+    log.close()
+    assert [r["outcome"] for r in rows_of(tmp_path / "p.sqlite")] == [1.0, 2.0]
+    assert not rows_of(tmp_path / "absent.sqlite")
+
+
+def test_unwritable_log_path_keeps_serving_and_logs_once(
+    iris_dir: Path, tmp_path: Path, serving_logs: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the log folder should be", encoding="utf-8")
+    with app_client(iris_dir, prediction_log=blocker / "predictions.sqlite") as client:
+        assert client.get("/health/ready").status_code == 200
+        for _ in range(3):
+            request_id = client.post("/predict", json=valid_row(iris_dir)).headers["X-Request-ID"]
+        feedback = client.post("/feedback", json={"request_id": request_id, "outcome": "setosa"})
+        assert feedback.status_code == 503
+        assert feedback.json()["detail"] == "the prediction log is unavailable"
+        assert metric(client, 'model_predictions_dropped_total{reason="write_error"}') == 3.0
+    failures = [r for r in serving_logs.records if "prediction log" in r.getMessage()]
+    assert len(failures) == 1 and failures[0].levelno == logging.ERROR
+
+
+def test_a_failing_write_is_counted_logged_once_and_recovers(
+    tmp_path: Path, serving_logs: pytest.LogCaptureFixture
+) -> None:
+    """Another process holds the write lock (as a full or read-only disk would fail writes)."""
+    path = tmp_path / "p.sqlite"
+    metrics = ServingMetrics()
+    recorder = PredictionRecorder(
+        path,
+        model_version="1",
+        feature_names=["a"],
+        metrics=metrics,
+        max_rows=1000,
+        max_queue=100,
+        timeout_s=0.05,
+    )
+    try:
+        locker = sqlite3.connect(path, isolation_level=None)
+        locker.execute("BEGIN EXCLUSIVE")
+        for i in range(2):
+            recorder.record(f"r{i}", [(1.0,)], ["x"])
+            recorder.flush()
+        recorder.record("r2", [(1.0,)], ["x"])
+        with pytest.raises(recorder_module.RecordingUnavailable):
+            recorder.feedback("r0", ["x"])
+        locker.execute("ROLLBACK")
+        locker.close()
+        recorder.record("r3", [(2.0,)], ["y"])
+        recorder.flush()
+    finally:
+        recorder.close()
+    dropped = metrics.registry.get_sample_value(
+        "model_predictions_dropped_total", {"reason": "write_error"}
+    )
+    assert dropped == 3.0
+    assert [r["request_id"] for r in rows_of(path)] == ["r3"]
+    messages = [r.getMessage() for r in serving_logs.records]
+    assert sum("cannot write" in m for m in messages) == 1
+    assert any("writable again" in m for m in messages)
+
+
+def test_a_full_queue_drops_and_counts_instead_of_blocking(tmp_path: Path) -> None:
+    metrics = ServingMetrics()
+    recorder = PredictionRecorder(
+        tmp_path / "p.sqlite",
+        model_version="1",
+        feature_names=["a"],
+        metrics=metrics,
+        max_rows=1000,
+        max_queue=2,
+    )
+    try:
+        with recorder._lock:  # pylint: disable=protected-access  # a stuck writer (slow disk)
+            started = time.perf_counter()
+            for i in range(5):
+                recorder.record(f"r{i}", [(1.0,)], ["x"])
+            assert time.perf_counter() - started < 0.1
+    finally:
+        recorder.close()
+    dropped = metrics.registry.get_sample_value(
+        "model_predictions_dropped_total", {"reason": "queue_full"}
+    )
+    assert dropped == 3.0
+    assert [r["request_id"] for r in rows_of(tmp_path / "p.sqlite")] == ["r0", "r1"]
+
+
+def test_monitor_summary_gauges_are_read_at_scrape_time(iris_dir: Path, tmp_path: Path) -> None:
+    summary = tmp_path / "reports" / "summary.json"
+    with app_client(iris_dir, monitor_summary=summary) as client:
+        assert metric(client, "model_drift_share") is None  # no monitor run yet
+        assert "# TYPE model_drift_share gauge" in client.get("/metrics").text
+        assert metric(client, "model_predictions_recorded_total") is not None
+        summary.parent.mkdir(parents=True)
+        summary.write_text(json.dumps({"drift_share": 0.4, "needs_retraining": True}))
+        assert metric(client, "model_drift_share") == 0.4
+        assert metric(client, "model_needs_retraining") == 1.0
+        summary.write_text("{not json")
+        assert client.get("/metrics").status_code == 200
+        assert metric(client, "model_drift_share") is None
+
+
+@pytest.mark.slow
+def test_sigterm_loses_no_recorded_prediction(iris_dir: Path, tmp_path: Path) -> None:
+    log = tmp_path / "served.sqlite"
+    env = {"SERVING_MODEL_DIR": str(iris_dir), "SERVING_PREDICTION_LOG": str(log)}
+    with running_server(tmp_path, env) as server, httpx.Client(base_url=server.url) as http:
+        for i in range(40):
+            response = http.post(
+                "/predict", json=valid_row(iris_dir), headers={"X-Request-ID": f"p-{i}"}
+            )
+            assert response.status_code == 200
+        feedback = http.post("/feedback", json={"request_id": "p-39", "outcome": "setosa"})
+        assert feedback.status_code == 200
+    assert server.process.returncode in (0, -15)
+    recorded = rows_of(log)
+    assert len(recorded) == 40
+    assert recorded[-1]["outcome"] == "setosa"
