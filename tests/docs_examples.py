@@ -20,6 +20,7 @@ Output is normalised in one place (``Workspace.clean``): the output folder appea
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -359,12 +360,23 @@ def rewrite(page: Path, fresh: dict[int, str]) -> None:
     page.write_text(text, encoding="utf-8")
 
 
+@contextlib.contextmanager
+def workspace_dir() -> Iterator[Path]:
+    """A temporary folder whose path has the same length wherever it is made.
+
+    rich wraps the ``ccmlops new`` summary at the terminal width before the folder is
+    replaced by ``FAKE_PROJECTS``, so a longer path (pytest's, under xdist) would wrap it.
+    """
+    with tempfile.TemporaryDirectory(prefix="ccmlops-docs-", dir="/tmp") as tmp:
+        yield Path(tmp)
+
+
 def main(argv: list[str]) -> int:
     """Regenerate every example (``--check``: only report the ones that differ)."""
     check_only = "--check" in argv
     stale = 0
-    with tempfile.TemporaryDirectory() as tmp:
-        ws = Workspace(Path(tmp))
+    with workspace_dir() as tmp:
+        ws = Workspace(tmp)
         by_page: dict[Path, dict[int, str]] = {}
         for block in all_blocks():
             started = time.perf_counter()

@@ -5,7 +5,8 @@ Run with a generated project's Python, from the project's root:
 pipeline does (same params, split and spec; no MLflow, so it takes a second), saves the
 bundle with the project's own ``save_bundle`` and asks the real app through FastAPI's
 TestClient. Output: after ``SENTINEL``, one JSON object {case: "status body"}. The request
-id is fixed so the bodies are the same on every run.
+id is fixed so the bodies are the same on every run; recording is off, so the probe
+leaves no prediction log in the project whose tree the docs also show.
 """
 
 from __future__ import annotations
@@ -58,7 +59,9 @@ def answers(package: str) -> dict[str, str]:
     with tempfile.TemporaryDirectory() as tmp:
         empty = Path(tmp) / "empty"
         empty.mkdir()
-        app = app_module.create_app(settings_module.Settings(model_dir=empty, access_log=False))
+        app = app_module.create_app(
+            settings_module.Settings(model_dir=empty, access_log=False, record_predictions=False)
+        )
         with TestClient(app) as client:
             show("ready-no-model", client.get("/health/ready", headers=headers))
             show("predict-no-model", client.post("/predict", json=good, headers=headers))
@@ -72,7 +75,9 @@ def answers(package: str) -> dict[str, str]:
             metrics={},
             trained_at=datetime(2026, 1, 1, tzinfo=UTC),
         )
-        app = app_module.create_app(settings_module.Settings(model_dir=models, access_log=False))
+        app = app_module.create_app(
+            settings_module.Settings(model_dir=models, access_log=False, record_predictions=False)
+        )
         with TestClient(app) as client:
             show(
                 "out-of-range", client.post("/predict", json={**good, first: 1e6}, headers=headers)

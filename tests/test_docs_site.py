@@ -26,6 +26,7 @@ from docs_examples import (
     needs_project_env,
     produce,
     rewrite,
+    workspace_dir,
 )
 
 CONFIG = ROOT / "docs" / "mkdocs.yml"
@@ -114,8 +115,9 @@ def test_every_faq_code_block_is_a_checked_example() -> None:
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    return Workspace(tmp_path_factory.mktemp("docs-examples"))
+def workspace() -> Iterator[Workspace]:
+    with workspace_dir() as tmp:
+        yield Workspace(tmp)
 
 
 def check_blocks(workspace: Workspace, chosen: list[Block]) -> None:
