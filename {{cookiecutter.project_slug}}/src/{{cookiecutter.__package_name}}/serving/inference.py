@@ -108,16 +108,23 @@ class InferenceWorker:
         """Requests queued or being predicted (abandoned ones count until the model is done)."""
         return self._pending
 
+    def _admit_locked(self) -> None:
+        """Count one more request in, or refuse it; the caller holds ``_cond``.
+
+        Both paths share the one bound, so inline and thread requests overload together.
+        """
+        if self._stopping:
+            raise WorkerStopped("the inference worker is stopping")
+        if self._pending >= self.max_pending:
+            raise Overloaded(f"{self._pending} requests are already waiting")
+        self._pending += 1
+
     async def predict(self, rows: list[Row], request_id: str = "-") -> list[Any]:
         """One answer per row; raises Overloaded, DeadlineExceeded or InferenceFailed."""
         loop = asyncio.get_running_loop()
         job = _Job(rows, loop.create_future(), loop, request_id)
         with self._cond:
-            if self._stopping:
-                raise WorkerStopped("the inference worker is stopping")
-            if self._pending >= self.max_pending:
-                raise Overloaded(f"{self._pending} requests are already waiting")
-            self._pending += 1
+            self._admit_locked()
             self._queue.append(job)
             self._cond.notify()
         try:
@@ -137,11 +144,7 @@ class InferenceWorker:
         loop = asyncio.get_running_loop()
         job = _Job(rows, loop.create_future(), loop, request_id)
         with self._cond:
-            if self._stopping:
-                raise WorkerStopped("the inference worker is stopping")
-            if self._pending >= self.max_pending:
-                raise Overloaded(f"{self._pending} requests are already waiting")
-            self._pending += 1
+            self._admit_locked()
         self._inline_jobs.append(job)
         if len(self._inline_jobs) == 1:
             loop.call_soon(self._flush_inline)
