@@ -6,6 +6,7 @@ import fcntl
 import itertools
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -68,6 +69,19 @@ def run(
         input=input_text,
         stdin=None if input_text is not None else subprocess.DEVNULL,
     )
+
+
+def stop_process_group(process: subprocess.Popen[Any], timeout: float = 20) -> None:
+    """SIGTERM a process started with ``start_new_session=True`` and its children; SIGKILL
+    the group if it is not gone within ``timeout`` seconds. A process already gone is left."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=timeout)
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ import os
 import pwd
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -29,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conftest import ROOT, interpreter, run
+from conftest import ROOT, interpreter, run, stop_process_group
 
 TOOLS = ROOT / ".cache" / "tools"
 SERVER_ENV = TOOLS / "team-servers"
@@ -133,14 +132,8 @@ class Server:
 
     def stop(self) -> None:
         """SIGTERM the process group, SIGKILL after ``stop_timeout`` seconds."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=self.stop_timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=self.stop_timeout)
+        if self.process is not None:
+            stop_process_group(self.process, self.stop_timeout)
 
     def tail(self, lines: int = 40) -> str:
         """The end of the server's log, for failure messages."""

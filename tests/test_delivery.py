@@ -14,7 +14,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT, env_for, run
+from conftest import ROOT, env_for, run, stop_process_group
 
 from hooks import post_gen_project
 
@@ -687,12 +686,7 @@ def served(
     try:
         yield project, bundle, f"http://127.0.0.1:{port}", env
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_process_group(process)
 
 
 @pytest.mark.tier2

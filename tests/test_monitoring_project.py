@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import sqlite3
 import subprocess
 import time
@@ -27,7 +26,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import env_for, run
+from conftest import env_for, run, stop_process_group
 from test_delivery import dashboard_expressions, free_port, metric_names, promtool_binary
 
 ALERTS = {
@@ -208,13 +207,7 @@ def process(args: list[str], cwd: Path, env: dict[str, str], log: Path) -> Itera
         try:
             yield proc
         finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
+            stop_process_group(proc)
 
 
 def prometheus_api(base: str, path: str, **query: str) -> Any:
