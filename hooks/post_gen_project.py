@@ -24,20 +24,55 @@ ANSWER_ORDER_JSON = r"""
 {{ cookiecutter | list | tojson }}
 """
 
-# The one table of optional parts: (option, value) -> paths removed when the answer is that value.
-REMOVED_PATHS: dict[tuple[str, Any], list[str]] = {
-    ("serving", False): [
+# Which parts these answers include (milestone and options), from hooks/parts.py's table.
+PARTS_JSON = r"""
+{{ cookiecutter | parts | tojson }}
+"""
+
+# The one table of optional parts: part -> paths removed when the answers leave it out.
+REMOVED_PATHS: dict[str, list[str]] = {
+    "pipeline": [
+        "dvc.yaml",
+        ".dvcignore",
+        "src/{package}/stages",
+        "src/{package}/workflow.py",
+        "src/{package}/training.py",
+        "src/{package}/evaluation.py",
+        "src/{package}/tracking.py",
+        "src/{package}/registry.py",
+        "src/{package}/bundle.py",
+        "src/{package}/serialization.py",
+        "tests/test_training.py",
+        "tests/test_evaluation.py",
+        "tests/test_serialization.py",
+        "tests/test_stages.py",
+        "tests/test_tracking.py",
+        "tests/test_pipeline_definition.py",
+        "tests/test_pipeline_e2e.py",
+        "benchmarks",
+        "docs/pipeline.md",
+        "docs/team.md",
+    ],
+    "quality": [
+        "src/{package}/validation.py",
+        "src/{package}/stages/validate.py",
+        "src/{package}/emissions.py",
+        "src/{package}/quality.py",
+        "tests/test_validation.py",
+        "tests/test_emissions.py",
+        "tests/test_quality.py",
+        "tests/test_stage_validate.py",
+        ".pre-commit-config.yaml",
+        "docs/delivery.md",
+    ],
+    "serving": [
         "src/{package}/serving",
         "src/{package}/prediction_log.py",
         "tests/serving",
         "benchmarks/serving.py",
         "docs/serving.md",
-        "src/{package}/monitoring",
-        "tests/test_monitoring.py",
-        "benchmarks/monitoring.py",
-        "docs/monitoring.md",
     ],
-    ("docker", False): [
+    "docker": [
         "Dockerfile",
         ".dockerignore",
         "compose.yaml",
@@ -45,8 +80,15 @@ REMOVED_PATHS: dict[tuple[str, Any], list[str]] = {
         ".env.example",
         ".github/workflows/cd.yml",
     ],
-    ("ci", False): [".github"],
-    ("license", "none"): ["LICENSE"],
+    "ci": [".github"],
+    "monitoring": [
+        "src/{package}/monitoring",
+        "tests/test_monitoring.py",
+        "benchmarks/monitoring.py",
+        "docs/monitoring.md",
+    ],
+    "dashboards": ["deploy/prometheus", "deploy/grafana"],
+    "license": ["LICENSE"],
 }
 COMMIT_MESSAGE = "Initial commit from cookiecutter-mlops"
 CRUFT_FILE = ".cruft.json"
@@ -62,11 +104,18 @@ def warn(message: str) -> None:
     print(f"WARNING: {message}", file=sys.stderr)
 
 
+def included_parts(answers: Mapping[str, Any]) -> dict[str, bool]:
+    """Part -> included, as rendered from hooks/parts.py; the licence is the one plain answer."""
+    parts: dict[str, bool] = json.loads(PARTS_JSON)
+    return {**parts, "license": answers.get("license") != "none"}
+
+
 def remove_optional_parts(root: Path, answers: Mapping[str, Any]) -> list[str]:
-    """Delete the parts the answers switched off; return their relative paths."""
+    """Delete the parts the answers leave out; return their relative paths."""
     removed = []
-    for (option, value), patterns in REMOVED_PATHS.items():
-        if answers.get(option) != value:
+    parts = included_parts(answers)
+    for part, patterns in REMOVED_PATHS.items():
+        if parts[part]:
             continue
         for pattern in patterns:
             rel = pattern.format(package=answers["__package_name"])
@@ -190,6 +239,8 @@ def write_cruft_state(root: Path, answers: Mapping[str, Any], order: Sequence[st
 
 def init_dvc(root: Path, answers: Mapping[str, Any], subdir: bool) -> bool:
     """Initialise DVC in process (one import, no extra interpreter); False when DVC is absent."""
+    if not included_parts(answers)["pipeline"]:
+        return True  # course milestone M1: no pipeline yet; `<project> setup` comes with M2
     try:
         from dvc.repo import Repo
     except ImportError:
@@ -210,12 +261,8 @@ def init_vcs(root: Path, answers: Mapping[str, Any]) -> list[str]:
     """git init, dvc init, first commit; returns the commands the user still has to run."""
     if shutil.which("git") is None:
         warn("git was not found: the project was created without a Git repository.")
-        return [
-            "git init -b main",
-            "uv run {slug} setup",
-            "git add -A",
-            'git commit -m "Initial commit"',
-        ]
+        setup = ["uv run {slug} setup"] if included_parts(answers)["pipeline"] else []
+        return ["git init -b main", *setup, "git add -A", 'git commit -m "Initial commit"']
     if (root / ".git").exists():  # plain `cookiecutter -f` over an earlier project
         warn("the folder already has a Git repository: nothing was committed (see git status).")
         if not (root / ".dvc").exists():

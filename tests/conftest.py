@@ -34,10 +34,37 @@ def matrix_options() -> dict[str, list[Any]]:
     }
 
 
+# Varied on two base answer sets instead of across the full product: their values mostly
+# collapse (a milestone before M4 has no serving, so serving, docker and ci are moot there).
+SECONDARY_OPTIONS = ("milestone",)
+
+
+def default_answers() -> dict[str, Any]:
+    """cookiecutter.json's default for every matrix option (a choice's first value)."""
+    return {k: v[0] if isinstance(v, list) else v for k, v in matrix_options().items()} | {
+        k: CONTEXT[k] for k in matrix_options() if isinstance(CONTEXT[k], bool)
+    }
+
+
 def valid_combinations() -> list[dict[str, Any]]:
-    """The product of all option values minus what the named incompatibility rules refuse."""
+    """The product of the primary options, then each secondary value on two base answer sets,
+    minus what the named incompatibility rules refuse."""
     opts = matrix_options()
-    combos = [dict(zip(opts, values, strict=True)) for values in itertools.product(*opts.values())]
+    defaults = default_answers()
+    primary = {k: v for k, v in opts.items() if k not in SECONDARY_OPTIONS}
+    fixed = {k: defaults[k] for k in SECONDARY_OPTIONS if k in opts}
+    combos = [
+        {**dict(zip(primary, values, strict=True)), **fixed}
+        for values in itertools.product(*primary.values())
+    ]
+    bases = [
+        defaults,
+        {**defaults, "ml_task": "regression", "dvc_remote": "s3", "license": "none",
+         "python_version": opts["python_version"][-1], "serving": False, "docker": False},
+    ]  # fmt: skip
+    for key in fixed:
+        others = [value for value in opts[key] if value != fixed[key]]
+        combos += [{**base, key: value} for value in others for base in bases]
     return [combo for combo in combos if not rules.broken_rules(combo)]
 
 

@@ -6,9 +6,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from hooks import parts
 from hooks import post_gen_project as post
 from hooks import pre_gen_project as pre
 
@@ -45,6 +47,32 @@ def test_pre_gen_main_accepts_good_answers(monkeypatch: pytest.MonkeyPatch) -> N
 def test_control_characters_are_refused() -> None:
     problems = pre.validate({**ANSWERS, "description": "bell\x07"})
     assert problems == ["description contains a control character; remove it"]
+
+
+@pytest.fixture(autouse=True)
+def rendered_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What cookiecutter renders into the hook's PARTS_JSON, computed from each call's answers."""
+
+    def included(answers: dict[str, Any]) -> dict[str, bool]:
+        return {**parts.included_parts(answers), "license": answers.get("license") != "none"}
+
+    monkeypatch.setattr(post, "included_parts", included)
+
+
+def test_rendered_parts_table_parses_in_the_hook(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.undo()  # the hook's own reading of the rendered JSON
+    monkeypatch.setattr(post, "PARTS_JSON", json.dumps(parts.included_parts({"milestone": "M1"})))
+    included = post.included_parts({"license": "none"})
+    assert included["scoping"] and not included["pipeline"] and not included["license"]
+    assert set(included) == set(post.REMOVED_PATHS) | {"scoping"}
+
+
+def test_milestone_m1_leaves_out_every_later_part(tmp_path: Path) -> None:
+    make_tree(tmp_path)
+    removed = post.remove_optional_parts(tmp_path, {**ANSWERS, "milestone": "M1"})
+    assert {"benchmarks", "src/demo/serving", "Dockerfile", ".github"} <= set(removed)
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert left == ["LICENSE", "src/demo/cli.py"]
 
 
 def make_tree(root: Path) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import subprocess
 import sys
 import tomllib
@@ -13,7 +15,7 @@ import pytest
 import yaml
 from conftest import CONTEXT, ROOT, combo_id, matrix_options, valid_combinations
 
-from hooks import post_gen_project
+from hooks import parts, post_gen_project
 
 TEMPLATE = ROOT / "{{cookiecutter.project_slug}}"
 COMBOS = valid_combinations()
@@ -27,8 +29,9 @@ def expected_tree(answers: dict[str, Any], package: str) -> set[str]:
         for p in TEMPLATE.rglob("*")
         if p.is_file() and "__pycache__" not in p.parts
     }
-    for (option, value), patterns in post_gen_project.REMOVED_PATHS.items():
-        if answers[option] != value:
+    included = {**parts.included_parts(answers), "license": answers["license"] != "none"}
+    for part, patterns in post_gen_project.REMOVED_PATHS.items():
+        if included[part]:
             continue
         for pattern in patterns:
             rel = pattern.format(package=package)
@@ -48,7 +51,7 @@ def test_every_option_is_varied() -> None:
     }
     public = {k for k in CONTEXT if not k.startswith("_")}
     assert public == varied_by_matrix | varied_elsewhere
-    assert len(COMBOS) == 288
+    assert len(COMBOS) == 288 + 2 * 6  # full product, plus each milestone on two answer sets
 
 
 def test_incompatible_combinations_are_refused_by_the_hook(cookies: Any) -> None:
@@ -96,9 +99,48 @@ def test_combination_renders_cleanly(
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["project"]["requires-python"] == f">={combo['python_version']}"
     deps = " ".join(pyproject["dependency-groups"]["pipeline"])
-    assert ("dvc[s3]" in deps) == (combo["dvc_remote"] == "s3")
+    has_pipeline = parts.included(combo, "pipeline")
+    assert ("dvc[s3]" in deps) == (has_pipeline and combo["dvc_remote"] == "s3")
+    assert ("dvc" in deps) == has_pipeline
+    assert imported_distributions(project) <= declared_distributions(pyproject)
     assert (project / "LICENSE").exists() == (combo["license"] != "none")
     assert readme_tree_paths(project) <= tree_and_dirs(project)
+
+
+# Import name -> distribution, for what the generated package imports from outside itself.
+DISTRIBUTIONS = {
+    "sklearn": "scikit-learn",
+    "yaml": "pyyaml",
+    "pydantic_settings": "pydantic-settings",
+    "prometheus_client": "prometheus-client",
+    "great_expectations": "great-expectations",
+    "starlette": "fastapi",
+}
+
+
+def imported_distributions(project: Path) -> set[str]:
+    """Third-party distributions the package's modules import (stdlib and itself excluded)."""
+    found: set[str] = set()
+    package = next((project / "src").iterdir())
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                if top not in sys.stdlib_module_names and top != package.name:
+                    found.add(DISTRIBUTIONS.get(top, top))
+    return found
+
+
+def declared_distributions(pyproject: dict[str, Any]) -> set[str]:
+    """Names of the runtime and group dependencies, without versions and extras."""
+    groups = pyproject["dependency-groups"]
+    declared = [*pyproject["project"]["dependencies"], *groups["pipeline"], *groups["dev"]]
+    return {re.split(r"[\[=<>]", spec)[0].lower() for spec in declared}
 
 
 def tree_and_dirs(project: Path) -> set[str]:

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
-from {{ cookiecutter.__package_name }}.cards import TEMPLATES, render, size_category, write
+from {{ cookiecutter.__package_name }}.cards import TEMPLATES, render, size_category, write, write_cards
+from {{ cookiecutter.__package_name }}.config import parse_params
+from {{ cookiecutter.__package_name }}.paths import ProjectPaths
 
 
 def _header(text: str) -> dict[str, Any]:
@@ -53,6 +55,7 @@ def test_model_card(iris) -> None:  # type: ignore[no-untyped-def]
     text = render(
         "model_card.md.j2",
         spec=spec,
+        trained=True,
         metrics=metrics,
         rows_test=38,
         estimator="logistic_regression",
@@ -90,3 +93,17 @@ def test_templates_ship_with_the_package(tmp_path: Path) -> None:
     ]
     write(tmp_path / "docs" / "card.md", "x\n")
     assert (tmp_path / "docs" / "card.md").read_text() == "x\n"
+
+
+def test_cards_before_the_pipeline_describe_the_plan(
+    tmp_path: Path, project_params: dict[str, Any]
+) -> None:
+    """Course milestone M1: no pipeline outputs yet, cards come from the data and params.yaml."""
+    params = parse_params(project_params)
+    written = write_cards(params, ProjectPaths(tmp_path))
+    data_card, model_card = (path.read_text(encoding="utf-8") for path in written)
+    assert "Not checked automatically yet" in data_card
+    assert f"`{params.data.target}`" in data_card
+    assert "(planned)" in model_card and params.train.estimator in model_card
+    assert "model-index" not in _header(model_card)  # no metrics claimed before training
+    assert model_card.count("<!-- TODO(author)") == 3  # the authors' sections are all there

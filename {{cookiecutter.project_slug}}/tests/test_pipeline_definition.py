@@ -47,7 +47,9 @@ def test_library_modules_a_stage_imports_are_deps(name: str) -> None:
         if isinstance(node, ast.ImportFrom) and node.level == 2:
             imported |= {node.module} if node.module else {a.name for a in node.names}
     deps = set(STAGES[name]["deps"])
-    missing = [m for m in imported - PLUMBING if f"src/{PKG}/{m}.py" not in deps]
+    # An optional module of a later course milestone (emissions before M3) is not here to matter.
+    present = {m for m in imported - PLUMBING if (ROOT / f"src/{PKG}/{m}.py").is_file()}
+    missing = [m for m in present if f"src/{PKG}/{m}.py" not in deps]
     assert not missing
 
 
@@ -68,6 +70,8 @@ def test_paths_module_and_dvc_yaml_agree() -> None:
         if isinstance(getattr(ProjectPaths, attr), property) and attr != "params"
     }
     declared = {p for p in declared if p != "models"}
+    if "validate" not in STAGES:  # data checks arrive with course milestone M3
+        declared -= {str(paths.validation_report), str(paths.validation_summary)}
     expected = {str(paths.models_dir / "model.skops"), str(paths.models_dir / "model.json")}
     assert _outputs() == declared | expected
 

@@ -29,6 +29,8 @@ IGNORED = shutil.ignore_patterns(
     "*_card.md", "*.egg-info",
 )  # fmt: skip
 GIT_ID = ["-c", "user.name=test", "-c", "user.email=test@example.com"]
+# Data checks and CodeCarbon arrive with course milestone M3.
+HAS_QUALITY = (ROOT / "src" / PKG / "validation.py").is_file()
 
 pytestmark = pytest.mark.slow
 
@@ -99,7 +101,8 @@ def test_outputs_and_metrics(project: Path) -> None:
         "docs/model_card.md",
     ):
         assert (project / path).is_file(), path
-    assert "PASSED" in (project / "reports/validation.md").read_text()
+    if HAS_QUALITY:
+        assert "PASSED" in (project / "reports/validation.md").read_text()
     bundle = json.loads((project / "models/model.json").read_text())
     assert bundle["version"] == "1"
     assert bundle["sha256"] == _sha(project / "models/model.skops")
@@ -119,7 +122,8 @@ def test_mlflow_run_and_registry(project: Path, monkeypatch: pytest.MonkeyPatch)
     run_info = json.loads((project / "artifacts/train/run.json").read_text())
     run = client.get_run(run_info["run_id"])
     assert run.info.status == "FINISHED"
-    assert {"emissions_kg", "energy_kwh", "train_score"} <= set(run.data.metrics)
+    measured = {"emissions_kg", "energy_kwh"} if HAS_QUALITY else set()
+    assert {"train_score", *measured} <= set(run.data.metrics)
     assert any(name.startswith("test_") for name in run.data.metrics)
     assert run.data.params["estimator"]
     assert run.data.tags["dataset_sha256"] == run_info["dataset_sha256"]

@@ -13,10 +13,10 @@ import pytest
 
 from {{ cookiecutter.__package_name }} import serialization
 from {{ cookiecutter.__package_name }}.config import Params, parse_params
-from {{ cookiecutter.__package_name }}.errors import DataError, GateFailed, ValidationFailed
+from {{ cookiecutter.__package_name }}.errors import DataError, GateFailed
 from {{ cookiecutter.__package_name }}.features import DatasetSpec
 from {{ cookiecutter.__package_name }}.paths import ProjectPaths
-from {{ cookiecutter.__package_name }}.stages import evaluate, prepare, register, validate
+from {{ cookiecutter.__package_name }}.stages import evaluate, prepare, register
 from {{ cookiecutter.__package_name }}.stages._runner import run
 from {{ cookiecutter.__package_name }}.training import build_estimator, fit, to_labels, to_matrix
 
@@ -51,20 +51,6 @@ def test_prepare_reports_a_corrupted_csv(tmp_path: Path, project_params: dict[st
     with pytest.raises(DataError, match="not a valid CSV"):
         prepare.main(params, ProjectPaths(tmp_path))
     assert not (tmp_path / "data").exists()
-
-
-def test_validate_passes_then_fails_on_a_nan_target(prepared: tuple[Params, ProjectPaths]) -> None:
-    params, paths = prepared
-    validate.main(params, paths)
-    assert json.loads(paths.validation_report.read_text())["success"] is True
-    train = pd.read_csv(paths.train_data)
-    train.loc[5, params.data.target] = None
-    train.to_csv(paths.train_data, index=False)
-    with pytest.raises(ValidationFailed, match="expect_column_values_to_not_be_null") as info:
-        validate.main(params, paths)
-    assert f"column '{params.data.target}': 1 of {len(train)} rows" in str(info.value)
-    assert json.loads(paths.validation_report.read_text())["success"] is False
-    assert "FAILED" in paths.validation_summary.read_text()
 
 
 def _train(params: Params, paths: ProjectPaths) -> None:

@@ -128,7 +128,11 @@ def print_report(data: dict[str, Any], console: Console) -> None:
 def check(
     milestone: Annotated[
         str | None,
-        typer.Option("--milestone", "-m", help="M1..M6 (cumulative); default: all of them."),
+        typer.Option(
+            "--milestone",
+            "-m",
+            help="M1..M6 (cumulative); default: the project's own (.cruft.json), else all.",
+        ),
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the report as JSON, and nothing else.")
@@ -150,9 +154,10 @@ def check(
     """Grade a generated project's milestone item by item; exit 1 when a required item fails."""
     err = Console(stderr=True)
     try:
+        project = Project.find(project_dir, python)
+        milestone = milestone or project.milestone
         items = select(milestone, only or [])
         select(None, skip or [])  # validates the --skip names
-        project = Project.find(project_dir, python)
     except (UsageError, NotAProject) as error:
         err.print(f"[bold red]error:[/bold red] {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None

@@ -83,16 +83,26 @@ class Project:
         packages = config.get("tool", {}).get("hatch", {}).get("build", {}).get("targets", {})
         packages = packages.get("wheel", {}).get("packages", [])
         package = Path(packages[0]).name if packages else ""
-        missing = [
-            str(path.relative_to(root))
-            for path in (root / "dvc.yaml", root / "src" / package / "stages" / "__init__.py")
-            if not package or not path.is_file()
-        ]
-        if missing:
-            raise NotAProject(
-                f"{root} is not a cookiecutter-mlops project (missing {', '.join(missing)})"
-            )
+        marker = root / "src" / package / "cli.py"  # every milestone's project has its task runner
+        if not package or not marker.is_file():
+            missing = marker.relative_to(root) if package else "[tool.hatch] wheel packages"
+            raise NotAProject(f"{root} is not a cookiecutter-mlops project (missing {missing})")
         return cls(root, package, python_command(root, python))
+
+    @cached_property
+    def milestone(self) -> str | None:
+        """The course milestone the project was rendered for (.cruft.json), None for all."""
+        try:
+            state = json.loads((self.root / ".cruft.json").read_text(encoding="utf-8"))
+            answer = str(state["context"]["cookiecutter"].get("milestone", "all")).upper()
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+        return answer if answer.startswith("M") else None
+
+    @property
+    def cli(self) -> str:
+        """The project's task runner as typed: ``uv run <cli> <task>``."""
+        return str(self.config.get("project", {}).get("name", self.package)).replace("_", "-")
 
     @cached_property
     def config(self) -> dict[str, Any]:

@@ -1,16 +1,23 @@
-"""Data and model cards (Hugging Face style), re-rendered from the pipeline's outputs.
+"""Data and model cards (Hugging Face style), re-rendered from the facts that exist so far.
 
 Why generated: numbers in hand-written cards go stale; here the facts (features,
-ranges, metrics, emissions) come from the run, and only the judgement (intended use,
-limitations, ethics) is left to the authors, marked with TODO(author) comments.
+ranges, metrics, emissions) come from the data and the run, and only the judgement
+(intended use, limitations, ethics) is left to the authors, marked with TODO(author)
+comments. Before the pipeline exists (course milestone M1) the facts come straight from
+the data source in params.yaml and the model card describes the planned model.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from . import PROJECT_DESCRIPTION, PROJECT_NAME
+from .config import Params
+from .data import BUNDLED_TARGETS, derive_spec, load_source, select_columns, split
+from .features import DatasetSpec
+from .paths import ProjectPaths
 
 TEMPLATES = Path(__file__).parent / "_card_templates"
 LICENSE = {{ (cookiecutter.license if cookiecutter.license != "none" else "other") | lower | tojson }}
@@ -41,3 +48,76 @@ def write(path: Path, text: str) -> None:
     """Write a card, creating docs/ when needed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
+
+
+def _read_json(path: Path) -> Any:
+    """A pipeline output, or None when that stage does not exist (yet)."""
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _count_rows(path: Path) -> int:
+    """Data rows in a CSV written by prepare (header excluded)."""
+    with path.open(encoding="utf-8") as handle:
+        return sum(1 for _ in handle) - 1
+
+
+def _dataset(params: Params, paths: ProjectPaths) -> tuple[DatasetSpec, dict[str, int]]:
+    """The spec and split sizes: from prepare's outputs, else split now as prepare would."""
+    if paths.spec.is_file() and paths.train_data.is_file() and paths.test_data.is_file():
+        rows = {"train": _count_rows(paths.train_data), "test": _count_rows(paths.test_data)}
+        return DatasetSpec.load(paths.spec), rows
+    cfg = params.data
+    frame, descriptions = load_source(cfg.source, cfg.target)
+    frame = select_columns(frame, cfg.target, cfg.features)
+    train, test = split(frame, cfg.target, cfg.task, cfg.test_size, cfg.seed)
+    spec = derive_spec(train, cfg.target, cfg.task, descriptions)
+    return spec, {"train": len(train), "test": len(test)}
+
+
+def write_cards(params: Params, paths: ProjectPaths) -> list[Path]:
+    """Render both cards from the facts that exist; return the files written."""
+    spec, rows = _dataset(params, paths)
+    info = _read_json(paths.run_info) or {}
+    metrics = _read_json(paths.metrics)
+    metadata = _read_json(paths.models_dir / "model.json")
+    source = params.data.source
+    if source in BUNDLED_TARGETS:
+        source = f"scikit-learn's bundled `{source}` dataset"
+    write(
+        paths.data_card,
+        render(
+            "data_card.md.j2",
+            spec=spec,
+            source=source,
+            rows=rows,
+            seed=params.data.seed,
+            size_category=size_category(rows["train"] + rows["test"]),
+            dataset_sha256=info.get("dataset_sha256"),
+            validation=_read_json(paths.validation_report),
+        ),
+    )
+    trained = bool(metrics and metadata and info)
+    write(
+        paths.model_card,
+        render(
+            "model_card.md.j2",
+            spec=spec,
+            trained=trained,
+            metrics=metrics,
+            rows_test=rows["test"],
+            estimator=params.train.estimator,
+            hyperparameters=dict(params.train.hyperparameters),
+            gate_metric=params.evaluate.gate_metric,
+            min_improvement=params.evaluate.min_improvement,
+            registered_model=metadata["name"] if trained else params.tracking.registered_model,
+            version=metadata["version"] if trained else None,
+            alias=params.tracking.alias,
+            trained_at=info.get("trained_at"),
+            run_id=info.get("run_id"),
+            git_commit=info.get("git_commit"),
+            emissions=info.get("emissions") if info.get("emissions", {}).get("tracked") else None,
+            country=info.get("country_iso_code"),
+            package=__package__,
+        ),
+    )
+    return [paths.data_card, paths.model_card]

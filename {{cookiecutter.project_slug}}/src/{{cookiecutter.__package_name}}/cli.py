@@ -3,111 +3,37 @@
 from __future__ import annotations
 
 import importlib
-import importlib.util
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
+from .config import load_params
 from .paths import ProjectPaths
 
 app = typer.Typer(help="Tasks for this project: `uv run <project> <task>`.", no_args_is_help=True)
 console = Console()
 PROJECT_ROOT = Path.cwd()
-DEFAULT_REMOTE = {{ cookiecutter.__dvc_remote_url | tojson }}
 
 
 @app.callback()
 def main() -> None:
-    """Tasks for this project: set-up, pipeline demo and serving."""
-
-
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run a tool from this environment and fail with its own message when it fails."""
-    result = subprocess.run(args, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        console.print(f"[red]{' '.join(args)} failed:[/red]\n{result.stderr.strip()}")
-        raise typer.Exit(result.returncode)
-    return result
-
-
-def _git_root() -> Path | None:
-    if shutil.which("git") is None:
-        return None
-    result = subprocess.run(
-        ["git", "rev-parse", "--show-toplevel"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return Path(result.stdout.strip()) if result.returncode == 0 else None
+    """Tasks for this project: cards, set-up, pipeline demo, checks, serving, monitoring."""
 
 
 @app.command()
-def setup() -> None:
-    """Finish the set-up: initialise DVC with the default remote if generation could not."""
-    dvc = [sys.executable, "-m", "dvc"]
-    if (PROJECT_ROOT / ".dvc").is_dir():
-        console.print("DVC is already initialised.")
-    else:
-        git_root = _git_root()
-        if git_root is None and shutil.which("git"):
-            _run("git", "init", "-q", "-b", "main")
-            git_root = PROJECT_ROOT
-        init = [*dvc, "init", "-q"]
-        if git_root is None:
-            init.append("--no-scm")
-        elif git_root.resolve() != PROJECT_ROOT.resolve():
-            init.append("--subdir")
-        _run(*init)
-        _run(*dvc, "config", "core.analytics", "false")
-        _run(*dvc, "remote", "add", "--default", "--force", "storage", DEFAULT_REMOTE)
-        console.print("Initialised DVC with the remote [bold]storage[/bold] -> " + DEFAULT_REMOTE)
-    if (PROJECT_ROOT / "uv.lock").exists():
-        console.print("Commit [bold]uv.lock[/bold]: CI and the Docker build install from it.")
-    console.print("[green]Set-up complete.[/green] Next: [bold]uv run dvc repro[/bold]")
+def cards() -> None:
+    """Write docs/data_card.md and docs/model_card.md from what exists so far."""
+    from .cards import write_cards  # noqa: PLC0415 - pandas and Jinja only for this task
 
-
-def _results() -> dict[str, str]:
-    """Where the main job leaves its results, read from the pipeline's one table of paths."""
-    paths = ProjectPaths()
-    return {
-        "dataset and its split": f"{paths.raw_data}, {paths.train_data.parent}/",
-        "validation report": str(paths.validation_summary),
-        "metrics and plot data": f"{paths.metrics}, {paths.predictions_plot}",
-        "exported model bundle": f"{paths.models_dir}/",
-        "MLflow runs and registry": "mlflow.db, mlruns/  (uv run mlflow ui)",
-        "data and model cards": f"{paths.data_card}, {paths.model_card}",
-        "DVC remote": DEFAULT_REMOTE + "  (uv run dvc push)",
-    }
-
-
-@app.command()
-def demo(port: int = typer.Option(8765, help="Port for the one served prediction.")) -> None:
-    """The main job: set-up, the pipeline and, with the serving app, one prediction over HTTP."""
-    setup()
-    console.rule("Pipeline: dvc repro")
-    repro = subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=PROJECT_ROOT, check=False)
-    if repro.returncode != 0:
-        raise typer.Exit(repro.returncode)
-    if importlib.util.find_spec(f"{__package__}.serving") is not None:
-        console.rule("Serving: one prediction over HTTP")
-        smoke = importlib.import_module(f"{__package__}.serving.smoke")
-        row, answer = smoke.serve_and_predict(PROJECT_ROOT / "models", port)
-        console.print(f"POST /predict {row}")
-        console.print(f"prediction: {answer}")
-    console.rule("Where everything went")
-    for what, where in _results().items():
-        console.print(f"{what:34} {where}", highlight=False)
+    paths = ProjectPaths(PROJECT_ROOT)
+    for path in write_cards(load_params(paths.params), paths):
+        console.print(f"wrote {path}")
 
 
 def _register_optional_commands() -> None:
-    """Add the commands of optional parts (serving, monitoring) when they were generated."""
-    for module in ("quality", "serving.cli", "monitoring.cli"):
+    """Add the commands of the parts this project has (pipeline, quality, serving, monitoring)."""
+    for module in ("workflow", "quality", "serving.cli", "monitoring.cli"):
         try:
             extra = importlib.import_module(f"{__package__}.{module}")
         except ModuleNotFoundError as error:

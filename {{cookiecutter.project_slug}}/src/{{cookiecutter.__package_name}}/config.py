@@ -100,12 +100,13 @@ class Params(_Section):
     """The whole params.yaml."""
 
     data: DataParams
-    validation: ValidationParams
     train: TrainParams
     evaluate: EvaluateParams
     tracking: TrackingParams
-    emissions: EmissionsParams
-    monitor: MonitorParams | None = None  # only with the serving app (it logs the traffic)
+    # Sections of later course milestones: M3 (data checks, CodeCarbon), M6 (monitoring).
+    validation: ValidationParams | None = None
+    emissions: EmissionsParams | None = None
+    monitor: MonitorParams | None = None
 
     @model_validator(mode="after")
     def _task_matches(self) -> Params:

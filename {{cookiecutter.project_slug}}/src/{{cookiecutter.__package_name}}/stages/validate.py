@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..config import Params
 from ..data import read_split
-from ..errors import ValidationFailed
+from ..errors import ParamsError, ValidationFailed
 from ..features import DatasetSpec
 from ..paths import ProjectPaths
 from ..validation import build_checks, run_checks, write_report
@@ -17,6 +17,8 @@ def main(params: Params, paths: ProjectPaths) -> None:
     """Writes reports/validation.{json,md}; exits 1 when any expectation is broken."""
     spec = DatasetSpec.load(paths.spec)
     cfg = params.validation
+    if cfg is None:
+        raise ParamsError(f"{paths.params}: the validate stage needs a `validation:` section")
     checks = build_checks(spec, cfg.min_rows, cfg.range_tolerance)
     frames = {name: read_split(path, spec) for name, path in _splits(paths).items()}
     failures = run_checks(frames, checks)

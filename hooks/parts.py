@@ -1,0 +1,56 @@
+"""Which parts of the project an answer set includes: the milestone and the on/off options.
+
+Why one table: the templates' few conditionals (``{% if cookiecutter | part("serving") %}``),
+the post-generation hook's removals and the test matrix's expected trees must agree. A part
+is included when the course has reached its milestone and every option it needs is on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from jinja2 import Environment
+from jinja2.ext import Extension
+
+# The course's milestones, in order; ``all`` renders everything (the last one).
+MILESTONES = ("M1", "M2", "M3", "M4", "M5", "M6")
+# part -> (the milestone that introduces it, the boolean options it needs)
+PARTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "scoping": ("M1", ()),  # package core, data, cards, notebook
+    "pipeline": ("M2", ()),  # DVC stages, MLflow tracking and registry
+    "quality": ("M3", ()),  # Great Expectations, CodeCarbon, the `check` gate, pre-commit
+    "serving": ("M4", ("serving",)),  # FastAPI app, prediction log, feedback
+    "docker": ("M5", ("serving", "docker")),  # Dockerfile, Compose, Kubernetes
+    "ci": ("M5", ("ci",)),  # GitHub Actions
+    "monitoring": ("M6", ("serving",)),  # `monitor`: drift, live metrics
+    "dashboards": ("M6", ("serving", "docker")),  # Prometheus alerts, Grafana
+}
+
+
+def level(milestone: str) -> int:
+    """1..6 for M1..M6; ``all`` (or no answer, as in projects older than the option) is 6."""
+    text = str(milestone or "all").upper()
+    return MILESTONES.index(text) + 1 if text in MILESTONES else len(MILESTONES)
+
+
+def included(answers: Mapping[str, Any], part: str) -> bool:
+    """True when ``answers`` include ``part`` (an unknown part name is a template bug)."""
+    first, options = PARTS[part]
+    reached = level(str(answers.get("milestone", "all"))) >= MILESTONES.index(first) + 1
+    # as the hook always did: only an explicit False switches a part off
+    return reached and all(answers.get(option) is not False for option in options)
+
+
+def included_parts(answers: Mapping[str, Any]) -> dict[str, bool]:
+    """Every part with whether ``answers`` include it (rendered into the post-gen hook)."""
+    return {part: included(answers, part) for part in PARTS}
+
+
+class Parts(Extension):
+    """Adds the ``part`` and ``parts`` filters: ``{% if cookiecutter | part("docker") %}``."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        environment.filters["part"] = included
+        environment.filters["parts"] = included_parts

@@ -1,0 +1,106 @@
+"""The pipeline's tasks: `setup` (DVC and its remote) and `demo` (the main job, end to end)."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from .paths import ProjectPaths
+
+console = Console()
+PROJECT_ROOT = Path.cwd()
+DEFAULT_REMOTE = {{ cookiecutter.__dvc_remote_url | tojson }}
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run a tool from this environment and fail with its own message when it fails."""
+    result = subprocess.run(args, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        console.print(f"[red]{' '.join(args)} failed:[/red]\n{result.stderr.strip()}")
+        raise typer.Exit(result.returncode)
+    return result
+
+
+def _git_root() -> Path | None:
+    if shutil.which("git") is None:
+        return None
+    result = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return Path(result.stdout.strip()) if result.returncode == 0 else None
+
+
+def setup() -> None:
+    """Finish the set-up: initialise DVC with the default remote if generation could not."""
+    dvc = [sys.executable, "-m", "dvc"]
+    if (PROJECT_ROOT / ".dvc").is_dir():
+        console.print("DVC is already initialised.")
+    else:
+        git_root = _git_root()
+        if git_root is None and shutil.which("git"):
+            _run("git", "init", "-q", "-b", "main")
+            git_root = PROJECT_ROOT
+        init = [*dvc, "init", "-q"]
+        if git_root is None:
+            init.append("--no-scm")
+        elif git_root.resolve() != PROJECT_ROOT.resolve():
+            init.append("--subdir")
+        _run(*init)
+        _run(*dvc, "config", "core.analytics", "false")
+        _run(*dvc, "remote", "add", "--default", "--force", "storage", DEFAULT_REMOTE)
+        console.print("Initialised DVC with the remote [bold]storage[/bold] -> " + DEFAULT_REMOTE)
+    if (PROJECT_ROOT / "uv.lock").exists():
+        console.print("Commit [bold]uv.lock[/bold]: CI and the Docker build install from it.")
+    console.print("[green]Set-up complete.[/green] Next: [bold]uv run dvc repro[/bold]")
+
+
+def _results() -> dict[str, str]:
+    """Where the main job leaves its results, read from the pipeline's one table of paths."""
+    paths = ProjectPaths()
+    results = {
+        "dataset and its split": f"{paths.raw_data}, {paths.train_data.parent}/",
+        "validation report": str(paths.validation_summary),
+        "metrics and plot data": f"{paths.metrics}, {paths.predictions_plot}",
+        "exported model bundle": f"{paths.models_dir}/",
+        "MLflow runs and registry": "mlflow.db, mlruns/  (uv run mlflow ui)",
+        "data and model cards": f"{paths.data_card}, {paths.model_card}",
+        "DVC remote": DEFAULT_REMOTE + "  (uv run dvc push)",
+    }
+    if not paths.validation_report.exists():  # no data checks before milestone M3
+        del results["validation report"]
+    return results
+
+
+def demo(port: int = typer.Option(8765, help="Port for the one served prediction.")) -> None:
+    """The main job: set-up, the pipeline and, with the serving app, one prediction over HTTP."""
+    setup()
+    console.rule("Pipeline: dvc repro")
+    repro = subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=PROJECT_ROOT, check=False)
+    if repro.returncode != 0:
+        raise typer.Exit(repro.returncode)
+    if importlib.util.find_spec(f"{__package__}.serving") is not None:
+        console.rule("Serving: one prediction over HTTP")
+        smoke = importlib.import_module(f"{__package__}.serving.smoke")
+        row, answer = smoke.serve_and_predict(PROJECT_ROOT / "models", port)
+        console.print(f"POST /predict {row}")
+        console.print(f"prediction: {answer}")
+    console.rule("Where everything went")
+    for what, where in _results().items():
+        console.print(f"{what:34} {where}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``setup`` and ``demo`` to the project's task runner."""
+    app.command()(setup)
+    app.command()(demo)

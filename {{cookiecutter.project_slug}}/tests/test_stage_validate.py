@@ -1,0 +1,44 @@
+"""Stage validate (course milestone M3): the pipeline stops on data that breaks the suite."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.__package_name }}.config import Params, parse_params
+from {{ cookiecutter.__package_name }}.errors import ParamsError, ValidationFailed
+from {{ cookiecutter.__package_name }}.paths import ProjectPaths
+from {{ cookiecutter.__package_name }}.stages import prepare, validate
+
+
+@pytest.fixture
+def prepared(tmp_path: Path, project_params: dict[str, Any]) -> tuple[Params, ProjectPaths]:
+    params, paths = parse_params(project_params), ProjectPaths(tmp_path)
+    prepare.main(params, paths)
+    return params, paths
+
+
+def test_validate_passes_then_fails_on_a_nan_target(prepared: tuple[Params, ProjectPaths]) -> None:
+    params, paths = prepared
+    validate.main(params, paths)
+    assert json.loads(paths.validation_report.read_text())["success"] is True
+    train = pd.read_csv(paths.train_data)
+    train.loc[5, params.data.target] = None
+    train.to_csv(paths.train_data, index=False)
+    with pytest.raises(ValidationFailed, match="expect_column_values_to_not_be_null") as info:
+        validate.main(params, paths)
+    assert f"column '{params.data.target}': 1 of {len(train)} rows" in str(info.value)
+    assert json.loads(paths.validation_report.read_text())["success"] is False
+    assert "FAILED" in paths.validation_summary.read_text()
+
+
+def test_validate_without_its_section_names_it(
+    prepared: tuple[Params, ProjectPaths], project_params: dict[str, Any]
+) -> None:
+    raw = {key: value for key, value in project_params.items() if key != "validation"}
+    with pytest.raises(ParamsError, match="validation"):
+        validate.main(parse_params(raw), prepared[1])
