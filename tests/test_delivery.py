@@ -538,7 +538,7 @@ def test_workflows_are_valid_and_hardened(
     assert 'uv run --locked "$CLI" check' in steps  # the same gate developers run
 
 
-CD_REMOVED = ".github/workflows/cd.yml" in post_gen_project.REMOVED_PATHS[("docker", False)]
+CD_REMOVED = ".github/workflows/cd.yml" in post_gen_project.REMOVED_PATHS["docker"]
 
 
 @pytest.mark.xfail(
