@@ -114,7 +114,7 @@ class Student:
         return {item["id"]: item["seconds"] for item in report["items"]}
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_a_student_moves_from_m1_to_m6_by_updates_alone(
     tmp_path: Path,
     project_python: Path,
