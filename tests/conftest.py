@@ -34,9 +34,12 @@ def matrix_options() -> dict[str, list[Any]]:
     }
 
 
-# Varied on two base answer sets instead of across the full product: their values mostly
-# collapse (a milestone before M4 has no serving, so serving, docker and ci are moot there).
-SECONDARY_OPTIONS = ("milestone",)
+# Varied on two base answer sets instead of across the full product (each would multiply the
+# matrix): a milestone's values mostly collapse (before M4 serving, docker and ci are moot),
+# and the exercise switch changes file contents, not which files exist.
+SECONDARY_OPTIONS = ("milestone", "exercises")
+# Secondary options together: exercises stubbed only up to a milestone before the last.
+EXTRA_COMBINATIONS: list[dict[str, Any]] = [{"milestone": "M3", "exercises": True}]
 
 
 def default_answers() -> dict[str, Any]:
@@ -65,6 +68,7 @@ def valid_combinations() -> list[dict[str, Any]]:
     for key in fixed:
         others = [value for value in opts[key] if value != fixed[key]]
         combos += [{**base, key: value} for value in others for base in bases]
+    combos += [{**defaults, **extra} for extra in EXTRA_COMBINATIONS]
     return [combo for combo in combos if not rules.broken_rules(combo)]
 
 
@@ -223,10 +227,14 @@ def env_for(python: Path) -> dict[str, str]:
 
 @pytest.fixture
 def generated_project(tmp_path: Path, project_python: Path) -> Iterator[Callable[..., Path]]:
-    """Factory: render with ccmlops (git + DVC + first commit) and install into the shared env."""
+    """Factory: render with ccmlops (git + DVC + first commit) and install into the shared env.
+
+    Each call renders into its own folder, so one test can render the same answers twice.
+    """
+    calls: list[Path] = []
 
     def make(*words: str) -> Path:
-        out = tmp_path / "projects"
+        out = tmp_path / ("projects" if not calls else f"projects-{len(calls)}")
         result = run(
             [
                 str(Path(sys.executable).parent / "ccmlops"),
@@ -241,6 +249,7 @@ def generated_project(tmp_path: Path, project_python: Path) -> Iterator[Callable
         )
         assert result.returncode == 0, result.stderr
         project = next(p for p in out.iterdir() if not p.name.startswith("."))
+        calls.append(project)
         install_project(project_python, project)
         return project
 

@@ -181,3 +181,127 @@ def test_cruft_state_is_what_cruft_writes_without_machine_keys() -> None:
     assert list(context)[-2:] == ["_template", "_commit"]
     assert context["project_name"] == '{{ "A {{ b }}" }}'
     assert not {"_output_dir", "_repo_dir", "_checkout"} & context.keys()
+
+
+EXERCISE_SOURCE = '''"""Module."""
+
+
+def kept(x: int) -> int:
+    """Docstring stays."""
+    # exercise M1.1: Double the number
+    return 2 * x
+    # end exercise
+
+
+class Box:
+    def later(self) -> str:
+        """A task of a later milestone."""
+        # exercise M4.2: Name the box
+        return "box"
+        # end exercise
+'''
+EXERCISE_README = "# Demo\n\n## Set up\n\n<!-- tasks -->\n\n## Pipeline\n"
+
+
+def exercise_tree(root: Path, source: str = EXERCISE_SOURCE) -> Path:
+    """A project with one marked module and a README with the tasks placeholder."""
+    (root / "src" / "demo").mkdir(parents=True)
+    (root / "src" / "demo" / "mod.py").write_text(source)
+    (root / "README.md").write_text(EXERCISE_README)
+    return root / "src" / "demo" / "mod.py"
+
+
+def test_exercises_off_deletes_only_the_marker_lines(tmp_path: Path) -> None:
+    module = exercise_tree(tmp_path)
+    assert post.apply_exercises(tmp_path, {**ANSWERS, "exercises": False}) == []
+    expected = "\n".join(
+        line
+        for line in EXERCISE_SOURCE.split("\n")
+        if "# exercise" not in line and "# end exercise" not in line
+    )
+    assert module.read_text() == expected
+    assert (tmp_path / "README.md").read_text() == "# Demo\n\n## Set up\n\n## Pipeline\n"
+
+
+def test_exercises_stub_the_tasks_up_to_the_milestone(tmp_path: Path) -> None:
+    module = exercise_tree(tmp_path)
+    tasks = post.apply_exercises(tmp_path, {**ANSWERS, "exercises": True, "milestone": "M3"})
+    assert [(t.task_id, t.path, t.function) for t in tasks] == [("M1.1", "src/demo/mod.py", "kept")]
+    text = module.read_text()
+    assert '    """Docstring stays."""\n    raise NotImplementedError(' in text
+    assert "Task M1.1 (README.md, section Tasks): Double the number" in text
+    assert '        return "box"\n' in text and "exercise" not in text  # M4 > M3: kept
+    readme = (tmp_path / "README.md").read_text()
+    assert "## Tasks\n" in readme and "<!-- tasks -->" not in readme
+    assert "- [ ] **M1.1** Double the number (`src/demo/mod.py`, `kept`)" in readme
+    assert readme.endswith("done when every test passes.\n\n## Pipeline\n")
+    # `all` (the default) is the last milestone: the method is stubbed too, at its indentation
+    exercise_tree(tmp_path / "all")
+    tasks = post.apply_exercises(tmp_path / "all", {**ANSWERS, "exercises": True})
+    assert [t.task_id for t in tasks] == ["M1.1", "M4.2"]
+    assert (
+        '        """A task of a later milestone."""\n        raise NotImplementedError('
+        in (tmp_path / "all" / "src" / "demo" / "mod.py").read_text()
+    )
+
+
+def test_long_task_descriptions_are_wrapped_as_ruff_formats_them() -> None:
+    task = post.Task("M2.1", 2, 1, " ".join(["word"] * 40), "src/demo/mod.py", "f")
+    lines = post.stub_lines("        ", task)
+    assert lines[0] == "        raise NotImplementedError(" and lines[-1] == "        )"
+    assert all(len(line) <= post.LINE_LENGTH for line in lines)
+    joined = "".join(json.loads(line.strip()) for line in lines[1:-1])
+    assert joined == f"Task M2.1 (README.md, section Tasks): {task.text}"
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("def f():\n    # exercise M1.1: Open\n    return 1\n", "mod.py:2: exercise M1.1 has no"),
+        ("def f():\n    return 1\n    # end exercise\n", "mod.py:3: `# end exercise` without"),
+        ("def f():\n    # exercise 1.1: Bad id\n    pass\n    # end exercise\n", "mod.py:2: mal"),
+        ("def f():\n    # exercise M7.1: Bad\n    pass\n    # end exercise\n", "mod.py:2: mal"),
+        ("def f():\n    # exercise M1.1:\n    pass\n    # end exercise\n", "mod.py:2: malformed"),
+        ("# exercise M1.1: Top\nx = 1\n# end exercise\n", "mod.py:1: exercise M1.1 is not inside"),
+        (
+            "def f():\n    # exercise M1.1: A\n    # exercise M1.2: B\n    # end exercise\n",
+            "mod.py:2: exercise M1.1 is not closed before the next `# exercise` (line 3)",
+        ),
+        (
+            "def f():\n    # exercise M1.1: A\n    pass\n# end exercise\n",
+            "mod.py:4: `# end exercise` must be indented like its `# exercise`",
+        ),
+    ],
+)
+def test_malformed_exercise_markers_name_the_file_and_line(
+    tmp_path: Path, source: str, message: str
+) -> None:
+    exercise_tree(tmp_path, source)
+    for exercises in (True, False):  # a broken marker fails every render, not only exercises
+        with pytest.raises(post.ExerciseError) as info:
+            post.apply_exercises(tmp_path, {**ANSWERS, "exercises": exercises})
+        assert str(info.value).startswith("src/demo/" + message), str(info.value)
+
+
+def test_a_task_id_used_twice_is_refused(tmp_path: Path) -> None:
+    for exercises in (True, False):
+        root = tmp_path / str(exercises)
+        exercise_tree(root)
+        (root / "src" / "demo" / "other.py").write_text(
+            "def g():\n    # exercise M1.1: Again\n    pass\n    # end exercise\n"
+        )
+        with pytest.raises(post.ExerciseError, match=r"task M1\.1 is also in src/demo/mod\.py"):
+            post.apply_exercises(root, {**ANSWERS, "exercises": exercises})
+
+
+def test_post_gen_main_fails_on_a_malformed_marker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    exercise_tree(tmp_path, "def f():\n    # exercise M1.1 no colon\n    pass\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(post.SKIP_VCS_ENV, "1")
+    monkeypatch.setattr(post, "ANSWERS_JSON", json.dumps({**ANSWERS, "exercises": True}))
+    monkeypatch.setattr(post, "ANSWER_ORDER_JSON", json.dumps(list(ANSWERS)))
+    assert post.main() == 1
+    err = capsys.readouterr().err
+    assert "ERROR: exercise markers: src/demo/mod.py:2: malformed exercise marker" in err

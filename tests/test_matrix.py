@@ -13,7 +13,14 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import CONTEXT, ROOT, combo_id, matrix_options, valid_combinations
+from conftest import (
+    CONTEXT,
+    EXTRA_COMBINATIONS,
+    ROOT,
+    combo_id,
+    matrix_options,
+    valid_combinations,
+)
 
 from hooks import parts, post_gen_project
 
@@ -51,7 +58,8 @@ def test_every_option_is_varied() -> None:
     }
     public = {k for k in CONTEXT if not k.startswith("_")}
     assert public == varied_by_matrix | varied_elsewhere
-    assert len(COMBOS) == 288 + 2 * 6  # full product, plus each milestone on two answer sets
+    # full product, plus each milestone and the exercise switch on two answer sets, plus one
+    assert len(COMBOS) == 288 + 2 * 6 + 2 + len(EXTRA_COMBINATIONS)
 
 
 def test_incompatible_combinations_are_refused_by_the_hook(cookies: Any) -> None:

@@ -77,8 +77,6 @@ class Student:
             **env_for(python),
             "CCMLOPS_TEMPLATE": str(template),
             "PATH": f"{actionlint}{os.pathsep}{env_for(python)['PATH']}",
-            # the project's slow end-to-end test runs in test_projects.py, once
-            "PYTEST_ADDOPTS": "-m 'not slow'",
         }
         made = run([CCMLOPS, "new", "--no-input", "-o", str(out), "milestone=M1",
                     "project_name=Chain Student"], cwd=out, env=self.env)  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,21 @@ from {{ cookiecutter.__package_name }}.features import DatasetSpec
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"iris": "species", "diabetes": "progression"}
 TASKS: dict[str, Any] = {"iris": "classification", "diabetes": "regression"}
+EXERCISE_SOURCE = " (README.md, section Tasks): "
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    call: pytest.CallInfo[None],
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A test stopped by an exercise left for you reports the task in one line, not a traceback."""
+    report = yield
+    error = call.excinfo.value if call.excinfo is not None else None
+    if report.failed and isinstance(error, NotImplementedError):
+        task, found, text = str(error).partition(EXERCISE_SOURCE)
+        if found and task.startswith("Task "):
+            report.longrepr = f"{task} not done yet: {text} (README.md, section Tasks)"
+    return report
 
 
 @pytest.fixture(scope="session")

@@ -106,4 +106,5 @@ def test_cards_before_the_pipeline_describe_the_plan(
     assert f"`{params.data.target}`" in data_card
     assert "(planned)" in model_card and params.train.estimator in model_card
     assert "model-index" not in _header(model_card)  # no metrics claimed before training
-    assert model_card.count("<!-- TODO(author)") == 3  # the authors' sections are all there
+    for section in ("## Intended uses", "## Limitations", "## Ethical considerations"):
+        assert section in model_card  # written by the authors (a TODO prompt until they do)

@@ -93,6 +93,7 @@ def load_source(source: str, target: str) -> tuple[pd.DataFrame, dict[str, str]]
 
 def select_columns(frame: pd.DataFrame, target: str, features: list[str] | None) -> pd.DataFrame:
     """Keep the listed features (in that order) and the target; None keeps every column."""
+    # exercise M1.1: Keep the listed feature columns in order, plus the target
     if features is None:
         return frame
     missing = [name for name in features if name not in frame.columns]
@@ -102,6 +103,7 @@ def select_columns(frame: pd.DataFrame, target: str, features: list[str] | None)
             f"(columns: {', '.join(map(str, frame.columns))})"
         )
     return frame[[*features, target]]
+    # end exercise
 
 
 def split(

@@ -62,10 +62,12 @@ def score(model: Any, task: Task, features: np.ndarray, y_true: np.ndarray) -> d
 
 def baseline(task: Task, train_x: np.ndarray, train_y: np.ndarray) -> Any:
     """Majority class or mean: what a model must beat to be worth anything."""
+    # exercise M2.2: Fit the naive baseline: majority class or mean
     from sklearn.dummy import DummyClassifier, DummyRegressor  # noqa: PLC0415
 
     dummy = DummyClassifier(strategy="most_frequent") if task == "classification" else None
     return (dummy or DummyRegressor(strategy="mean")).fit(train_x, train_y)
+    # end exercise
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ def estimator_class(name: str) -> type:
 
 def build_estimator(name: str, hyperparameters: dict[str, Any], seed: int) -> Any:
     """An unfitted estimator; an unknown hyperparameter is refused with its name."""
+    # exercise M2.1: Build the estimator named in params.yaml, refusing unknown hyperparameters
     estimator = estimator_class(name)()
     allowed = estimator.get_params()
     unknown = sorted(set(hyperparameters) - set(allowed))
@@ -46,6 +47,7 @@ def build_estimator(name: str, hyperparameters: dict[str, Any], seed: int) -> An
     if "random_state" in allowed:
         settings.setdefault("random_state", seed)
     return estimator.set_params(**settings)
+    # end exercise
 
 
 def to_matrix(frame: Any, spec: DatasetSpec) -> np.ndarray:

@@ -60,6 +60,7 @@ class Failure:
 
 def build_checks(spec: DatasetSpec, min_rows: int, range_tolerance: float) -> list[Check]:
     """The suite: columns, row count, types, no missing values, ranges and the class set."""
+    # exercise M3.1: Derive the data checks from the spec (columns, types, nulls, ranges, classes)
     columns = [*spec.feature_names, spec.target]
     checks = [
         Check("ExpectTableColumnsToMatchSet", kwargs={"column_set": columns, "exact_match": True}),
@@ -85,6 +86,7 @@ def build_checks(spec: DatasetSpec, min_rows: int, range_tolerance: float) -> li
             Check("ExpectColumnValuesToBeInTypeList", spec.target, {"type_list": NUMERIC_TYPES})
         )
     return checks
+    # end exercise
 
 
 def _quiet_gx() -> None:

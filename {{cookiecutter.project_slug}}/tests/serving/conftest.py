@@ -173,11 +173,15 @@ def serving_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCapture
     """Capture the serving logs (their logger does not propagate to the root logger)."""
     logger = logging.getLogger(LOGGER_NAME)
     logger.addHandler(caplog.handler)
+    # until an app configures it, the logger propagates to the root, where caplog's handler
+    # already is: every record would be captured twice
+    propagate, logger.propagate = logger.propagate, False
     caplog.set_level(logging.DEBUG, logger=LOGGER_NAME)
     try:
         yield caplog
     finally:
         logger.removeHandler(caplog.handler)
+        logger.propagate = propagate
 
 
 def free_port() -> int:

@@ -57,9 +57,11 @@ class ColumnDrift:  # pylint: disable=too-many-instance-attributes  # one flat J
 
 def _psi(reference: np.ndarray, current: np.ndarray) -> float:
     """Population stability index of two share vectors (same bins)."""
+    # exercise M6.1: Compute the population stability index (PSI) of two share vectors
     ref = np.clip(reference, PSI_FLOOR, None)
     cur = np.clip(current, PSI_FLOOR, None)
     return float(np.sum((cur - ref) * np.log(cur / ref)))
+    # end exercise
 
 
 def _shares(bin_index: np.ndarray, bins: int) -> np.ndarray:

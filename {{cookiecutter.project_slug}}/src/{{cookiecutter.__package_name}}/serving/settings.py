@@ -41,9 +41,11 @@ class Settings(BaseSettings):
     @classmethod
     def _no_wildcard(cls, origins: list[str]) -> list[str]:
         """Refuse ``*``: list the origins that may call the API from a browser."""
+        # exercise M4.1: Refuse a wildcard CORS origin
         if "*" in origins:
             raise ValueError("'*' is not allowed; list the exact origins")
         return origins
+        # end exercise
 
     @field_validator("log_level")
     @classmethod

@@ -1,0 +1,176 @@
+"""The `exercises` switch: stubs that name their task, the README's task list, and proof that
+the reference solution (the same answers without exercises) passes the tests the stubs fail."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, env_for, run
+
+from hooks import post_gen_project
+
+# Task id -> (file in the package, function): what the template leaves for students.
+TASKS = {
+    "M1.1": ("data.py", "select_columns"),
+    "M2.1": ("training.py", "build_estimator"),
+    "M2.2": ("evaluation.py", "baseline"),
+    "M3.1": ("validation.py", "build_checks"),
+    "M4.1": ("serving/settings.py", "_no_wildcard"),
+    "M6.1": ("monitoring/drift.py", "_psi"),
+}
+WITHOUT_SERVING = {"M1.1", "M2.1", "M2.2", "M3.1"}  # serving/ and monitoring/ are removed
+README_TASK = re.compile(r"^- \[ \] \*\*(M\d\.\d+)\*\* (.+) \(`src/(\w+)/(\S+)`, `(\w+)`\)$")
+NAME = "Exercise Class"
+# A pytest plugin for the generated project's run: one JSON line per failed test phase.
+FAILURE_LOG_PLUGIN = """
+import json
+import os
+
+
+def pytest_runtest_logreport(report):
+    if report.failed:
+        with open(os.environ["EXERCISE_FAILURE_LOG"], "a", encoding="utf-8") as log:
+            log.write(json.dumps({"nodeid": report.nodeid, "text": report.longreprtext}) + "\\n")
+"""
+
+
+def function_node(path: Path, name: str) -> ast.FunctionDef:
+    """The (module-level or method) function ``name`` defined in ``path``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == name]
+    assert len(found) == 1, f"{name} in {path}"
+    return found[0]
+
+
+def stub_task(function: ast.FunctionDef) -> str | None:
+    """The task id when the body is a docstring plus ``raise NotImplementedError("Task ...")``."""
+    body = function.body
+    if len(body) != 2 or not isinstance(body[0], ast.Expr) or not isinstance(body[1], ast.Raise):
+        return None
+    call = body[1].exc
+    assert isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+    assert call.func.id == "NotImplementedError"
+    message = ast.literal_eval(call.args[0])
+    found = re.match(r"Task (M\d\.\d+) \(README\.md, section Tasks\): \S", message)
+    assert found, message
+    return found[1]
+
+
+def readme_tasks(project: Path) -> dict[str, tuple[str, str]]:
+    """Task id -> (file in the package, function) as the README's Tasks section lists them."""
+    listed = {}
+    for line in (project / "README.md").read_text(encoding="utf-8").splitlines():
+        found = README_TASK.match(line)
+        if found:
+            listed[found[1]] = (found[4], found[5])
+    return listed
+
+
+def test_template_marks_exactly_the_listed_tasks() -> None:
+    """Every marker in the template is a row of TASKS (a new task needs a test row here)."""
+    source = ROOT / "{{cookiecutter.project_slug}}" / "src" / "{{cookiecutter.__package_name}}"
+    marked = {}
+    for path in source.rglob("*.py"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            found = post_gen_project.EXERCISE_START.match(line)
+            if found:
+                header = post_gen_project.EXERCISE_HEADER.match(found["rest"])
+                assert header, line
+                marked[header["task"]] = path.relative_to(source).as_posix()
+    assert marked == {task: file for task, (file, _) in TASKS.items()}
+
+
+def test_exercise_render_stubs_every_task_and_lists_it(bake_ccmlops: Callable[..., Path]) -> None:
+    project = bake_ccmlops(project_name=NAME, exercises=True)
+    package = project / "src" / "exercise_class"
+    for task, (file, function) in TASKS.items():
+        assert stub_task(function_node(package / file, function)) == task
+    assert readme_tasks(project) == TASKS
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert "<!-- tasks -->" not in readme and readme.count("## Tasks\n") == 1
+    assert "`uv run pytest`" in readme.split("## Tasks")[1].split("\n## ")[0]
+    for args in (["check"], ["format", "--check"]):
+        lint = subprocess.run(
+            [sys.executable, "-m", "ruff", *args, "--no-cache", "."],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_exercise_render_without_serving_lists_only_what_is_there(
+    bake_ccmlops: Callable[..., Path],
+) -> None:
+    project = bake_ccmlops(project_name=NAME, exercises=True, serving=False, docker=False)
+    assert set(readme_tasks(project)) == WITHOUT_SERVING
+
+
+def test_solution_render_has_no_markers_and_no_task_list(
+    bake_ccmlops: Callable[..., Path],
+) -> None:
+    project = bake_ccmlops(project_name=NAME)
+    for path in project.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "# exercise" not in text and "# end exercise" not in text, path
+        assert 'NotImplementedError("Task' not in text
+    package = project / "src" / "exercise_class"
+    for file, function in TASKS.values():
+        assert stub_task(function_node(package / file, function)) is None
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert "<!-- tasks -->" not in readme and "## Tasks" not in readme
+    assert "is yours.\n\n## Pipeline" in readme  # the placeholder's blank line went with it
+
+
+def failed_tests(python: Path, project: Path, log: Path, *args: str) -> tuple[int, list[dict]]:
+    """Run the project's tests with the failure-log plugin; (exit code, failed phases)."""
+    log.unlink(missing_ok=True)
+    env = {
+        **env_for(python),
+        "PYTHONPATH": str(log.parent),
+        "EXERCISE_FAILURE_LOG": str(log),
+    }
+    command = [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "failure_log"]
+    result = run([*command, *args], cwd=project, env=env, timeout=600)
+    assert result.returncode in {0, 1}, result.stdout[-3000:] + result.stderr[-3000:]
+    lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+    return result.returncode, [json.loads(line) for line in lines]
+
+
+@pytest.mark.tier2
+def test_stubbed_tests_fail_naming_their_task_and_the_solution_passes_them(
+    generated_project: Callable[..., Path], project_python: Path, tmp_path: Path
+) -> None:
+    """Runs once (not per option combination): the default answers with and without exercises."""
+    plugin_dir = tmp_path / "plugin"
+    plugin_dir.mkdir()
+    (plugin_dir / "failure_log.py").write_text(FAILURE_LOG_PLUGIN, encoding="utf-8")
+    log = plugin_dir / "failures.jsonl"
+
+    exercise = generated_project(f"project_name={NAME}", "exercises=true")
+    code, failures = failed_tests(project_python, exercise, log, "-m", "not slow")
+    assert code == 1 and failures
+    named: dict[str, set[str]] = {task: set() for task in TASKS}
+    for failure in failures:
+        found = re.search(r"Task (M\d\.\d+)", failure["text"])
+        assert found and found[1] in TASKS, f"{failure['nodeid']}:\n{failure['text'][-2000:]}"
+        named[found[1]].add(failure["nodeid"])
+    assert all(named.values()), f"tasks no test points at: {[t for t, n in named.items() if not n]}"
+    # the project's conftest shortens a stub's failure to one line naming the task
+    assert any(
+        re.fullmatch(r"Task M\d\.\d+ not done yet: .+ \(README\.md, section Tasks\)", f["text"])
+        for f in failures
+    )
+
+    solution = generated_project(f"project_name={NAME}")  # same answers, reference solution
+    node_ids = sorted({failure["nodeid"] for failure in failures})
+    code, failures = failed_tests(project_python, solution, log, *node_ids)
+    assert code == 0 and not failures, failures
