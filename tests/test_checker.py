@@ -125,7 +125,7 @@ def test_exit_codes_and_json_only_on_stdout(tmp_path: Path) -> None:
         (["-m", "M9"], "unknown milestone 'M9': choose from M1, M2, M3, M4, M5, M6"),
         (["--only", "lint"], "unknown item(s) lint: choose from"),
         (["--skip", "lint"], "unknown item(s) lint: choose from"),
-        ([], "is not a cookiecutter-mlops project (missing dvc.yaml"),
+        ([], "is not a cookiecutter-mlops project (missing src/<package> in pyproject.toml)"),
     ],
 )
 def test_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
@@ -453,3 +453,22 @@ def test_missing_linters_are_skipped_not_failed(
         (found,) = [i for i in checker.ITEMS if i.id == item]
         outcome = checker.run_item(found, project).outcome
         assert outcome.status == "skipped" and "not found" in outcome.detail
+
+
+def test_default_milestone_is_the_projects_own(tmp_path: Path) -> None:
+    """An M1 starter (no dvc.yaml yet) is graded on M1 only, from its .cruft.json answer."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "m-one"\n[tool.hatch.build.targets.wheel]\npackages = ["src/m_one"]\n'
+    )
+    (tmp_path / "src" / "m_one" / "_card_templates").mkdir(parents=True)
+    (tmp_path / "src" / "m_one" / "cli.py").write_text("")
+    state = {"context": {"cookiecutter": {"milestone": "M1"}}}
+    (tmp_path / ".cruft.json").write_text(json.dumps(state))
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "data_card.md").write_text("# Data\n")
+    result = run([CCMLOPS, "check", "--json", "--python", sys.executable], cwd=tmp_path)
+    report = json.loads(result.stdout)
+    assert report["milestone"] == "M1"
+    assert [(item["id"], item["status"]) for item in report["items"]] == [("cards", "failed")]
+    assert "docs/model_card.md missing: run `uv run m-one cards`" in report["items"][0]["detail"]
+    assert result.returncode == 1

@@ -154,10 +154,11 @@ def check(
     """Grade a generated project's milestone item by item; exit 1 when a required item fails."""
     err = Console(stderr=True)
     try:
+        select(milestone, only or [])  # names are checked before the folder is
+        select(None, skip or [])  # validates the --skip names
         project = Project.find(project_dir, python)
         milestone = milestone or project.milestone
         items = select(milestone, only or [])
-        select(None, skip or [])  # validates the --skip names
     except (UsageError, NotAProject) as error:
         err.print(f"[bold red]error:[/bold red] {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None

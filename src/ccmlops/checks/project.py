@@ -85,7 +85,7 @@ class Project:
         package = Path(packages[0]).name if packages else ""
         marker = root / "src" / package / "cli.py"  # every milestone's project has its task runner
         if not package or not marker.is_file():
-            missing = marker.relative_to(root) if package else "[tool.hatch] wheel packages"
+            missing = marker.relative_to(root) if package else "src/<package> in pyproject.toml"
             raise NotAProject(f"{root} is not a cookiecutter-mlops project (missing {missing})")
         return cls(root, package, python_command(root, python))
 
