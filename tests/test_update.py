@@ -285,3 +285,25 @@ def test_ci_and_pre_commit_fail_while_update_leftovers_remain(
         result = run(command, cwd=project)
         assert result.returncode == 1, name
         assert leftover in result.stdout + result.stderr, name
+
+
+@pytest.mark.parametrize(("answer", "applied"), [("y", True), ("n", False)])
+def test_without_yes_the_change_is_shown_and_asked_for(
+    template: Path, tmp_path: Path, answer: str, applied: bool
+) -> None:
+    """No --yes: the paths the update would change, then a question, on a real terminal."""
+    project = new_project(template, tmp_path, "serving=false", "docker=false")
+    revision_b(template)
+    result = run(
+        ["script", "-qec", f"{CCMLOPS} update {project}", "/dev/null"],
+        cwd=project,
+        env={"CCMLOPS_TEMPLATE": str(template)},
+        input_text=f"{answer}\n",
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "The update would change 3 paths:" in result.stdout
+    assert "docs/faq.md" in result.stdout and "Apply it?" in result.stdout
+    assert (project / "docs" / "faq.md").exists() == applied
+    status = run(["git", "status", "--porcelain"], cwd=project).stdout
+    assert bool(status) == applied  # declined: the project is exactly as it was

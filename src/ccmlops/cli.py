@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.prompt import Confirm
 from rich.table import Table
 from rich.tree import Tree
 
@@ -109,24 +110,38 @@ def update(
         raise fail("no terminal to ask on: see the change with `ccmlops diff`, then pass --yes")
     started = time.perf_counter()
     try:
-        outcome = apply_update(project, update_answers(project, set_), checkout, ask=not yes)
+        answers = update_answers(project, set_)
+        if not yes and not confirm_update(project, answers, checkout):
+            out.print(f"No change to {project.name}: the update was declined.")
+            return
+        outcome = apply_update(project, answers, checkout)
     except (AnswerError, UpdateError) as error:
         raise fail(str(error)) from None
-    report_update(project, outcome, time.perf_counter() - started, asked=not yes)
+    report_update(project, outcome, time.perf_counter() - started)
+
+
+def confirm_update(project: Path, answers: dict[str, object], checkout: str | None) -> bool:
+    """Show which paths the update would change (from a preview) and ask before applying."""
+    patch, outcome = preview(project, answers, checkout)
+    if not patch:
+        return True  # nothing to ask about: the update reports "up to date"
+    out.print(f"The update would change {len(outcome.changed)} paths:", highlight=False)
+    for path in outcome.changed[:SHOWN_PATHS]:
+        out.print(f"    {path}", highlight=False)
+    if len(outcome.changed) > SHOWN_PATHS:
+        out.print(f"    … and {len(outcome.changed) - SHOWN_PATHS} more (ccmlops diff)")
+    for path in outcome.rejects + outcome.conflicts:
+        out.print(f"    would conflict: {path.removesuffix('.rej')}", highlight=False)
+    return Confirm.ask("Apply it? (the whole patch: `ccmlops diff`)", default=False)
 
 
 SHOWN_PATHS = 15
 
 
-def report_update(project: Path, outcome: Outcome, seconds: float, *, asked: bool) -> None:
+def report_update(project: Path, outcome: Outcome, seconds: float) -> None:
     """What changed, what conflicts, and the commands to run next."""
     if not outcome.changed:
-        why = (
-            "up to date with the template, or the update was declined"
-            if asked
-            else ("up to date with the template")
-        )
-        out.print(f"No change to {project.name}: {why} ({seconds:.1f} s).")
+        out.print(f"No change to {project.name}: up to date with the template ({seconds:.1f} s).")
         return
     old, new = (str(c)[:10] if c else "?" for c in (outcome.old_commit, outcome.new_commit))
     out.print(

@@ -143,10 +143,12 @@ def literal_answers(project: Path) -> None:
     path.write_text(text + "\n", encoding="utf-8")
 
 
-def apply_update(
-    project: Path, answers: dict[str, Any], checkout: str | None, *, ask: bool
-) -> Outcome:
-    """Run cruft's update on a clean project and describe the resulting working tree."""
+def apply_update(project: Path, answers: dict[str, Any], checkout: str | None) -> Outcome:
+    """Run cruft's update on a clean project and describe the resulting working tree.
+
+    Never cruft's own y/n/s/v question: it breaks on the installed typer (its prompt passes a
+    click.Choice that typer's coercion asserts against). ``ccmlops update`` asks instead.
+    """
     state = load_state(project)
     require_clean_git(project)
     import cruft  # here, not on top: GitPython refuses to import where git is missing
@@ -155,15 +157,14 @@ def apply_update(
     log = io.StringIO()
     with contextlib.ExitStack() as stack:
         stack.enter_context(skip_vcs())
-        if not ask:  # otherwise cruft asks y/n/s/v itself, on the terminal
-            stack.enter_context(contextlib.redirect_stdout(log))
-            stack.enter_context(contextlib.redirect_stderr(log))
+        stack.enter_context(contextlib.redirect_stdout(log))
+        stack.enter_context(contextlib.redirect_stderr(log))
         try:
             done = cruft.update(
                 project,
                 checkout=checkout,
                 extra_context=answers or None,
-                skip_apply_ask=not ask,
+                skip_apply_ask=True,
             )
         except Exception as error:  # cruft, git and cookiecutter raise many types
             first = (str(error).strip().splitlines() or [""])[0].split(" Context: ")[0]
@@ -217,7 +218,7 @@ def preview(project: Path, answers: dict[str, Any], checkout: str | None) -> tup
         copy = clone / prefix
         if not (copy / CRUFT_FILE).is_file():
             raise UpdateError(f"{CRUFT_FILE} is not committed; commit it first")
-        outcome = apply_update(copy, answers, checkout, ask=False)
+        outcome = apply_update(copy, answers, checkout)
         git(copy, "add", "-A", "--", ".", ":(exclude)*.rej")
         patch = git(copy, "diff", "--cached", "--", ".").stdout
         return patch, outcome
