@@ -320,6 +320,26 @@ def test_compose_file_follows_the_compose_specification(
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_delivery_milestone_compose_has_no_monitoring_services_yet(
+    bake_ccmlops: Callable[..., Path], check_jsonschema: list[str]
+) -> None:
+    """milestone=M5: the stack without Prometheus and Grafana (M6), still a valid Compose file
+    whose every bind-mounted file exists."""
+    project = bake_ccmlops(project_name="Delivery M5", milestone="M5")
+    result = run(
+        [*check_jsonschema, "--builtin-schema", "vendor.compose-spec", "compose.yaml"], cwd=project
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    compose = yaml.safe_load((project / "compose.yaml").read_text(encoding="utf-8"))
+    assert set(compose["services"]) == {"api", "postgres", "minio", "mlflow"}
+    assert set(compose["volumes"]) == {"predictions", "postgres-data", "minio-data"}
+    for service in compose["services"].values():
+        for volume in service.get("volumes", []):
+            source = str(volume).split(":", 1)[0]
+            assert not source.startswith("./") or (project / source).exists(), source
+    assert "GRAFANA" not in (project / ".env.example").read_text(encoding="utf-8")
+
+
 def test_compose_schema_check_catches_a_typo(tmp_path: Path, check_jsonschema: list[str]) -> None:
     bad = tmp_path / "compose.yaml"
     bad.write_text("services:\n  api:\n    image: x:1\n    port: ['8000:8000']\n")
