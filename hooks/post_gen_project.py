@@ -40,6 +40,7 @@ REMOVED_PATHS: dict[str, list[str]] = {
         ".dvcignore",
         "src/{package}/stages",
         "src/{package}/workflow.py",
+        "tests/test_workflow.py",
         "src/{package}/training.py",
         "src/{package}/evaluation.py",
         "src/{package}/tracking.py",

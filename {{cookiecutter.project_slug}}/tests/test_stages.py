@@ -12,11 +12,12 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.__package_name }} import serialization
+from {{ cookiecutter.__package_name }}.bundle import load_bundle
 from {{ cookiecutter.__package_name }}.config import Params, parse_params
 from {{ cookiecutter.__package_name }}.errors import DataError, GateFailed
 from {{ cookiecutter.__package_name }}.features import DatasetSpec
 from {{ cookiecutter.__package_name }}.paths import ProjectPaths
-from {{ cookiecutter.__package_name }}.stages import evaluate, prepare, register
+from {{ cookiecutter.__package_name }}.stages import cards, evaluate, prepare, register, train
 from {{ cookiecutter.__package_name }}.stages._runner import run
 from {{ cookiecutter.__package_name }}.training import build_estimator, fit, to_labels, to_matrix
 
@@ -80,6 +81,26 @@ def test_evaluate_gate_and_register_refusal(
     with pytest.raises(GateFailed):
         register.main(strict, paths)
     assert not paths.models_dir.exists()
+
+
+def test_train_register_and_cards_in_process(
+    prepared: tuple[Params, ProjectPaths], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stages DVC runs, in this process: one MLflow run, a registered version, the bundle
+    serving loads and the cards (the DVC run itself is tests/test_pipeline_e2e.py, slow)."""
+    params, paths = prepared
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    monkeypatch.chdir(tmp_path)  # MLflow's artifact root, ./mlruns
+    for stage in (train, evaluate, register, cards):
+        stage.main(params, paths)
+    run_info = json.loads(paths.run_info.read_text())
+    model, metadata = load_bundle(paths.models_dir)
+    assert metadata.version == "1" and metadata.name == params.tracking.registered_model
+    test = pd.read_csv(paths.test_data)
+    assert model.predict(test.drop(columns=[params.data.target]).to_numpy()).shape == (len(test),)
+    card = paths.model_card.read_text()
+    assert "version 1" in card and run_info["run_id"] in card
 
 
 def test_runner_turns_errors_into_one_line(
