@@ -214,6 +214,18 @@ def install_project(python: Path, project: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
+def assert_own_lint_passes(python: Path, project: Path) -> None:
+    """The generated project's ruff, ruff format and mypy, run in the shared environment."""
+    package = next(p.name for p in (project / "src").iterdir() if p.is_dir())
+    for args in (
+        ("ruff", "check", "."),
+        ("ruff", "format", "--check", "."),
+        ("mypy", f"src/{package}"),
+    ):
+        result = run([str(python), "-m", *args], cwd=project, env=env_for(python))
+        assert result.returncode == 0, f"{args}: {result.stdout}{result.stderr}"
+
+
 def env_for(python: Path) -> dict[str, str]:
     """Environment that puts the shared venv first on PATH, offline-friendly."""
     return {

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import env_for, install_project, run
+from conftest import assert_own_lint_passes, env_for, install_project, run
 from test_checker import PROMPT, actionlint_bin  # noqa: F401 - the checker's actionlint fixture
 from test_newcomer import fresh_copy
 
@@ -36,14 +36,7 @@ def test_milestone_starter_passes_its_own_tests_and_lint(
     """M6 is the whole project (tests/test_projects.py); the pipeline's first milestone also
     runs its slow end-to-end test, since its pipeline (no data checks, no CodeCarbon) differs."""
     project = generated_project(f"milestone={milestone}", f"project_name=Course {milestone}")
-    package = next(p.name for p in (project / "src").iterdir() if p.is_dir())
-    for args in (
-        ("ruff", "check", "."),
-        ("ruff", "format", "--check", "."),
-        ("mypy", f"src/{package}"),
-    ):
-        result = in_project(project_python, project, *args)
-        assert result.returncode == 0, f"{args}: {result.stdout}{result.stderr}"
+    assert_own_lint_passes(project_python, project)
     selection = [] if milestone == "M2" else ["-m", "not slow"]
     tests = in_project(
         project_python, project, "pytest", "-q", "-p", "no:cacheprovider", *selection

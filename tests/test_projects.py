@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import env_for, run
+from conftest import assert_own_lint_passes, env_for, run
 
 pytestmark = pytest.mark.tier2
 
@@ -37,14 +37,7 @@ def test_named_project_passes_its_own_tests_and_lint(
     generated_project: Callable[..., Path], project_python: Path, name: str
 ) -> None:
     project = generated_project(*NAMED[name])
-    package = next(p.name for p in (project / "src").iterdir() if p.is_dir())
-    for args in (
-        ("ruff", "check", "."),
-        ("ruff", "format", "--check", "."),
-        ("mypy", f"src/{package}"),
-    ):
-        result = in_project(project_python, project, *args)
-        assert result.returncode == 0, f"{args}: {result.stdout}{result.stderr}"
+    assert_own_lint_passes(project_python, project)
     tests = in_project(project_python, project, "pytest", "-q", "-p", "no:cacheprovider")
     assert tests.returncode == 0, tests.stdout[-5000:] + tests.stderr[-2000:]
     assert " passed" in tests.stdout

@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 import yaml
 
+from {{ cookiecutter.__package_name }}.config import Params, parse_params
 from {{ cookiecutter.__package_name }}.data import derive_spec, load_bundled, split
 from {{ cookiecutter.__package_name }}.features import DatasetSpec
+from {{ cookiecutter.__package_name }}.paths import ProjectPaths
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"iris": "species", "diabetes": "progression"}
@@ -54,3 +56,13 @@ def iris() -> tuple[pd.DataFrame, pd.DataFrame, DatasetSpec]:
     frame, descriptions = load_bundled("iris")
     train, test = split(frame, "species", "classification", test_size=0.25, seed=42)
     return train, test, derive_spec(train, "species", "classification", descriptions)
+
+
+@pytest.fixture
+def prepared(tmp_path: Path, project_params: dict[str, Any]) -> tuple[Params, ProjectPaths]:
+    """(params, paths) once the prepare stage ran in ``tmp_path``, for the stages' tests."""
+    from {{ cookiecutter.__package_name }}.stages import prepare  # noqa: PLC0415 - from M2 on
+
+    params, paths = parse_params(project_params), ProjectPaths(tmp_path)
+    prepare.main(params, paths)
+    return params, paths

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -12,14 +11,7 @@ import pytest
 from {{ cookiecutter.__package_name }}.config import Params, parse_params
 from {{ cookiecutter.__package_name }}.errors import ParamsError, ValidationFailed
 from {{ cookiecutter.__package_name }}.paths import ProjectPaths
-from {{ cookiecutter.__package_name }}.stages import prepare, validate
-
-
-@pytest.fixture
-def prepared(tmp_path: Path, project_params: dict[str, Any]) -> tuple[Params, ProjectPaths]:
-    params, paths = parse_params(project_params), ProjectPaths(tmp_path)
-    prepare.main(params, paths)
-    return params, paths
+from {{ cookiecutter.__package_name }}.stages import validate
 
 
 def test_validate_passes_then_fails_on_a_nan_target(prepared: tuple[Params, ProjectPaths]) -> None:

@@ -29,13 +29,6 @@ def _params(raw: dict[str, Any], **changes: dict[str, Any]) -> Params:
     return parse_params(data)
 
 
-@pytest.fixture
-def prepared(tmp_path: Path, project_params: dict[str, Any]) -> tuple[Params, ProjectPaths]:
-    params, paths = _params(project_params), ProjectPaths(tmp_path)
-    prepare.main(params, paths)
-    return params, paths
-
-
 def test_prepare_writes_raw_splits_and_spec(prepared: tuple[Params, ProjectPaths]) -> None:
     params, paths = prepared
     raw = pd.read_csv(paths.raw_data)
