@@ -86,6 +86,7 @@ def _fake_project(root: Path, card: str = "# Card\n\nWritten by the team.\n") ->
     """The marker files of a generated project and two cards, nothing else."""
     (root / "src" / "pkg" / "stages").mkdir(parents=True)
     (root / "src" / "pkg" / "stages" / "__init__.py").write_text("")
+    (root / "src" / "pkg" / "cli.py").write_text("")
     (root / "dvc.yaml").write_text("stages: {}\n")
     (root / "pyproject.toml").write_text(
         '[project]\nname = "pkg"\n[tool.hatch.build.targets.wheel]\npackages = ["src/pkg"]\n'

@@ -85,8 +85,8 @@ def test_cruft_create_records_the_template(tmp_path: Path) -> None:
 
 def test_ccmlops_interactive_takes_typed_answers(tmp_path: Path) -> None:
     # name, four defaults, license 2 (Apache), default Python, task 2 (regression), default
-    # remote, then serving, docker and ci switched off
-    answers = "Typed Name\n\n\n\n\n2\n\n2\n\nno\nno\nno\n"
+    # remote and milestone, then serving, docker and ci switched off, default exercises
+    answers = "Typed Name\n\n\n\n\n2\n\n2\n\n\nno\nno\nno\n\n"
     result = run(
         [str(BIN / "ccmlops"), "new", "-o", str(tmp_path)],
         cwd=tmp_path,
