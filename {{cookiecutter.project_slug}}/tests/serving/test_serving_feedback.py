@@ -312,6 +312,32 @@ def test_a_full_queue_drops_and_counts_instead_of_blocking(tmp_path: Path) -> No
     assert [r["request_id"] for r in rows_of(tmp_path / "p.sqlite")] == ["r0", "r1"]
 
 
+@pytest.mark.usefixtures("slow_writer")
+def test_a_half_full_queue_wakes_the_writer_before_its_interval(tmp_path: Path) -> None:
+    """A fast app must not fill the queue (and drop rows) while the writer sleeps."""
+    recorder = PredictionRecorder(
+        tmp_path / "p.sqlite",
+        model_version="1",
+        feature_names=["a"],
+        metrics=ServingMetrics(),
+        max_rows=1000,
+        max_queue=10,
+    )
+    try:
+        for i in range(4):  # below half: stays queued for the whole (60 s) interval
+            recorder.record(f"r{i}", [(1.0,)], ["x"])
+        time.sleep(0.3)
+        assert rows_of(tmp_path / "p.sqlite") == []
+        for i in range(4, 6):  # the sixth row finds five queued: half of max_queue
+            recorder.record(f"r{i}", [(1.0,)], ["x"])
+        deadline = time.monotonic() + 5.0
+        while len(rows_of(tmp_path / "p.sqlite")) < 6 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(rows_of(tmp_path / "p.sqlite")) == 6
+    finally:
+        recorder.close()
+
+
 def test_monitor_summary_gauges_are_read_at_scrape_time(iris_dir: Path, tmp_path: Path) -> None:
     summary = tmp_path / "reports" / "summary.json"
     with app_client(iris_dir, monitor_summary=summary) as client:

@@ -1,10 +1,12 @@
 """Records every prediction to the prediction log without slowing the request that made it.
 
 Why a queue and one writer thread: the request only appends a tuple to a bounded deque
-(well under a microsecond, no lock); the writer wakes twice a second, encodes the waiting
-rows and inserts them with a few multi-row statements in one transaction. A full queue
-(the disk cannot keep up) drops the new rows and counts them rather than making requests
-wait; a failing disk (full, read-only, locked) is logged once, counted, and the app keeps
+(well under a microsecond, no lock); the writer wakes every 2 s (or as soon as the queue
+is half full), encodes the waiting rows and inserts them with a few multi-row statements
+in one transaction. Fewer, larger flushes cost the event loop less (single rows: 0.92-0.99x
+of the requests/s without recording, against 0.80-0.88x when flushing every 0.5 s). A full
+queue (the disk cannot keep up) drops the new rows and counts them rather than making
+requests wait; a failing disk (full, read-only, locked) is logged once, counted, and the app keeps
 serving. ``close`` writes what is still queued, so a clean shutdown loses nothing.
 """
 
@@ -23,7 +25,7 @@ from ..prediction_log import PredictionLog, Value
 from .metrics import ServingMetrics
 
 logger = logging.getLogger(__name__)
-FLUSH_INTERVAL_S = 0.5
+FLUSH_INTERVAL_S = 2.0
 MAX_ROWS_PER_TRANSACTION = 5000
 Record = tuple[str, int, float, str, str, str]  # one row, encoded: see PredictionLog.write_many
 
@@ -85,10 +87,13 @@ class PredictionRecorder:
 
     def record(self, request_id: str, rows: list[Any], predictions: list[Any]) -> None:
         """Queue one request's rows (value tuples in feature order) and predictions."""
-        if len(self._queue) >= self.max_queue or self._stopping:
+        queued = len(self._queue)
+        if queued >= self.max_queue or self._stopping:
             self.metrics.predictions_dropped.labels(reason="queue_full").inc(len(rows))
             return
         self._queue.append((request_id, time.time(), rows, predictions))
+        if queued == self.max_queue // 2:  # a fast app must not fill it before the next flush
+            self._wake.set()
 
     def flush(self) -> None:
         """Write everything queued so far (called by feedback and at shutdown)."""
