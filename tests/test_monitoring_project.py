@@ -295,7 +295,7 @@ def test_feedback_loop_real_app_real_prometheus_and_a_drift_report(
 
         def logged() -> bool:
             with sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True) as db:
-                return db.execute("SELECT COUNT(*) FROM predictions").fetchone()[0] == 300
+                return db.execute("SELECT sum(rows) FROM requests").fetchone()[0] == 300
 
         wait_for("the prediction log", logged)
         # The monitor on the logged traffic: drift found, reports written, exit code 3.

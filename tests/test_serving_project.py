@@ -152,8 +152,8 @@ def test_generated_api_serves_its_bundle(
     assert code in (0, -signal.SIGTERM)
     # the default log, written on shutdown, and ignored by Git
     with sqlite3.connect(project / "monitoring" / "predictions.sqlite") as db:
-        assert db.execute("SELECT request_id FROM predictions").fetchall()[0] == ("tier2-1",)
-        assert db.execute("SELECT COUNT(*) FROM feedback").fetchone() == (1,)
+        assert db.execute("SELECT request_id FROM requests").fetchall()[0] == ("tier2-1",)
+        assert db.execute("SELECT COUNT(*) FROM outcomes").fetchone() == (1,)
     git_status = run(["git", "status", "--porcelain"], cwd=project)
     assert "monitoring" not in git_status.stdout
 

@@ -39,8 +39,11 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def make_project(root: Path, rows: int, feedback_share: float = 0.3) -> Path:
-    """Reference data, a model bundle and ``rows`` logged predictions (a third labelled)."""
+def make_project(root: Path, rows: int, batch: int = 1, feedback_share: float = 0.3) -> Path:
+    """Reference data, a model bundle and ``rows`` logged predictions (a third labelled).
+
+    ``batch`` rows per request: 1 as ``/predict`` logs them, more as ``/predict/batch``.
+    """
     data, training, bundle = _module("data"), _module("training"), _module("bundle")
     paths = _module("paths").ProjectPaths(root)
     task = _module("config").load_params(HERE.parent / "params.yaml").data.task
@@ -68,28 +71,33 @@ def make_project(root: Path, rows: int, feedback_share: float = 0.3) -> Path:
     labels = training.to_labels(test, spec)
     now = time.time()
     store = root / "monitoring" / "predictions.sqlite"
-    log = _module("prediction_log").PredictionLog(store, max_rows=rows * 2)
+    prediction_log = _module("prediction_log")
+    log = prediction_log.PredictionLog(store, max_rows=rows * 2)
     names = spec.feature_names
+    starts = range(0, rows, batch)
     log.write_many(
         [
             (
-                f"req-{i}", 0, now - rows + i, "1",
-                json.dumps(dict(zip(names, matrix[i].tolist(), strict=True))),
-                json.dumps(_plain(predicted[i])),
+                f"req-{i}", now - rows + i, "1", len(matrix[i : i + batch]),
+                prediction_log.encode_rows(
+                    [dict(zip(names, row, strict=True)) for row in matrix[i : i + batch].tolist()]
+                ),
+                json.dumps([_plain(v) for v in predicted[i : i + batch]]),
             )
-            for i in range(rows)
+            for i in starts
         ]
     )  # fmt: skip
     log.close()
     step = round(1 / feedback_share)
     with sqlite3.connect(store) as db:  # bulk: add_feedback is one transaction per request
         db.executemany(
-            "INSERT INTO feedback VALUES (?, 0, ?, ?)",
+            "INSERT INTO outcomes VALUES (?, ?, ?)",
             [
-                (f"req-{i}", now, json.dumps(_plain(labels[i % len(labels)])))
-                for i in range(0, rows, step)
+                (f"req-{i}", now, json.dumps([_plain(labels[j % len(labels)]) for j in rows_of]))
+                for number, i in enumerate(starts) if number % step == 0
+                for rows_of in [range(i, min(i + batch, rows))]
             ],
-        )
+        )  # fmt: skip
     return store
 
 
@@ -107,13 +115,14 @@ def main() -> None:
     """Print: rows, read-only time, in-process monitor time, their ratio, the command's time."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=1, help="rows per logged request")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     config, report = _module("config"), _module("monitoring.report")
     window = _module("monitoring.window")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        store = make_project(root, args.rows)
+        store = make_project(root, args.rows, args.batch)
         paths = _module("paths").ProjectPaths(root)
         spec = _module("features").DatasetSpec.load(paths.spec)
         params = config.MonitorParams(
@@ -122,7 +131,7 @@ def main() -> None:
 
         def read_rows() -> object:
             with sqlite3.connect(store) as db:
-                return db.execute(window.QUERY, (-1.0, -1)).fetchall()
+                return db.execute(window.QUERY, (-1.0,)).fetchall()
 
         def load() -> object:
             return window.load_window(store, spec)
@@ -144,7 +153,7 @@ def main() -> None:
             cwd=root, capture_output=True, text=True, check=False,
         )  # fmt: skip
         command_s = time.perf_counter() - start
-    print(f"rows logged                       {args.rows}")
+    print(f"rows logged                       {args.rows} ({args.batch} per request)")
     print(f"read the rows (SQL only)          {read_s:.3f} s")
     print(f"read + decode the window          {load_s:.3f} s")
     print(f"monitor (in process, reports)     {monitor_s:.3f} s")

@@ -363,8 +363,8 @@ def recording_scenarios(
     return results
 
 
-def recording_cpu_us(workdir: Path, rows: int = 20_000) -> float:
-    """CPU microseconds (all threads) to queue, encode and insert one row, in-process.
+def recording_cpu_us(workdir: Path, batch: int = 1, requests: int = 20_000) -> float:
+    """CPU microseconds (all threads) to queue, encode and insert one request, in-process.
 
     Independent of the load generator and of other processes, unlike req/s on a shared
     machine: compare it with the app's CPU per request (1e6 / req/s on a saturated core).
@@ -373,19 +373,26 @@ def recording_cpu_us(workdir: Path, rows: int = 20_000) -> float:
     metrics = __import__(f"{PACKAGE}.serving.metrics", fromlist=["ServingMetrics"])
     names = [f"f{i}" for i in range(4)]
     log = recorder.PredictionRecorder(
-        workdir / "cpu.sqlite",
+        workdir / f"cpu-{batch}.sqlite",
         model_version="1",
-        feature_names=names,
         metrics=metrics.ServingMetrics(),
         max_rows=1_000_000,
-        max_queue=rows,
+        max_queue=requests,
     )
-    row = [(5.8, 2.7, 4.1, 1.0)]
+    rng = np.random.default_rng(0)
+    values = np.round(rng.uniform(0, 8, (batch, 4)), 1).tolist()
+    body = json.dumps({"rows": [dict(zip(names, row, strict=True)) for row in values]})
+    labels = ["versicolor"] * batch
     started = time.process_time()
-    for i in range(rows):
-        log.record(f"{i:032x}", row, ["versicolor"])
+    for i in range(requests):
+        log.record(f"{i:032x}", body, labels)
     log.close()
-    return (time.process_time() - started) / rows * 1e6
+    return (time.process_time() - started) / requests * 1e6
+
+
+def recording_cpu(workdir: Path) -> dict[int, float]:
+    """CPU per request of 1 row and of 100 rows (what the load scenarios send)."""
+    return {1: recording_cpu_us(workdir), 100: recording_cpu_us(workdir, 100, 2_000)}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -440,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         if args.only == "recording":
             results = recording_scenarios(app_cmd, linear_env, (one, batch), args, workdir)
-            print_report(results, 0.0, 0.0, recording_cpu_us(workdir))
+            print_report(results, 0.0, 0.0, recording_cpu(workdir))
             return 0
 
         (workdir / "constant_app.py").write_text(textwrap.dedent(CONSTANT_APP), encoding="utf-8")
@@ -527,7 +534,7 @@ def main(argv: list[str] | None = None) -> int:
                 connections=1,
             )
         results.update(recording_scenarios(app_cmd, linear_env, (one, batch), args, workdir))
-        record_us = recording_cpu_us(workdir)
+        record_us = recording_cpu(workdir)
         linear_ms = in_process_ms(fitted["models"]["linear"], matrix)
         forest_ms = in_process_ms(fitted["models"]["forest"], matrix, repeat=100)
 
@@ -536,7 +543,7 @@ def main(argv: list[str] | None = None) -> int:
         payload = {
             "results": {k: asdict(v) for k, v in results.items()},
             "in_process_ms": {"linear": linear_ms, "forest": forest_ms},
-            "recording_cpu_us_per_row": record_us,
+            "recording_cpu_us_per_request": record_us,
             "machine": {"platform": platform.platform(), "cores": os.cpu_count()},
         }
         args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
@@ -544,7 +551,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def print_report(
-    results: dict[str, Result], linear_ms: float, forest_ms: float, record_us: float
+    results: dict[str, Result], linear_ms: float, forest_ms: float, record_us: dict[int, float]
 ) -> None:
     """The table, then each target as a ratio."""
     print()
@@ -561,7 +568,9 @@ def print_report(
     if linear_ms:
         print(f"{'in-process predict_proba, linear':38} {'':9} {'':10} {linear_ms:8.3f}")
         print(f"{'in-process predict_proba, forest':38} {'':9} {'':10} {forest_ms:8.3f}")
-    print(f"{'recording CPU per row, in-process (us)':38} {'':9} {'':10} {record_us:8.1f}")
+    for rows, cpu in record_us.items():
+        label = f"recording CPU, {rows} row(s), in-process (us)"
+        print(f"{label:38} {'':9} {'':10} {cpu:8.1f}")
     print()
     ratios: list[tuple[str, float, str]] = []
     if "record_on" in results:

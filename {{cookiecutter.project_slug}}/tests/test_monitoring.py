@@ -328,4 +328,5 @@ def test_command_exports_training_data_with_labelled_rows(
     assert len(exported) == len(train) + len(test) + 50  # every 4th request of 10 rows
     assert exported[spec.target].notna().all()
     with sqlite3.connect(root / PARAMS.store) as db:
-        assert db.execute("SELECT COUNT(*) FROM feedback").fetchone()[0] == 50
+        labelled = db.execute("SELECT sum(json_array_length(outcomes)) FROM outcomes")
+        assert labelled.fetchone() == (50,)

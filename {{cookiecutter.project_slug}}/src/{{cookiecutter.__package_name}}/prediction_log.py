@@ -1,14 +1,21 @@
-"""The prediction log: every served prediction, and the true outcome when it arrives later.
+"""The prediction log: every served request, and the true outcomes when they arrive later.
 
 Why SQLite and the standard library only: the serving app writes it (without pandas), the
 ``monitor`` command reads it, and both must run anywhere Python does. One file, WAL mode
 (readers never block the writer; several ``serve`` workers can share the file), and an
 append-only table pair keyed by the request id the client saw in ``X-Request-ID``.
 
-Rotation: the ``predictions`` table holds at most ``max_rows`` rows. When a write passes
-the bound, the oldest rows (insertion order) are deleted in one chunk, 10 % of the bound
-at least, with the feedback that belonged to them; SQLite reuses the freed pages, so the
-file stops growing at roughly ``max_rows`` rows.
+Why one database row per request, holding the request body as sent: a batch of 100 rows
+is one insert of two texts instead of 100 inserts, and the inputs need no encoding at all
+(formatting 400 floats as JSON cost the serving path more than the insert). Together the
+recording CPU of a batch of 100 fell from ~440 us to ~35 us (docs/serving.md, "Benchmark").
+The inputs are always in the ``/predict/batch`` form, ``{"rows": [{feature: value}, ...]}``.
+
+Rotation: ``seq`` is the running count of logged rows (the request's last row), so the
+span between the newest ``seq`` and the first row of the oldest request bounds the rows
+held, with two index lookups. When a write passes ``max_rows``, the oldest requests are
+deleted in one chunk (10 % of the bound), with their outcomes; SQLite reuses the freed
+pages, so the file stops growing.
 """
 
 from __future__ import annotations
@@ -22,56 +29,153 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_MAX_ROWS = 1_000_000
-ROTATE_SHARE = 0.1  # delete this share of max_rows (at least the excess) when over the bound
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS predictions (
-    request_id TEXT NOT NULL,
-    row INTEGER NOT NULL,
-    ts REAL NOT NULL,
-    model_version TEXT NOT NULL,
-    inputs TEXT NOT NULL,
-    prediction TEXT NOT NULL,
-    PRIMARY KEY (request_id, row)
-);
-CREATE TABLE IF NOT EXISTS feedback (
-    request_id TEXT NOT NULL,
-    row INTEGER NOT NULL,
-    ts REAL NOT NULL,
-    outcome TEXT NOT NULL,
-    PRIMARY KEY (request_id, row)
-);
-"""
+ROTATE_SHARE = 0.1  # delete this share of max_rows when over the bound
+SCHEMA_VERSION = 2  # 1: one row per prediction (``predictions``/``feedback``), converted on open
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS requests (
+        seq INTEGER PRIMARY KEY,
+        request_id TEXT NOT NULL UNIQUE,
+        ts REAL NOT NULL,
+        model_version TEXT NOT NULL,
+        rows INTEGER NOT NULL,
+        inputs TEXT NOT NULL,
+        predictions TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS requests_by_time ON requests (ts)",
+    """CREATE TABLE IF NOT EXISTS outcomes (
+        request_id TEXT PRIMARY KEY,
+        ts REAL NOT NULL,
+        outcomes TEXT NOT NULL
+    )""",
+)
 Value = str | float
+# (request_id, ts, model_version, rows, inputs_json, predictions_json): see ``write_many``
+Record = tuple[str, float, str, int, str, str]
 # Multi-row INSERT statements instead of ``executemany``: the sqlite3 module releases the
 # GIL around every statement step, and a writer thread that takes the GIL back per row
 # forced the serving event loop to give it up hundreds of times per flush (-25 % req/s
-# measured). Rows per statement: 6 parameters each, within SQLite's parameter limit.
-MAX_ROWS_PER_STATEMENT = 2000
+# measured). Requests per statement: 7 parameters each, within SQLite's parameter limit.
+MAX_REQUESTS_PER_STATEMENT = 2000
+
+
+class OldLogFormat(ValueError):
+    """The file was written by an earlier version of the app and is opened read-only."""
 
 
 @functools.lru_cache(maxsize=4)
-def _insert_sql(rows: int) -> str:
-    """``INSERT OR REPLACE INTO predictions VALUES (?, ...), ...`` for ``rows`` rows."""
-    placeholders = ", ".join(["(?, ?, ?, ?, ?, ?)"] * rows)
-    return f"INSERT OR REPLACE INTO predictions VALUES {placeholders}"  # noqa: S608 - only ?s
+def _insert_sql(requests: int) -> str:
+    """``INSERT OR REPLACE INTO requests VALUES (?, ...), ...`` for ``requests`` requests."""
+    placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * requests)
+    return f"INSERT OR REPLACE INTO requests VALUES {placeholders}"  # noqa: S608 - only ?s
+
+
+def encode_rows(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Rows (feature -> value) as the log stores inputs: a ``/predict/batch`` body."""
+    return json.dumps({"rows": [dict(row) for row in rows]})
+
+
+def body_rows(body: Any) -> list[dict[str, Any]]:
+    """The rows of a decoded ``inputs`` text (a row that is not an object becomes {})."""
+    rows = body.get("rows") if isinstance(body, dict) else None
+    return [row if isinstance(row, dict) else {} for row in rows] if isinstance(rows, list) else []
 
 
 def connect(path: Path, timeout_s: float = 5.0) -> sqlite3.Connection:
-    """An autocommit connection in WAL mode with the tables created (parent folder too)."""
+    """An autocommit connection in WAL mode, tables created or converted (parent folder too)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, timeout=timeout_s, isolation_level=None, check_same_thread=False)
     try:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, no fsync per commit
-        db.executescript(SCHEMA)
+        if _schema_version(db) < SCHEMA_VERSION:
+            _create_or_convert(db)
     except sqlite3.Error:
         db.close()
         raise
     return db
 
 
+def _schema_version(db: sqlite3.Connection) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _create_or_convert(db: sqlite3.Connection) -> None:
+    """Create the tables; regroup a version-1 log (one row per prediction) per request."""
+    db.execute("BEGIN IMMEDIATE")  # another worker may be doing the same on the same file
+    try:
+        if _schema_version(db) < SCHEMA_VERSION:
+            for statement in SCHEMA:
+                db.execute(statement)
+            tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+            if {"predictions", "feedback"} <= tables:
+                _convert_version_1(db)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def _convert_version_1(db: sqlite3.Connection) -> None:
+    """Move the rows of the first format into the per-request tables, then drop its tables."""
+    requests: dict[str, tuple[float, str, dict[int, tuple[Any, Any]]]] = {}  # by first rowid
+    for request_id, row, ts, version, inputs, prediction in db.execute(
+        "SELECT request_id, row, ts, model_version, inputs, prediction FROM predictions "
+        "ORDER BY rowid"
+    ):
+        entry = requests.setdefault(request_id, (ts, version, {}))
+        entry[2][row] = (json.loads(inputs), json.loads(prediction))
+    records: list[Record] = []
+    for request_id, (ts, version, by_row) in requests.items():
+        rows = [by_row[row] for row in sorted(by_row)]
+        inputs, outputs = encode_rows([r[0] for r in rows]), json.dumps([r[1] for r in rows])
+        records.append((request_id, ts, version, len(rows), inputs, outputs))
+    _insert(db, records)
+    outcomes: dict[str, list[Any]] = {}
+    for request_id, ts, outcome in db.execute(
+        "SELECT request_id, ts, outcome FROM feedback ORDER BY request_id, row"
+    ):
+        outcomes.setdefault(request_id, [ts, []])[1].append(json.loads(outcome))
+    db.executemany(
+        "INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?)",
+        [(request_id, ts, json.dumps(values)) for request_id, (ts, values) in outcomes.items()],
+    )
+    db.execute("DROP TABLE predictions")
+    db.execute("DROP TABLE feedback")
+
+
+def _insert(db: sqlite3.Connection, records: Sequence[Record]) -> int:
+    """Insert encoded requests (transaction open) numbering their rows on; the last ``seq``."""
+    last = int(db.execute("SELECT coalesce(max(seq), 0) FROM requests").fetchone()[0])
+    for start in range(0, len(records), MAX_REQUESTS_PER_STATEMENT):
+        chunk = records[start : start + MAX_REQUESTS_PER_STATEMENT]
+        values: list[Any] = []
+        for record in chunk:
+            last += record[3]
+            values.append(last)
+            values.extend(record)
+        db.execute(_insert_sql(len(chunk)), values)
+    return last
+
+
+def open_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection; OldLogFormat for a file the current app has not converted yet."""
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    try:
+        old = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'predictions'").fetchone()
+        if old is not None and _schema_version(db) < SCHEMA_VERSION:
+            raise OldLogFormat(
+                f"{path} was written by an earlier version of the serving app: start the "
+                "current one once on this file (it converts the log), then read it again"
+            )
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
 class PredictionLog:
-    """Append predictions and feedback; keeps the predictions table under ``max_rows``.
+    """Append requests and outcomes; keeps the log under ``max_rows`` predictions.
 
     Not thread-safe by itself: the serving app's ``PredictionRecorder`` serialises calls.
     """
@@ -84,8 +188,6 @@ class PredictionLog:
         self.path = path
         self.max_rows = max_rows
         self._db = connect(path, timeout_s)
-        parameters = self._db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-        self._rows_per_statement = max(1, min(MAX_ROWS_PER_STATEMENT, parameters // 6))
 
     def record(
         self,
@@ -95,63 +197,44 @@ class PredictionLog:
         predictions: Sequence[Value],
         ts: float | None = None,
     ) -> None:
-        """Log one request's rows (row 0..n-1) and predictions; a reused id replaces it."""
+        """Log one request's rows (feature -> value) and predictions; a reused id replaces it."""
         if len(rows) != len(predictions):
             raise ValueError(f"{len(rows)} rows but {len(predictions)} predictions")
         when = time.time() if ts is None else ts
-        self.write_many(
-            [
-                (request_id, index, when, model_version, json.dumps(dict(row)), json.dumps(value))
-                for index, (row, value) in enumerate(zip(rows, predictions, strict=True))
-            ]
-        )
+        inputs, outputs = encode_rows(rows), json.dumps(list(predictions))
+        self.write_many([(request_id, when, model_version, len(rows), inputs, outputs)])
 
-    def write_many(self, records: Sequence[tuple[str, int, float, str, str, str]]) -> None:
-        """Insert already-encoded rows in one transaction, then rotate if over the bound.
+    def write_many(self, records: Sequence[Record]) -> None:
+        """Insert already-encoded requests in one transaction, then rotate if over the bound.
 
-        Each record is ``(request_id, row, ts, model_version, inputs_json, prediction_json)``.
+        Each record is ``(request_id, ts, model_version, rows, inputs_json, predictions_json)``
+        with the inputs in the ``/predict/batch`` form (``encode_rows``, or a body as sent).
         """
         if not records:
             return
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            for start in range(0, len(records), self._rows_per_statement):
-                chunk = records[start : start + self._rows_per_statement]
-                db.execute(_insert_sql(len(chunk)), [value for row in chunk for value in row])
-            # rowids grow with every insert (from any process sharing the file), so their
-            # span bounds the row count: two index lookups instead of counting every row
-            span = db.execute("SELECT max(rowid) - min(rowid) + 1 FROM predictions").fetchone()
-            if span[0] is not None and span[0] > self.max_rows:
-                self._rotate()
+            last = _insert(db, records)
+            (first,) = db.execute("SELECT seq - rows FROM requests ORDER BY seq LIMIT 1").fetchone()
+            if last - first > self.max_rows:
+                # keep the requests that end within the newest rows, and always the newest
+                keep_after = last - self.max_rows + max(1, int(self.max_rows * ROTATE_SHARE))
+                db.execute("DELETE FROM requests WHERE seq <= ? AND seq < ?", (keep_after, last))
+                db.execute(
+                    "DELETE FROM outcomes WHERE request_id NOT IN (SELECT request_id FROM requests)"
+                )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
 
-    def _rotate(self) -> None:
-        """Delete the oldest rows (and their feedback) down to the bound minus one chunk."""
-        db = self._db
-        rows = int(db.execute("SELECT COUNT(*) FROM predictions").fetchone()[0])
-        if rows <= self.max_rows:  # gaps left by replaced ids
-            return
-        excess = rows - self.max_rows + int(self.max_rows * ROTATE_SHARE)
-        db.execute(
-            "DELETE FROM predictions WHERE rowid IN "
-            "(SELECT rowid FROM predictions ORDER BY rowid LIMIT ?)",
-            (excess,),
-        )
-        db.execute(
-            "DELETE FROM feedback WHERE NOT EXISTS (SELECT 1 FROM predictions AS p "
-            "WHERE p.request_id = feedback.request_id AND p.row = feedback.row)"
-        )
-
     def predictions_for(self, request_id: str) -> list[Value]:
         """The logged predictions of one request in row order ([] for an unknown id)."""
-        cursor = self._db.execute(
-            "SELECT prediction FROM predictions WHERE request_id = ? ORDER BY row", (request_id,)
-        )
-        return [json.loads(text) for (text,) in cursor]
+        found = self._db.execute(
+            "SELECT predictions FROM requests WHERE request_id = ?", (request_id,)
+        ).fetchone()
+        return [] if found is None else list(json.loads(found[0]))
 
     def add_feedback(
         self, request_id: str, outcomes: Sequence[Value], ts: float | None = None
@@ -160,29 +243,24 @@ class PredictionLog:
 
         Sending feedback again for the same request replaces the earlier outcomes.
         """
-        logged = len(self.predictions_for(request_id))
-        if not logged:
+        found = self._db.execute(
+            "SELECT rows FROM requests WHERE request_id = ?", (request_id,)
+        ).fetchone()
+        if found is None:
             return False
-        if logged != len(outcomes):
+        if found[0] != len(outcomes):
             raise ValueError(
-                f"request {request_id} has {logged} logged rows, got {len(outcomes)} outcomes"
+                f"request {request_id} has {found[0]} logged rows, got {len(outcomes)} outcomes"
             )
-        when = time.time() if ts is None else ts
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?)",
-                [(request_id, i, when, json.dumps(value)) for i, value in enumerate(outcomes)],
-            )
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
+        self._db.execute(
+            "INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?)",
+            (request_id, time.time() if ts is None else ts, json.dumps(list(outcomes))),
+        )
         return True
 
     def count(self) -> int:
-        """Rows in the predictions table."""
-        return int(self._db.execute("SELECT COUNT(*) FROM predictions").fetchone()[0])
+        """Predictions (rows) in the log."""
+        return int(self._db.execute("SELECT coalesce(sum(rows), 0) FROM requests").fetchone()[0])
 
     def close(self) -> None:
         """Close the connection (the WAL is checkpointed into the main file)."""
@@ -190,32 +268,34 @@ class PredictionLog:
 
 
 def iter_predictions(path: Path, since: float | None = None) -> Iterator[dict[str, Any]]:
-    """Logged predictions (oldest first) joined with their outcome (None until feedback).
+    """Logged predictions, a row at a time (oldest first), each with its outcome or None.
 
-    Each item: ``request_id``, ``row``, ``ts``, ``model_version``, ``inputs`` (dict feature
-    -> value), ``prediction`` and ``outcome``. Opens the file read-only; yields nothing if
-    it does not exist. ``since`` keeps rows with ``ts >= since`` (unix seconds).
+    Each item: ``request_id``, ``row`` (0..n-1 in the request), ``ts``, ``model_version``,
+    ``inputs`` (dict feature -> value), ``prediction`` and ``outcome``. Opens the file
+    read-only; yields nothing if it does not exist. ``since`` keeps rows with ``ts >= since``.
     """
     if not path.exists():
         return
-    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    db = open_read_only(path)
     try:
         cursor = db.execute(
-            "SELECT p.request_id, p.row, p.ts, p.model_version, p.inputs, p.prediction, "
-            "f.outcome FROM predictions AS p LEFT JOIN feedback AS f "
-            "ON f.request_id = p.request_id AND f.row = p.row "
-            "WHERE p.ts >= ? ORDER BY p.rowid",
+            "SELECT r.request_id, r.ts, r.model_version, r.inputs, r.predictions, o.outcomes "
+            "FROM requests AS r LEFT JOIN outcomes AS o ON o.request_id = r.request_id "
+            "WHERE r.ts >= ? ORDER BY r.seq",
             (float("-inf") if since is None else since,),
         )
-        for request_id, row, ts, version, inputs, prediction, outcome in cursor:
-            yield {
-                "request_id": request_id,
-                "row": row,
-                "ts": ts,
-                "model_version": version,
-                "inputs": json.loads(inputs),
-                "prediction": json.loads(prediction),
-                "outcome": None if outcome is None else json.loads(outcome),
-            }
+        for request_id, ts, version, inputs, predictions, outcomes in cursor:
+            rows, answers = body_rows(json.loads(inputs)), json.loads(predictions)
+            truths = [None] * len(answers) if outcomes is None else json.loads(outcomes)
+            for row, prediction in enumerate(answers):
+                yield {
+                    "request_id": request_id,
+                    "row": row,
+                    "ts": ts,
+                    "model_version": version,
+                    "inputs": rows[row] if row < len(rows) else {},
+                    "prediction": prediction,
+                    "outcome": truths[row] if row < len(truths) else None,
+                }
     finally:
         db.close()

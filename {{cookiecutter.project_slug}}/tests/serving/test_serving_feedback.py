@@ -19,10 +19,16 @@ from conftest import app_client, running_server, valid_row
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.__package_name }}.bundle import read_metadata
-from {{ cookiecutter.__package_name }}.prediction_log import PredictionLog, iter_predictions
+from {{ cookiecutter.__package_name }}.prediction_log import (
+    OldLogFormat,
+    PredictionLog,
+    iter_predictions,
+)
 from {{ cookiecutter.__package_name }}.serving import recorder as recorder_module
 from {{ cookiecutter.__package_name }}.serving.metrics import ServingMetrics
 from {{ cookiecutter.__package_name }}.serving.recorder import PredictionRecorder
+
+ROW = '{"rows": [{"a": 1.0}]}'  # one row, as the app hands it to the recorder
 
 
 def metric(client: TestClient, name: str) -> float | None:
@@ -93,6 +99,9 @@ def test_batch_rows_are_recorded_under_the_response_request_id(
     assert [r["prediction"] for r in recorded] == [
         p["prediction"] for p in response.json()["predictions"]
     ]
+    with sqlite3.connect(log) as db:  # one database row per request, the body as sent
+        stored = db.execute("SELECT rows, inputs FROM requests").fetchall()
+    assert [(n, json.loads(body)) for n, body in stored] == [(3, {"rows": rows})]
 
 
 @pytest.mark.usefixtures("slow_writer")
@@ -212,10 +221,45 @@ def test_rotation_keeps_the_log_under_its_bound(tmp_path: Path) -> None:
     assert kept[-1]["request_id"] == "r34" and kept[-1]["outcome"] == "y"
     assert kept[0]["request_id"] != "r0"  # the oldest went first
     with sqlite3.connect(path) as db:  # and their feedback with them
-        assert db.execute("SELECT COUNT(*) FROM feedback WHERE request_id = 'r0'").fetchone() == (
+        assert db.execute("SELECT COUNT(*) FROM outcomes WHERE request_id = 'r0'").fetchone() == (
             0,
         )
     assert [r["ts"] for r in iter_predictions(path, since=33.0)] == [33.0] * 10 + [34.0] * 10
+
+
+VERSION_1 = """
+CREATE TABLE predictions (request_id TEXT NOT NULL, row INTEGER NOT NULL, ts REAL NOT NULL,
+    model_version TEXT NOT NULL, inputs TEXT NOT NULL, prediction TEXT NOT NULL,
+    PRIMARY KEY (request_id, row));
+CREATE TABLE feedback (request_id TEXT NOT NULL, row INTEGER NOT NULL, ts REAL NOT NULL,
+    outcome TEXT NOT NULL, PRIMARY KEY (request_id, row));
+INSERT INTO predictions VALUES ('b', 1, 2.0, '1', '{"x": 3.0, "y": 4.0}', '"q"'),
+    ('b', 0, 2.0, '1', '{"x": 1.5, "y": 2.0}', '"p"'),
+    ('a', 0, 1.0, '1', '{"x": 0.5, "y": 1.0}', '"r"');
+INSERT INTO feedback VALUES ('b', 1, 9.0, '"q"'), ('b', 0, 9.0, '"z"');
+"""
+
+
+def test_a_log_of_the_first_format_is_converted_when_the_app_opens_it(tmp_path: Path) -> None:
+    """One row per prediction (the template's first format), as an update may find it."""
+    path = tmp_path / "p.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(VERSION_1)
+    with pytest.raises(OldLogFormat, match="start the current one once"):
+        rows_of(path)  # readers never write: the monitor says what to do
+    PredictionLog(path).close()  # what the serving app does at start
+    fields = ("request_id", "row", "inputs", "prediction", "outcome")
+    converted = [tuple(r[field] for field in fields) for r in rows_of(path)]
+    assert converted == [
+        ("b", 0, {"x": 1.5, "y": 2.0}, "p", "z"),
+        ("b", 1, {"x": 3.0, "y": 4.0}, "q", "q"),
+        ("a", 0, {"x": 0.5, "y": 1.0}, "r", None),
+    ]
+    with sqlite3.connect(path) as db:
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+    assert not tables & {"predictions", "feedback"}
+    PredictionLog(path).close()  # opening again changes nothing
+    assert len(rows_of(path)) == 3
 
 
 def test_add_feedback_rules(tmp_path: Path) -> None:
@@ -256,7 +300,6 @@ def test_a_failing_write_is_counted_logged_once_and_recovers(
     recorder = PredictionRecorder(
         path,
         model_version="1",
-        feature_names=["a"],
         metrics=metrics,
         max_rows=1000,
         max_queue=100,
@@ -266,14 +309,14 @@ def test_a_failing_write_is_counted_logged_once_and_recovers(
         locker = sqlite3.connect(path, isolation_level=None)
         locker.execute("BEGIN EXCLUSIVE")
         for i in range(2):
-            recorder.record(f"r{i}", [(1.0,)], ["x"])
+            recorder.record(f"r{i}", ROW, ["x"])
             recorder.flush()
-        recorder.record("r2", [(1.0,)], ["x"])
+        recorder.record("r2", ROW, ["x"])
         with pytest.raises(recorder_module.RecordingUnavailable):
             recorder.feedback("r0", ["x"])
         locker.execute("ROLLBACK")
         locker.close()
-        recorder.record("r3", [(2.0,)], ["y"])
+        recorder.record("r3", ROW, ["y"])
         recorder.flush()
     finally:
         recorder.close()
@@ -292,7 +335,6 @@ def test_a_full_queue_drops_and_counts_instead_of_blocking(tmp_path: Path) -> No
     recorder = PredictionRecorder(
         tmp_path / "p.sqlite",
         model_version="1",
-        feature_names=["a"],
         metrics=metrics,
         max_rows=1000,
         max_queue=2,
@@ -301,7 +343,7 @@ def test_a_full_queue_drops_and_counts_instead_of_blocking(tmp_path: Path) -> No
         with recorder._lock:  # pylint: disable=protected-access  # a stuck writer (slow disk)
             started = time.perf_counter()
             for i in range(5):
-                recorder.record(f"r{i}", [(1.0,)], ["x"])
+                recorder.record(f"r{i}", ROW, ["x"])
             assert time.perf_counter() - started < 0.1
     finally:
         recorder.close()
@@ -312,24 +354,50 @@ def test_a_full_queue_drops_and_counts_instead_of_blocking(tmp_path: Path) -> No
     assert [r["request_id"] for r in rows_of(tmp_path / "p.sqlite")] == ["r0", "r1"]
 
 
+def test_large_bodies_are_bounded_in_bytes_too(tmp_path: Path) -> None:
+    """Big batches must not fill the memory while the disk is stuck (two bodies fit)."""
+    metrics = ServingMetrics()
+    body = json.dumps({"rows": [{"a": 1.0}] * 100})  # 1,213 characters
+    recorder = PredictionRecorder(
+        tmp_path / "p.sqlite",
+        model_version="1",
+        metrics=metrics,
+        max_rows=10_000,
+        max_queue=100,
+        max_queue_bytes=2 * len(body) + 10,
+    )
+    try:
+        with recorder._lock:  # pylint: disable=protected-access  # a stuck writer
+            for i in range(3):
+                recorder.record(f"r{i}", body, ["x"] * 100)
+        recorder.flush()  # written: the bound has room again
+        recorder.record("r3", body, ["x"] * 100)
+    finally:
+        recorder.close()
+    dropped = metrics.registry.get_sample_value(
+        "model_predictions_dropped_total", {"reason": "queue_full"}
+    )
+    assert dropped == 100.0
+    assert sorted({r["request_id"] for r in rows_of(tmp_path / "p.sqlite")}) == ["r0", "r1", "r3"]
+
+
 @pytest.mark.usefixtures("slow_writer")
 def test_a_half_full_queue_wakes_the_writer_before_its_interval(tmp_path: Path) -> None:
     """A fast app must not fill the queue (and drop rows) while the writer sleeps."""
     recorder = PredictionRecorder(
         tmp_path / "p.sqlite",
         model_version="1",
-        feature_names=["a"],
         metrics=ServingMetrics(),
         max_rows=1000,
         max_queue=10,
     )
     try:
         for i in range(4):  # below half: stays queued for the whole (60 s) interval
-            recorder.record(f"r{i}", [(1.0,)], ["x"])
+            recorder.record(f"r{i}", ROW, ["x"])
         time.sleep(0.3)
         assert rows_of(tmp_path / "p.sqlite") == []
         for i in range(4, 6):  # the sixth row finds five queued: half of max_queue
-            recorder.record(f"r{i}", [(1.0,)], ["x"])
+            recorder.record(f"r{i}", ROW, ["x"])
         deadline = time.monotonic() + 5.0
         while len(rows_of(tmp_path / "p.sqlite")) < 6 and time.monotonic() < deadline:
             time.sleep(0.05)

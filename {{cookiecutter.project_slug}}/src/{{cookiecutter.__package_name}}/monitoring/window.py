@@ -7,25 +7,29 @@ app's own ``prediction_log`` module; reading it needs no server, and one query w
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..errors import DataError
 from ..features import DatasetSpec
+from ..prediction_log import OldLogFormat, body_rows, open_read_only
 
 QUERY = """
-SELECT p.request_id, p.row, p.ts, p.model_version, p.inputs, p.prediction, f.outcome
-FROM predictions AS p LEFT JOIN feedback AS f ON f.request_id = p.request_id AND f.row = p.row
-WHERE p.ts >= ?
-ORDER BY p.ts DESC, p.request_id DESC, p.row DESC
-LIMIT ?
+SELECT r.ts, r.model_version, r.rows, r.inputs, r.predictions, o.outcomes
+FROM requests AS r LEFT JOIN outcomes AS o ON o.request_id = r.request_id
+WHERE r.ts >= ?
+ORDER BY r.ts DESC, r.seq DESC
 """
+FETCH = 2000  # requests per fetch: stop reading once the window has its rows
 
 
 @dataclass(frozen=True)
@@ -48,10 +52,40 @@ class Window:
 
 
 def _parse_json_column(texts: list[Any]) -> list[Any]:
-    """Decode many JSON texts in one call (one C-level parse instead of one per row)."""
+    """Decode many JSON texts in one call (one C-level parse instead of one per request)."""
     if not texts:
         return []
     return json.loads("[" + ",".join(text if text is not None else "null" for text in texts) + "]")
+
+
+def _newest_first(lists: Iterable[list[Any]]) -> list[Any]:
+    """Each request's rows reversed, requests already newest first: one flat list."""
+    return list(itertools.chain.from_iterable(values[::-1] for values in lists))
+
+
+def _read(store: Path, start: float, last: int | None) -> list[tuple[Any, ...]]:
+    """The newest requests since ``start`` until they hold ``last`` rows (None: all)."""
+    try:
+        connection = open_read_only(store)
+    except OldLogFormat as error:
+        raise DataError(str(error)) from None
+    except sqlite3.DatabaseError as error:
+        raise DataError(f"{store}: not a readable prediction log ({error})") from None
+    requests: list[tuple[Any, ...]] = []
+    held = 0
+    try:
+        cursor = connection.execute(QUERY, (start,))
+        while last is None or held < last:
+            batch = cursor.fetchmany(FETCH)
+            if not batch:
+                break
+            requests.extend(batch)
+            held += sum(request[2] for request in batch)
+    except sqlite3.DatabaseError as error:
+        raise DataError(f"{store}: not a readable prediction log ({error})") from None
+    finally:
+        connection.close()
+    return requests
 
 
 def load_window(
@@ -68,27 +102,27 @@ def load_window(
             f"{store}: no prediction log (the serving app writes it; see docs/monitoring.md)"
         )
     start = -1.0 if since_hours is None else (now or time.time()) - since_hours * 3600.0
-    limit = -1 if last is None else last  # SQLite: a negative LIMIT means none
-    uri = f"{store.resolve().as_uri()}?mode=ro"
-    try:
-        with sqlite3.connect(uri, uri=True, timeout=30) as connection:
-            rows = connection.execute(QUERY, (start, limit)).fetchall()
-    except sqlite3.DatabaseError as error:
-        raise DataError(f"{store}: not a readable prediction log ({error})") from None
-    records = _parse_json_column([row[4] for row in rows])
+    requests = _read(store, start, last)
+    sizes = [int(request[2]) for request in requests]
+    keep = slice(None) if last is None else slice(0, last)
+    bodies = _parse_json_column([request[3] for request in requests])
     inputs = pd.DataFrame.from_records(
-        [record if isinstance(record, dict) else {} for record in records],
-        columns=spec.feature_names,
+        _newest_first(body_rows(body) for body in bodies)[keep], columns=spec.feature_names
     )
-    predictions = pd.Series(_parse_json_column([row[5] for row in rows]), dtype=object)
-    outcomes = pd.Series(_parse_json_column([row[6] for row in rows]), dtype=object)
-    versions = pd.Series([row[3] for row in rows], dtype=object).value_counts()
+    predictions = _newest_first(_parse_json_column([request[4] for request in requests]))
+    outcomes = _newest_first(
+        values or [None] * size
+        for values, size in zip(
+            _parse_json_column([request[5] for request in requests]), sizes, strict=True
+        )
+    )
+    versions = pd.Series(np.repeat([str(r[1]) for r in requests], sizes)[keep], dtype=object)
     return Window(
         inputs=inputs.apply(pd.to_numeric, errors="coerce"),
-        predictions=predictions,
-        outcomes=outcomes,
-        ts=pd.Series([row[2] for row in rows], dtype="float64"),
-        model_versions={str(k): int(v) for k, v in versions.items()},
+        predictions=pd.Series(predictions[keep], dtype=object),
+        outcomes=pd.Series(outcomes[keep], dtype=object),
+        ts=pd.Series(np.repeat([float(r[0]) for r in requests], sizes)[keep], dtype="float64"),
+        model_versions={str(k): int(v) for k, v in versions.value_counts().items()},
     )
 
 

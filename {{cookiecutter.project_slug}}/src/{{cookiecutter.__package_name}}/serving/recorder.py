@@ -1,13 +1,15 @@
 """Records every prediction to the prediction log without slowing the request that made it.
 
 Why a queue and one writer thread: the request only appends a tuple to a bounded deque
-(well under a microsecond, no lock); the writer wakes every 2 s (or as soon as the queue
-is half full), encodes the waiting rows and inserts them with a few multi-row statements
-in one transaction. Fewer, larger flushes cost the event loop less (single rows: 0.92-0.99x
-of the requests/s without recording, against 0.80-0.88x when flushing every 0.5 s). A full
-queue (the disk cannot keep up) drops the new rows and counts them rather than making
-requests wait; a failing disk (full, read-only, locked) is logged once, counted, and the app keeps
-serving. ``close`` writes what is still queued, so a clean shutdown loses nothing.
+(a few microseconds, no lock: its body as received and its predictions as JSON); the
+writer wakes every 2 s (or as soon as the queue is half full) and inserts the waiting
+requests with a few multi-row statements in one transaction. Fewer, larger flushes cost
+the event loop less (0.80-0.88x of the requests/s without recording when flushing every
+0.5 s), and the writer formats nothing, so it holds the GIL only briefly. A full queue
+(the disk cannot keep up), in requests or in bytes of bodies, drops the new requests and
+counts their rows rather than making requests wait; a failing disk (full, read-only,
+locked) is logged once, counted, and the app keeps serving. ``close`` writes what is
+still queued, so a clean shutdown loses nothing.
 """
 
 from __future__ import annotations
@@ -21,27 +23,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..prediction_log import PredictionLog, Value
+from ..prediction_log import PredictionLog, Record, Value
 from .metrics import ServingMetrics
 
 logger = logging.getLogger(__name__)
 FLUSH_INTERVAL_S = 2.0
-MAX_ROWS_PER_TRANSACTION = 5000
-Record = tuple[str, int, float, str, str, str]  # one row, encoded: see PredictionLog.write_many
+MAX_REQUESTS_PER_TRANSACTION = 5000
 
 
 class RecordingUnavailable(RuntimeError):
     """The prediction log could not be opened or written (details are in the log)."""
-
-
-def _encoder(names: Sequence[str]) -> str:
-    """A %-template that turns a tuple of finite numbers into a JSON object of the features.
-
-    ``repr`` of a finite float or an int is valid JSON, and the request schemas refuse NaN
-    and infinity, so this is ``json.dumps(dict(zip(names, row)))`` at a fraction of the cost.
-    """
-    escaped = [json.dumps(name).replace("%", "%%") for name in names]
-    return "{" + ", ".join(f"{name}: %r" for name in escaped) + "}"
 
 
 class PredictionRecorder:
@@ -52,22 +43,22 @@ class PredictionRecorder:
         path: Path,
         *,
         model_version: str,
-        feature_names: Sequence[str],
         metrics: ServingMetrics,
         max_rows: int,
         max_queue: int,
-        labels: Sequence[str] = (),
+        max_queue_bytes: int = 64 * 1024 * 1024,
         timeout_s: float = 5.0,
     ) -> None:
         self.path = path
         self.model_version = model_version
         self.max_queue = max_queue
+        self.max_queue_bytes = max_queue_bytes
         self.metrics = metrics
-        self._template = _encoder(feature_names)
-        self._queue: collections.deque[tuple[str, float, list[Any], list[Any]]] = (
-            collections.deque()
-        )
-        self._labels = {label: json.dumps(label) for label in labels}
+        self._queue: collections.deque[Record] = collections.deque()
+        # queued body size = bytes_in - bytes_out: each counter has one writer (the event
+        # loop, the thread holding _lock), so no update is lost without a lock on the loop
+        self._bytes_in = 0
+        self._bytes_out = 0
         self._lock = threading.Lock()  # serialises every use of the log
         self._wake = threading.Event()
         self._stopping = False
@@ -85,14 +76,24 @@ class PredictionRecorder:
         """False once the log could not be opened or a write failed (until one succeeds)."""
         return self.log is not None and not self._failed
 
-    def record(self, request_id: str, rows: list[Any], predictions: list[Any]) -> None:
-        """Queue one request's rows (value tuples in feature order) and predictions."""
-        queued = len(self._queue)
-        if queued >= self.max_queue or self._stopping:
-            self.metrics.predictions_dropped.labels(reason="queue_full").inc(len(rows))
+    def record(self, request_id: str, inputs: str, predictions: list[Any]) -> None:
+        """Queue one request: its validated body in ``/predict/batch`` form, its predictions.
+
+        The body is stored as sent: formatting the rows' floats again would cost more than
+        the rest of recording (see ``prediction_log``). Encoding the predictions here, on the
+        event loop, keeps the writer thread's hold on the GIL short (no latency spikes).
+        """
+        queued, held, size = len(self._queue), self._bytes_in - self._bytes_out, len(inputs)
+        if queued >= self.max_queue or held + size > self.max_queue_bytes or self._stopping:
+            self.metrics.predictions_dropped.labels(reason="queue_full").inc(len(predictions))
             return
-        self._queue.append((request_id, time.time(), rows, predictions))
-        if queued == self.max_queue // 2:  # a fast app must not fill it before the next flush
+        outputs = json.dumps(predictions)
+        self._queue.append(
+            (request_id, time.time(), self.model_version, len(predictions), inputs, outputs)
+        )
+        self._bytes_in += size
+        # a fast app must not fill the queue before the next flush
+        if queued == self.max_queue // 2 or held < self.max_queue_bytes // 2 <= held + size:
             self._wake.set()
 
     def flush(self) -> None:
@@ -142,29 +143,26 @@ class PredictionRecorder:
                     self._write_queued()
 
     def _write_queued(self) -> None:
-        """Encode and insert the queued rows, a bounded transaction at a time (lock held)."""
-        template, version, labels = self._template, self.model_version, self._labels
-        while self._queue:
-            records: list[Record] = []
-            while self._queue and len(records) < MAX_ROWS_PER_TRANSACTION:
-                request_id, when, rows, predictions = self._queue.popleft()
-                for index, (row, answer) in enumerate(zip(rows, predictions, strict=True)):
-                    inputs = template % tuple(row)
-                    output = labels.get(answer) or json.dumps(answer)
-                    records.append((request_id, index, when, version, inputs, output))
+        """Encode and insert the queued requests, a bounded transaction at a time (lock held)."""
+        queue = self._queue
+        while queue:
+            count = min(len(queue), MAX_REQUESTS_PER_TRANSACTION)
+            records = [queue.popleft() for _ in range(count)]
+            self._bytes_out += sum(len(record[4]) for record in records)
             self._write(records)
 
     def _write(self, records: list[Record]) -> None:
+        rows = sum(record[3] for record in records)
         if self.log is None:
-            self.metrics.predictions_dropped.labels(reason="write_error").inc(len(records))
+            self.metrics.predictions_dropped.labels(reason="write_error").inc(rows)
             return
         try:
             self.log.write_many(records)
         except Exception as error:  # disk full, read-only, locked by another process
-            self.metrics.predictions_dropped.labels(reason="write_error").inc(len(records))
+            self.metrics.predictions_dropped.labels(reason="write_error").inc(rows)
             self._fail("cannot write to the prediction log", error)
             return
-        self.metrics.predictions_recorded.inc(len(records))
+        self.metrics.predictions_recorded.inc(rows)
         if self._failed:
             self._failed = False
             logger.warning("the prediction log is writable again", extra={"path": str(self.path)})

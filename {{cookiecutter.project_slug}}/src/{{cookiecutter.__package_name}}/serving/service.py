@@ -86,11 +86,10 @@ class ModelService:
             self.recorder = PredictionRecorder(
                 settings.prediction_log,
                 model_version=metadata.version,
-                feature_names=metadata.spec.feature_names,
                 metrics=metrics,
                 max_rows=settings.prediction_log_max_rows,
                 max_queue=settings.prediction_queue_max,
-                labels=self.predictor.labels,
+                max_queue_bytes=settings.prediction_queue_max_bytes,
             )
         logger.info(
             "single rows are predicted %s",
@@ -106,14 +105,16 @@ class ModelService:
     async def predict_one(self, body: bytes, request_id: str) -> bytes:
         """Validate one row, predict it, encode the answer."""
         row = self.schemas.row.model_validate_json(body)
-        answers = await self._run([self._values(row)], request_id, inline=self.inline)
+        inputs = '{"rows": [' + body.decode(errors="replace") + "]}"  # logged in batch form
+        answers = await self._run([self._values(row)], inputs, request_id, inline=self.inline)
         return json.dumps({**self._header, **answers[0]}, allow_nan=False).encode()
 
     async def predict_batch(self, body: bytes, request_id: str) -> bytes:
         """Validate a batch of rows, predict them in one call, encode the answers in order."""
         batch = self.schemas.batch.model_validate_json(body)
         rows: list[BaseModel] = batch.rows  # type: ignore[attr-defined]
-        answers = await self._run([self._values(row) for row in rows], request_id)
+        inputs = body.decode(errors="replace")
+        answers = await self._run([self._values(row) for row in rows], inputs, request_id)
         payload = {**self._header, "predictions": answers}
         return json.dumps(payload, allow_nan=False).encode()
 
@@ -124,8 +125,9 @@ class ModelService:
             self.recorder.close()
 
     async def _run(
-        self, rows: list[Row], request_id: str, *, inline: bool = False
+        self, rows: list[Row], inputs: str, request_id: str, *, inline: bool = False
     ) -> list[dict[str, Any]]:
+        """Predict ``rows`` and record them with ``inputs``, their body in batch form."""
         try:
             if inline:
                 answers = await self.worker.predict_inline(rows, request_id)
@@ -144,5 +146,5 @@ class ModelService:
         predictions = [answer["prediction"] for answer in answers]
         self.metrics.observe_predictions(predictions)
         if self.recorder is not None:
-            self.recorder.record(request_id, rows, predictions)
+            self.recorder.record(request_id, inputs, predictions)
         return answers

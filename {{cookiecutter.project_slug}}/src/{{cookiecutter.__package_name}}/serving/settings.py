@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     prediction_log: Path = Path("monitoring/predictions.sqlite")
     prediction_log_max_rows: int = Field(default=1_000_000, ge=10)
     prediction_queue_max: int = Field(default=10_000, ge=1)
+    prediction_queue_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     monitor_summary: Path = Path("reports/monitoring/summary.json")
 
     @field_validator("cors_origins")
