@@ -147,8 +147,10 @@ def _convert_version_1(db: sqlite3.Connection) -> None:
 def _insert(db: sqlite3.Connection, records: Sequence[Record]) -> int:
     """Insert encoded requests (transaction open) numbering their rows on; the last ``seq``."""
     last = int(db.execute("SELECT coalesce(max(seq), 0) FROM requests").fetchone()[0])
-    for start in range(0, len(records), MAX_REQUESTS_PER_STATEMENT):
-        chunk = records[start : start + MAX_REQUESTS_PER_STATEMENT]
+    limit = db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # 999 before SQLite 3.32
+    step = max(1, min(MAX_REQUESTS_PER_STATEMENT, limit // 7))
+    for start in range(0, len(records), step):
+        chunk = records[start : start + step]
         values: list[Any] = []
         for record in chunk:
             last += record[3]

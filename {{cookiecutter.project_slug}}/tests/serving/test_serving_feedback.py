@@ -262,6 +262,14 @@ def test_a_log_of_the_first_format_is_converted_when_the_app_opens_it(tmp_path: 
     assert len(rows_of(path)) == 3
 
 
+def test_an_old_sqlite_parameter_limit_splits_the_insert(tmp_path: Path) -> None:
+    log = PredictionLog(tmp_path / "p.sqlite")
+    log._db.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)  # pylint: disable=protected-access
+    log.write_many([(f"r{i}", 1.0, "1", 1, ROW, '["x"]') for i in range(300)])  # 2,100 values
+    assert log.count() == 300
+    log.close()
+
+
 def test_add_feedback_rules(tmp_path: Path) -> None:
     log = PredictionLog(tmp_path / "p.sqlite")
     log.record("a", "1", [{"x": 1.0}, {"x": 2.0}], [0.5, 0.7])
