@@ -104,6 +104,22 @@ def test_batch_rows_are_recorded_under_the_response_request_id(
     assert [(n, json.loads(body)) for n, body in stored] == [(3, {"rows": rows})]
 
 
+def test_the_log_keeps_the_body_as_sent_but_not_its_padding(iris_dir: Path, tmp_path: Path) -> None:
+    log = tmp_path / "p.sqlite"
+    row = valid_row(iris_dir)
+    pretty = json.dumps(row, indent=2)  # kept as sent, in the batch form
+    padded = json.dumps(row) + " " * 100_000  # re-encoded: padding must not fill the disk
+    with app_client(iris_dir, prediction_log=log) as client:
+        for request_id, body in (("pretty", pretty), ("padded", padded)):
+            headers = {"Content-Type": "application/json", "X-Request-ID": request_id}
+            assert client.post("/predict", content=body, headers=headers).status_code == 200
+    with sqlite3.connect(log) as db:
+        stored = dict(db.execute("SELECT request_id, inputs FROM requests").fetchall())
+    assert stored["pretty"] == '{"rows": [' + pretty + "]}"
+    assert len(stored["padded"]) < 1000
+    assert json.loads(stored["padded"]) == {"rows": [row]}
+
+
 @pytest.mark.usefixtures("slow_writer")
 def test_feedback_for_a_queued_prediction_is_stored_and_counted(
     any_model_dir: Path, tmp_path: Path

@@ -16,6 +16,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from ..bundle import ModelMetadata
+from ..prediction_log import encode_rows
 from .errors import ApiError
 from .inference import (
     DeadlineExceeded,
@@ -71,6 +72,10 @@ class ModelService:
         getter = attrgetter(*names)
         self._values = getter if len(names) > 1 else lambda row: (getter(row),)
         self._header = {"model_name": metadata.name, "model_version": metadata.version}
+        self._names = metadata.spec.feature_names
+        # twice the longest compact row (a float is at most 24 characters): a body padded
+        # beyond that is logged re-encoded, so white space cannot grow the log past its bound
+        self._chars_per_row = 2 * (2 + sum(len(json.dumps(name)) + 28 for name in self._names))
         budget = _inline_budget(self.predictor, settings.inline_max_ms)
         self.worker = InferenceWorker(
             self.predictor,
@@ -105,16 +110,17 @@ class ModelService:
     async def predict_one(self, body: bytes, request_id: str) -> bytes:
         """Validate one row, predict it, encode the answer."""
         row = self.schemas.row.model_validate_json(body)
-        inputs = '{"rows": [' + body.decode(errors="replace") + "]}"  # logged in batch form
-        answers = await self._run([self._values(row)], inputs, request_id, inline=self.inline)
+        rows: list[Row] = [self._values(row)]
+        inputs = self._logged_inputs(body, rows, single=True)
+        answers = await self._run(rows, inputs, request_id, inline=self.inline)
         return json.dumps({**self._header, **answers[0]}, allow_nan=False).encode()
 
     async def predict_batch(self, body: bytes, request_id: str) -> bytes:
         """Validate a batch of rows, predict them in one call, encode the answers in order."""
         batch = self.schemas.batch.model_validate_json(body)
         rows: list[BaseModel] = batch.rows  # type: ignore[attr-defined]
-        inputs = body.decode(errors="replace")
-        answers = await self._run([self._values(row) for row in rows], inputs, request_id)
+        values: list[Row] = [self._values(row) for row in rows]
+        answers = await self._run(values, self._logged_inputs(body, values), request_id)
         payload = {**self._header, "predictions": answers}
         return json.dumps(payload, allow_nan=False).encode()
 
@@ -123,6 +129,19 @@ class ModelService:
         self.worker.stop()
         if self.recorder is not None:
             self.recorder.close()
+
+    def _logged_inputs(self, body: bytes, rows: list[Row], *, single: bool = False) -> str:
+        """What the prediction log keeps: the validated body as sent, in ``/predict/batch`` form.
+
+        As sent, because formatting the floats again costs more than the rest of recording;
+        re-encoded only when white space made it longer than ``_chars_per_row`` per row.
+        """
+        if self.recorder is None:
+            return ""
+        if len(body) > 16 + len(rows) * self._chars_per_row:
+            return encode_rows([dict(zip(self._names, row, strict=True)) for row in rows])
+        text = body.decode(errors="replace")
+        return '{"rows": [' + text + "]}" if single else text
 
     async def _run(
         self, rows: list[Row], inputs: str, request_id: str, *, inline: bool = False
