@@ -65,26 +65,24 @@ def _newest_first(lists: Iterable[list[Any]]) -> list[Any]:
 
 def _read(store: Path, start: float, last: int | None) -> list[tuple[Any, ...]]:
     """The newest requests since ``start`` until they hold ``last`` rows (None: all)."""
+    requests: list[tuple[Any, ...]] = []
+    held = 0
     try:
         connection = open_read_only(store)
+        try:
+            cursor = connection.execute(QUERY, (start,))
+            while last is None or held < last:
+                batch = cursor.fetchmany(FETCH)
+                if not batch:
+                    break
+                requests.extend(batch)
+                held += sum(request[2] for request in batch)
+        finally:
+            connection.close()
     except OldLogFormat as error:
         raise DataError(str(error)) from None
     except sqlite3.DatabaseError as error:
         raise DataError(f"{store}: not a readable prediction log ({error})") from None
-    requests: list[tuple[Any, ...]] = []
-    held = 0
-    try:
-        cursor = connection.execute(QUERY, (start,))
-        while last is None or held < last:
-            batch = cursor.fetchmany(FETCH)
-            if not batch:
-                break
-            requests.extend(batch)
-            held += sum(request[2] for request in batch)
-    except sqlite3.DatabaseError as error:
-        raise DataError(f"{store}: not a readable prediction log ({error})") from None
-    finally:
-        connection.close()
     return requests
 
 
