@@ -143,7 +143,7 @@ class PredictionRecorder:
                     self._write_queued()
 
     def _write_queued(self) -> None:
-        """Encode and insert the queued requests, a bounded transaction at a time (lock held)."""
+        """Insert the queued requests, a bounded transaction at a time (lock held)."""
         queue = self._queue
         while queue:
             count = min(len(queue), MAX_REQUESTS_PER_TRANSACTION)
