@@ -45,6 +45,11 @@ def rows_of(path: Path) -> list[dict[str, Any]]:
     return list(iter_predictions(path))
 
 
+def dropped_rows(metrics: ServingMetrics, reason: str) -> float | None:
+    """``model_predictions_dropped_total`` for one reason, read from a recorder's metrics."""
+    return metrics.registry.get_sample_value("model_predictions_dropped_total", {"reason": reason})
+
+
 def outcome_for(prediction: Any) -> Any:
     """A valid outcome of the model's kind: the same label, or the value plus 10."""
     return prediction if isinstance(prediction, str) else prediction + 10.0
@@ -344,10 +349,7 @@ def test_a_failing_write_is_counted_logged_once_and_recovers(
         recorder.flush()
     finally:
         recorder.close()
-    dropped = metrics.registry.get_sample_value(
-        "model_predictions_dropped_total", {"reason": "write_error"}
-    )
-    assert dropped == 3.0
+    assert dropped_rows(metrics, "write_error") == 3.0
     assert [r["request_id"] for r in rows_of(path)] == ["r3"]
     messages = [r.getMessage() for r in serving_logs.records]
     assert sum("cannot write" in m for m in messages) == 1
@@ -371,17 +373,14 @@ def test_a_full_queue_drops_and_counts_instead_of_blocking(tmp_path: Path) -> No
             assert time.perf_counter() - started < 0.1
     finally:
         recorder.close()
-    dropped = metrics.registry.get_sample_value(
-        "model_predictions_dropped_total", {"reason": "queue_full"}
-    )
-    assert dropped == 3.0
+    assert dropped_rows(metrics, "queue_full") == 3.0
     assert [r["request_id"] for r in rows_of(tmp_path / "p.sqlite")] == ["r0", "r1"]
 
 
 def test_large_bodies_are_bounded_in_bytes_too(tmp_path: Path) -> None:
     """Big batches must not fill the memory while the disk is stuck (two bodies fit)."""
     metrics = ServingMetrics()
-    body = json.dumps({"rows": [{"a": 1.0}] * 100})  # 1,213 characters
+    body = json.dumps({"rows": [{"a": 1.0}] * 100})  # 1,210 characters
     recorder = PredictionRecorder(
         tmp_path / "p.sqlite",
         model_version="1",
@@ -398,10 +397,7 @@ def test_large_bodies_are_bounded_in_bytes_too(tmp_path: Path) -> None:
         recorder.record("r3", body, ["x"] * 100)
     finally:
         recorder.close()
-    dropped = metrics.registry.get_sample_value(
-        "model_predictions_dropped_total", {"reason": "queue_full"}
-    )
-    assert dropped == 100.0
+    assert dropped_rows(metrics, "queue_full") == 100.0
     assert sorted({r["request_id"] for r in rows_of(tmp_path / "p.sqlite")}) == ["r0", "r1", "r3"]
 
 
