@@ -45,6 +45,26 @@ def rows_of(path: Path) -> list[dict[str, Any]]:
     return list(iter_predictions(path))
 
 
+def make_recorder(
+    path: Path,
+    metrics: ServingMetrics,
+    *,
+    max_queue: int = 100,
+    max_queue_bytes: int = 64 * 1024 * 1024,
+    timeout_s: float = 5.0,
+) -> PredictionRecorder:
+    """A recorder of model version 1 keeping 1,000 rows; the queue limits vary by test."""
+    return PredictionRecorder(
+        path,
+        model_version="1",
+        metrics=metrics,
+        max_rows=1000,
+        max_queue=max_queue,
+        max_queue_bytes=max_queue_bytes,
+        timeout_s=timeout_s,
+    )
+
+
 def dropped_rows(metrics: ServingMetrics, reason: str) -> float | None:
     """``model_predictions_dropped_total`` for one reason, read from a recorder's metrics."""
     return metrics.registry.get_sample_value("model_predictions_dropped_total", {"reason": reason})
@@ -326,14 +346,7 @@ def test_a_failing_write_is_counted_logged_once_and_recovers(
     """Another process holds the write lock (as a full or read-only disk would fail writes)."""
     path = tmp_path / "p.sqlite"
     metrics = ServingMetrics()
-    recorder = PredictionRecorder(
-        path,
-        model_version="1",
-        metrics=metrics,
-        max_rows=1000,
-        max_queue=100,
-        timeout_s=0.05,
-    )
+    recorder = make_recorder(path, metrics, timeout_s=0.05)
     try:
         locker = sqlite3.connect(path, isolation_level=None)
         locker.execute("BEGIN EXCLUSIVE")
@@ -358,13 +371,7 @@ def test_a_failing_write_is_counted_logged_once_and_recovers(
 
 def test_a_full_queue_drops_and_counts_instead_of_blocking(tmp_path: Path) -> None:
     metrics = ServingMetrics()
-    recorder = PredictionRecorder(
-        tmp_path / "p.sqlite",
-        model_version="1",
-        metrics=metrics,
-        max_rows=1000,
-        max_queue=2,
-    )
+    recorder = make_recorder(tmp_path / "p.sqlite", metrics, max_queue=2)
     try:
         with recorder._lock:  # pylint: disable=protected-access  # a stuck writer (slow disk)
             started = time.perf_counter()
@@ -381,14 +388,7 @@ def test_large_bodies_are_bounded_in_bytes_too(tmp_path: Path) -> None:
     """Big batches must not fill the memory while the disk is stuck (two bodies fit)."""
     metrics = ServingMetrics()
     body = json.dumps({"rows": [{"a": 1.0}] * 100})  # 1,210 characters
-    recorder = PredictionRecorder(
-        tmp_path / "p.sqlite",
-        model_version="1",
-        metrics=metrics,
-        max_rows=10_000,
-        max_queue=100,
-        max_queue_bytes=2 * len(body) + 10,
-    )
+    recorder = make_recorder(tmp_path / "p.sqlite", metrics, max_queue_bytes=2 * len(body) + 10)
     try:
         with recorder._lock:  # pylint: disable=protected-access  # a stuck writer
             for i in range(3):
@@ -404,13 +404,7 @@ def test_large_bodies_are_bounded_in_bytes_too(tmp_path: Path) -> None:
 @pytest.mark.usefixtures("slow_writer")
 def test_a_half_full_queue_wakes_the_writer_before_its_interval(tmp_path: Path) -> None:
     """A fast app must not fill the queue (and drop rows) while the writer sleeps."""
-    recorder = PredictionRecorder(
-        tmp_path / "p.sqlite",
-        model_version="1",
-        metrics=ServingMetrics(),
-        max_rows=1000,
-        max_queue=10,
-    )
+    recorder = make_recorder(tmp_path / "p.sqlite", ServingMetrics(), max_queue=10)
     try:
         for i in range(4):  # below half: stays queued for the whole (60 s) interval
             recorder.record(f"r{i}", ROW, ["x"])
