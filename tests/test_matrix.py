@@ -123,6 +123,8 @@ DISTRIBUTIONS = {
     "prometheus_client": "prometheus-client",
     "great_expectations": "great-expectations",
     "starlette": "fastapi",
+    "fastapi_offline": "fastapi-offline",
+    "vl_convert": "vl-convert-python",
 }
 
 

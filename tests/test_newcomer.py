@@ -7,10 +7,13 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run
+from browser import offline_dom
+from conftest import ROOT, run, stop_process_group
+from test_serving_project import call, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -69,3 +72,40 @@ def test_readme_generate_and_run_command_works_on_a_fresh_copy(tmp_path: Path) -
     assert "prediction:" in result.stdout
     assert "Where everything went" in result.stdout
     assert run(["git", "log", "--oneline"], cwd=project).stdout.strip()
+    check_pages_work_offline(project)
+
+
+def ready(url: str) -> bool:
+    try:
+        return call(url)[0] == 200
+    except OSError:
+        return False
+
+
+def check_pages_work_offline(project: Path) -> None:
+    """The plots page and /docs show their content in a browser with no network."""
+    uv = ["uv", "run", "--frozen", "--offline", "my-ml-project"]
+    plots = run([*uv, "plots"], cwd=project, env=newcomer_env())
+    assert plots.returncode == 0, plots.stdout + plots.stderr
+    dom = offline_dom((project / "dvc_plots" / "index.html").as_uri())
+    # vega-embed ran and drew the chart (its marks), with no CDN to load Vega from
+    assert 'class="vega-embed' in dom and 'class="marks"' in dom, "plots page blank offline"
+    port = free_port()
+    server = subprocess.Popen(
+        [*uv, "serve", "--port", str(port)],
+        cwd=project,
+        env=newcomer_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not ready(f"http://127.0.0.1:{port}/health/ready"):
+            assert server.poll() is None and time.monotonic() < deadline, "API not ready"
+            time.sleep(0.5)
+        dom = offline_dom(f"http://127.0.0.1:{port}/docs")
+    finally:
+        stop_process_group(server)
+    # Swagger UI lists each operation once its scripts have run
+    assert 'data-path="/predict"' in dom and 'data-path="/feedback"' in dom, dom[-3000:]

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
+from fastapi_offline import FastAPIOffline
 
 from .. import PROJECT_DESCRIPTION, PROJECT_NAME, __version__
 from ..bundle import load_bundle
@@ -79,7 +80,10 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
     serving_metrics = ServingMetrics()
     serving_metrics.watch_summary(settings.monitor_summary)
     docs = settings.docs_enabled
-    app = FastAPI(
+    # FastAPIOffline serves Swagger UI's and ReDoc's scripts from its package, not a CDN, so
+    # /docs works without internet access. It needs an OpenAPI URL: with docs off, plain FastAPI.
+    make_app = FastAPIOffline if docs else FastAPI
+    app = make_app(
         title=PROJECT_NAME,
         description=PROJECT_DESCRIPTION,
         version=__version__,
