@@ -10,6 +10,7 @@ the ML Test Score summary of the full suite is checked statically on a baked pro
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -107,6 +108,7 @@ def test_exit_codes_and_json_only_on_stdout(tmp_path: Path) -> None:
     assert data["passed"] is True and data["milestone"] == "M6"
     assert list(data["items"][0]) == [
         "id", "milestone", "required", "category", "title", "status", "detail", "seconds",
+        "counted",
     ]  # fmt: skip
     bad = _fake_project(tmp_path / "bad", "<!-- TODO(author): intended use. -->\n")
     result = runner.invoke(app, ["check", "--project", str(bad), "-m", "M1", "--json"])
@@ -116,8 +118,21 @@ def test_exit_codes_and_json_only_on_stdout(tmp_path: Path) -> None:
     assert item["detail"].startswith("TODO(author) prompts left in docs/data_card.md (1), ")
     table = runner.invoke(app, ["check", "--project", str(bad), "-m", "M1"])
     assert table.exit_code == 1 and "M1 not passed: cards" in table.stdout
-    skipped = runner.invoke(app, ["check", "--project", str(bad), "-m", "M1", "--skip", "cards"])
-    assert skipped.exit_code == 0  # a skipped item is reported, not failed
+    left_out = runner.invoke(app, ["check", "--project", str(bad), "-m", "M1", "--skip", "cards"])
+    assert left_out.exit_code == 0  # the grader's own --skip leaves the item out of the verdict
+    assert "[1/1] cards: " in left_out.stderr and "skipped (0.0 s)" in left_out.stderr
+
+
+def test_an_item_that_could_not_be_checked_fails_the_milestone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = _fake_project(tmp_path / "p")
+    item = next(item for item in checker.ITEMS if item.id == "cards")
+    untested = dataclasses.replace(item, check=lambda _: checker.skipped("tool not found"))
+    monkeypatch.setattr("ccmlops.checks.command.select", lambda *_: [untested])
+    result = CliRunner().invoke(app, ["check", "--project", str(project), "--only", "cards"])
+    assert result.exit_code == 1, result.output
+    assert "not passed: cards skipped" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -161,6 +176,26 @@ def test_a_folder_without_pyproject_or_a_bad_python_is_refused(tmp_path: Path) -
 )
 def test_classify(file: str, name: str, category: str) -> None:
     assert checker.classify(file, name) == category
+
+
+def test_a_keyword_in_a_workflow_is_not_evidence_that_ci_runs_the_tests(
+    bake_ccmlops: Callable[..., Path],
+) -> None:
+    project = bake_ccmlops(project_name="Score Words", ci=False, serving=False, docker=False)
+    workflows = project / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    ci = workflows / "ci.yml"
+    ci.write_text(
+        "# runs pytest and score-words check\n"
+        "name: pytest\non: push\njobs:\n  tests:\n    name: pytest\n    runs-on: x\n"
+        "    steps:\n      - name: pytest\n        run: echo pytest  # pytest\n",
+        encoding="utf-8",
+    )
+    score = checker.ml_test_score(checker.Project(project, "score_words", ["python"]))
+    assert score["tests_run_in_ci"] is False
+    ci.write_text(ci.read_text().replace("echo pytest", "uv run --frozen pytest -q"))
+    score = checker.ml_test_score(checker.Project(project, "score_words", ["python"]))
+    assert score["tests_run_in_ci"] is True
 
 
 def test_ml_test_score_of_the_default_and_the_ci_less_project(

@@ -36,10 +36,15 @@ class Result:
     item: Item
     outcome: Outcome
     seconds: float
+    left_out: bool = False  # by the grader's own --skip
 
     @property
     def failing(self) -> bool:
-        return self.item.required and self.outcome.status == FAILED
+        """A required item that failed, or that could not be checked (a tool is missing):
+        the milestone is not proven. Only the grader's own ``--skip`` leaves an item out."""
+        if not self.item.required or self.left_out:
+            return False
+        return self.outcome.status in (FAILED, SKIPPED)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -51,6 +56,7 @@ class Result:
             "status": self.outcome.status,
             "detail": self.outcome.detail,
             "seconds": round(self.seconds, 2),
+            "counted": not self.left_out,
         }
 
 
@@ -67,7 +73,9 @@ def run_item(item: Item, project: Project) -> Result:
 def run_checks(project: Project, items: Sequence[Item], skip: Sequence[str] = ()) -> list[Result]:
     """Every selected item in table order; ``skip`` ones are reported as skipped."""
     return [
-        Result(item, skipped("--skip"), 0.0) if item.id in skip else run_item(item, project)
+        Result(item, skipped("left out with --skip"), 0.0, left_out=True)
+        if item.id in skip
+        else run_item(item, project)
         for item in items
     ]
 
@@ -120,7 +128,11 @@ def print_report(data: dict[str, Any], console: Console) -> None:
     if data["passed"]:
         console.print(f"[green]{data['milestone']} passed[/green] in {data['seconds']:.1f} s.")
     else:
-        bad = ", ".join(i["id"] for i in data["items"] if i["required"] and i["status"] == FAILED)
+        bad = ", ".join(
+            item["id"] if item["status"] == FAILED else f"{item['id']} skipped"
+            for item in data["items"]
+            if item["required"] and item["counted"] and item["status"] in (FAILED, SKIPPED)
+        )
         seconds = f"{data['seconds']:.1f} s"
         console.print(f"[red]{data['milestone']} not passed:[/red] {bad} ({seconds}).")
 
@@ -163,14 +175,12 @@ def check(
         err.print(f"[bold red]error:[/bold red] {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     start = time.perf_counter()
-    if as_json:
-        results = run_checks(project, items, skip or [])
-    else:
-        with err.status("checking ...") as status:
-            results = []
-            for item in items:
-                status.update(f"checking {item.id}: {item.title} ...")
-                results.extend(run_checks(project, [item], skip or []))
+    results = []
+    for index, item in enumerate(items, 1):  # one progress line per item, on stderr
+        err.print(f"[{index}/{len(items)}] {item.id}: {item.title} ...", end="", highlight=False)
+        (result,) = run_checks(project, [item], skip or [])
+        err.print(f" {result.outcome.status} ({result.seconds:.1f} s)", highlight=False)
+        results.append(result)
     data = report(project, milestone, results, time.perf_counter() - start)
     if as_json:
         print(json.dumps(data, indent=2))

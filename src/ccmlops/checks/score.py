@@ -7,9 +7,11 @@ instant and works before the project's environment exists.
 from __future__ import annotations
 
 import ast
-import re
+import shlex
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from .items import workflow_files
 from .project import Project
@@ -51,13 +53,51 @@ def classify(file: str, name: str) -> str:
     return "infrastructure"
 
 
+# Words that only launch the command after them (`uv run --locked pytest`, `python -m pytest`).
+LAUNCHERS = {"uv", "run", "python", "python3", "uvx", "exec", "env"}
+SEPARATORS = {"&&", "||", ";", "|"}
+
+
+def commands(script: str) -> list[list[str]]:
+    """The commands of a step's ``run:`` script, as words, launchers and comments removed."""
+    found = []
+    for line in script.splitlines():
+        try:
+            words = shlex.split(line, comments=True)
+        except ValueError:
+            continue
+        command: list[str] = []
+        for word in [*words, ";"]:
+            if word not in SEPARATORS:
+                command.append(word)
+                continue
+            while command and (
+                command[0] in LAUNCHERS or command[0].startswith("-") or "=" in command[0]
+            ):
+                command.pop(0)
+            if command:
+                found.append(command)
+            command = []
+    return found
+
+
 def tests_run_in_ci(project: Project) -> bool:
-    """Whether a workflow step runs the tests (pytest, or the project's ``check`` task)."""
+    """Whether a workflow step runs the tests: a ``run:`` command that is pytest, or the
+    project's ``check`` task. A word in a name, a comment or an echo is not evidence."""
     cli = project.root.name.replace("_", "-")
     for path in workflow_files(project):
-        text = path.read_text(encoding="utf-8", errors="replace")
-        if "pytest" in text or re.search(rf'(\$CLI"?|{re.escape(cli)}) check\b', text):
-            return True
+        try:
+            workflow = yaml.safe_load(path.read_text(encoding="utf-8", errors="replace"))
+        except yaml.YAMLError:
+            continue
+        jobs = workflow.get("jobs") if isinstance(workflow, dict) else None
+        for job in (jobs or {}).values():
+            for step in (job or {}).get("steps") or []:
+                for words in commands(str(step.get("run", "")) if isinstance(step, dict) else ""):
+                    if words[0] == "pytest" or (
+                        words[0] in {cli, "$CLI", "${CLI}"} and words[1:2] == ["check"]
+                    ):
+                        return True
     return False
 
 
