@@ -123,8 +123,12 @@ def test_a_student_moves_from_m1_to_m6_by_updates_alone(
     for card in (student.package / "_card_templates").glob("*.j2"):
         card.write_text(PROMPT.sub("Written by the student.", card.read_text(encoding="utf-8")))
     (student.root / "tests" / "test_mine.py").write_text(STUDENT_TEST, encoding="utf-8")
+    survey = student.root / "data" / "external" / "survey.csv"  # data of their own, before DVC
+    survey.parent.mkdir(parents=True)
+    survey.write_text("a,b\n1,2\n", encoding="utf-8")
     student.python_m("chain_student.cli", "cards")
     student.commit("M1: cards")
+    assert git(student.root, "ls-files", "data/external/survey.csv")  # committed, not ignored
     timings["M1"] = sum(student.check("M1").values())
 
     # M2: the pipeline arrives; the student tunes a hyperparameter and changes a stage.
