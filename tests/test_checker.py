@@ -31,6 +31,8 @@ from ccmlops.cli import app
 Outcome = checker.Outcome
 CCMLOPS = str(Path(sys.executable).parent / "ccmlops")
 PROMPT = re.compile(r"<!-- TODO\(author\):.*?-->")
+# What a team writes in a judgement section of a card: long enough to be a real answer.
+WRITTEN = "Written by the team for the course: who relies on it, where it fails, who may be harmed."
 # test_cards.py proves that written cards (no prompts left) keep the project's own tests green.
 KEPT_TESTS = ("conftest.py", "test_cards.py", "test_config.py", "test_evaluation.py")
 FAST_COVERAGE = 10  # the kept subset reaches about 15 % (the full suite needs 80)
@@ -83,7 +85,13 @@ def test_usage_errors_name_the_valid_choices() -> None:
         checker.select("M1", ["nope"])
 
 
-def _fake_project(root: Path, card: str = "# Card\n\nWritten by the team.\n") -> Path:
+def written_card() -> str:
+    """A card with every judgement section of both cards written."""
+    headings = [*checker.judgement_sections("data_card"), *checker.judgement_sections("model_card")]
+    return "# Card\n\n" + "".join(f"## {heading}\n\n{WRITTEN}\n\n" for heading in headings)
+
+
+def _fake_project(root: Path, card: str | None = None) -> Path:
     """The marker files of a generated project and two cards, nothing else."""
     (root / "src" / "pkg" / "stages").mkdir(parents=True)
     (root / "src" / "pkg" / "stages" / "__init__.py").write_text("")
@@ -94,8 +102,24 @@ def _fake_project(root: Path, card: str = "# Card\n\nWritten by the team.\n") ->
     )
     (root / "docs").mkdir()
     for name in ("data_card", "model_card"):
-        (root / "docs" / f"{name}.md").write_text(card)
+        (root / "docs" / f"{name}.md").write_text(written_card() if card is None else card)
     return root
+
+
+def test_a_deleted_prompt_or_a_short_answer_is_not_a_written_section(tmp_path: Path) -> None:
+    project = checker.Project(_fake_project(tmp_path / "p"), "pkg", ["python"])
+    check = next(item.check for item in checker.ITEMS if item.id == "cards")
+    assert check(project).status == "passed"
+    card = project.root / "docs" / "model_card.md"
+    written = card.read_text()
+    for answer in ("", "TBD", "<!-- about the uses -->", "the intended use and users; uses that "
+                   "are out of scope. " + "x" * 80):  # fmt: skip
+        card.write_text(
+            written.replace(f"## Intended uses\n\n{WRITTEN}", f"## Intended uses\n\n{answer}")
+        )
+        outcome = check(project)
+        assert outcome.status == "failed", answer
+        assert "model_card.md 'Intended uses' (" in outcome.detail, outcome.detail
 
 
 def test_exit_codes_and_json_only_on_stdout(tmp_path: Path) -> None:
@@ -256,7 +280,7 @@ def finished(
     project = out / "check_done"
     install_project(project_python, project)
     for template in (project / "src" / "check_done" / "_card_templates").glob("*.j2"):
-        text = PROMPT.sub("Written by the team for the course.", template.read_text())
+        text = PROMPT.sub(WRITTEN, template.read_text())
         template.write_text(text)
     tests = project / "tests"
     for path in [*tests.iterdir()]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import assert_own_lint_passes, env_for, install_project, run
-from test_checker import PROMPT, actionlint_bin  # noqa: F401 - the checker's actionlint fixture
+from test_checker import PROMPT, WRITTEN, actionlint_bin  # noqa: F401 - the checker's fixture
 from test_newcomer import fresh_copy
 
 pytestmark = pytest.mark.tier2
@@ -121,7 +121,9 @@ def test_a_student_moves_from_m1_to_m6_by_updates_alone(
 
     # M1: scoping. The student writes the cards' judgement and a test of their own.
     for card in (student.package / "_card_templates").glob("*.j2"):
-        card.write_text(PROMPT.sub("Written by the student.", card.read_text(encoding="utf-8")))
+        card.write_text(
+            PROMPT.sub("Written by the student. " + WRITTEN, card.read_text(encoding="utf-8"))
+        )
     (student.root / "tests" / "test_mine.py").write_text(STUDENT_TEST, encoding="utf-8")
     survey = student.root / "data" / "external" / "survey.csv"  # data of their own, before DVC
     survey.parent.mkdir(parents=True)

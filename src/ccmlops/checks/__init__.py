@@ -18,7 +18,7 @@ Modules: ``project`` (finding the project and its interpreter, outcomes, the API
 """
 
 from .command import Result, register, report, run_checks, run_item
-from .items import CATEGORIES, ITEMS, MILESTONES, Item, select
+from .items import CATEGORIES, ITEMS, MILESTONES, Item, judgement_sections, select
 from .project import (
     FAILED,
     NOT_APPLICABLE,
@@ -52,6 +52,7 @@ __all__ = [
     "UsageError",
     "classify",
     "failed",
+    "judgement_sections",
     "ml_test_score",
     "not_applicable",
     "passed",

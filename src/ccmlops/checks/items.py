@@ -6,6 +6,7 @@ missing and the command that fixes it.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from ..template import template_dir
 from .project import (
     Outcome,
     Project,
@@ -63,6 +65,45 @@ def prompts_in(paths: Sequence[Path], root: Path) -> list[str]:
     return left
 
 
+HEADING = re.compile(r"^## (.+)$", re.MULTILINE)
+COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+PROMPT_TEXT = re.compile(r"<!-- TODO\(author\):\s*(.*?)\s*-->", re.DOTALL)
+MIN_SECTION_CHARS = 80  # about one real sentence; "TBD" or a deleted prompt is not an answer
+
+
+def sections(markdown: str) -> dict[str, str]:
+    """Each ``## heading`` of a card with the text under it."""
+    parts = HEADING.split(markdown)
+    return {parts[i].strip(): parts[i + 1] for i in range(1, len(parts) - 1, 2)}
+
+
+@functools.cache
+def judgement_sections(card: str) -> dict[str, str]:
+    """The sections the template leaves to the team (those holding a TODO(author) prompt in
+    the template's own card), each with its prompt's words."""
+    template = (
+        template_dir() / "{{cookiecutter.project_slug}}" / "src"
+        / "{{cookiecutter.__package_name}}" / "_card_templates" / f"{card}.md.j2"
+    )  # fmt: skip
+    found = {}
+    for heading, body in sections(template.read_text(encoding="utf-8")).items():
+        if prompt := PROMPT_TEXT.search(body):
+            found[heading] = prompt.group(1)
+    return found
+
+
+def unwritten_sections(card: Path, name: str) -> list[str]:
+    """``card 'section' (N characters)`` for each judgement section without real content:
+    missing, shorter than MIN_SECTION_CHARS once comments are removed, or the prompt itself."""
+    written = sections(card.read_text(encoding="utf-8"))
+    short = []
+    for heading, prompt in judgement_sections(name).items():
+        text = " ".join(COMMENT.sub("", written.get(heading, "")).split())
+        if len(text) < MIN_SECTION_CHARS or prompt in text:
+            short.append(f"{card.name} '{heading}' ({len(text)} characters)")
+    return short
+
+
 def check_cards(project: Project) -> Outcome:
     """M1: both cards exist and none of the template's TODO(author) prompts is left."""
     names = ("data_card", "model_card")
@@ -82,7 +123,17 @@ def check_cards(project: Project) -> Outcome:
     left = prompts_in(cards, project.root)
     if left:
         return failed(f"TODO(author) prompts left in {', '.join(left)}: run {render}")
-    return passed("data and model cards written, no template prompts left")
+    short = [
+        line
+        for name, card in zip(names, cards, strict=True)
+        for line in unwritten_sections(card, name)
+    ]
+    if short:
+        return failed(
+            f"sections not written ({MIN_SECTION_CHARS}+ characters of your own each): "
+            f"{', '.join(short)}: write them in the card templates, then {render}"
+        )
+    return passed("data and model cards written, no template prompts left, every section filled")
 
 
 def git(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
