@@ -47,6 +47,23 @@ def test_prepare_reports_a_corrupted_csv(tmp_path: Path, project_params: dict[st
     assert not (tmp_path / "data").exists()
 
 
+def test_prepare_refuses_a_single_class_target(
+    tmp_path: Path, project_params: dict[str, Any]
+) -> None:
+    """Else validation passes and training stops with a scikit-learn traceback."""
+    csv = tmp_path / "one_class.csv"
+    csv.write_text("x,label\n" + "".join(f"{i},yes\n" for i in range(40)), encoding="utf-8")
+    params = _params(
+        project_params,
+        data={"source": str(csv), "target": "label", "task": "classification"},
+        train={"estimator": "logistic_regression", "hyperparameters": {}},
+        evaluate={"gate_metric": "accuracy"},
+    )
+    with pytest.raises(DataError, match="target column 'label': 1 class"):
+        prepare.main(params, ProjectPaths(tmp_path / "project"))
+    assert not (tmp_path / "project" / "data" / "processed").exists()
+
+
 def _train(params: Params, paths: ProjectPaths) -> None:
     spec = DatasetSpec.load(paths.spec)
     frame = pd.read_csv(paths.train_data, dtype={spec.target: str} if spec.classes else None)
