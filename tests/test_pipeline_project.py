@@ -10,11 +10,12 @@ import hashlib
 import json
 import socket
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, env_for, run
+from conftest import ROOT, env_for, read_only, run
 
 pytestmark = pytest.mark.tier2
 
@@ -90,6 +91,16 @@ def test_faults_are_one_line_without_traceback(
     assert "not reachable" in down.stderr and "Traceback" not in down.stderr
     assert not (project / "artifacts").exists()
     assert not (project / "mlflow.db").exists()
+    store = project / "mlflow.db"
+    store.write_bytes(b"")
+    with read_only(store):  # MLflow itself retried for over a minute, then blamed "autoflush"
+        start = time.monotonic()
+        locked = _in(project_python, project, f"{package}.stages.train")
+        elapsed = time.monotonic() - start
+    assert locked.returncode == 1, locked.stderr
+    assert "mlflow.db: permission denied" in locked.stderr and "Traceback" not in locked.stderr
+    assert elapsed < 5, elapsed
+    assert not (project / "artifacts").exists()
 
 
 def test_card_templates_are_copied_byte_for_byte(

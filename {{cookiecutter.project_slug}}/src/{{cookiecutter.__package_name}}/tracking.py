@@ -15,6 +15,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -40,8 +41,15 @@ def tracking_uri() -> str:
 
 
 def check_reachable(uri: str, timeout: float = 2.0) -> None:
-    """Fail in ``timeout`` seconds with one line when an HTTP tracking server is down."""
+    """Fail in ``timeout`` seconds with one line when the store cannot be used.
+
+    An HTTP server that is down, or a SQLite file this user cannot write (MLflow retries
+    that for over a minute and then reports an unrelated SQLAlchemy "autoflush" error).
+    """
     parsed = urlparse(uri)
+    if parsed.scheme == "sqlite":
+        _check_writable(Path(uri.removeprefix("sqlite:///").partition("?")[0]))
+        return
     if parsed.scheme not in {"http", "https"}:
         return
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
@@ -54,6 +62,18 @@ def check_reachable(uri: str, timeout: float = 2.0) -> None:
             f"({error.strerror or error}). Start it, or unset MLFLOW_TRACKING_URI to use "
             f"{DEFAULT_TRACKING_URI}. Nothing was logged or changed."
         ) from None
+
+
+def _check_writable(store: Path) -> None:
+    """SQLite writes the file and a journal next to it: both need write permission."""
+    for path in (store, store.parent):
+        if path.exists() and not os.access(path, os.W_OK):
+            kind = "folder" if path.is_dir() else "file"
+            raise TrackingUnavailable(
+                f"MLflow store {store}: permission denied, the {kind} {path} is read-only for "
+                f"this user (`chmod u+w {path}`), or set MLFLOW_TRACKING_URI to another store. "
+                "Nothing was logged or changed."
+            )
 
 
 def _git(*args: str) -> str:
