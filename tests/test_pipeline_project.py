@@ -112,3 +112,41 @@ def test_card_templates_are_copied_byte_for_byte(
     assert [p.name for p in sources] == ["data_card.md.j2", "model_card.md.j2"]
     for source in sources:
         assert (generated / source.name).read_bytes() == source.read_bytes()
+
+
+CHAMPION = """
+import json, sys
+from mlflow import MlflowClient
+name = sys.argv[1]
+client = MlflowClient("sqlite:///mlflow.db")
+champion = client.get_model_version_by_alias(name, "champion")
+versions = client.search_model_versions(f"name = '{name}'")
+print(json.dumps({"champion": str(champion.version),
+                  "tags": {str(v.version): v.tags for v in versions}}))
+"""
+
+
+@pytest.mark.e2e
+def test_dvc_exp_run_never_moves_the_champion_alias(
+    generated_project: Callable[..., Path], project_python: Path
+) -> None:
+    """An experiment's model is in no commit: it gets a tagged version, never @champion."""
+    project = generated_project("project_name=Pipe Exp", "serving=false", "docker=false")
+    identity = {f"GIT_{who}_{what}": value for who in ("AUTHOR", "COMMITTER")
+                for what, value in (("NAME", "Test"), ("EMAIL", "test@example.com"))}  # fmt: skip
+    first = _in(project_python, project, "dvc", "repro")
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    run(["git", "add", "-A"], cwd=project).check_returncode()
+    run(["git", "commit", "-qm", "first model"], cwd=project, env=identity).check_returncode()
+    trial = _in(
+        project_python, project, "dvc", "exp", "run", "-n", "trial", "-S", "train.seed=7",
+        **identity,
+    )  # fmt: skip
+    assert trial.returncode == 0, trial.stdout[-3000:] + trial.stderr[-3000:]
+    query = run([str(project_python), "-c", CHAMPION, "pipe_exp"], cwd=project,
+                env=env_for(project_python))  # fmt: skip
+    assert query.returncode == 0, query.stderr
+    registry = json.loads(query.stdout)
+    assert registry["champion"] == "1"
+    assert registry["tags"]["2"] == {"dvc_experiment": "trial"}
+    assert "@champion not moved" in trial.stdout

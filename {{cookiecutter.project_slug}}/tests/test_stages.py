@@ -113,6 +113,29 @@ def test_train_register_and_cards_in_process(
     assert "version 1" in card and run_info["run_id"] in card
 
 
+def test_an_experiment_registers_without_moving_the_alias(
+    prepared: tuple[Params, ProjectPaths], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dvc exp run` sets DVC_EXP_NAME: its model is no commit's, so the alias stays put."""
+    from mlflow import MlflowClient  # noqa: PLC0415 - 2 s import
+
+    params, paths = prepared
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    monkeypatch.chdir(tmp_path)
+    for stage in (train, evaluate, register):
+        stage.main(params, paths)
+    monkeypatch.setenv("DVC_EXP_NAME", "trial-seed")
+    register.main(params, paths)
+    name, alias = params.tracking.registered_model, params.tracking.alias
+    client = MlflowClient(store)
+    assert str(client.get_model_version_by_alias(name, alias).version) == "1"
+    trial = client.get_model_version(name, "2")
+    assert trial.tags["dvc_experiment"] == "trial-seed" and alias not in trial.aliases
+    assert load_bundle(paths.models_dir)[1].version == "2"
+
+
 def test_runner_turns_errors_into_one_line(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
