@@ -45,7 +45,8 @@ def main(params: Params, paths: ProjectPaths) -> None:
     if experiment:
         print(
             f"register: {tracking.registered_model} version {version} (experiment {experiment}); "
-            f"@{tracking.alias} not moved: `dvc exp apply`, commit, `dvc repro --force register`"
+            f"@{tracking.alias} not moved (to promote: `dvc exp apply {experiment}`, commit, "
+            "`dvc repro --force --single-item register`)"
         )
     else:
         print(f"register: {tracking.registered_model} version {version} is now @{tracking.alias}")
