@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, env_for, read_only, run
+from conftest import ROOT, env_for, install_project, read_only, run
 
 pytestmark = pytest.mark.tier2
 
@@ -150,3 +150,37 @@ def test_dvc_exp_run_never_moves_the_champion_alias(
     assert registry["champion"] == "1"
     assert registry["tags"]["2"] == {"dvc_experiment": "trial"}
     assert "@champion not moved" in trial.stdout
+
+
+LOCATIONS = """
+import json, sqlite3
+db = sqlite3.connect("mlflow.db")
+print(json.dumps([row[0] for row in db.execute(
+    "SELECT artifact_location FROM experiments WHERE name != 'Default'"
+    " UNION ALL SELECT artifact_uri FROM runs UNION ALL SELECT storage_location FROM model_versions"
+)]))
+"""
+
+
+@pytest.mark.e2e
+def test_a_moved_project_keeps_its_artifacts_inside(
+    generated_project: Callable[..., Path], project_python: Path
+) -> None:
+    """MLflow stores absolute artifact paths; after a move, new artifacts land in the new folder."""
+    project = generated_project("project_name=Pipe Move", "milestone=M2")
+    first = _in(project_python, project, "dvc", "repro")
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    moved = project.parent / "moved"
+    project.rename(moved)
+    install_project(project_python, moved)  # the editable install pointed to the old folder
+    retrain = _in(project_python, moved, "dvc", "repro", "--force", "--single-item", "train")
+    assert retrain.returncode == 0, retrain.stdout[-3000:] + retrain.stderr[-3000:]
+    again = _in(project_python, moved, "dvc", "repro")  # evaluate, register: a new version
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert not project.exists(), "artifacts were written into the old project folder"
+    assert len(list((moved / "mlruns").rglob("MLmodel"))) == 2
+    query = run([str(project_python), "-c", LOCATIONS], cwd=moved, env=env_for(project_python))
+    assert query.returncode == 0, query.stderr
+    locations = json.loads(query.stdout)
+    assert len(locations) == 5  # the experiment, two runs, two model versions
+    assert all(location.startswith("mlruns/") for location in locations), locations
