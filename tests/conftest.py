@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import itertools
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -100,6 +102,31 @@ def run(
         input=input_text,
         stdin=None if input_text is not None else subprocess.DEVNULL,
     )
+
+
+def tool_or_skip(name: str) -> str:
+    """The tool's path; a developer machine without it skips, CI (``CI=true``) fails."""
+    found = shutil.which(name)
+    if found is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{name} is required in CI and is not on PATH")
+        pytest.skip(f"{name} not on PATH")
+    return found
+
+
+@contextlib.contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """The file is read-only for this user; root ignores modes, so it is made immutable."""
+    path.chmod(0o444)
+    chattr = tool_or_skip("chattr") if os.geteuid() == 0 else None
+    if chattr:
+        run([chattr, "+i", str(path)], cwd=path.parent).check_returncode()
+    try:
+        yield
+    finally:
+        if chattr:
+            run([chattr, "-i", str(path)], cwd=path.parent).check_returncode()
+        path.chmod(0o644)
 
 
 def stop_process_group(process: subprocess.Popen[Any], timeout: float = 20) -> None:

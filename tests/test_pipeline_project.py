@@ -10,11 +10,12 @@ import hashlib
 import json
 import socket
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, env_for, run
+from conftest import ROOT, env_for, install_project, read_only, run
 
 pytestmark = pytest.mark.tier2
 
@@ -90,6 +91,16 @@ def test_faults_are_one_line_without_traceback(
     assert "not reachable" in down.stderr and "Traceback" not in down.stderr
     assert not (project / "artifacts").exists()
     assert not (project / "mlflow.db").exists()
+    store = project / "mlflow.db"
+    store.write_bytes(b"")
+    with read_only(store):  # MLflow itself retried for over a minute, then blamed "autoflush"
+        start = time.monotonic()
+        locked = _in(project_python, project, f"{package}.stages.train")
+        elapsed = time.monotonic() - start
+    assert locked.returncode == 1, locked.stderr
+    assert "mlflow.db: permission denied" in locked.stderr and "Traceback" not in locked.stderr
+    assert elapsed < 5, elapsed
+    assert not (project / "artifacts").exists()
 
 
 def test_card_templates_are_copied_byte_for_byte(
@@ -101,3 +112,75 @@ def test_card_templates_are_copied_byte_for_byte(
     assert [p.name for p in sources] == ["data_card.md.j2", "model_card.md.j2"]
     for source in sources:
         assert (generated / source.name).read_bytes() == source.read_bytes()
+
+
+CHAMPION = """
+import json, sys
+from mlflow import MlflowClient
+name = sys.argv[1]
+client = MlflowClient("sqlite:///mlflow.db")
+champion = client.get_model_version_by_alias(name, "champion")
+versions = client.search_model_versions(f"name = '{name}'")
+print(json.dumps({"champion": str(champion.version),
+                  "tags": {str(v.version): v.tags for v in versions}}))
+"""
+
+
+@pytest.mark.e2e
+def test_dvc_exp_run_never_moves_the_champion_alias(
+    generated_project: Callable[..., Path], project_python: Path
+) -> None:
+    """An experiment's model is in no commit: it gets a tagged version, never @champion."""
+    project = generated_project("project_name=Pipe Exp", "serving=false", "docker=false")
+    identity = {f"GIT_{who}_{what}": value for who in ("AUTHOR", "COMMITTER")
+                for what, value in (("NAME", "Test"), ("EMAIL", "test@example.com"))}  # fmt: skip
+    first = _in(project_python, project, "dvc", "repro")
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    run(["git", "add", "-A"], cwd=project).check_returncode()
+    run(["git", "commit", "-qm", "first model"], cwd=project, env=identity).check_returncode()
+    trial = _in(
+        project_python, project, "dvc", "exp", "run", "-n", "trial", "-S", "train.seed=7",
+        **identity,
+    )  # fmt: skip
+    assert trial.returncode == 0, trial.stdout[-3000:] + trial.stderr[-3000:]
+    query = run([str(project_python), "-c", CHAMPION, "pipe_exp"], cwd=project,
+                env=env_for(project_python))  # fmt: skip
+    assert query.returncode == 0, query.stderr
+    registry = json.loads(query.stdout)
+    assert registry["champion"] == "1"
+    assert registry["tags"]["2"] == {"dvc_experiment": "trial"}
+    assert "@champion not moved" in trial.stdout
+
+
+LOCATIONS = """
+import json, sqlite3
+db = sqlite3.connect("mlflow.db")
+print(json.dumps([row[0] for row in db.execute(
+    "SELECT artifact_location FROM experiments WHERE name != 'Default'"
+    " UNION ALL SELECT artifact_uri FROM runs UNION ALL SELECT storage_location FROM model_versions"
+)]))
+"""
+
+
+@pytest.mark.e2e
+def test_a_moved_project_keeps_its_artifacts_inside(
+    generated_project: Callable[..., Path], project_python: Path
+) -> None:
+    """MLflow stores absolute artifact paths; after a move, new artifacts land in the new folder."""
+    project = generated_project("project_name=Pipe Move", "milestone=M2")
+    first = _in(project_python, project, "dvc", "repro")
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    moved = project.parent / "moved"
+    project.rename(moved)
+    install_project(project_python, moved)  # the editable install pointed to the old folder
+    retrain = _in(project_python, moved, "dvc", "repro", "--force", "--single-item", "train")
+    assert retrain.returncode == 0, retrain.stdout[-3000:] + retrain.stderr[-3000:]
+    again = _in(project_python, moved, "dvc", "repro")  # evaluate, register: a new version
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert not project.exists(), "artifacts were written into the old project folder"
+    assert len(list((moved / "mlruns").rglob("MLmodel"))) == 2
+    query = run([str(project_python), "-c", LOCATIONS], cwd=moved, env=env_for(project_python))
+    assert query.returncode == 0, query.stderr
+    locations = json.loads(query.stdout)
+    assert len(locations) == 5  # the experiment, two runs, two model versions
+    assert all(location.startswith("mlruns/") for location in locations), locations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +101,32 @@ def test_load_params_reports_missing_and_invalid_files(tmp_path: Path) -> None:
     broken.write_text("data: [unclosed\n", encoding="utf-8")
     with pytest.raises(ParamsError, match="not valid YAML"):
         load_params(broken)
+
+
+def _alias_bomb(levels: int = 9) -> str:
+    """A "billion laughs" params.yaml: nine aliases per level, 9**levels strings in the end."""
+    lines = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, levels):
+        lines.append(f"l{level}: &l{level} [{', '.join([f'*l{level - 1}'] * 9)}]")
+    lines += ["data:", "  source: iris", f"  features: *l{levels - 1}"]
+    return "\n".join(lines) + "\n"
+
+
+def test_yaml_aliases_are_refused_fast_in_one_line(tmp_path: Path) -> None:
+    bomb = tmp_path / "params.yaml"
+    bomb.write_text(_alias_bomb(), encoding="utf-8")
+    start = time.monotonic()
+    with pytest.raises(ParamsError, match=r"alias") as info:
+        load_params(bomb)
+    assert time.monotonic() - start < 2
+    message = str(info.value)
+    assert "\n" not in message and len(message) < 300, message
+    assert str(bomb) in message and "line 2" in message
+
+
+def test_a_huge_wrong_value_is_shown_shortened(project_params: dict[str, Any]) -> None:
+    raw = copy.deepcopy(project_params)
+    raw["data"]["features"] = [[f"column_{i}"] for i in range(10_000)]
+    with pytest.raises(ParamsError) as info:
+        parse_params(raw)
+    assert "data.features" in str(info.value) and len(str(info.value)) < 2_000

@@ -108,6 +108,20 @@ def test_split_tolerates_missing_labels() -> None:
     assert len(train) + len(test) == 20
 
 
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        (["a"] * 40, r"target column 'y': 1 class \('a'\), a classifier needs at least 2"),
+        (["a", "b"] * 20 + ["c"], r"target column 'y': class\(es\) \['c'\] ha(s|ve) fewer than 2"),
+    ],
+    ids=["one-class", "one-row-class"],
+)
+def test_split_refuses_too_few_classes_or_rows_per_class(labels: list[str], expected: str) -> None:
+    frame = pd.DataFrame({"x": range(len(labels)), "y": labels})
+    with pytest.raises(DataError, match=expected):
+        split(frame, "y", "classification", 0.25, seed=0)
+
+
 def test_split_refuses_impossible_sizes() -> None:
     with pytest.raises(DataError, match="cannot split"):
         split(pd.DataFrame({"x": [1.0], "y": [1.0]}), "y", "regression", 0.5, seed=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,23 @@ def test_prepare_reports_a_corrupted_csv(tmp_path: Path, project_params: dict[st
     with pytest.raises(DataError, match="not a valid CSV"):
         prepare.main(params, ProjectPaths(tmp_path))
     assert not (tmp_path / "data").exists()
+
+
+def test_prepare_refuses_a_single_class_target(
+    tmp_path: Path, project_params: dict[str, Any]
+) -> None:
+    """Else validation passes and training stops with a scikit-learn traceback."""
+    csv = tmp_path / "one_class.csv"
+    csv.write_text("x,label\n" + "".join(f"{i},yes\n" for i in range(40)), encoding="utf-8")
+    params = _params(
+        project_params,
+        data={"source": str(csv), "target": "label", "task": "classification"},
+        train={"estimator": "logistic_regression", "hyperparameters": {}},
+        evaluate={"gate_metric": "accuracy"},
+    )
+    with pytest.raises(DataError, match="target column 'label': 1 class"):
+        prepare.main(params, ProjectPaths(tmp_path / "project"))
+    assert not (tmp_path / "project" / "data" / "processed").exists()
 
 
 def _train(params: Params, paths: ProjectPaths) -> None:
@@ -94,6 +112,46 @@ def test_train_register_and_cards_in_process(
     assert model.predict(test.drop(columns=[params.data.target]).to_numpy()).shape == (len(test),)
     card = paths.model_card.read_text()
     assert "version 1" in card and run_info["run_id"] in card
+
+
+def test_an_experiment_registers_without_moving_the_alias(
+    prepared: tuple[Params, ProjectPaths], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dvc exp run` sets DVC_EXP_NAME: its model is no commit's, so the alias stays put."""
+    from mlflow import MlflowClient  # noqa: PLC0415 - 2 s import
+
+    params, paths = prepared
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    monkeypatch.chdir(tmp_path)
+    for stage in (train, evaluate, register):
+        stage.main(params, paths)
+    monkeypatch.setenv("DVC_EXP_NAME", "trial-seed")
+    register.main(params, paths)
+    name, alias = params.tracking.registered_model, params.tracking.alias
+    client = MlflowClient(store)
+    assert str(client.get_model_version_by_alias(name, alias).version) == "1"
+    trial = client.get_model_version(name, "2")
+    assert trial.tags["dvc_experiment"] == "trial-seed" and alias not in trial.aliases
+    assert load_bundle(paths.models_dir)[1].version == "2"
+
+
+def test_artifacts_follow_a_moved_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, project_params: dict[str, Any]
+) -> None:
+    """MLflow records absolute artifact paths; a moved project must not write to the old one."""
+    old, moved = tmp_path / "old", tmp_path / "moved"
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)  # the default: ./mlflow.db
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    prepare.main(parse_params(project_params), ProjectPaths(old))
+    (old / "params.yaml").write_text(json.dumps(project_params), encoding="utf-8")
+    command = [sys.executable, "-m", train.__name__]  # a process per run, as under DVC
+    subprocess.run(command, cwd=old, check=True, capture_output=True)
+    old.rename(moved)
+    subprocess.run(command, cwd=moved, check=True, capture_output=True)
+    assert not old.exists(), "artifacts were written into the old project folder"
+    assert len(list((moved / "mlruns").rglob("MLmodel"))) == 2
 
 
 def test_runner_turns_errors_into_one_line(

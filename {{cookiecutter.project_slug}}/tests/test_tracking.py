@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -48,6 +53,41 @@ def test_local_stores_and_live_servers_pass() -> None:
         server.bind(("127.0.0.1", 0))
         server.listen()
         check_reachable(f"http://127.0.0.1:{server.getsockname()[1]}", timeout=1.0)
+
+
+@contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """Read-only for this user; root ignores modes, so the file is made immutable for it."""
+    path.chmod(0o444)
+    immutable = os.geteuid() == 0
+    if immutable:
+        if shutil.which("chattr") is None and not os.environ.get("CI"):
+            pytest.skip("running as root without chattr: cannot make a file read-only")
+        subprocess.run(["chattr", "+i", str(path)], check=True)
+    try:
+        yield
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+        path.chmod(0o644)
+
+
+@pytest.mark.parametrize("relative", [False, True])
+def test_read_only_sqlite_store_is_named_fast(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, relative: bool
+) -> None:
+    store = tmp_path / "mlflow.db"
+    store.write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    uri = "sqlite:///mlflow.db" if relative else f"sqlite:///{store}"
+    with read_only(store):
+        start = time.monotonic()
+        with pytest.raises(TrackingUnavailable) as info:
+            check_reachable(uri)
+        assert time.monotonic() - start < 1
+    message = str(info.value)
+    assert "mlflow.db" in message and "permission denied" in message and "\n" not in message
+    check_reachable(uri)  # writable again: passes
 
 
 def test_git_commit_outside_a_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -99,3 +99,10 @@ def test_default_model_beats_the_baseline(dataset) -> None:  # type: ignore[no-u
         0.1,
     )
     assert decision.passed, decision.describe()
+
+
+def test_data_the_estimator_refuses_is_a_data_error() -> None:
+    model = build_estimator("logistic_regression", {}, seed=0)
+    labels = np.array(["a"] * 10, dtype=object)
+    with pytest.raises(DataError, match=r"refused the training data.*2 classes"):
+        fit(model, np.arange(10.0).reshape(-1, 1), labels)

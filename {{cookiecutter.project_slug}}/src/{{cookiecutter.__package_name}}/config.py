@@ -7,6 +7,7 @@ unchecked, and a misspelt key would otherwise be silently ignored (training with
 from __future__ import annotations
 
 import difflib
+import reprlib
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -30,6 +31,10 @@ GATE_METRICS: dict[str, Task] = {
     "mae": "regression",
 }
 HyperValue = bool | int | float | str | None
+# A wrong value is echoed shortened: a huge list would otherwise make a huge error line.
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel = 2
+MAX_ERRORS = 10  # named in one message; the rest are counted
 
 
 class _Section(BaseModel):
@@ -148,7 +153,7 @@ def _describe(error: Any) -> str:
         return f"{key}: unknown key{hint}"
     if error["type"] == "missing":
         return f"{key}: missing"
-    return f"{key}: {error['msg']} (got {error.get('input')!r})"
+    return f"{key}: {error['msg']} (got {_SHORT.repr(error.get('input'))})"
 
 
 def parse_params(raw: Any, source: str = "params.yaml") -> Params:
@@ -158,14 +163,32 @@ def parse_params(raw: Any, source: str = "params.yaml") -> Params:
     try:
         return Params.model_validate(raw)
     except ValidationError as error:
-        lines = "; ".join(_describe(item) for item in error.errors())
+        errors = error.errors()
+        lines = "; ".join(_describe(item) for item in errors[:MAX_ERRORS])
+        if len(errors) > MAX_ERRORS:
+            lines += f"; and {len(errors) - MAX_ERRORS} more"
         raise ParamsError(f"{source}: {lines}") from None
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without aliases: nine nested ``*refs`` expand to a billion values (alias bomb)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        """Refuse an alias before it is expanded; anchors alone are harmless."""
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise ParamsError(
+                f"{self.name}: line {mark.line + 1}: YAML aliases (*name) are not allowed; "
+                "write the value out"
+            )
+        return super().compose_node(parent, index)
 
 
 def load_params(path: Path) -> Params:
     """Read and validate params.yaml."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with path.open(encoding="utf-8") as stream:
+            raw = yaml.load(stream, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader
     except FileNotFoundError:
         raise ParamsError(f"{path}: not found (run from the project root)") from None
     except yaml.YAMLError as error:

@@ -18,6 +18,7 @@ from pandas.api.types import is_integer_dtype
 from .errors import DataError
 from .features import DatasetSpec, FeatureSpec, Task
 
+MIN_ROWS_PER_CLASS = 2  # one for the training split, one for the test split
 BUNDLED_TARGETS = {"iris": "species", "diabetes": "progression"}
 DIABETES_DESCRIPTIONS = {
     "age": "age in years",
@@ -114,8 +115,10 @@ def split(
 
     labels = frame[target]
     stratify = None
-    if task == "classification" and labels.notna().all() and labels.value_counts().min() >= 2:
-        stratify = labels.astype(str)
+    if task == "classification":
+        check_classes(labels, target)
+        if labels.notna().all():
+            stratify = labels.astype(str)
     try:
         train, test = train_test_split(
             frame, test_size=test_size, random_state=seed, stratify=stratify
@@ -125,6 +128,20 @@ def split(
             f"cannot split {len(frame)} rows (test_size={test_size}): {error}"
         ) from None
     return train.reset_index(drop=True), test.reset_index(drop=True)
+
+
+def check_classes(labels: pd.Series, target: str) -> None:
+    """At least 2 classes, each with 2 rows: else training fails or a class misses a split."""
+    counts = labels.dropna().astype(str).value_counts()
+    if len(counts) < 2:
+        found = f"1 class ({counts.index[0]!r})" if len(counts) else "no labels"
+        raise DataError(f"target column {target!r}: {found}, a classifier needs at least 2")
+    rare = sorted(counts[counts < MIN_ROWS_PER_CLASS].index)
+    if rare:
+        raise DataError(
+            f"target column {target!r}: class(es) {rare} have fewer than {MIN_ROWS_PER_CLASS} "
+            "rows; a stratified split needs that many to put each class in train and test"
+        )
 
 
 def derive_spec(

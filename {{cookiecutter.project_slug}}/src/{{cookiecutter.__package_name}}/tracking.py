@@ -10,11 +10,14 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sqlite3
 import subprocess
 import time
 import warnings
+from contextlib import closing
 from dataclasses import dataclass
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -22,6 +25,7 @@ from .errors import TrackingUnavailable
 from .features import DatasetSpec
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+LOCAL_ARTIFACTS = "mlruns"  # MLflow's artifact folder beside a local store
 # What the logged model needs to load; passed explicitly (inference takes 4-6 s and over-lists).
 MODEL_REQUIREMENTS = ("scikit-learn", "skops", "numpy")
 MODEL_NAME_IN_RUN = "model"
@@ -40,8 +44,15 @@ def tracking_uri() -> str:
 
 
 def check_reachable(uri: str, timeout: float = 2.0) -> None:
-    """Fail in ``timeout`` seconds with one line when an HTTP tracking server is down."""
+    """Fail in ``timeout`` seconds with one line when the store cannot be used.
+
+    An HTTP server that is down, or a SQLite file this user cannot write (MLflow retries
+    that for over a minute and then reports an unrelated SQLAlchemy "autoflush" error).
+    """
     parsed = urlparse(uri)
+    if parsed.scheme == "sqlite":
+        _check_writable(_sqlite_file(uri))
+        return
     if parsed.scheme not in {"http", "https"}:
         return
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
@@ -54,6 +65,41 @@ def check_reachable(uri: str, timeout: float = 2.0) -> None:
             f"({error.strerror or error}). Start it, or unset MLFLOW_TRACKING_URI to use "
             f"{DEFAULT_TRACKING_URI}. Nothing was logged or changed."
         ) from None
+
+
+def _sqlite_file(uri: str) -> Path:
+    """The database file of a ``sqlite:///`` URI (relative to the project root, or absolute)."""
+    return Path(uri.removeprefix("sqlite:///").partition("?")[0])
+
+
+def portable_artifacts(uri: str, experiment_id: str) -> None:
+    """Keep a local SQLite store's artifacts at ``mlruns/<id>``, relative to the project root.
+
+    MLflow records an absolute path when it creates the experiment and has no call to change
+    it (mlflow/mlflow#3144), so a moved or copied project kept writing into the old folder.
+    A relative location is resolved against the working directory: DVC runs every stage
+    from the project root. Locations the user chose (s3://, file://...) stay as they are.
+    """
+    if urlparse(uri).scheme != "sqlite":
+        return
+    with closing(sqlite3.connect(_sqlite_file(uri), timeout=5)) as db, db:
+        db.execute(
+            "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?"
+            " AND artifact_location LIKE ? AND artifact_location NOT LIKE '%://%'",
+            (f"{LOCAL_ARTIFACTS}/{experiment_id}", int(experiment_id), f"%/{LOCAL_ARTIFACTS}/%"),
+        )
+
+
+def _check_writable(store: Path) -> None:
+    """SQLite writes the file and a journal next to it: both need write permission."""
+    for path in (store, store.parent):
+        if path.exists() and not os.access(path, os.W_OK):
+            kind = "folder" if path.is_dir() else "file"
+            raise TrackingUnavailable(
+                f"MLflow store {store}: permission denied, the {kind} {path} is read-only for "
+                f"this user (`chmod u+w {path}`), or set MLFLOW_TRACKING_URI to another store. "
+                "Nothing was logged or changed."
+            )
 
 
 def _git(*args: str) -> str:
@@ -122,7 +168,7 @@ def log_training_run(
 
     mlflow.set_tracking_uri(tracking_uri())
     try:
-        mlflow.set_experiment(experiment)
+        portable_artifacts(tracking_uri(), mlflow.set_experiment(experiment).experiment_id)
         with mlflow.start_run() as run:
             mlflow.log_params(params)
             mlflow.log_metrics(metrics)

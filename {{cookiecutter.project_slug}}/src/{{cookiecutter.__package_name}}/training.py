@@ -67,10 +67,13 @@ def to_labels(frame: Any, spec: DatasetSpec) -> np.ndarray:
 
 
 def fit(estimator: Any, features: np.ndarray, labels: np.ndarray) -> Any:
-    """Fit, turning scikit-learn's parameter validation into a params error."""
+    """Fit; scikit-learn's refusals become one line: bad parameters or unusable data."""
     from sklearn.utils._param_validation import InvalidParameterError  # noqa: PLC0415
 
     try:
         return estimator.fit(features, labels)
     except InvalidParameterError as error:
         raise ParamsError(f"train.hyperparameters: {error}") from None
+    except ValueError as error:  # e.g. one class only: the data, not the code, is wrong
+        first = str(error).strip().splitlines()[0]
+        raise DataError(f"the estimator refused the training data: {first}") from None

@@ -11,7 +11,7 @@ from ..config import Params
 from ..errors import GateFailed
 from ..features import DatasetSpec
 from ..paths import ProjectPaths
-from ..registry import register
+from ..registry import dvc_experiment, register
 from ..tracking import check_reachable, log_metrics_to_run, tracking_uri
 from ._runner import run
 
@@ -28,7 +28,10 @@ def main(params: Params, paths: ProjectPaths) -> None:
     metrics |= {f"baseline_{k}": v for k, v in report["baseline"].items()}
     log_metrics_to_run(info["run_id"], metrics)
     tracking = params.tracking
-    version = register(info["model_uri"], tracking.registered_model, tracking.alias, info["run_id"])
+    experiment = dvc_experiment()
+    version = register(
+        info["model_uri"], tracking.registered_model, tracking.alias, info["run_id"], experiment
+    )
     model = serialization.load(paths.trained_model)
     save_bundle(
         model,
@@ -39,7 +42,14 @@ def main(params: Params, paths: ProjectPaths) -> None:
         metrics=report["model"],
         trained_at=datetime.fromisoformat(info["trained_at"]),
     )
-    print(f"register: {tracking.registered_model} version {version} is now @{tracking.alias}")
+    if experiment:
+        print(
+            f"register: {tracking.registered_model} version {version} (experiment {experiment}); "
+            f"@{tracking.alias} not moved (to promote: `dvc exp apply {experiment}`, commit, "
+            "`dvc repro --force --single-item register`)"
+        )
+    else:
+        print(f"register: {tracking.registered_model} version {version} is now @{tracking.alias}")
 
 
 if __name__ == "__main__":
