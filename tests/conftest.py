@@ -115,6 +115,16 @@ def stop_process_group(process: subprocess.Popen[Any], timeout: float = 20) -> N
         process.wait(timeout=timeout)
 
 
+def require(available: bool, what: str) -> None:
+    """Skip a test whose external tool is missing on a developer machine; under CI=true, fail:
+    CI sets its tools up (.ci/run), so a missing one is a broken set-up, not a skip."""
+    if available:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what} (CI=true: the set-up in .ci/ should have provided it)")
+    pytest.skip(what)
+
+
 @pytest.fixture
 def bake_ccmlops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
     """Render through ccmlops's own API (literal answers, staging folder), without VCS work."""
