@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 import pytest
-from conftest import ROOT, run
+from conftest import ROOT, require, run
 
 PATHS = ["src", "hooks", "tests", "benchmarks"]
 
@@ -22,3 +22,13 @@ PATHS = ["src", "hooks", "tests", "benchmarks"]
 def test_repository_code_is_clean(args: list[str]) -> None:
     result = run([sys.executable, "-m", *args], cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_missing_tool_skips_locally_and_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    require(True, "present")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="podman"):
+        require(False, "podman missing")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="podman missing"):
+        require(False, "podman missing")
