@@ -75,15 +75,19 @@ def call(url: str, body: Any = None, timeout: float = 10) -> tuple[int, dict[str
         return error.code, json.loads(error.read())
 
 
+def ready(base: str) -> bool:
+    try:
+        return call(f"{base}/health/ready", timeout=5)[0] == 200
+    except (OSError, http.client.HTTPException):
+        return False
+
+
 def wait_ready(base: str, name: str, deadline_s: float = 120) -> None:
     """Poll readiness; fail with the container's log if it exits or never gets ready."""
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
-        try:
-            if call(f"{base}/health/ready", timeout=2)[0] == 200:
-                return
-        except (OSError, http.client.HTTPException):
-            pass
+        if ready(base):
+            return
         if podman("inspect", "--format", "{{.State.Running}}", name).stdout.strip() != "true":
             break
         time.sleep(0.5)
@@ -159,6 +163,7 @@ def image(
 
 def test_image_is_small_and_holds_no_training_package(image: Image) -> None:
     size = int(podman("image", "inspect", "--format", "{{.Size}}", image.tag).stdout)
+    print(f"{image.task}: image {size / 1e6:.0f} MB")
     assert size <= MAX_IMAGE_BYTES, f"{size / 1e6:.0f} MB"
     wanted = (*TRAINING_ONLY, "fastapi", "sklearn")  # the last two show the probe can see
     probe = podman(
@@ -229,7 +234,7 @@ def _sigterm_under_load(
     signalled = time.monotonic()
     podman("kill", "--signal", "TERM", name)
     try:
-        while call(f"{base}/health/ready", timeout=5)[0] == 200:
+        while ready(base):
             time.sleep(0.05)
     finally:
         stop.set()
