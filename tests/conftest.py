@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _pytest.nodeid import NodeId
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # makes `hooks` importable as the package it is
@@ -140,6 +141,30 @@ def stop_process_group(process: subprocess.Popen[Any], timeout: float = 20) -> N
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=timeout)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Make ``xdist_group`` work again: pytest-xdist 3.8 tags a grouped test's id by setting
+    ``item._nodeid``, which pytest 9.2 no longer reads (ids live in ``item._id``), so the
+    groups were silently spread over the workers (each building its own images)."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        names = {str((m.args or [m.kwargs.get("name", "default")])[0])
+                 for m in item.iter_markers("xdist_group")}  # fmt: skip
+        if names and "@" not in item.nodeid:
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(sorted(names))}")  # type: ignore[attr-defined]
+
+
+def require(available: bool, what: str) -> None:
+    """Skip a test whose external tool is missing on a developer machine; under CI=true, fail:
+    CI sets its tools up (.ci/run), so a missing one is a broken set-up, not a skip."""
+    if available:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what} (CI=true: the set-up in .ci/ should have provided it)")
+    pytest.skip(what)
 
 
 @pytest.fixture

@@ -234,6 +234,18 @@ def test_dockerfiles_pass_hadolint(project: Path, hadolint: list[str]) -> None:
         assert result.returncode == 0, f"{dockerfile.name}: {result.stdout}{result.stderr}"
 
 
+def test_dockerfiles_build_offline_on_older_builders(project: Path) -> None:
+    """No `# syntax=` line (Docker 20.10 would fetch a frontend image from a registry) and
+    only absolute `--mount` targets (buildah 1.28 and older BuildKit refuse relative ones)."""
+    for dockerfile in (project / "Dockerfile", project / "deploy" / "mlflow" / "Dockerfile"):
+        text = dockerfile.read_text(encoding="utf-8")
+        assert not re.search(r"^#\s*syntax\s*=", text, flags=re.MULTILINE), dockerfile
+        targets = re.findall(r"--mount=\S*?\btarget=([^,\s]+)", text)
+        relative = [t for t in targets if not t.startswith("/")]
+        assert not relative, f"{dockerfile.name}: relative mount targets {relative}"
+    assert re.findall(r"target=(/\S+?)[,\s]", (project / "Dockerfile").read_text())
+
+
 def test_hadolint_catches_a_bad_dockerfile(tmp_path: Path, hadolint: list[str]) -> None:
     bad = tmp_path / "Dockerfile"
     bad.write_text("FROM python:latest\nRUN pip install fastapi\nCMD uvicorn app:app\n")

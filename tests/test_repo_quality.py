@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import sys
+from pathlib import Path
 
 import pytest
-from conftest import ROOT, run
+from conftest import ROOT, require, run
 
 PATHS = ["src", "hooks", "tests", "benchmarks"]
 
@@ -22,3 +24,43 @@ PATHS = ["src", "hooks", "tests", "benchmarks"]
 def test_repository_code_is_clean(args: list[str]) -> None:
     result = run([sys.executable, "-m", *args], cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_missing_tool_skips_locally_and_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    require(True, "present")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="podman"):
+        require(False, "podman missing")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="podman missing"):
+        require(False, "podman missing")
+
+
+GROUPED_TESTS = """
+import pytest
+pytestmark = pytest.mark.xdist_group("one")
+@pytest.mark.parametrize("n", range(6))
+def test_grouped(n): pass
+"""
+# The template's conftest loaded under another name (a temporary conftest.py can't import
+# "conftest"): only its collection hook is used.
+HOOK_CONFTEST = """
+import importlib.util
+spec = importlib.util.spec_from_file_location("template_conftest", {path!r})
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+pytest_collection_modifyitems = module.pytest_collection_modifyitems
+"""
+
+
+def test_an_xdist_group_runs_on_one_worker(tmp_path: Path) -> None:
+    """Expensive grouped set-ups (the container images, the team servers) are made once."""
+    (tmp_path / "conftest.py").write_text(
+        HOOK_CONFTEST.format(path=str(ROOT / "tests" / "conftest.py"))
+    )
+    (tmp_path / "test_grouped.py").write_text(GROUPED_TESTS)
+    args = ["-m", "pytest", "-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider", "-v"]
+    result = run([sys.executable, *args], cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    workers = set(re.findall(r"^\[(gw\d+)\] .*PASSED", result.stdout, flags=re.MULTILINE))
+    assert len(workers) == 1, result.stdout

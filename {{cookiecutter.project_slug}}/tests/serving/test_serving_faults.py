@@ -55,6 +55,19 @@ def test_model_failing_its_warm_up_is_never_ready(iris_dir: Path) -> None:
     assert "warm-up" in ready.json()["reason"]
 
 
+@pytest.mark.parametrize("name", ["model.skops", "/etc/ssl/certs/ca.pem"])
+def test_an_unreadable_file_is_named_in_the_reason(iris_dir: Path, name: str) -> None:
+    """A bundle or CA file mounted with mode 0600 for another user: the reason names it."""
+
+    def unreadable(directory: Path) -> tuple[object, object]:
+        raise PermissionError(13, "Permission denied", str(directory / name))
+
+    with app_client(iris_dir, loader=unreadable) as client:
+        reason = client.get("/health/ready").json()["reason"]
+    assert reason.startswith("cannot read ") and "Permission denied" in reason
+    assert name in reason and "warm-up" not in reason and str(iris_dir) not in reason
+
+
 def test_slow_inference_times_out_with_504(iris_dir: Path) -> None:
     slow = wrapping_loader(lambda model: Slow(model, 0.0))
     with app_client(iris_dir, loader=slow, timeout_s=0.2) as client:

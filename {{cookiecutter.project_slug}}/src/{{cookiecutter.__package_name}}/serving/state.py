@@ -62,6 +62,9 @@ class ServingState:
             self.reason = public_reason(error, model_dir)
         except ModelSpecMismatch as error:
             self.reason = f"the model does not match its spec: {error}"
+        except OSError as error:  # e.g. a mounted file (mode 0600) the app user may not read
+            name, why = error.filename or model_dir, error.strerror or error
+            self.reason = public_reason(OSError(f"cannot read {name}: {why}"), model_dir)
         except Exception as error:  # a broken model must not crash the server
             self.reason = f"the model failed its warm-up prediction ({type(error).__name__})"
             logger.error("warm-up failed", exc_info=error)
