@@ -17,12 +17,17 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # makes `hooks` importable as the package it is
+from hooks import pre_gen_project as rules  # importable from any cwd: pytest's pythonpath
 
-from hooks import pre_gen_project as rules  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 CONTEXT = json.loads((ROOT / "cookiecutter.json").read_text(encoding="utf-8"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """pytest-cookies bakes ``--template`` (default: the cwd); here, default to this checkout."""
+    if config.option.template == ".":
+        config.option.template = str(ROOT)
 
 
 def matrix_options() -> dict[str, list[Any]]:
