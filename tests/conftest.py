@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 
-from hooks import pre_gen_project as rules  # importable from any cwd: pytest's pythonpath
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # `hooks` for scripts (docs_examples.py); pytest's pythonpath too
+
+from hooks import pre_gen_project as rules  # noqa: E402
 
 CONTEXT = json.loads((ROOT / "cookiecutter.json").read_text(encoding="utf-8"))
 

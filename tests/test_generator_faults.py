@@ -273,7 +273,7 @@ def test_default_generation_commits_everything_with_dvc(tmp_path: Path) -> None:
     tracked = git(project, "ls-files").splitlines()
     assert ".dvc/config" in tracked
     config = (project / ".dvc" / "config").read_text()
-    assert "analytics = False" in config
+    assert "analytics = false" in config
     assert "url = ../../my_ml_project-dvc-storage" in config
 
 
@@ -319,7 +319,7 @@ def test_git_missing_keeps_the_project_and_prints_next_steps(tmp_path: Path) -> 
     assert not (project / ".git").exists()
 
 
-def test_inside_an_existing_repo_no_nested_repo_and_dvc_subdir(tmp_path: Path) -> None:
+def test_inside_an_existing_repo_no_nested_repo_and_dvc(tmp_path: Path) -> None:
     parent = tmp_path / "mono"
     parent.mkdir()
     run(["git", "init", "-q", "-b", "main"], cwd=parent).check_returncode()
@@ -333,6 +333,75 @@ def test_inside_an_existing_repo_no_nested_repo_and_dvc_subdir(tmp_path: Path) -
         parent, "status", "--porcelain", "-uall"
     ) or "my_ml_project" in git(parent, "status", "--porcelain")
     assert git(parent, "log", "--oneline") == ""  # nothing committed into the user's repo
+
+
+def test_inside_an_existing_repo_its_status_only_gains_the_new_folder(tmp_path: Path) -> None:
+    parent = tmp_path / "mono"
+    parent.mkdir()
+    run(["git", "init", "-q", "-b", "main"], cwd=parent).check_returncode()
+    (parent / "mine.txt").write_text("tracked\n")
+    git(parent, "add", "mine.txt")
+    (parent / "mine.txt").write_text("edited\n")
+    before = git(parent, "status", "--porcelain", "--ignored")
+    result = ccmlops(tmp_path, "new", "--no-input", "-o", str(parent))
+    assert result.returncode == 0, result.stderr
+    after = git(parent, "status", "--porcelain", "--ignored")
+    assert sorted(after.splitlines()) == sorted([*before.splitlines(), "?? my_ml_project/"])
+
+
+def test_an_ignored_output_folder_gets_its_own_repository(tmp_path: Path) -> None:
+    """The README's first command renders into the checkout's ignored demo/ folder: the
+    checkout is unchanged and the project is a repository of its own with its commit."""
+    parent = tmp_path / "checkout"
+    parent.mkdir()
+    run(["git", "init", "-q", "-b", "main"], cwd=parent).check_returncode()
+    (parent / ".gitignore").write_text("/demo/\n")
+    before = git(parent, "status", "--porcelain")
+    result = ccmlops(tmp_path, "new", "--no-input", "-o", str(parent / "demo"))
+    assert result.returncode == 0, result.stderr
+    assert "inside the Git repository" not in result.stderr
+    assert git(parent, "status", "--porcelain") == before
+    project = parent / "demo" / "my_ml_project"
+    assert git(project, "rev-parse", "--show-toplevel") == str(project)
+    assert git(project, "status", "--porcelain") == ""
+    assert git(project, "log", "--format=%s") == "Initial commit from cookiecutter-mlops"
+
+
+def test_readme_first_command_writes_into_an_ignored_folder() -> None:
+    from test_newcomer import readme_generate_command
+
+    output = readme_generate_command().split(" -o ")[1].split()[0]
+    ignored = run(["git", "check-ignore", "-q", "--no-index", f"{output}/x"], cwd=ROOT)
+    assert ignored.returncode == 0, f"{output}/ is not ignored by the checkout's .gitignore"
+
+
+@pytest.mark.parametrize(("remote", "url"), [("local", None), ("s3", "s3://my-ml-project-dvc")])
+def test_plain_cookiecutter_without_dvc_commits_a_dvc_repository(
+    tmp_path: Path, remote: str, url: str | None
+) -> None:
+    """cookiecutter from pipx has no DVC beside it: the first commit is a DVC repository anyway,
+    with the default remote, and `git status` is clean."""
+    stub = tmp_path / "stub" / "dvc"
+    stub.mkdir(parents=True)
+    (stub / "__init__.py").write_text("raise ImportError('DVC is not installed here')\n")
+    out = tmp_path / "out"
+    result = run(
+        [str(Path(sys.executable).parent / "cookiecutter"), "--no-input", "-o", str(out),
+         str(ROOT), f"dvc_remote={remote}"],
+        cwd=tmp_path, env={"PYTHONPATH": str(stub.parent)}, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    project = out / "my_ml_project"
+    assert git(project, "status", "--porcelain") == ""
+    assert {".dvc/config", ".dvc/.gitignore", ".dvcignore"} <= set(git(project, "ls-files").split())
+    config = run(
+        [sys.executable, "-c", "from dvc.repo import Repo; c = Repo('.').config; "
+         "print(c['core']['remote'], c['remote'][c['core']['remote']]['url'])"],
+        cwd=project, timeout=120,
+    )  # fmt: skip
+    assert config.returncode == 0, config.stderr
+    expected = url or str(out / "my_ml_project-dvc-storage")
+    assert config.stdout.split() == ["storage", expected + ("/my_ml_project" if url else "")]
 
 
 def test_generation_needs_no_network(tmp_path: Path) -> None:
