@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import ROOT, project_requirements, run
@@ -123,6 +124,10 @@ def test_generated_dependencies_are_all_reserved(bake_ccmlops: Callable[..., Pat
         (["serving=maybe"], "must be true or false"),
         (["serving=false", "docker=true"], "docker-needs-serving"),
         (["author_email=not an email"], "not an email address"),
+        (["author_email=@"], "not an email address"),
+        (['author_email=a@b"c'], "not an email address"),
+        (["author_email=a@b.c."], "not an email address"),
+        (["project_name=Example"], "project_slug 'example' is the name of a dependency"),
         (["noequals"], "expected key=value"),
     ],
 )
@@ -132,6 +137,30 @@ def test_bad_answers_get_one_clear_line(tmp_path: Path, words: list[str], messag
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [{"project_name": "Example"}, {"project_slug": "pynvml"}, {"author_email": "@"},
+     {"author_email": 'a@b"c'}],
+    ids=["module-of-a-dependency", "module-of-a-dependency-2", "email-at", "email-quote"],
+)  # fmt: skip
+def test_plain_cookiecutter_refuses_answers_that_break_setup(
+    cookies: Any, answers: dict[str, str]
+) -> None:
+    """The same rules in the pre-generation hook: nothing is rendered."""
+    result = cookies.bake(extra_context=answers)
+    assert result.exit_code != 0
+    assert result.project_path is None or not Path(result.project_path).exists()
+
+
+@pytest.mark.tier2
+def test_dependency_names_are_those_of_the_locked_environment(project_python: Path) -> None:
+    """The hook's list is every top-level module and distribution of the pinned dependencies."""
+    from module_names import dependency_names, hook_names_block, names_block
+
+    fresh = names_block(dependency_names(project_python))
+    assert hook_names_block() == fresh, "run: uv run python tests/module_names.py"
 
 
 def test_no_question_asks_for_a_secret() -> None:
