@@ -24,8 +24,7 @@ NAME_PATTERN = re.compile(r"[a-z_][a-z0-9_]*")
 # The top-level modules and distribution names of a generated project's pinned dependencies
 # (every part, s3 remote): a package with one of these names would shadow one or clash with
 # it. Rewritten by `uv run python tests/module_names.py`; a test checks it is up to date.
-DEPENDENCY_NAMES = frozenset(
-    """
+TAKEN_NAMES = """
     _cffi_backend _distutils_hack _hypothesis_ftz_detector _hypothesis_globals
     _hypothesis_pytestplugin _pytest _yaml aiobotocore aiohappyeyeballs aiohttp aiohttp_retry
     aioitertools aiosignal alembic altair amqp annotated_doc annotated_types antlr4
@@ -54,8 +53,8 @@ DEPENDENCY_NAMES = frozenset(
     sqltrie starlette stevedore tabulate threadpoolctl tomlkit tqdm typer types_pyyaml
     typing_extensions typing_inspection tzdata tzlocal urllib3 uvicorn validate vine virtualenv
     voluptuous wcwidth werkzeug wrapt yaml yarl zc zc_lockfile zipp
-    """.split()
-)
+"""
+DEPENDENCY_NAMES = frozenset(TAKEN_NAMES.split())
 RESERVED_NAMES = frozenset({"test", "tests", "src"})
 FREE_TEXT_KEYS = ("project_name", "description", "author_name", "author_email")
 # Control characters other than newline and tab are invalid in TOML strings.

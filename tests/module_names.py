@@ -17,9 +17,7 @@ from pathlib import Path
 from conftest import ROOT, shared_env
 
 HOOK = ROOT / "hooks" / "pre_gen_project.py"
-BLOCK = re.compile(
-    r'(DEPENDENCY_NAMES = frozenset\(\n    """\n)(.*?)(    """\.split\(\)\n\))', re.S
-)
+BLOCK = re.compile(r'(TAKEN_NAMES = """\n)(.*?)(""")', re.S)
 # Runs inside the environment: every importable top-level name and every distribution name,
 # skipping editable installs (generated projects the tests installed there).
 PROBE = """
@@ -51,7 +49,7 @@ def names_block(names: list[str]) -> str:
 def hook_names_block() -> str:
     """The block as it is in the hook now."""
     found = BLOCK.search(HOOK.read_text(encoding="utf-8"))
-    assert found, "DEPENDENCY_NAMES block not found in the hook"
+    assert found, "TAKEN_NAMES block not found in the hook"
     return found[2]
 
 
@@ -59,6 +57,7 @@ def main() -> int:
     """Rewrite the hook's list from the shared Python 3.11 environment."""
     block = names_block(dependency_names(shared_env("3.11")))
     text = HOOK.read_text(encoding="utf-8")
+    assert BLOCK.search(text), "TAKEN_NAMES block not found in the hook"
     HOOK.write_text(BLOCK.sub(lambda m: m[1] + block + m[3], text, count=1), encoding="utf-8")
     print(f"{HOOK}: {len(block.split())} names")
     return 0
