@@ -2,8 +2,9 @@
 then Git and the first commit (DVC's files are template files: no DVC needed here).
 
 Missing tools are not fatal to the project: when git or a git identity is missing, the
-project is kept, a warning says what was skipped, and the next commands are printed. Only a
-malformed exercise marker (a template bug) stops generation, naming the file and line.
+project is kept, a warning says what was skipped, and the next commands are printed. A git
+step that fails (a full disk) or a malformed exercise marker (a template bug) stops
+generation with one line, so no half-committed project is reported as a success.
 """
 
 from __future__ import annotations
@@ -437,6 +438,10 @@ def write_cruft_state(root: Path, answers: Mapping[str, Any], order: Sequence[st
         )
 
 
+class GitError(RuntimeError):
+    """A git step of the first commit failed; the message is its last line of output."""
+
+
 def init_vcs(root: Path, answers: Mapping[str, Any]) -> list[str]:
     """git init and the first commit (DVC's files are template files); returns the commands
     the user still has to run. A repository that already holds ``root`` is never written."""
@@ -453,13 +458,16 @@ def init_vcs(root: Path, answers: Mapping[str, Any]) -> list[str]:
             "created and nothing was committed."
         )
         return [f"git add {root.name}", f'git commit -m "Add {root.name}"']
-    run(["git", "init", "-q", "-b", "main"], cwd=root)
-    run(["git", "add", "-A"], cwd=root)
-    identity = git_identity_args(root, answers)
-    commit = run(["git", *identity, "commit", "-q", "-m", COMMIT_MESSAGE], cwd=root)
-    if commit.returncode != 0:
-        warn(f"the first commit failed ({commit.stderr.strip()}); files are staged.")
-        return [f'git commit -m "{COMMIT_MESSAGE}"']
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        [*git_identity_args(root, answers), "commit", "-q", "-m", COMMIT_MESSAGE],
+    ):
+        result = run(["git", *args], cwd=root)
+        if result.returncode != 0:  # a full disk, a broken git set-up: not a project to keep
+            step = next(arg for arg in args if arg in {"init", "add", "commit"})
+            lines = result.stderr.strip().splitlines() or [f"exit status {result.returncode}"]
+            raise GitError(f"git {step} failed: {lines[-1]}")
     return []
 
 
@@ -474,7 +482,11 @@ def main() -> int:
         print(f"ERROR: exercise markers: {error}", file=sys.stderr)
         return 1
     write_cruft_state(root, answers, json.loads(ANSWER_ORDER_JSON.strip()))
-    todo = [] if os.environ.get(SKIP_VCS_ENV) else init_vcs(root, answers)
+    try:
+        todo = [] if os.environ.get(SKIP_VCS_ENV) else init_vcs(root, answers)
+    except GitError as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        return 1
     if todo:
         slug = answers["project_slug"].replace("_", "-")
         print("Still to do, inside the project:", file=sys.stderr)
@@ -484,4 +496,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C reaches the hook too: the caller says what happened
+        sys.exit(130)

@@ -265,9 +265,136 @@ def test_ctrl_c_during_generation_leaves_nothing(tmp_path: Path) -> None:
     time.sleep(1.0)  # inside the hook now
     os.killpg(process.pid, signal.SIGINT)
     _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 1
-    assert "interrupted; nothing was written" in stderr
+    assert process.returncode == 130
+    assert "interrupted; nothing was written" in stderr  # (this stand-in hook's traceback too)
     assert list(out.iterdir()) == []
+
+
+def test_output_that_is_a_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine\n")
+    for output in ("notes.txt", "notes.txt/sub"):
+        result = ccmlops(tmp_path, "new", "--no-input", "-o", str(tmp_path / output))
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert "nothing was written" in result.stderr
+    assert (tmp_path / "notes.txt").read_text() == "mine\n"
+
+
+def in_tmpfs(tmp_path: Path, options: str, *args: str) -> tuple[int, str, list[str]]:
+    """Run ccmlops with -o inside a fresh tmpfs mounted with ``options`` (a private mount
+    namespace): (exit status, stderr, what the tmpfs holds afterwards)."""
+    assert shutil.which("unshare"), "util-linux's unshare is needed for this test"
+    mount = tmp_path / "mnt"
+    mount.mkdir()
+    script = 'mount -t tmpfs -o "$1" tmpfs "$2" && shift 2 && "$@"; echo "rc=$?"; ls -A "$0"'
+    config = tmp_path / "cc-config.yaml"
+    config.write_text(f"replay_dir: {tmp_path / 'replay'}\n")
+    result = run(
+        ["unshare", "-rm", "sh", "-c", script, str(mount), options, str(mount), CCMLOPS,
+         "new", "--no-input", *args],
+        cwd=tmp_path, env={"COOKIECUTTER_CONFIG": str(config)}, timeout=120,
+    )  # fmt: skip
+    status, *left = result.stdout.split("rc=")[-1].split()
+    return int(status), result.stderr, left
+
+
+@pytest.mark.parametrize("output", ["", "new/deeper"])
+def test_read_only_output_is_one_line(tmp_path: Path, output: str) -> None:
+    status, stderr, left = in_tmpfs(tmp_path, "ro", "-o", str(tmp_path / "mnt" / output))
+    assert status == 1
+    assert "Traceback" not in stderr
+    assert len(stderr.strip().splitlines()) == 1, stderr
+    assert "Read-only file system" in stderr and "nothing was written" in stderr
+    assert left == []
+
+
+def test_a_disk_full_during_render_leaves_nothing(tmp_path: Path) -> None:
+    status, stderr, left = in_tmpfs(tmp_path, "size=96k", "-o", str(tmp_path / "mnt" / "a" / "b"))
+    assert status == 1
+    assert "No space left on device" in stderr and "nothing was written" in stderr
+    assert "Traceback" not in stderr
+    assert left == []  # not even the parent folders a/b
+
+
+def test_a_disk_full_after_render_fails_and_leaves_nothing(tmp_path: Path) -> None:
+    """The files fit but git cannot write its objects: a failure, not an untracked project."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "git").write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = add ]; then\n'
+        '  echo "error: unable to write file: No space left on device" >&2\n'
+        '  echo "fatal: adding files failed" >&2; exit 128\n'
+        "fi\n"
+        f'exec {shutil.which("git")} "$@"\n'
+    )
+    (bin_dir / "git").chmod(0o755)
+    out = tmp_path / "out" / "nested"
+    result = ccmlops(
+        tmp_path, "new", "--no-input", "-o", str(out),
+        env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"},
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "git add failed: fatal: adding files failed" in result.stderr
+    assert "nothing was written" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_failure_removes_the_parent_folders_it_created(tmp_path: Path) -> None:
+    template = failing_template(tmp_path, "import sys\nsys.exit(3)\n")
+    result = ccmlops(
+        tmp_path, "new", "--no-input", "-o", str(tmp_path / "out" / "a" / "b"),
+        env={"CCMLOPS_TEMPLATE": str(template)},
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert not (tmp_path / "out").exists()
+
+
+def interrupt(tmp_path: Path, args: list[str], ready: Callable[[Path], bool], **env: str) -> str:
+    """Start ccmlops, send Ctrl-C (SIGINT to its process group) once ``ready``, and return
+    its stderr after checking it exited 130 with one line and left nothing in out/."""
+    config = tmp_path / "cc-config.yaml"
+    config.write_text(f"replay_dir: {tmp_path / 'replay'}\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    process = subprocess.Popen(
+        [CCMLOPS, "new", "-o", str(out), *args],
+        env={**os.environ, "COOKIECUTTER_CONFIG": str(config), **env},
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not ready(out):
+        assert time.monotonic() < deadline, "never got ready to interrupt"
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines() == [
+        "error: interrupted; nothing was written. Retry with `ccmlops new --replay`."
+    ]
+    assert list(out.iterdir()) == []
+    return stderr
+
+
+def test_ctrl_c_in_the_real_hook_is_one_line(tmp_path: Path) -> None:
+    template = failing_template(tmp_path, "")
+    hook = template / "hooks" / "post_gen_project.py"
+    real = (ROOT / "hooks" / "post_gen_project.py").read_text(encoding="utf-8")
+    marker = "    answers = json.loads(ANSWERS_JSON.strip())\n"
+    assert marker in real
+    pause = "    Path('HOOK_STARTED').touch()\n    __import__('time').sleep(60)\n"
+    hook.write_text(real.replace(marker, marker + pause, 1))
+    interrupt(
+        tmp_path, ["--no-input"], lambda out: any(out.glob(".*/my_ml_project/HOOK_STARTED")),
+        CCMLOPS_TEMPLATE=str(template),
+    )  # fmt: skip
+
+
+def test_ctrl_c_at_a_prompt_is_one_line(tmp_path: Path) -> None:
+    started = time.monotonic()
+    interrupt(tmp_path, [], lambda _: time.monotonic() - started > 6)
 
 
 def test_replay_after_a_fix(tmp_path: Path) -> None:
