@@ -95,11 +95,11 @@ def name_problem(value: str) -> str | None:
     return None
 
 
-def is_email(name: str, email: str) -> bool:
-    """True when the build backend (hatchling) can write ``name <email>`` into the package's
-    metadata: it parses it with this same standard-library class, and fails at set-up."""
+def is_email(email: str) -> bool:
+    """True when the build backend (hatchling) can write it into the package's metadata: it
+    parses it with this same standard-library class, and fails at set-up otherwise."""
     try:
-        str(Address(display_name=name, addr_spec=email))
+        str(Address(addr_spec=email))
     except (ValueError, HeaderParseError):
         return False
     return True
@@ -144,8 +144,10 @@ def validate(answers: Mapping[str, Any]) -> list[str]:
     for key in FREE_TEXT_KEYS:
         if CONTROL_CHARS.search(str(answers.get(key, ""))):
             problems.append(f"{key} contains a control character; remove it")
+    if any(c in str(answers.get("author_name", "")) for c in "\r\n"):
+        problems.append("author_name must be one line: the package metadata holds it")
     email = str(answers.get("author_email", ""))
-    if email and not is_email(str(answers.get("author_name", "")), email):
+    if email and not is_email(email):
         problems.append(f"author_email {email!r} is not an email address (name@example.org)")
     for name in broken_rules(answers):
         problems.append(f"incompatible options ({name}): {INCOMPATIBLE_RULES[name][1]}")

@@ -27,7 +27,7 @@ CONTEXT = json.loads((ROOT / "cookiecutter.json").read_text(encoding="utf-8"))
 
 def pytest_configure(config: pytest.Config) -> None:
     """pytest-cookies bakes ``--template`` (default: the cwd); here, default to this checkout."""
-    if config.option.template == ".":
+    if getattr(config.option, "template", None) == ".":
         config.option.template = str(ROOT)
 
 

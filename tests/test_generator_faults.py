@@ -127,6 +127,7 @@ def test_generated_dependencies_are_all_reserved(bake_ccmlops: Callable[..., Pat
         (["author_email=@"], "not an email address"),
         (['author_email=a@b"c'], "not an email address"),
         (["author_email=a@b.c."], "not an email address"),
+        (["author_name=Ada\nLovelace"], "author_name must be one line"),
         (["project_name=Example"], "project_slug 'example' is the name of a dependency"),
         (["noequals"], "expected key=value"),
     ],
@@ -142,8 +143,9 @@ def test_bad_answers_get_one_clear_line(tmp_path: Path, words: list[str], messag
 @pytest.mark.parametrize(
     "answers",
     [{"project_name": "Example"}, {"project_slug": "pynvml"}, {"author_email": "@"},
-     {"author_email": 'a@b"c'}],
-    ids=["module-of-a-dependency", "module-of-a-dependency-2", "email-at", "email-quote"],
+     {"author_email": 'a@b"c'}, {"author_name": "Ada\nLovelace"}],
+    ids=["module-of-a-dependency", "module-of-a-dependency-2", "email-at", "email-quote",
+         "name-on-two-lines"],
 )  # fmt: skip
 def test_plain_cookiecutter_refuses_answers_that_break_setup(
     cookies: Any, answers: dict[str, str]
