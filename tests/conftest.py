@@ -108,6 +108,14 @@ def run(
     )
 
 
+def require(available: bool, what: str) -> None:
+    """Skip a test whose tool is missing on a developer machine; under CI=true, fail instead."""
+    if not available:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{what} is needed by this test and CI must have it")
+        pytest.skip(f"{what} is not available here")
+
+
 def stop_process_group(process: subprocess.Popen[Any], timeout: float = 20) -> None:
     """SIGTERM a process started with ``start_new_session=True`` and its children; SIGKILL
     the group if it is not gone within ``timeout`` seconds. A process already gone is left."""

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, project_requirements, run
+from conftest import ROOT, project_requirements, require, run
 
 from hooks import pre_gen_project as rules
 
@@ -283,10 +283,15 @@ def test_output_that_is_a_file_is_one_line(tmp_path: Path) -> None:
     assert (tmp_path / "notes.txt").read_text() == "mine\n"
 
 
+def user_namespaces(cwd: Path) -> bool:
+    """True when ``unshare -rm`` works here (the binary exists and namespaces are allowed)."""
+    return bool(shutil.which("unshare")) and run(["unshare", "-rm", "true"], cwd).returncode == 0
+
+
 def in_tmpfs(tmp_path: Path, options: str, *args: str) -> tuple[int, str, list[str]]:
     """Run ccmlops with -o inside a fresh tmpfs mounted with ``options`` (a private mount
     namespace): (exit status, stderr, what the tmpfs holds afterwards)."""
-    assert shutil.which("unshare"), "util-linux's unshare is needed for this test"
+    require(user_namespaces(tmp_path), "unshare -rm (util-linux, user namespaces)")
     mount = tmp_path / "mnt"
     mount.mkdir()
     script = 'mount -t tmpfs -o "$1" tmpfs "$2" && shift 2 && "$@"; echo "rc=$?"; ls -A "$0"'
@@ -564,7 +569,7 @@ def test_plain_cookiecutter_without_dvc_commits_a_dvc_repository(
 
 def test_generation_needs_no_network(tmp_path: Path) -> None:
     """Inside a network namespace with no interfaces up, generation still completes."""
-    assert shutil.which("unshare"), "util-linux's unshare is needed for this test"
+    require(user_namespaces(tmp_path), "unshare -rn (util-linux, user namespaces)")
     result = run(
         ["unshare", "-rn", CCMLOPS, "new", "--no-input", "-o", str(tmp_path / "out")], cwd=tmp_path
     )
