@@ -404,6 +404,20 @@ def test_ctrl_c_at_a_prompt_is_one_line(tmp_path: Path) -> None:
     interrupt(tmp_path, [], lambda _: time.monotonic() - started > 6)
 
 
+def test_ctrl_c_while_ccmlops_starts_is_one_line(tmp_path: Path) -> None:
+    """Its imports take about a second: an early Ctrl-C gets the same one line, exit 130."""
+    process = subprocess.Popen(
+        [CCMLOPS, "new", "--no-input", "-o", str(tmp_path / "out")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    time.sleep(0.3)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert len(stderr.strip().splitlines()) == 1 and "interrupted" in stderr, stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_replay_after_a_fix(tmp_path: Path) -> None:
     out = tmp_path / "out"
     (out / "demo_proj").mkdir(parents=True)
