@@ -1,15 +1,15 @@
 """Post-generation hook: drop switched-off parts, apply exercise markers, record the template,
-then Git, DVC, first commit.
+then Git and the first commit (DVC's files are template files: no DVC needed here).
 
-Missing tools are not fatal to the project: when git, DVC or a git identity is missing, the
-project is kept, a warning says what was skipped, and the next commands are printed. Only a
-malformed exercise marker (a template bug) stops generation, naming the file and line.
+Missing tools are not fatal to the project: when git or a git identity is missing, the
+project is kept, a warning says what was skipped, and the next commands are printed. A git
+step that fails (a full disk) or a malformed exercise marker (a template bug) stops
+generation with one line, so no half-committed project is reported as a success.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 import shutil
@@ -37,6 +37,7 @@ PARTS_JSON = r"""
 REMOVED_PATHS: dict[str, list[str]] = {
     "pipeline": [
         "dvc.yaml",
+        ".dvc",
         ".dvcignore",
         "src/{package}/stages",
         "src/{package}/workflow.py",
@@ -332,9 +333,13 @@ def run(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def enclosing_repo(root: Path) -> Path | None:
-    """The Git work tree that already contains ``root``, if any."""
+    """The Git work tree that already contains ``root``, if any; a folder it ignores (such as
+    the template checkout's demo/) is not part of it and gets a repository of its own."""
     result = run(["git", "rev-parse", "--show-toplevel"], cwd=root.parent)
-    return Path(result.stdout.strip()) if result.returncode == 0 else None
+    ignored = run(["git", "check-ignore", "-q", str(root)], cwd=root.parent).returncode == 0
+    if result.returncode != 0 or ignored:
+        return None
+    return Path(result.stdout.strip())
 
 
 def git_identity_args(root: Path, answers: Mapping[str, Any]) -> list[str]:
@@ -433,55 +438,37 @@ def write_cruft_state(root: Path, answers: Mapping[str, Any], order: Sequence[st
         )
 
 
-def init_dvc(root: Path, answers: Mapping[str, Any], subdir: bool) -> bool:
-    """Initialise DVC in process (one import, no extra interpreter); False when DVC is absent."""
-    if not included_parts(answers)["pipeline"]:
-        return True  # course milestone M1: no pipeline yet; `<project> setup` comes with M2
-    try:
-        from dvc.repo import Repo
-    except ImportError:
-        warn("DVC is not installed here; the project's set-up command will initialise it.")
-        return False
-    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
-    logging.getLogger("dvc").setLevel(logging.WARNING)  # hides DVC's "now commit" banner
-    repo = Repo.init(str(root), subdir=subdir)
-    with repo.config.edit() as conf:
-        conf["core"]["analytics"] = False
-        conf["core"]["remote"] = "storage"
-        conf["remote"]["storage"] = {"url": answers["__dvc_remote_url"]}
-    repo.close()
-    return True
+class GitError(RuntimeError):
+    """A git step of the first commit failed; the message is its last line of output."""
 
 
 def init_vcs(root: Path, answers: Mapping[str, Any]) -> list[str]:
-    """git init, dvc init, first commit; returns the commands the user still has to run."""
+    """git init and the first commit (DVC's files are template files); returns the commands
+    the user still has to run. A repository that already holds ``root`` is never written."""
     if shutil.which("git") is None:
         warn("git was not found: the project was created without a Git repository.")
-        setup = ["uv run {slug} setup"] if included_parts(answers)["pipeline"] else []
-        return ["git init -b main", *setup, "git add -A", 'git commit -m "Initial commit"']
+        return ["git init -b main", "git add -A", 'git commit -m "Initial commit"']
     if (root / ".git").exists():  # plain `cookiecutter -f` over an earlier project
         warn("the folder already has a Git repository: nothing was committed (see git status).")
-        if not (root / ".dvc").exists():
-            init_dvc(root, answers, subdir=False)
         return []
     parent_repo = enclosing_repo(root)
     if parent_repo is not None:
         warn(
             f"{root.name} is inside the Git repository {parent_repo}: no nested repository was "
-            "created and nothing was committed; DVC was initialised with --subdir."
+            "created and nothing was committed."
         )
-        if not (root / ".dvc").exists():
-            init_dvc(root, answers, subdir=True)
         return [f"git add {root.name}", f'git commit -m "Add {root.name}"']
-    run(["git", "init", "-q", "-b", "main"], cwd=root)
-    todo = [] if init_dvc(root, answers, subdir=False) else ["uv run {slug} setup"]
-    run(["git", "add", "-A"], cwd=root)
-    identity = git_identity_args(root, answers)
-    commit = run(["git", *identity, "commit", "-q", "-m", COMMIT_MESSAGE], cwd=root)
-    if commit.returncode != 0:
-        warn(f"the first commit failed ({commit.stderr.strip()}); files are staged.")
-        todo.append(f'git commit -m "{COMMIT_MESSAGE}"')
-    return todo
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        [*git_identity_args(root, answers), "commit", "-q", "-m", COMMIT_MESSAGE],
+    ):
+        result = run(["git", *args], cwd=root)
+        if result.returncode != 0:  # a full disk, a broken git set-up: not a project to keep
+            step = next(arg for arg in args if arg in {"init", "add", "commit"})
+            lines = result.stderr.strip().splitlines() or [f"exit status {result.returncode}"]
+            raise GitError(f"git {step} failed: {lines[-1]}")
+    return []
 
 
 def main() -> int:
@@ -495,7 +482,11 @@ def main() -> int:
         print(f"ERROR: exercise markers: {error}", file=sys.stderr)
         return 1
     write_cruft_state(root, answers, json.loads(ANSWER_ORDER_JSON.strip()))
-    todo = [] if os.environ.get(SKIP_VCS_ENV) else init_vcs(root, answers)
+    try:
+        todo = [] if os.environ.get(SKIP_VCS_ENV) else init_vcs(root, answers)
+    except GitError as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        return 1
     if todo:
         slug = answers["project_slug"].replace("_", "-")
         print("Still to do, inside the project:", file=sys.stderr)
@@ -505,4 +496,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C reaches the hook too: the caller says what happened
+        sys.exit(130)

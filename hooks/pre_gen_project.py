@@ -11,6 +11,8 @@ import keyword
 import re
 import sys
 from collections.abc import Callable, Mapping
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from typing import Any
 
 ANSWERS_JSON = r"""
@@ -19,46 +21,40 @@ ANSWERS_JSON = r"""
 
 MAX_NAME_LENGTH = 64
 NAME_PATTERN = re.compile(r"[a-z_][a-z0-9_]*")
-# Import names of what a generated project depends on: a package with one of these names
-# would shadow the real library.
-DEPENDENCY_NAMES = frozenset(
-    {
-        "boto3",
-        "botocore",
-        "ccmlops",
-        "codecarbon",
-        "cookiecutter",
-        "cruft",
-        "dvc",
-        "fastapi",
-        "great_expectations",
-        "httpx",
-        "hypothesis",
-        "jinja2",
-        "mlflow",
-        "mypy",
-        "numpy",
-        "pandas",
-        "prometheus_client",
-        "pydantic",
-        "pydantic_settings",
-        "pylint",
-        "pytest",
-        "rich",
-        "ruff",
-        "scikit_learn",
-        "scipy",
-        "sklearn",
-        "skops",
-        "starlette",
-        "threadpoolctl",
-        "bandit",
-        "pre_commit",
-        "typer",
-        "uvicorn",
-        "yaml",
-    }
-)
+# The top-level modules and distribution names of a generated project's pinned dependencies
+# (every part, s3 remote): a package with one of these names would shadow one or clash with
+# it. Rewritten by `uv run python tests/module_names.py`; a test checks it is up to date.
+TAKEN_NAMES = """
+    _cffi_backend _distutils_hack _hypothesis_ftz_detector _hypothesis_globals
+    _hypothesis_pytestplugin _pytest _yaml aiobotocore aiohappyeyeballs aiohttp aiohttp_retry
+    aioitertools aiosignal alembic altair amqp annotated_doc annotated_types antlr4
+    antlr4_python3_runtime anyio appdirs arrow ast_serialize astroid asyncssh atpublic attr
+    attrs authlib bandit billiard blinker botocore cachetools celery certifi cffi cfgv
+    charset_normalizer click click_didyoumean click_plugins click_repl cloudpickle codecarbon
+    colorama configobj contourpy coverage cpuinfo cryptography cycler databricks databricks_sdk
+    dateutil dictdiffer dill diskcache distlib distro docker dotenv dpath dulwich dvc dvc_data
+    dvc_http dvc_objects dvc_render dvc_s3 dvc_studio_client dvc_task entrypoints example
+    fastapi filelock flask flask_cors flatten_dict flufl flufl_lock fonttools frozenlist fsspec
+    funcy git gitdb gitpython google google_auth grandalf graphene graphql graphql_core
+    graphql_relay great_expectations gto gunicorn h11 httpcore httpx huey hydra hydra_core
+    hypothesis identify idna importlib_metadata iniconfig isort iterative_telemetry itsdangerous
+    jinja2 jmespath joblib joserfc jsonschema jsonschema_specifications kiwisolver kombu librt
+    mako markdown_it markdown_it_py markupsafe marshmallow matplotlib mccabe mdurl mistune
+    mlflow mlflow_skinny mlflow_tracing mpl_toolkits multidict mypy mypy_extensions mypyc
+    narwhals networkx nodeenv numpy nvidia_ml_py omegaconf opentelemetry opentelemetry_api
+    opentelemetry_proto opentelemetry_sdk opentelemetry_semantic_conventions orjson packaging
+    pandas pathspec pillow platformdirs pluggy pre_commit prettytable prometheus_client
+    prompt_toolkit propcache protobuf psutil public py py_cpuinfo pyarrow pyasn1 pyasn1_modules
+    pycountry pycparser pydantic pydantic_core pydantic_settings pydevd_plugins pydot pygit2
+    pygments pygtrie pylab pylint pynvml pyparsing pytest pytest_cov python_dateutil
+    python_discovery python_dotenv pyyaml questionary rapidfuzz referencing requests rich rpds
+    rpds_py ruamel ruamel_yaml ruff s3fs scikit_learn scipy scmrepo semver setuptools
+    shellingham shortuuid shtab six sklearn skops smmap sortedcontainers sqlalchemy sqlparse
+    sqltrie starlette stevedore tabulate threadpoolctl tomlkit tqdm typer types_pyyaml
+    typing_extensions typing_inspection tzdata tzlocal urllib3 uvicorn validate vine virtualenv
+    voluptuous wcwidth werkzeug wrapt yaml yarl zc zc_lockfile zipp
+"""
+DEPENDENCY_NAMES = frozenset(TAKEN_NAMES.split())
 RESERVED_NAMES = frozenset({"test", "tests", "src"})
 FREE_TEXT_KEYS = ("project_name", "description", "author_name", "author_email")
 # Control characters other than newline and tab are invalid in TOML strings.
@@ -97,6 +93,16 @@ def name_problem(value: str) -> str | None:
     if value in RESERVED_NAMES:
         return "is reserved for project folders"
     return None
+
+
+def is_email(email: str) -> bool:
+    """True when the build backend (hatchling) can write it into the package's metadata: it
+    parses it with this same standard-library class, and fails at set-up otherwise."""
+    try:
+        str(Address(addr_spec=email))
+    except (ValueError, HeaderParseError):
+        return False
+    return True
 
 
 def _docker_without_serving(answers: Mapping[str, Any]) -> bool:
@@ -138,8 +144,10 @@ def validate(answers: Mapping[str, Any]) -> list[str]:
     for key in FREE_TEXT_KEYS:
         if CONTROL_CHARS.search(str(answers.get(key, ""))):
             problems.append(f"{key} contains a control character; remove it")
-    email = str(answers.get("author_email", "x@y"))
-    if email and ("@" not in email or any(c.isspace() for c in email)):
+    if any(c in str(answers.get("author_name", "")) for c in "\r\n"):
+        problems.append("author_name must be one line: the package metadata holds it")
+    email = str(answers.get("author_email", ""))
+    if email and not is_email(email):
         problems.append(f"author_email {email!r} is not an email address (name@example.org)")
     for name in broken_rules(answers):
         problems.append(f"incompatible options ({name}): {INCOMPATIBLE_RULES[name][1]}")

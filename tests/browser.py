@@ -6,12 +6,10 @@ on screen; only running its scripts with the network cut tells the two apart.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import tempfile
 
-import pytest
+from conftest import tool_or_skip
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -27,20 +25,9 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def require_tool(name: str) -> str:
-    """The tool's path; skip without it on a developer machine, fail under CI=true."""
-    path = shutil.which(name)
-    if path is None:
-        message = f"{name} is not installed (.ci/run installs it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
-
-
 def offline_dom(url: str) -> str:
     """The DOM after the page's scripts ran, in Chromium with the network cut."""
-    chromium = require_tool("chromium")
+    chromium = tool_or_skip("chromium")
     with tempfile.TemporaryDirectory() as profile:
         result = subprocess.run(
             [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", url],

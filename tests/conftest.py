@@ -21,11 +21,17 @@ import pytest
 from _pytest.nodeid import NodeId
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # makes `hooks` importable as the package it is
+sys.path.insert(0, str(ROOT))  # `hooks` for scripts (docs_examples.py); pytest's pythonpath too
 
 from hooks import pre_gen_project as rules  # noqa: E402
 
 CONTEXT = json.loads((ROOT / "cookiecutter.json").read_text(encoding="utf-8"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """pytest-cookies bakes ``--template`` (default: the cwd); here, default to this checkout."""
+    if getattr(config.option, "template", None) == ".":
+        config.option.template = str(ROOT)
 
 
 def matrix_options() -> dict[str, list[Any]]:
@@ -105,14 +111,19 @@ def run(
     )
 
 
+def require(available: bool, what: str) -> None:
+    """Skip a test whose tool is missing on a developer machine; under CI=true, fail instead."""
+    if not available:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{what} is needed by this test and CI must have it")
+        pytest.skip(f"{what} is not available here")
+
+
 def tool_or_skip(name: str) -> str:
     """The tool's path; a developer machine without it skips, CI (``CI=true``) fails."""
     found = shutil.which(name)
-    if found is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{name} is required in CI and is not on PATH")
-        pytest.skip(f"{name} not on PATH")
-    return found
+    require(found is not None, f"{name} (on PATH)")
+    return str(found)
 
 
 @contextlib.contextmanager

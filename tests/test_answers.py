@@ -44,15 +44,16 @@ def python_constants(path: Path) -> dict[str, Any]:
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_free_text_round_trips(bake_ccmlops: Callable[..., Path], text: str) -> None:
+    name = text.replace("\n", " ")  # a name is one line: the package metadata holds it
     project = bake_ccmlops(
-        project_name=f"Demo {text}", project_slug="demo", description=text, author_name=text
+        project_name=f"Demo {text}", project_slug="demo", description=text, author_name=name
     )
     package = project / "src" / "demo"
     constants = python_constants(package / "__init__.py")
     assert constants["PROJECT_NAME"] == f"Demo {text}"
     assert constants["PROJECT_DESCRIPTION"] == text
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
-    assert pyproject["project"]["authors"][0]["name"] == text
+    assert pyproject["project"]["authors"][0]["name"] == name
     assert pyproject["project"]["description"] == text.replace("\n", " ")
     for path in project.rglob("*"):
         if path.suffix in {".yaml", ".yml"}:
@@ -69,7 +70,10 @@ def test_answers_cannot_run_code_in_hooks(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     project = bake_ccmlops(
-        project_name=payload, project_slug="inj", description=payload, author_name=payload
+        project_name=payload,
+        project_slug="inj",
+        description=payload,
+        author_name=payload.replace("\n", " "),  # one line, or refused
     )
     assert not list(tmp_path.rglob("MARKER"))
     assert python_constants(project / "src" / "inj" / "__init__.py")["PROJECT_NAME"] == payload

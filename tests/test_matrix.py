@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import subprocess
 import sys
@@ -175,3 +176,21 @@ def readme_tree_paths(project: Path) -> set[str]:
         if len(names) == 1 and names[0].endswith("/"):
             parents.append(names[0])
     return paths
+
+
+def test_pytest_cookies_bakes_from_another_working_directory(tmp_path: Path) -> None:
+    """A user's own test with only the ``cookies`` fixture, run away from the checkout: the
+    template's Jinja extensions (hooks/) must load without this suite's conftest."""
+    (tmp_path / "test_mine.py").write_text(
+        "def test_bake(cookies):\n"
+        "    result = cookies.bake(extra_context={'project_name': 'Mine'})\n"
+        "    assert result.exit_code == 0, repr(result.exception)\n"
+        "    assert (result.project_path / 'pyproject.toml').is_file()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-n", "0", "-c", str(ROOT / "pyproject.toml"),
+         "--rootdir", str(ROOT), "--template", str(ROOT), str(tmp_path / "test_mine.py")],
+        cwd=tmp_path, capture_output=True, text=True, check=False, timeout=300,
+        env={**os.environ, "CCMLOPS_SKIP_VCS": "1"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr

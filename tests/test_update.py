@@ -233,6 +233,31 @@ def test_a_folder_without_cruft_json_is_refused_with_guidance(
         assert "has no .cruft.json" in result.stderr and "cruft link" in result.stderr
 
 
+CORRUPT_CRUFT = {
+    "truncated": b'{"template": "x", "commit": "abc", "context": {"cookie',
+    "not an object": b"[]\n",
+    "no answers": b'{"template": "x", "commit": "abc"}\n',
+    "answers not an object": b'{"template": "x", "commit": "abc", "context": {"cookiecutter": 1}}',
+    "not UTF-8": b'{"template": "\xff"}',
+    "empty": b"",
+}
+
+
+@pytest.mark.parametrize("content", CORRUPT_CRUFT.values(), ids=list(CORRUPT_CRUFT))
+@pytest.mark.parametrize("command", ["update", "diff"])
+def test_a_corrupted_cruft_json_is_one_line_naming_the_file_and_the_repair(
+    tmp_path: Path, command: str, content: bytes
+) -> None:
+    (tmp_path / ".cruft.json").write_bytes(content)
+    result = run([CCMLOPS, command, *(["--yes"] if command == "update" else []), "."], tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert str(tmp_path / ".cruft.json") in lines[0]
+    assert "git checkout HEAD -- .cruft.json" in lines[0]
+
+
 def test_literal_answers_replay_identically_across_updates(template: Path, tmp_path: Path) -> None:
     name = 'Quote "x" {{ y }} {% z %}'
     description = "two\nlines {# not a comment #} \\u00e9 é"

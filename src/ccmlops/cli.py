@@ -24,10 +24,13 @@ out = Console()
 err = Console(stderr=True)
 
 
-def fail(message: str) -> typer.Exit:
+INTERRUPTED = 130  # the shell's exit status for Ctrl-C
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
     """Print one clear line and return the exit to raise."""
     err.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(1)
+    return typer.Exit(code)
 
 
 @app.command()
@@ -44,7 +47,19 @@ def new(
 ) -> None:
     """Create a project: answers are checked first, and nothing is written unless all succeeds."""
     try:
-        given = parse_answers(answers or [])
+        create(answers or [], output_dir, no_input=no_input, force=force, replay=replay)
+    except KeyboardInterrupt:  # at a prompt or mid-render: the staging folder is already gone
+        raise fail(
+            "interrupted; nothing was written. Retry with `ccmlops new --replay`.", INTERRUPTED
+        ) from None
+
+
+def create(
+    answers: list[str], output_dir: Path, *, no_input: bool, force: bool, replay: bool
+) -> None:
+    """`ccmlops new` without its Ctrl-C handling."""
+    try:
+        given = parse_answers(answers)
         if replay and given:
             raise AnswerError("--replay reuses the last answers; give no key=value with it")
         context = build_context(given, no_input=no_input, replay=replay)
@@ -62,8 +77,6 @@ def new(
         raise fail(
             f"{str(error).rstrip('.')}. Retry with `ccmlops new --replay` once fixed."
         ) from None
-    except KeyboardInterrupt:
-        raise fail("interrupted; nothing was written. Retry with `ccmlops new --replay`.") from None
     summarize(result, context["cookiecutter"])
 
 

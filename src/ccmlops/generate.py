@@ -88,9 +88,17 @@ def render(context: dict[str, Any], output_dir: Path, *, force: bool) -> Generat
             f"{target} already exists; nothing was changed. Pick another -o/project_slug, "
             "or pass --force to replace it (the old folder is kept as a backup)."
         )
-    created_output = not output_dir.exists()
-    output_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{slug}.ccmlops-", dir=output_dir))
+    if output_dir.exists() and not output_dir.is_dir():
+        raise GenerationError(f"-o {output_dir} is a file, not a folder; nothing was written")
+    created = topmost_missing(output_dir)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{slug}.ccmlops-", dir=output_dir))
+    except OSError as error:
+        remove(created)
+        raise GenerationError(
+            f"cannot write into {output_dir} ({error.strerror}); nothing was written"
+        ) from None
     context["cookiecutter"]["_output_dir"] = str(output_dir)
     try:
         with _patch_import_path_for_repo(str(template_dir())):
@@ -102,8 +110,7 @@ def render(context: dict[str, Any], output_dir: Path, *, force: bool) -> Generat
         built.rename(target)
     except BaseException as error:
         shutil.rmtree(staging, ignore_errors=True)
-        if created_output:
-            shutil.rmtree(output_dir, ignore_errors=True)
+        remove(created)
         if isinstance(error, KeyboardInterrupt):
             raise
         raise GenerationError(
@@ -111,6 +118,21 @@ def render(context: dict[str, Any], output_dir: Path, *, force: bool) -> Generat
         ) from error
     shutil.rmtree(staging, ignore_errors=True)
     return Generated(target, backup, time.perf_counter() - started)
+
+
+def topmost_missing(folder: Path) -> Path | None:
+    """The first folder on the way to ``folder`` that does not exist yet (None: it exists):
+    a failure removes it, so no empty parents are left behind."""
+    missing = None
+    while not folder.exists():
+        missing, folder = folder, folder.parent
+    return missing
+
+
+def remove(folder: Path | None) -> None:
+    """Delete a folder this run created, if any."""
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def describe(error: BaseException) -> str:

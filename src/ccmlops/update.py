@@ -58,6 +58,25 @@ def git(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", *args], cwd=project, capture_output=True, text=True, check=False)
 
 
+def read_state(path: Path) -> dict[str, Any]:
+    """The parsed file; a damaged one (hand edits, a bad merge) is one line with the repair."""
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        problem = "not UTF-8 text"
+    except json.JSONDecodeError as error:
+        problem = f"not JSON at line {error.lineno}"
+    else:
+        context = state.get("context") if isinstance(state, dict) else None
+        if isinstance(context, dict) and isinstance(context.get("cookiecutter"), dict):
+            return state
+        problem = "no context.cookiecutter object with the answers"
+    raise UpdateError(
+        f"{path} is damaged ({problem}): restore the committed copy with "
+        f"`git checkout HEAD -- {CRUFT_FILE}`, or write a new one with `cruft link <template>`"
+    )
+
+
 def load_state(project: Path) -> dict[str, Any]:
     """The project's .cruft.json, or an UpdateError saying how to get one."""
     path = project / CRUFT_FILE
@@ -67,7 +86,7 @@ def load_state(project: Path) -> dict[str, Any]:
             "projects from `ccmlops new`, cookiecutter or `cruft create` have one. Link an "
             "older project with `cruft link <template>` and commit the file."
         )
-    state: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    state = read_state(path)
     if not state.get("commit"):
         raise UpdateError(
             f"{CRUFT_FILE} records no template commit (the template was not a Git checkout); "

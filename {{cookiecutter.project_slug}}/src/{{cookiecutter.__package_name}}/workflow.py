@@ -44,15 +44,15 @@ def _git_root() -> Path | None:
 
 
 def setup() -> None:
-    """Finish the set-up: initialise DVC with the default remote if generation could not."""
+    """Finish the set-up: a Git repository, and DVC with the default remote, if missing."""
     dvc = [sys.executable, "-m", "dvc"]
-    if (PROJECT_ROOT / ".dvc").is_dir():
+    git_root = _git_root()
+    if git_root is None and shutil.which("git"):  # generated where git was missing
+        _run("git", "init", "-q", "-b", "main")
+        git_root = PROJECT_ROOT
+    if (PROJECT_ROOT / ".dvc").is_dir():  # the template ships DVC's files
         console.print("DVC is already initialised.")
     else:
-        git_root = _git_root()
-        if git_root is None and shutil.which("git"):
-            _run("git", "init", "-q", "-b", "main")
-            git_root = PROJECT_ROOT
         init = [*dvc, "init", "-q"]
         if git_root is None:
             init.append("--no-scm")
