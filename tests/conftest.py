@@ -112,11 +112,13 @@ def run(
 
 
 def require(available: bool, what: str) -> None:
-    """Skip a test whose tool is missing on a developer machine; under CI=true, fail instead."""
-    if not available:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{what} is needed by this test and CI must have it")
-        pytest.skip(f"{what} is not available here")
+    """Skip a test whose external tool is missing on a developer machine; under CI=true, fail:
+    CI sets its tools up (.ci/run), so a missing one is a broken set-up, not a skip."""
+    if available:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what} (CI=true: the set-up in .ci/ should have provided it)")
+    pytest.skip(what)
 
 
 def tool_or_skip(name: str) -> str:
@@ -166,16 +168,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                  for m in item.iter_markers("xdist_group")}  # fmt: skip
         if names and "@" not in item.nodeid:
             item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(sorted(names))}")  # type: ignore[attr-defined]
-
-
-def require(available: bool, what: str) -> None:
-    """Skip a test whose external tool is missing on a developer machine; under CI=true, fail:
-    CI sets its tools up (.ci/run), so a missing one is a broken set-up, not a skip."""
-    if available:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{what} (CI=true: the set-up in .ci/ should have provided it)")
-    pytest.skip(what)
 
 
 @pytest.fixture
