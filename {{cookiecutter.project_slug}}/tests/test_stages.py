@@ -137,6 +137,7 @@ def test_an_experiment_registers_without_moving_the_alias(
     assert load_bundle(paths.models_dir)[1].version == "2"
 
 
+@pytest.mark.slow
 def test_artifacts_follow_a_moved_project(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, project_params: dict[str, Any]
 ) -> None:

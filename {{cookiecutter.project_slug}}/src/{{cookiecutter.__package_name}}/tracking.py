@@ -177,7 +177,7 @@ def log_training_run(
                 # MLflow checks the input example (a DataFrame) against the numpy-fitted model.
                 warnings.filterwarnings("ignore", message="X has feature names")
                 info = _log_model(mlflow, model, spec, input_example, trusted_types)
-    except MlflowException as error:
+    except (MlflowException, sqlite3.Error) as error:
         first = str(error).strip().splitlines()[0][:300]
         raise TrackingUnavailable(
             f"MLflow logging failed ({first}); the run, if created, is marked FAILED"
