@@ -146,6 +146,8 @@ class RequestContextMiddleware:
                     "status": status,
                     "duration_ms": round(seconds * 1000, 3),
                 }
+                if "prediction_id" in scope["state"]:  # ties the client's id to the server's
+                    extra["prediction_id"] = scope["state"]["prediction_id"]
                 logger.handle(
                     logger.makeRecord(
                         logger.name, level, __file__, 0, "request", (), None, None, extra

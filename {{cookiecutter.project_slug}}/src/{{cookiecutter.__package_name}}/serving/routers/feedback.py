@@ -1,7 +1,8 @@
-"""POST /feedback: the true outcome of an earlier prediction, matched by its request id.
+"""POST /feedback: the true outcome of an earlier prediction, matched by its prediction id.
 
 Real labels arrive late (a sale happens, a diagnosis is confirmed): the client sends them
-with the ``X-Request-ID`` of the prediction, and the app stores them next to it in the
+with the ``prediction_id`` of the answer (issued by the server: a client's own
+``X-Request-ID`` is only echoed for correlation), and the app stores them next to it in the
 prediction log, where the ``monitor`` command computes live accuracy. The log is written
 in a thread (``asyncio.to_thread``): SQLite must never hold the event loop.
 """
@@ -47,7 +48,7 @@ FEEDBACK_ERRORS.update(
     },
 )
 async def feedback(request: Request) -> JSONResponse:
-    """``{"request_id", "outcome"}`` after /predict; ``"outcomes": [...]`` after a batch."""
+    """``{"prediction_id", "outcome"}`` after /predict; ``"outcomes": [...]`` after a batch."""
     service, _ = service_of(request)
     body = service.schemas.feedback.model_validate_json(await request.body())
     recorder = service.recorder
@@ -60,7 +61,7 @@ async def feedback(request: Request) -> JSONResponse:
         )
     outcomes = body.values()
     try:
-        predictions = await asyncio.to_thread(recorder.feedback, body.request_id, outcomes)
+        predictions = await asyncio.to_thread(recorder.feedback, body.prediction_id, outcomes)
     except ValueError as error:
         raise ApiError(422, str(error), "feedback_count") from error
     except RecordingUnavailable as error:
@@ -70,9 +71,9 @@ async def feedback(request: Request) -> JSONResponse:
     if predictions is None:
         raise ApiError(
             404,
-            f"no recorded prediction has request id {body.request_id!r} "
+            f"no recorded prediction has id {body.prediction_id!r} "
             "(unknown, or removed by the log's rotation)",
-            "unknown_request_id",
+            "unknown_prediction_id",
         )
     service.metrics.observe_feedback(predictions, outcomes)
-    return JSONResponse({"request_id": body.request_id, "rows": len(outcomes)})
+    return JSONResponse({"prediction_id": body.prediction_id, "rows": len(outcomes)})
