@@ -5,15 +5,18 @@ RELIABILITY rows S6, S7, S10, S12 (each server is bounded in time and always sto
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import re
 import signal
 import socket
+import sqlite3
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -236,3 +239,27 @@ def test_idle_and_half_sent_connections_do_not_take_the_service_down(
     assert _metric(metrics, closed, 'reason="header_timeout"') == 100
     assert _metric(metrics, "serving_errors_total", 'kind="read_timeout"') == 40
     assert _metric(metrics, "serving_errors_total", 'kind="overloaded"') == 11
+
+
+def test_feedback_right_after_its_prediction_succeeds_on_any_worker(
+    iris_dir: Path, tmp_path: Path
+) -> None:
+    """RELIABILITY H4: each of 2 workers queues its own predictions for up to 2 s; feedback
+    sent right after a prediction often reaches the other worker, and must still find it."""
+    log = tmp_path / "workers.sqlite"
+    env = {"SERVING_MODEL_DIR": str(iris_dir), "SERVING_PREDICTION_LOG": str(log)}
+    command = [*SERVE, "--host", "127.0.0.1", "--workers", "2"]
+    with running_server(tmp_path, env, command=command, startup_s=90) as server:
+
+        def predict_then_feedback(_: int) -> int:
+            answer = httpx.post(server.url + "/predict", json=valid_row(iris_dir), timeout=10)
+            body = {"prediction_id": answer.json()["prediction_id"], "outcome": "setosa"}
+            return httpx.post(server.url + "/feedback", json=body, timeout=10).status_code
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            statuses = list(pool.map(predict_then_feedback, range(40)))
+        workers = server.output().count('"model ready"')
+    assert workers == 2
+    assert statuses == [200] * 40, collections.Counter(statuses)
+    with sqlite3.connect(log) as db:
+        assert db.execute("SELECT COUNT(*) FROM outcomes").fetchone() == (40,)

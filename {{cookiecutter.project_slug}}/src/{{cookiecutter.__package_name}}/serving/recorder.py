@@ -29,6 +29,7 @@ from .metrics import ServingMetrics
 
 logger = logging.getLogger(__name__)
 FLUSH_INTERVAL_S = 2.0
+WRITE_MARGIN_S = 1.0  # time a flush may take on a busy machine
 MAX_REQUESTS_PER_TRANSACTION = 5000
 
 
@@ -40,6 +41,17 @@ def new_prediction_id() -> str:
     hold it in its queue (``written_by``).
     """
     return f"{time.time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
+
+
+def written_by(prediction_id: str) -> float:
+    """Unix time by which whichever worker issued ``prediction_id`` has written it.
+
+    Each worker queues its own predictions and writes them every FLUSH_INTERVAL_S, so
+    feedback reaching another worker may have to wait that long (read-your-writes across
+    workers at no cost to the prediction path). An issue time in the future counts as now.
+    """
+    issued = int(prediction_id[:12], 16) / 1000
+    return min(issued, time.time()) + FLUSH_INTERVAL_S + WRITE_MARGIN_S
 
 
 class RecordingUnavailable(RuntimeError):
