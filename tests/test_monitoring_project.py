@@ -278,17 +278,15 @@ def test_feedback_loop_real_app_real_prometheus_and_a_drift_report(
                 rows.append(
                     {n: round(lo + if_petal[n] * (hi - lo), 3) for n, (lo, hi) in span.items()}
                 )
-            request_id = f"sim-{batch}"
             status, answer = http(
-                app + "/predict/batch", {"rows": rows}, {"X-Request-ID": request_id}
+                app + "/predict/batch", {"rows": rows}, {"X-Request-ID": f"sim-{batch}"}
             )
             assert status == 200, answer
             if batch % 3 == 0:
                 outcomes = [item["prediction"] for item in answer["predictions"]]
                 outcomes[0] = next(c for c in spec["classes"] if c != outcomes[0])  # one wrong
-                status, body = http(
-                    app + "/feedback", {"request_id": request_id, "outcomes": outcomes}
-                )
+                feedback = {"prediction_id": answer["prediction_id"], "outcomes": outcomes}
+                status, body = http(app + "/feedback", feedback)
                 assert status == 200, body
         # The app writes the log a few times a second: wait until every row is in.
         store = project / "monitoring" / "predictions.sqlite"

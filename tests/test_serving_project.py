@@ -124,10 +124,15 @@ def test_generated_api_serves_its_bundle(
         assert status == 200, answer
         assert answer["model_version"] == "1"
         # the prediction was recorded: its true outcome is accepted later, unknown ids are 404
-        outcome = {"request_id": "tier2-1", "outcome": answer["prediction"]}
-        assert call(base + "/feedback", outcome) == (200, {"request_id": "tier2-1", "rows": 1})
-        status, _ = call(base + "/feedback", {**outcome, "request_id": "nobody"})
+        # by the prediction_id the server issued; the client's X-Request-ID names nothing
+        prediction_id = answer["prediction_id"]
+        outcome = {"prediction_id": prediction_id, "outcome": answer["prediction"]}
+        expected = (200, {"prediction_id": prediction_id, "rows": 1})
+        assert call(base + "/feedback", outcome) == expected
+        status, _ = call(base + "/feedback", {**outcome, "prediction_id": "0" * 32})
         assert status == 404
+        status, _ = call(base + "/feedback", {**outcome, "prediction_id": "tier2-1"})
+        assert status == 422
         if task == "classification":
             assert answer["prediction"] in answer["probabilities"]
         else:
@@ -152,7 +157,7 @@ def test_generated_api_serves_its_bundle(
     assert code in (0, -signal.SIGTERM)
     # the default log, written on shutdown, and ignored by Git
     with sqlite3.connect(project / "monitoring" / "predictions.sqlite") as db:
-        assert db.execute("SELECT request_id FROM requests").fetchall()[0] == ("tier2-1",)
+        assert db.execute("SELECT request_id FROM requests").fetchall()[0] == (prediction_id,)
         assert db.execute("SELECT COUNT(*) FROM outcomes").fetchone() == (1,)
     git_status = run(["git", "status", "--porcelain"], cwd=project)
     assert "monitoring" not in git_status.stdout

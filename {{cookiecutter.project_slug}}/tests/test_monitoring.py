@@ -296,7 +296,7 @@ def test_command_exit_codes(cli_project: tuple[Path, Any, Frames]) -> None:
     assert few.exit_code == monitor_cli.EXIT_ERROR
     assert "min_rows is 50" in few.output
     assert not (root / "reports" / "monitoring" / "summary.json").exists()
-    log_traffic(root / PARAMS.store, model, frames, rows=200)
+    log_traffic(root / PARAMS.store, model, frames, rows=200, prefix="more")
     calm = runner.invoke(app, ["monitor"])
     assert calm.exit_code == monitor_cli.EXIT_OK, calm.output
     assert "No retraining needed" in calm.output

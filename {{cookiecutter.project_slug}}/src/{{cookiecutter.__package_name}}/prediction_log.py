@@ -3,7 +3,8 @@
 Why SQLite and the standard library only: the serving app writes it (without pandas), the
 ``monitor`` command reads it, and both must run anywhere Python does. One file, WAL mode
 (readers never block the writer; several ``serve`` workers can share the file), and an
-append-only table pair keyed by the request id the client saw in ``X-Request-ID``.
+append-only table pair keyed by the ``prediction_id`` the server issued with the answer
+(column ``request_id``; never a client's own id, so no client can overwrite another's row).
 
 Why one database row per request, holding the request body as sent: a batch of 100 rows
 is one insert of two texts instead of 100 inserts, and the inputs need no encoding at all
@@ -64,9 +65,12 @@ class OldLogFormat(ValueError):
 
 @functools.lru_cache(maxsize=4)
 def _insert_sql(requests: int) -> str:
-    """``INSERT OR REPLACE INTO requests VALUES (?, ...), ...`` for ``requests`` requests."""
+    """``INSERT INTO requests VALUES (?, ...), ...`` for ``requests`` requests.
+
+    Never ``OR REPLACE``: a logged request is never overwritten (a reused id is an error).
+    """
     placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * requests)
-    return f"INSERT OR REPLACE INTO requests VALUES {placeholders}"  # noqa: S608 - only ?s
+    return f"INSERT INTO requests VALUES {placeholders}"  # noqa: S608 - only ?s
 
 
 def encode_rows(rows: Sequence[Mapping[str, Any]]) -> str:
@@ -199,7 +203,7 @@ class PredictionLog:
         predictions: Sequence[Value],
         ts: float | None = None,
     ) -> None:
-        """Log one request's rows (feature -> value) and predictions; a reused id replaces it."""
+        """Log one request's rows (feature -> value) and predictions; a reused id raises."""
         if len(rows) != len(predictions):
             raise ValueError(f"{len(rows)} rows but {len(predictions)} predictions")
         when = time.time() if ts is None else ts

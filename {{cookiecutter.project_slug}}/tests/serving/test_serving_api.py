@@ -26,7 +26,7 @@ def test_predict_one_row_matches_the_model_in_process(any_model_dir: Path) -> No
     matrix = np.array([[row[name] for name in metadata.spec.feature_names]])
     if metadata.spec.task == "regression":
         assert body["prediction"] == pytest.approx(float(model.predict(matrix)[0]), rel=1e-9)
-        assert set(body) == {"model_name", "model_version", "prediction"}
+        assert set(body) == {"model_name", "model_version", "prediction_id", "prediction"}
     else:
         classes = metadata.spec.classes or []
         probabilities = body["probabilities"]

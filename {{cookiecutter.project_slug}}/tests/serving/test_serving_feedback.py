@@ -96,7 +96,7 @@ def test_every_prediction_is_recorded_and_shutdown_writes_the_queue(
         assert all(answer.status_code == 200 for answer in answers)
         assert not rows_of(log)  # still queued: the writer sleeps
     recorded = rows_of(log)  # the app's shutdown wrote the queue
-    assert [r["request_id"] for r in recorded] == [f"req-{i}" for i in range(25)]
+    assert [r["request_id"] for r in recorded] == [a.json()["prediction_id"] for a in answers]
     first, answer = recorded[0], answers[0].json()
     spec = read_metadata(any_model_dir).spec
     assert list(first["inputs"]) == spec.feature_names
@@ -107,7 +107,7 @@ def test_every_prediction_is_recorded_and_shutdown_writes_the_queue(
     assert started <= first["ts"] <= time.time()
 
 
-def test_batch_rows_are_recorded_under_the_response_request_id(
+def test_batch_rows_are_recorded_under_the_answers_prediction_id(
     iris_dir: Path, tmp_path: Path
 ) -> None:
     log = tmp_path / "predictions.sqlite"
@@ -117,9 +117,9 @@ def test_batch_rows_are_recorded_under_the_response_request_id(
     with app_client(iris_dir, prediction_log=log) as client:
         response = client.post("/predict/batch", json={"rows": rows})
         assert response.status_code == 200
-    request_id = response.headers["X-Request-ID"]
+    prediction_id = response.json()["prediction_id"]
     recorded = rows_of(log)
-    assert [(r["request_id"], r["row"]) for r in recorded] == [(request_id, i) for i in range(3)]
+    assert [(r["request_id"], r["row"]) for r in recorded] == [(prediction_id, i) for i in range(3)]
     assert [r["inputs"][first] for r in recorded] == pytest.approx([r[first] for r in rows])
     assert [r["prediction"] for r in recorded] == [
         p["prediction"] for p in response.json()["predictions"]
@@ -134,15 +134,17 @@ def test_the_log_keeps_the_body_as_sent_but_not_its_padding(iris_dir: Path, tmp_
     row = valid_row(iris_dir)
     pretty = json.dumps(row, indent=2)  # kept as sent, in the batch form
     padded = json.dumps(row) + " " * 100_000  # re-encoded: padding must not fill the disk
+    headers = {"Content-Type": "application/json"}
     with app_client(iris_dir, prediction_log=log) as client:
-        for request_id, body in (("pretty", pretty), ("padded", padded)):
-            headers = {"Content-Type": "application/json", "X-Request-ID": request_id}
-            assert client.post("/predict", content=body, headers=headers).status_code == 200
+        ids = [
+            client.post("/predict", content=body, headers=headers).json()["prediction_id"]
+            for body in (pretty, padded)
+        ]
     with sqlite3.connect(log) as db:
         stored = dict(db.execute("SELECT request_id, inputs FROM requests").fetchall())
-    assert stored["pretty"] == '{"rows": [' + pretty + "]}"
-    assert len(stored["padded"]) < 1000
-    assert json.loads(stored["padded"]) == {"rows": [row]}
+    assert stored[ids[0]] == '{"rows": [' + pretty + "]}"
+    assert len(stored[ids[1]]) < 1000
+    assert json.loads(stored[ids[1]]) == {"rows": [row]}
 
 
 @pytest.mark.usefixtures("slow_writer")
@@ -152,13 +154,13 @@ def test_feedback_for_a_queued_prediction_is_stored_and_counted(
     log = tmp_path / "predictions.sqlite"
     with app_client(any_model_dir, prediction_log=log) as client:
         answer = client.post("/predict", json=valid_row(any_model_dir)).json()
-        request_id = client.post(
-            "/predict", json=valid_row(any_model_dir), headers={"X-Request-ID": "late-label"}
-        ).headers["X-Request-ID"]
+        prediction_id = answer["prediction_id"]
         outcome = outcome_for(answer["prediction"])
-        response = client.post("/feedback", json={"request_id": request_id, "outcome": outcome})
+        response = client.post(
+            "/feedback", json={"prediction_id": prediction_id, "outcome": outcome}
+        )
         assert response.status_code == 200, response.text
-        assert response.json() == {"request_id": "late-label", "rows": 1}
+        assert response.json() == {"prediction_id": prediction_id, "rows": 1}
         if isinstance(outcome, str):
             assert metric(client, 'model_feedback_total{result="correct"}') == 1.0
             assert metric(client, 'model_feedback_total{result="wrong"}') == 0.0
@@ -166,7 +168,44 @@ def test_feedback_for_a_queued_prediction_is_stored_and_counted(
             assert metric(client, "model_feedback_abs_error_count") == 1.0
             assert metric(client, "model_feedback_abs_error_sum") == pytest.approx(10.0)
     stored = {r["request_id"]: r["outcome"] for r in rows_of(log)}
-    assert stored["late-label"] == outcome
+    assert stored[prediction_id] == outcome
+
+
+def test_a_reused_client_request_id_never_overwrites_a_prediction(
+    iris_dir: Path, tmp_path: Path, serving_logs: pytest.LogCaptureFixture
+) -> None:
+    """RELIABILITY H3: two clients send the same X-Request-ID; both predictions stay, and
+    feedback names one by the ``prediction_id`` the server issued, never by the client's id."""
+    log = tmp_path / "p.sqlite"
+    row = valid_row(iris_dir)
+    name = next(iter(row))
+    other = {**row, name: row[name] + 0.5}
+    with app_client(iris_dir, prediction_log=log) as client:
+        answers = [
+            client.post("/predict", json=body, headers={"X-Request-ID": "same"})
+            for body in (row, other)
+        ]
+        assert [a.headers["X-Request-ID"] for a in answers] == ["same", "same"]  # correlation
+        ids = [answer.json()["prediction_id"] for answer in answers]
+        assert ids[0] != ids[1]
+        label = answers[0].json()["prediction"]
+        sent = client.post("/feedback", json={"prediction_id": ids[0], "outcome": label})
+        assert sent.json() == {"prediction_id": ids[0], "rows": 1}
+        by_client_id = client.post("/feedback", json={"prediction_id": "same", "outcome": label})
+        assert by_client_id.status_code == 422
+    recorded = [(r["request_id"], r["inputs"][name], r["outcome"]) for r in rows_of(log)]
+    assert recorded == [(ids[0], row[name], label), (ids[1], other[name], None)]
+    access = [r for r in serving_logs.records if getattr(r, "path", None) == "/predict"]
+    assert [(r.request_id, r.prediction_id) for r in access] == [("same", i) for i in ids]  # type: ignore[attr-defined]
+
+
+def test_the_log_never_replaces_a_logged_request(tmp_path: Path) -> None:
+    log = PredictionLog(tmp_path / "p.sqlite")
+    log.record("a", "1", [{"x": 1.0}], ["first"])
+    with pytest.raises(sqlite3.IntegrityError):
+        log.record("a", "1", [{"x": 2.0}], ["second"])
+    log.close()
+    assert [r["prediction"] for r in rows_of(tmp_path / "p.sqlite")] == ["first"]
 
 
 def test_batch_feedback_and_a_wrong_label(iris_dir: Path, tmp_path: Path) -> None:
@@ -175,7 +214,7 @@ def test_batch_feedback_and_a_wrong_label(iris_dir: Path, tmp_path: Path) -> Non
         response = client.post("/predict/batch", json={"rows": [row, row]})
         predicted = response.json()["predictions"][0]["prediction"]
         other = next(c for c in read_metadata(iris_dir).spec.classes or [] if c != predicted)
-        body = {"request_id": response.headers["X-Request-ID"], "outcomes": [predicted, other]}
+        body = {"prediction_id": response.json()["prediction_id"], "outcomes": [predicted, other]}
         assert client.post("/feedback", json=body).status_code == 200
         assert metric(client, 'model_feedback_total{result="correct"}') == 1.0
         assert metric(client, 'model_feedback_total{result="wrong"}') == 1.0
@@ -184,34 +223,37 @@ def test_batch_feedback_and_a_wrong_label(iris_dir: Path, tmp_path: Path) -> Non
         assert "2 logged rows, got 1 outcomes" in mismatch.json()["detail"]
 
 
-def test_unknown_request_id_is_404_with_the_usual_error_body(
+UNKNOWN = "0" * 32  # well-formed, issued at the epoch: no worker can still hold it
+
+
+def test_unknown_prediction_id_is_404_with_the_usual_error_body(
     iris_dir: Path, tmp_path: Path
 ) -> None:
     with app_client(iris_dir, prediction_log=tmp_path / "p.sqlite") as client:
         label = (read_metadata(iris_dir).spec.classes or [])[0]
         response = client.post(
             "/feedback",
-            json={"request_id": "never-seen", "outcome": label},
+            json={"prediction_id": UNKNOWN, "outcome": label},
             headers={"X-Request-ID": "fb-1"},
         )
     assert response.status_code == 404
     assert response.json()["request_id"] == "fb-1"
-    assert "never-seen" in response.json()["detail"]
-    assert response.headers["X-Error-Kind"] == "unknown_request_id"
+    assert UNKNOWN in response.json()["detail"]
+    assert response.headers["X-Error-Kind"] == "unknown_prediction_id"
 
 
 @pytest.mark.parametrize(
     ("model", "body", "loc"),
     [
-        ("iris", {"request_id": "r1", "outcome": "not-a-class"}, ["body", "outcome"]),
-        ("iris", {"request_id": "r1", "outcome": 1}, ["body", "outcome"]),
-        ("iris", {"request_id": "r1", "outcomes": []}, ["body", "outcomes"]),
-        ("iris", {"request_id": "r1"}, ["body"]),
-        ("iris", {"request_id": "r1", "outcome": "setosa", "outcomes": ["setosa"]}, ["body"]),
-        ("iris", {"request_id": "bad id!", "outcome": "setosa"}, ["body", "request_id"]),
-        ("iris", {"request_id": "r1", "outcome": "setosa", "extra": 1}, ["body", "extra"]),
-        ("diabetes", {"request_id": "r1", "outcome": "12"}, ["body", "outcome"]),
-        ("diabetes", {"request_id": "r1", "outcomes": [1.0, True]}, ["body", "outcomes", 1]),
+        ("iris", {"prediction_id": UNKNOWN, "outcome": "not-a-class"}, ["body", "outcome"]),
+        ("iris", {"prediction_id": UNKNOWN, "outcome": 1}, ["body", "outcome"]),
+        ("iris", {"prediction_id": UNKNOWN, "outcomes": []}, ["body", "outcomes"]),
+        ("iris", {"prediction_id": UNKNOWN}, ["body"]),
+        ("iris", {"prediction_id": UNKNOWN, "outcome": "setosa", "outcomes": ["setosa"]}, ["body"]),
+        ("iris", {"prediction_id": "same", "outcome": "setosa"}, ["body", "prediction_id"]),
+        ("iris", {"prediction_id": UNKNOWN, "outcome": "setosa", "extra": 1}, ["body", "extra"]),
+        ("diabetes", {"prediction_id": UNKNOWN, "outcome": "12"}, ["body", "outcome"]),
+        ("diabetes", {"prediction_id": UNKNOWN, "outcomes": [1.0, True]}, ["body", "outcomes", 1]),
     ],
 )
 def test_invalid_feedback_is_422(
@@ -228,7 +270,7 @@ def test_infinite_outcome_is_422(diabetes_dir: Path) -> None:
     with app_client(diabetes_dir) as client:
         response = client.post(
             "/feedback",
-            content=b'{"request_id": "r1", "outcome": 1e400}',
+            content=b'{"prediction_id": "' + UNKNOWN.encode() + b'", "outcome": 1e400}',
             headers={"Content-Type": "application/json"},
         )
     assert response.status_code == 422
@@ -237,8 +279,9 @@ def test_infinite_outcome_is_422(diabetes_dir: Path) -> None:
 def test_recording_off_writes_nothing_and_feedback_says_why(iris_dir: Path, tmp_path: Path) -> None:
     log = tmp_path / "off" / "predictions.sqlite"
     with app_client(iris_dir, record_predictions=False, prediction_log=log) as client:
-        request_id = client.post("/predict", json=valid_row(iris_dir)).headers["X-Request-ID"]
-        response = client.post("/feedback", json={"request_id": request_id, "outcome": "setosa"})
+        answer = client.post("/predict", json=valid_row(iris_dir)).json()
+        body = {"prediction_id": answer["prediction_id"], "outcome": "setosa"}
+        response = client.post("/feedback", json=body)
     assert response.status_code == 409
     assert "SERVING_RECORD_PREDICTIONS=false" in response.json()["detail"]
     assert not log.parent.exists()
@@ -331,8 +374,9 @@ def test_unwritable_log_path_keeps_serving_and_logs_once(
     with app_client(iris_dir, prediction_log=blocker / "predictions.sqlite") as client:
         assert client.get("/health/ready").status_code == 200
         for _ in range(3):
-            request_id = client.post("/predict", json=valid_row(iris_dir)).headers["X-Request-ID"]
-        feedback = client.post("/feedback", json={"request_id": request_id, "outcome": "setosa"})
+            answer = client.post("/predict", json=valid_row(iris_dir)).json()
+        body = {"prediction_id": answer["prediction_id"], "outcome": "setosa"}
+        feedback = client.post("/feedback", json=body)
         assert feedback.status_code == 503
         assert feedback.json()["detail"] == "the prediction log is unavailable"
         assert metric(client, 'model_predictions_dropped_total{reason="write_error"}') == 3.0
@@ -440,12 +484,11 @@ def test_sigterm_loses_no_recorded_prediction(iris_dir: Path, tmp_path: Path) ->
     log = tmp_path / "served.sqlite"
     env = {"SERVING_MODEL_DIR": str(iris_dir), "SERVING_PREDICTION_LOG": str(log)}
     with running_server(tmp_path, env) as server, httpx.Client(base_url=server.url) as http:
-        for i in range(40):
-            response = http.post(
-                "/predict", json=valid_row(iris_dir), headers={"X-Request-ID": f"p-{i}"}
-            )
+        for _ in range(40):
+            response = http.post("/predict", json=valid_row(iris_dir))
             assert response.status_code == 200
-        feedback = http.post("/feedback", json={"request_id": "p-39", "outcome": "setosa"})
+        body = {"prediction_id": response.json()["prediction_id"], "outcome": "setosa"}
+        feedback = http.post("/feedback", json=body)
         assert feedback.status_code == 200
     assert server.process.returncode in (0, -15)
     recorded = rows_of(log)

@@ -5,13 +5,18 @@ RELIABILITY rows S6, S7, S10, S12 (each server is bounded in time and always sto
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import json
+import re
 import signal
 import socket
+import sqlite3
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -27,18 +32,14 @@ JSON = {"Content-Type": "application/json"}
 SLOW_FACTORY = "serving_fakes:create_slow_app"
 
 
+SERVE = [sys.executable, "-c", f"from {PACKAGE}.cli import app; app()", "serve"]
+
+
 @pytest.fixture(scope="module")
 def served(iris_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The project's ``serve`` command, as a user would start it."""
-    command = [
-        sys.executable,
-        "-c",
-        f"from {PACKAGE}.cli import app; app()",
-        "serve",
-        "--host",
-        "127.0.0.1",
-    ]
     env = {"SERVING_MODEL_DIR": str(iris_dir), "SERVING_MAX_BODY_BYTES": "4096"}
+    command = [*SERVE, "--host", "127.0.0.1"]
     with running_server(tmp_path_factory.mktemp("serve"), env, command=command) as server:
         yield server
 
@@ -180,3 +181,85 @@ def test_multi_worker_listener_is_marked_tcp_so_nodelay_is_set() -> None:
         assert sock.getsockname()[0] == "127.0.0.1"
     finally:
         sock.close()
+
+
+def _metric(text: str, name: str, labels: str) -> float:
+    """One sample of the Prometheus text (0 when the series is absent)."""
+    sample = re.escape(name + "{" + labels + "}")
+    found = re.search("^" + sample + r" (\S+)$", text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_idle_and_half_sent_connections_do_not_take_the_service_down(
+    iris_dir: Path, tmp_path: Path
+) -> None:
+    """RELIABILITY H2: 300 sockets that send nothing, half a head or half a body.
+
+    Liveness and predictions still answer; half-sent bodies beyond SERVING_MAX_IN_FLIGHT
+    get a fast 503; after SERVING_READ_TIMEOUT_S the server has closed every one of them
+    and /metrics counts each refusal by kind.
+    """
+    env = {
+        "SERVING_MODEL_DIR": str(iris_dir),
+        "SERVING_READ_TIMEOUT_S": "1",
+        "SERVING_MAX_IN_FLIGHT": "40",
+    }
+    head = b"POST /predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+    body = head + b"Content-Length: 99\r\n\r\n{"
+    payloads = [b""] * 150 + [head + b"Content-Len"] * 100 + [body] * 50
+    with running_server(tmp_path, env, command=[*SERVE, "--host", "127.0.0.1"]) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        with contextlib.ExitStack() as stack:
+            sockets = []
+            for payload in payloads:
+                sock = stack.enter_context(socket.create_connection(("127.0.0.1", port)))
+                sock.sendall(payload)
+                sockets.append(sock)
+            time.sleep(0.3)
+            started = time.monotonic()
+            live = httpx.get(server.url + "/health/live", timeout=5)
+            assert live.status_code == 200 and time.monotonic() - started < 0.5
+            busy = httpx.post(server.url + "/predict", json=valid_row(iris_dir), timeout=5)
+            assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
+            time.sleep(1.5)  # past the read timeout
+            after = httpx.post(server.url + "/predict", json=valid_row(iris_dir), timeout=5)
+            assert after.status_code == 200
+            statuses = []
+            for number, sock in enumerate(sockets):
+                sock.settimeout(1)
+                answer = sock.recv(4096)
+                if number < 250:
+                    assert answer == b"", f"socket {number} is still open"
+                else:
+                    statuses.append(int(answer.split()[1]))
+        metrics = httpx.get(server.url + "/metrics", timeout=5).text
+    assert sorted(statuses) == [408] * 40 + [503] * 10, statuses
+    closed = "serving_connections_closed_total"
+    assert _metric(metrics, closed, 'reason="idle_timeout"') == 150
+    assert _metric(metrics, closed, 'reason="header_timeout"') == 100
+    assert _metric(metrics, "serving_errors_total", 'kind="read_timeout"') == 40
+    assert _metric(metrics, "serving_errors_total", 'kind="overloaded"') == 11
+
+
+def test_feedback_right_after_its_prediction_succeeds_on_any_worker(
+    iris_dir: Path, tmp_path: Path
+) -> None:
+    """RELIABILITY H4: each of 2 workers queues its own predictions for up to 2 s; feedback
+    sent right after a prediction often reaches the other worker, and must still find it."""
+    log = tmp_path / "workers.sqlite"
+    env = {"SERVING_MODEL_DIR": str(iris_dir), "SERVING_PREDICTION_LOG": str(log)}
+    command = [*SERVE, "--host", "127.0.0.1", "--workers", "2"]
+    with running_server(tmp_path, env, command=command, startup_s=90) as server:
+
+        def predict_then_feedback(_: int) -> int:
+            answer = httpx.post(server.url + "/predict", json=valid_row(iris_dir), timeout=10)
+            body = {"prediction_id": answer.json()["prediction_id"], "outcome": "setosa"}
+            return httpx.post(server.url + "/feedback", json=body, timeout=10).status_code
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            statuses = list(pool.map(predict_then_feedback, range(40)))
+        workers = server.output().count('"model ready"')
+    assert workers == 2
+    assert statuses == [200] * 40, collections.Counter(statuses)
+    with sqlite3.connect(log) as db:
+        assert db.execute("SELECT COUNT(*) FROM outcomes").fetchone() == (40,)

@@ -98,7 +98,11 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
         app.include_router(router)
     # Added innermost first: requests pass RequestContext -> CORS -> BodyLimit -> JsonOnly.
     app.add_middleware(JsonOnlyMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        read_timeout_s=settings.read_timeout_s,
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -109,7 +113,10 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
             allow_credentials=False,
         )
     app.add_middleware(
-        RequestContextMiddleware, metrics=serving_metrics, access_log=settings.access_log
+        RequestContextMiddleware,
+        metrics=serving_metrics,
+        access_log=settings.access_log,
+        max_in_flight=settings.max_in_flight,
     )
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app

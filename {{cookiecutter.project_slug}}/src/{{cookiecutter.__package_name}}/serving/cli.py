@@ -42,6 +42,8 @@ def serve(
     import uvicorn  # noqa: PLC0415 - only this command needs it
     from uvicorn.supervisors import Multiprocess  # noqa: PLC0415
 
+    from .connections import DeadlineH11Protocol  # noqa: PLC0415 - imports uvicorn
+
     settings = get_settings()
     config = uvicorn.Config(
         FACTORY,
@@ -49,10 +51,10 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        # Connections + tasks beyond this get uvicorn's own 503; the app's queue is smaller.
-        limit_concurrency=settings.max_concurrency + 64,
+        http=DeadlineH11Protocol,  # idle and half-sent connections closed after the timeout
+        # no limit_concurrency: it counts idle connections too; the app limits requests
         backlog=256,
-        timeout_keep_alive=5,
+        timeout_keep_alive=settings.read_timeout_s,
         timeout_graceful_shutdown=int(settings.drain_s + settings.timeout_s + 5),
         access_log=False,  # the app logs one JSON line per request, with its id
         log_config=uvicorn_log_config(settings.log_level),

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from .errors import ApiError
+from .recorder import new_prediction_id
 from .service import ModelService
 from .state import ServingState
 
@@ -41,3 +42,10 @@ def service_of(request: Request) -> tuple[ModelService, str]:
     if state.service is None:
         raise ApiError(503, f"model not ready: {state.reason}", "not_ready", {"Retry-After": "5"})
     return state.service, request_id
+
+
+def issue_prediction_id(request: Request) -> str:
+    """A new server-issued id for this request's predictions, also put in its access-log line."""
+    prediction_id = new_prediction_id()
+    request.scope["state"]["prediction_id"] = prediction_id
+    return prediction_id

@@ -16,10 +16,12 @@ from typing import Any
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 ERROR_BUCKET_FACTORS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)  # x the spread
+# Connections this process closed before the app saw a request (``connections.py``), by reason.
+CONNECTIONS_CLOSED: collections.Counter[str] = collections.Counter()
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -84,6 +86,7 @@ class ServingMetrics:
             registry=self.registry,
         )
         self.feedback_abs_error: Histogram | None = None
+        self.registry.register(ConnectionsClosedCollector())
 
     def track_classes(self, labels: list[str]) -> None:
         """Count predictions per class (classification)."""
@@ -141,6 +144,25 @@ class ServingMetrics:
         elif self.values is not None:
             for value in predictions:
                 self.values.observe(value)
+
+
+class ConnectionsClosedCollector(Collector):
+    """``serving_connections_closed_total``: refusals made below the app, in uvicorn."""
+
+    def describe(self) -> list[Any]:
+        """Nothing up front (the family is built at each scrape)."""
+        return []
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        """One sample per reason: idle_timeout, header_timeout, malformed_request."""
+        family = CounterMetricFamily(
+            "serving_connections_closed",
+            "Connections closed before a request reached the app, by reason.",
+            labels=["reason"],
+        )
+        for reason, count in sorted(CONNECTIONS_CLOSED.items()):
+            family.add_metric([reason], count)
+        yield family
 
 
 class MonitorSummaryCollector(Collector):

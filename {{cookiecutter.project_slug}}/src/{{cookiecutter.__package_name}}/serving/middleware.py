@@ -1,13 +1,16 @@
 """Pure ASGI middleware (no per-request task or body copy, unlike BaseHTTPMiddleware).
 
-``RequestContextMiddleware`` gives each request an id, times it, counts it and logs one
-JSON line. ``BodyLimitMiddleware`` and ``JsonOnlyMiddleware`` refuse a request before any
-byte of it is parsed: too large (413, counted while streaming, so a chunked body without
-Content-Length is caught too) or not JSON (415).
+``RequestContextMiddleware`` gives each request an id, times it, counts it, logs one
+JSON line, and answers 503 beyond ``max_in_flight`` requests in flight (health checks and
+/metrics excepted: they must answer under any load). ``BodyLimitMiddleware`` and
+``JsonOnlyMiddleware`` refuse a request before any byte of it is parsed: too large (413,
+counted while streaming, so a chunked body without Content-Length is caught too), not
+sent within the read timeout (408), or not JSON (415).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
@@ -48,10 +51,18 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 class RequestContextMiddleware:
     """Request id in and out (``X-Request-ID``), metrics and one access-log line."""
 
-    def __init__(self, app: ASGIApp, metrics: ServingMetrics, access_log: bool = True) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: ServingMetrics,
+        access_log: bool = True,
+        max_in_flight: int = 256,
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.access_log = access_log
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -81,8 +92,12 @@ class RequestContextMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
+        app = self.app
+        if self.in_flight >= self.max_in_flight and scope["path"] not in QUIET_PATHS:
+            app = error_response(503, "overloaded, retry later", {"Retry-After": "1"}, "overloaded")
+        self.in_flight += 1
         try:
-            await self.app(scope, receive, send_with_id)
+            await app(scope, receive, send_with_id)
         except ClientDisconnect:  # nobody to answer; 499 is nginx's code for it
             status, error_kind = 499, "client_disconnected"
         except Exception as error:  # a bug, not a client mistake: log it, answer generically
@@ -94,6 +109,7 @@ class RequestContextMiddleware:
                 scope, receive, send_with_id
             )
         finally:
+            self.in_flight -= 1
             self._record(scope, status, error_kind, time.perf_counter() - started, request_id)
             request_id_var.reset(token)
 
@@ -130,6 +146,8 @@ class RequestContextMiddleware:
                     "status": status,
                     "duration_ms": round(seconds * 1000, 3),
                 }
+                if "prediction_id" in scope["state"]:  # ties the client's id to the server's
+                    extra["prediction_id"] = scope["state"]["prediction_id"]
                 logger.handle(
                     logger.makeRecord(
                         logger.name, level, __file__, 0, "request", (), None, None, extra
@@ -141,12 +159,18 @@ class _TooLarge(Exception):
     """Raised inside ``receive`` when the streamed body passes the limit."""
 
 
-class BodyLimitMiddleware:
-    """413 for bodies over ``max_bytes``: by Content-Length up front, or while streaming."""
+class _TooSlow(Exception):
+    """Raised inside ``receive`` when the body has not arrived by the read deadline."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+
+class BodyLimitMiddleware:
+    """413 for bodies over ``max_bytes`` (by Content-Length up front, or while streaming);
+    408 for a body not received within ``read_timeout_s`` of the request head."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, read_timeout_s: float = 5.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.read_timeout_s = read_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -158,10 +182,15 @@ class BodyLimitMiddleware:
             return
         received = 0
         started = False
+        deadline = asyncio.get_running_loop().time() + self.read_timeout_s
 
         async def counting_receive() -> Message:
             nonlocal received
-            message = await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise _TooSlow from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
@@ -176,19 +205,23 @@ class BodyLimitMiddleware:
 
         try:
             await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
+        except (_TooLarge, _TooSlow) as error:
             if started:
                 raise
+            if isinstance(error, _TooSlow):
+                detail = f"request body not received within {self.read_timeout_s:g} s"
+                await _closing(408, detail, "read_timeout")(scope, receive, send)
+                return
             await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(
-            413,
-            f"request body larger than {self.max_bytes} bytes",
-            headers={"Connection": "close"},
-            kind="body_too_large",
-        )
-        await response(scope, receive, send)
+        detail = f"request body larger than {self.max_bytes} bytes"
+        await _closing(413, detail, "body_too_large")(scope, receive, send)
+
+
+def _closing(status: int, detail: str, kind: str) -> ASGIApp:
+    """An error answer that also closes the connection (the rest of the body is unread)."""
+    return error_response(status, detail, headers={"Connection": "close"}, kind=kind)
 
 
 class JsonOnlyMiddleware:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import collections
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -28,7 +29,29 @@ from .metrics import ServingMetrics
 
 logger = logging.getLogger(__name__)
 FLUSH_INTERVAL_S = 2.0
+WRITE_MARGIN_S = 1.0  # time a flush may take on a busy machine
 MAX_REQUESTS_PER_TRANSACTION = 5000
+
+
+def new_prediction_id() -> str:
+    """The id feedback refers to: 32 hex digits, the issue time in ms (12) then 80 random bits.
+
+    Issued by the server, never taken from the client, so nobody can overwrite another
+    client's prediction or guess its id; the time says how long another worker may still
+    hold it in its queue (``written_by``).
+    """
+    return f"{time.time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
+
+
+def written_by(prediction_id: str) -> float:
+    """Unix time by which whichever worker issued ``prediction_id`` has written it.
+
+    Each worker queues its own predictions and writes them every FLUSH_INTERVAL_S, so
+    feedback reaching another worker may have to wait that long (read-your-writes across
+    workers at no cost to the prediction path). An issue time in the future counts as now.
+    """
+    issued = int(prediction_id[:12], 16) / 1000
+    return min(issued, time.time()) + FLUSH_INTERVAL_S + WRITE_MARGIN_S
 
 
 class RecordingUnavailable(RuntimeError):
@@ -76,7 +99,7 @@ class PredictionRecorder:
         """False once the log could not be opened or a write failed (until one succeeds)."""
         return self.log is not None and not self._failed
 
-    def record(self, request_id: str, inputs: str, predictions: list[Any]) -> None:
+    def record(self, prediction_id: str, inputs: str, predictions: list[Any]) -> None:
         """Queue one request: its validated body in ``/predict/batch`` form, its predictions.
 
         The body is stored as sent: formatting the rows' floats again would cost more than
@@ -89,7 +112,7 @@ class PredictionRecorder:
             return
         outputs = json.dumps(predictions)
         self._queue.append(
-            (request_id, time.time(), self.model_version, len(predictions), inputs, outputs)
+            (prediction_id, time.time(), self.model_version, len(predictions), inputs, outputs)
         )
         self._bytes_in += size
         # a fast app must not fill the queue before the next flush
@@ -101,7 +124,7 @@ class PredictionRecorder:
         with self._lock:
             self._write_queued()
 
-    def feedback(self, request_id: str, outcomes: Sequence[Value]) -> list[Value] | None:
+    def feedback(self, prediction_id: str, outcomes: Sequence[Value]) -> list[Value] | None:
         """Store the outcomes of a logged request; its predictions, or None if unknown.
 
         Raises ValueError when the number of outcomes differs from the logged rows, and
@@ -112,10 +135,10 @@ class PredictionRecorder:
             if self.log is None or self._failed:  # its prediction may be among the dropped
                 raise RecordingUnavailable("the prediction log is not available")
             try:
-                predictions = self.log.predictions_for(request_id)
+                predictions = self.log.predictions_for(prediction_id)
                 if not predictions:
                     return None
-                self.log.add_feedback(request_id, outcomes)
+                self.log.add_feedback(prediction_id, outcomes)
             except ValueError:
                 raise
             except Exception as error:

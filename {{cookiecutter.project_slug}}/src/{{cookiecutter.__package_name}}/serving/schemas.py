@@ -83,18 +83,18 @@ def example_row(spec: DatasetSpec) -> dict[str, float | int]:
     return row
 
 
-REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"  # the ids the middleware accepts or makes
+PREDICTION_ID_PATTERN = r"^[0-9a-f]{32}$"  # what ``recorder.new_prediction_id`` issues
 
 
 class FeedbackBase(BaseModel):
-    """``POST /feedback``: the true outcome(s) of an earlier request, by its request id.
+    """``POST /feedback``: the true outcome(s) of an earlier request, by its prediction id.
 
     ``outcome`` and ``outcomes`` are re-declared with the spec's types by ``_feedback_model``.
     """
 
     model_config = STRICT_CONFIG
-    request_id: str = Field(
-        pattern=REQUEST_ID_PATTERN, description="The X-Request-ID of the /predict answer."
+    prediction_id: str = Field(
+        pattern=PREDICTION_ID_PATTERN, description="The prediction_id of the /predict answer."
     )
     outcome: Any = None
     outcomes: list[Any] | None = None
@@ -122,7 +122,7 @@ def _feedback_model(spec: DatasetSpec, max_batch: int) -> type[FeedbackBase]:
     return create_model(
         "FeedbackRequest",
         __base__=FeedbackBase,
-        __doc__="The true outcome of an earlier prediction, matched by its request id.",
+        __doc__="The true outcome of an earlier prediction, matched by its prediction id.",
         outcome=(outcome | None, Field(default=None, description=f"/predict: {kind}")),
         outcomes=(
             Annotated[list[outcome], Field(min_length=1, max_length=max_batch)] | None,
@@ -189,6 +189,7 @@ def build_schemas(spec: DatasetSpec, *, max_batch: int, margin: float = 0.0) -> 
         __doc__="Answers in the order of the request's rows, with the model that gave them.",
         model_name=(str, ...),
         model_version=(str, ...),
+        prediction_id=(str, Field(description="Send it with POST /feedback.")),
         predictions=(list[prediction], ...),  # type: ignore[valid-type]
     )
     single = create_model(
@@ -196,6 +197,7 @@ def build_schemas(spec: DatasetSpec, *, max_batch: int, margin: float = 0.0) -> 
         __doc__="The model's answer for one row, with the model that gave it.",
         model_name=(str, ...),
         model_version=(str, ...),
+        prediction_id=(str, Field(description="Send it with POST /feedback.")),
         **output,
     )
     return ApiSchemas(

@@ -107,21 +107,23 @@ class ModelService:
         """True while single rows are predicted on the event loop (see ``inline.py``)."""
         return self.worker.inline is not None
 
-    async def predict_one(self, body: bytes, request_id: str) -> bytes:
+    async def predict_one(self, body: bytes, request_id: str, prediction_id: str) -> bytes:
         """Validate one row, predict it, encode the answer."""
         row = self.schemas.row.model_validate_json(body)
         rows: list[Row] = [self._values(row)]
         inputs = self._logged_inputs(body, rows, single=True)
-        answers = await self._run(rows, inputs, request_id, inline=self.inline)
-        return json.dumps({**self._header, **answers[0]}, allow_nan=False).encode()
+        answers = await self._run(rows, inputs, request_id, prediction_id, inline=self.inline)
+        payload = {**self._header, "prediction_id": prediction_id, **answers[0]}
+        return json.dumps(payload, allow_nan=False).encode()
 
-    async def predict_batch(self, body: bytes, request_id: str) -> bytes:
+    async def predict_batch(self, body: bytes, request_id: str, prediction_id: str) -> bytes:
         """Validate a batch of rows, predict them in one call, encode the answers in order."""
         batch = self.schemas.batch.model_validate_json(body)
         rows: list[BaseModel] = batch.rows  # type: ignore[attr-defined]
         values: list[Row] = [self._values(row) for row in rows]
-        answers = await self._run(values, self._logged_inputs(body, values), request_id)
-        payload = {**self._header, "predictions": answers}
+        inputs = self._logged_inputs(body, values)
+        answers = await self._run(values, inputs, request_id, prediction_id)
+        payload = {**self._header, "prediction_id": prediction_id, "predictions": answers}
         return json.dumps(payload, allow_nan=False).encode()
 
     def close(self) -> None:
@@ -144,9 +146,15 @@ class ModelService:
         return '{"rows": [' + text + "]}" if single else text
 
     async def _run(
-        self, rows: list[Row], inputs: str, request_id: str, *, inline: bool = False
+        self,
+        rows: list[Row],
+        inputs: str,
+        request_id: str,
+        prediction_id: str,
+        *,
+        inline: bool = False,
     ) -> list[dict[str, Any]]:
-        """Predict ``rows`` and record them with ``inputs``, their body in batch form."""
+        """Predict ``rows``; record them under ``prediction_id`` with ``inputs`` (batch form)."""
         try:
             if inline:
                 answers = await self.worker.predict_inline(rows, request_id)
@@ -165,5 +173,5 @@ class ModelService:
         predictions = [answer["prediction"] for answer in answers]
         self.metrics.observe_predictions(predictions)
         if self.recorder is not None:
-            self.recorder.record(request_id, inputs, predictions)
+            self.recorder.record(prediction_id, inputs, predictions)
         return answers

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     timeout_s: float = Field(default=5.0, gt=0)
     max_concurrency: int = Field(default=64, ge=1)
+    max_in_flight: int = Field(default=256, ge=1)
+    read_timeout_s: int = Field(default=5, ge=1, le=300)
     cors_origins: list[str] = Field(default_factory=list)
     range_margin: float = Field(default=0.0, ge=0.0, le=10.0)
     drain_s: float = Field(default=2.0, ge=0.0, le=300.0)

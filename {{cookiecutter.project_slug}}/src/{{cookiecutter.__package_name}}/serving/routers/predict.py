@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from ..dependencies import service_of
+from ..dependencies import issue_prediction_id, service_of
 from ..schemas import ErrorResponse
 
 router = APIRouter(tags=["predict"])
@@ -56,10 +56,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     openapi_extra=_doc("PredictRow", "PredictionResponse"),
 )
 async def predict(request: Request) -> Response:
-    """Answer with the prediction (and class probabilities) and the model's version."""
+    """Answer with the prediction (and class probabilities), the model's version and the
+    ``prediction_id`` to send feedback with."""
     service, request_id = service_of(request)
     body = await request.body()
-    return Response(await service.predict_one(body, request_id), media_type=JSON)
+    answer = await service.predict_one(body, request_id, issue_prediction_id(request))
+    return Response(answer, media_type=JSON)
 
 
 @router.post(
@@ -72,4 +74,5 @@ async def predict_batch(request: Request) -> Response:
     """``{"rows": [...]}`` with at most SERVING_MAX_BATCH rows; answers in the same order."""
     service, request_id = service_of(request)
     body = await request.body()
-    return Response(await service.predict_batch(body, request_id), media_type=JSON)
+    answer = await service.predict_batch(body, request_id, issue_prediction_id(request))
+    return Response(answer, media_type=JSON)
