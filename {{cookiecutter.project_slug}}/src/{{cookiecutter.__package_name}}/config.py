@@ -170,25 +170,25 @@ def parse_params(raw: Any, source: str = "params.yaml") -> Params:
         raise ParamsError(f"{source}: {lines}") from None
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """YAML without aliases: nine nested ``*refs`` expand to a billion values (alias bomb)."""
+def _refuse_aliases(text: str, path: Path) -> None:
+    """No YAML aliases: nine nested ``*refs`` expand to a billion values (an alias bomb).
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        """Refuse an alias before it is expanded; anchors alone are harmless."""
-        if self.check_event(yaml.AliasEvent):
-            mark = self.peek_event().start_mark
+    Parsing yields events only, so an alias is found before anything is expanded.
+    """
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            line = f"line {event.start_mark.line + 1}: " if event.start_mark else ""
             raise ParamsError(
-                f"{self.name}: line {mark.line + 1}: YAML aliases (*name) are not allowed; "
-                "write the value out"
+                f"{path}: {line}YAML aliases (*name) are not allowed; write the value out"
             )
-        return super().compose_node(parent, index)
 
 
 def load_params(path: Path) -> Params:
     """Read and validate params.yaml."""
     try:
-        with path.open(encoding="utf-8") as stream:
-            raw = yaml.load(stream, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader
+        text = path.read_text(encoding="utf-8")
+        _refuse_aliases(text, path)
+        raw = yaml.safe_load(text)
     except FileNotFoundError:
         raise ParamsError(f"{path}: not found (run from the project root)") from None
     except yaml.YAMLError as error:

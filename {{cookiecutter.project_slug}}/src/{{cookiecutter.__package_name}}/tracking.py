@@ -82,12 +82,14 @@ def portable_artifacts(uri: str, experiment_id: str) -> None:
     """
     if urlparse(uri).scheme != "sqlite":
         return
-    with closing(sqlite3.connect(_sqlite_file(uri), timeout=5)) as db, db:
+    relative, default = f"{LOCAL_ARTIFACTS}/{experiment_id}", f"%/{LOCAL_ARTIFACTS}/%"
+    with closing(sqlite3.connect(_sqlite_file(uri), timeout=5)) as db:
         db.execute(
             "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?"
             " AND artifact_location LIKE ? AND artifact_location NOT LIKE '%://%'",
-            (f"{LOCAL_ARTIFACTS}/{experiment_id}", int(experiment_id), f"%/{LOCAL_ARTIFACTS}/%"),
+            (relative, int(experiment_id), default),
         )
+        db.commit()
 
 
 def _check_writable(store: Path) -> None:
