@@ -59,6 +59,7 @@ REMOVED_PATHS: dict[str, list[str]] = {
         "docs/team.md",
     ],
     "quality": [
+        "src/.bandit",
         "src/{package}/validation.py",
         "src/{package}/stages/validate.py",
         "src/{package}/emissions.py",
