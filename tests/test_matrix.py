@@ -128,6 +128,7 @@ DISTRIBUTIONS = {
     "prometheus_client": "prometheus-client",
     "great_expectations": "great-expectations",
     "starlette": "fastapi",
+    "huggingface_hub": "huggingface-hub",
 }
 
 
