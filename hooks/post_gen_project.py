@@ -36,6 +36,7 @@ PARTS_JSON = r"""
 # The one table of optional parts: part -> paths removed when the answers leave it out.
 REMOVED_PATHS: dict[str, list[str]] = {
     "pipeline": [
+        "MLproject",
         "dvc.yaml",
         ".dvcignore",
         "src/{package}/stages",
