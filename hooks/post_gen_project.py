@@ -36,6 +36,7 @@ PARTS_JSON = r"""
 # The one table of optional parts: part -> paths removed when the answers leave it out.
 REMOVED_PATHS: dict[str, list[str]] = {
     "pipeline": [
+        "MLproject",
         "dvc.yaml",
         ".dvc",
         ".dvcignore",
@@ -60,6 +61,7 @@ REMOVED_PATHS: dict[str, list[str]] = {
         "docs/team.md",
     ],
     "quality": [
+        "src/.bandit",
         "src/{package}/validation.py",
         "src/{package}/stages/validate.py",
         "src/{package}/emissions.py",

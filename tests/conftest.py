@@ -121,9 +121,10 @@ def require(available: bool, what: str) -> None:
     pytest.skip(what)
 
 
-def tool_or_skip(name: str) -> str:
-    """The tool's path; a developer machine without it skips, CI (``CI=true``) fails."""
-    found = shutil.which(name)
+def tool_or_skip(name: str, path: Path | None = None) -> str:
+    """The tool's path (in ``path``, else on PATH); a developer machine without it skips,
+    CI (``CI=true``) fails."""
+    found = shutil.which(name, path=str(path) if path else None)
     require(found is not None, f"{name} (on PATH)")
     return str(found)
 

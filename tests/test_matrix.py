@@ -19,6 +19,7 @@ from conftest import (
     EXTRA_COMBINATIONS,
     ROOT,
     combo_id,
+    lint_workflows,
     matrix_options,
     valid_combinations,
 )
@@ -105,6 +106,10 @@ def test_combination_renders_cleanly(
         check=False,
     )
     assert lint.returncode == 0, lint.stdout + lint.stderr
+    workflows = sorted(project.glob(".github/workflows/*.yml"))
+    assert bool(workflows) == parts.included(combo, "ci")
+    if workflows:  # every rendered workflow set, by actionlint
+        assert lint_workflows(workflows) == []
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["project"]["requires-python"] == f">={combo['python_version']}"
     deps = " ".join(pyproject["dependency-groups"]["pipeline"])
@@ -126,6 +131,7 @@ DISTRIBUTIONS = {
     "starlette": "fastapi",
     "fastapi_offline": "fastapi-offline",
     "vl_convert": "vl-convert-python",
+    "huggingface_hub": "huggingface-hub",
 }
 
 

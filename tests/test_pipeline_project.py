@@ -184,3 +184,43 @@ def test_a_moved_project_keeps_its_artifacts_inside(
     locations = json.loads(query.stdout)
     assert len(locations) == 5  # the experiment, two runs, two model versions
     assert all(location.startswith("mlruns/") for location in locations), locations
+
+
+def test_mlflow_run_runs_the_pipeline_and_trains_with_parameters(
+    generated_project: Callable[..., Path], project_python: Path
+) -> None:
+    """`mlflow run . --env-manager local`: main is `dvc repro` recorded as one MLflow run;
+    `-e train` trains with parameters that override params.yaml for that run only."""
+    import yaml
+
+    project = generated_project("project_name=Projects Run", "serving=false", "docker=false")
+    params_before = (project / "params.yaml").read_text()
+    mlflow_run = ("mlflow", "run", ".", "--env-manager", "local", "--experiment-name", "runs")
+    main = _in(project_python, project, *mlflow_run)
+    assert main.returncode == 0, main.stdout[-3000:] + main.stderr[-3000:]
+    assert json.loads((project / "reports" / "metrics.json").read_text())["gate"]["passed"]
+    assert (
+        "Data and pipelines are up to date" in _in(project_python, project, "dvc", "repro").stdout
+    )
+    overrides = (
+        "-P",
+        "train_estimator=random_forest",
+        "-P",
+        "train_hyperparameters={n_estimators: 7}",
+    )
+    trial = _in(project_python, project, *mlflow_run, "-e", "train", *overrides)
+    assert trial.returncode == 0, trial.stdout[-3000:] + trial.stderr[-3000:]
+    assert (project / "params.yaml").read_text() == params_before
+    run_id = json.loads((project / "artifacts" / "train" / "run.json").read_text())["run_id"]
+    query = (
+        "import mlflow, sys, json; r = mlflow.get_run(sys.argv[1]);"
+        "print(json.dumps([r.info.status, r.data.params, r.data.tags]))"
+    )
+    shown = run(
+        [str(project_python), "-c", query, run_id], cwd=project, env=env_for(project_python)
+    )
+    status, params, tags = json.loads(shown.stdout.strip().splitlines()[-1])
+    assert status == "FINISHED"
+    assert tags["mlflow.project.entryPoint"] == "train"
+    assert (params["estimator"], params["hp_n_estimators"]) == ("random_forest", "7")
+    assert yaml.safe_load(params_before)["train"]["estimator"] != "random_forest"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from huggingface_hub import DatasetCard, ModelCard
 
 import {{ cookiecutter.__package_name }}
 
@@ -107,6 +108,10 @@ def test_outputs_and_metrics(project: Path) -> None:
     assert bundle["version"] == "1"
     assert bundle["sha256"] == _sha(project / "models/model.skops")
     assert "## Intended uses" in (project / "docs/model_card.md").read_text()
+    card = ModelCard.load(project / "docs/model_card.md")  # the Hub's parser, no network
+    results = {r.metric_type: r.metric_value for r in card.data.eval_results or []}
+    assert results == metrics["model"]
+    assert DatasetCard.load(project / "docs/data_card.md").data.pretty_name
 
 
 def test_second_repro_is_a_no_op(project: Path) -> None:

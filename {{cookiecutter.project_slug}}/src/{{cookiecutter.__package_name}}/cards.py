@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import PROJECT_DESCRIPTION, PROJECT_NAME
 from .config import Params
 from .data import BUNDLED_TARGETS, derive_spec, load_source, select_columns, split
 from .features import DatasetSpec
 from .paths import ProjectPaths
+
+if TYPE_CHECKING:
+    from huggingface_hub import DatasetCardData, ModelCardData
 
 TEMPLATES = Path(__file__).parent / "_card_templates"
 LICENSE = {{ (cookiecutter.license if cookiecutter.license != "none" else "other") | lower | tojson }}
@@ -26,6 +29,57 @@ LICENSE = {{ (cookiecutter.license if cookiecutter.license != "none" else "other
 def size_category(rows: int) -> str:
     """Hugging Face's size bucket for a dataset."""
     return "n<1K" if rows < 1_000 else "1K<n<10K" if rows < 10_000 else "n>10K"
+
+
+def dataset_id(source: str) -> str:
+    """The name the model card's ``datasets:`` and results use for the data card's dataset."""
+    return source if source in BUNDLED_TARGETS else Path(source).stem
+
+
+def data_metadata(spec: DatasetSpec, rows: int) -> DatasetCardData:
+    """The data card's front matter, built by huggingface_hub so DatasetCard.load accepts it."""
+    from huggingface_hub import DatasetCardData  # noqa: PLC0415
+
+    return DatasetCardData(
+        pretty_name=PROJECT_NAME,
+        license=LICENSE,
+        task_categories=[f"tabular-{spec.task}"],
+        size_categories=[size_category(rows)],
+        tags=["tabular"],
+    )
+
+
+def model_metadata(
+    spec: DatasetSpec,
+    dataset: str,
+    model_name: str,
+    metrics: dict[str, float] | None,
+    emissions: dict[str, Any] | None,
+) -> ModelCardData:
+    """The model card's front matter: ``model-index`` holds reports/metrics.json's model scores
+    unrounded (none before training), so tools reading the card see the pipeline's numbers."""
+    from huggingface_hub import EvalResult, ModelCardData  # noqa: PLC0415
+
+    task = f"tabular-{spec.task}"
+    results = [
+        EvalResult(
+            task_type=task,
+            dataset_type=dataset,
+            dataset_name=PROJECT_NAME,
+            metric_type=name,
+            metric_value=value,
+        )
+        for name, value in (metrics or {}).items()
+    ]
+    return ModelCardData(
+        library_name="sklearn",
+        license=LICENSE,
+        tags=[task, "sklearn"],
+        datasets=[dataset],
+        model_name=model_name if results else None,  # the name model-index files results under
+        eval_results=results or None,
+        co2_eq_emissions=emissions,
+    )
 
 
 def render(template: str, **context: Any) -> str:
@@ -81,12 +135,14 @@ def write_cards(params: Params, paths: ProjectPaths) -> list[Path]:
     metrics = _read_json(paths.metrics)
     metadata = _read_json(paths.models_dir / "model.json")
     source = params.data.source
+    dataset = dataset_id(source)
     if source in BUNDLED_TARGETS:
         source = f"scikit-learn's bundled `{source}` dataset"
     write(
         paths.data_card,
         render(
             "data_card.md.j2",
+            metadata=data_metadata(spec, rows["train"] + rows["test"]).to_yaml(),
             spec=spec,
             source=source,
             rows=rows,
@@ -97,10 +153,20 @@ def write_cards(params: Params, paths: ProjectPaths) -> list[Path]:
         ),
     )
     trained = bool(metrics and metadata and info)
+    registered_model = metadata["name"] if trained else params.tracking.registered_model
+    emissions = info.get("emissions") if info.get("emissions", {}).get("tracked") else None
+    country = info.get("country_iso_code")
+    co2 = emissions and {
+        "emissions": emissions["emissions_kg"] * 1000,  # grams, as the Hub expects
+        "source": f"CodeCarbon (offline, {country})",
+        "training_type": "pre-training",
+    }
+    model_scores = metrics["model"] if trained else None
     write(
         paths.model_card,
         render(
             "model_card.md.j2",
+            metadata=model_metadata(spec, dataset, registered_model, model_scores, co2).to_yaml(),
             spec=spec,
             trained=trained,
             metrics=metrics,
@@ -109,14 +175,14 @@ def write_cards(params: Params, paths: ProjectPaths) -> list[Path]:
             hyperparameters=dict(params.train.hyperparameters),
             gate_metric=params.evaluate.gate_metric,
             min_improvement=params.evaluate.min_improvement,
-            registered_model=metadata["name"] if trained else params.tracking.registered_model,
+            registered_model=registered_model,
             version=metadata["version"] if trained else None,
             alias=params.tracking.alias,
             trained_at=info.get("trained_at"),
             run_id=info.get("run_id"),
             git_commit=info.get("git_commit"),
-            emissions=info.get("emissions") if info.get("emissions", {}).get("tracked") else None,
-            country=info.get("country_iso_code"),
+            emissions=emissions,
+            country=country,
             package=__package__,
         ),
     )

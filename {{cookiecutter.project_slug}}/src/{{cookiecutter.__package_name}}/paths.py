@@ -48,6 +48,21 @@ class ProjectPaths:
         return self.root / "reports" / "validation.md"
 
     @property
+    def gx_dir(self) -> Path:
+        """Great Expectations' file layout: the expectation suite, written by validate."""
+        return self.root / "gx"
+
+    @property
+    def validation_results(self) -> Path:
+        """Great Expectations' validation results of both splits (JSON)."""
+        return self.root / "reports" / "validation_results.json"
+
+    @property
+    def data_docs(self) -> Path:
+        """Great Expectations' Data Docs (HTML; open index.html)."""
+        return self.root / "reports" / "data_docs"
+
+    @property
     def trained_model(self) -> Path:
         """The fitted estimator (skops), before the quality gate."""
         return self.root / "artifacts" / "train" / "model.skops"

@@ -97,8 +97,8 @@ def default_steps() -> list[Step]:
     return [
         module_step("ruff", "ruff", "check", "."),
         module_step("ruff-format", "ruff", "format", "--check", "."),
-        module_step("mypy", "mypy", package_dir),
-        module_step("bandit", "bandit", "-c", "pyproject.toml", "-r", "src", "-q"),
+        module_step("mypy", "mypy"),  # files from [tool.mypy]
+        module_step("bandit", "bandit", "-r", "src", "-q"),  # settings from src/.bandit
         Step("notebooks", lint_notebooks),
         module_step("pylint", "pylint", package_dir),
         module_step("pytest", "pytest", "--cov", "--cov-report=term-missing:skip-covered", "-q"),

@@ -166,11 +166,13 @@ def log_training_run(
     """Log one run; if anything fails inside, MLflow marks the run FAILED, never FINISHED."""
     quiet_mlflow()
     import mlflow  # noqa: PLC0415 - 2 s import, only for the stages that log
+    from mlflow.environment_variables import MLFLOW_RUN_ID  # noqa: PLC0415
     from mlflow.exceptions import MlflowException  # noqa: PLC0415
 
     mlflow.set_tracking_uri(tracking_uri())
     try:
-        portable_artifacts(tracking_uri(), mlflow.set_experiment(experiment).experiment_id)
+        if not MLFLOW_RUN_ID.get():  # under `mlflow run` (MLproject), log into its run
+            portable_artifacts(tracking_uri(), mlflow.set_experiment(experiment).experiment_id)
         with mlflow.start_run() as run:
             mlflow.log_params(params)
             mlflow.log_metrics(metrics)

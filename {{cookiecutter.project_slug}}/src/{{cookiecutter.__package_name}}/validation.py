@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,41 +90,88 @@ def build_checks(spec: DatasetSpec, min_rows: int, range_tolerance: float) -> li
     # end exercise
 
 
+@dataclass(frozen=True)
+class Store:
+    """Where the pipeline keeps GX's files: the suite in the project's GX layout (``gx/``),
+    this run's validation results and Data Docs HTML in ``reports/``."""
+
+    gx_dir: Path
+    results: Path
+    data_docs: Path
+
+
 def _quiet_gx() -> None:
     """No analytics, no usage statistics: GX must not phone home from a pipeline."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 
-def run_checks(frames: dict[str, pd.DataFrame], checks: list[Check]) -> list[Failure]:
-    """Validate each frame with an ephemeral GX context; return the broken expectations."""
+def run_checks(
+    frames: dict[str, pd.DataFrame], checks: list[Check], store: Store | None = None
+) -> list[Failure]:
+    """Validate each frame with GX; return the broken expectations. With a ``store``, the
+    suite, the results and the Data Docs are kept as files (``Store``)."""
     _quiet_gx()
     import great_expectations as gx  # noqa: PLC0415 - 3 s import, only when validating
     import great_expectations.expectations as gxe  # noqa: PLC0415
+    from great_expectations.core.run_identifier import RunIdentifier  # noqa: PLC0415
     from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: PLC0415
 
-    context = gx.get_context(mode="ephemeral")
+    context = _context(gx, store)
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    suite = context.suites.add(gx.ExpectationSuite(name="data_card"))
+    suite = gx.ExpectationSuite(name="data_card")
     for check in checks:
         args = dict(check.kwargs)
         if check.column is not None:
             args["column"] = check.column
         suite.add_expectation(getattr(gxe, check.expectation)(**args))
+    suite = context.suites.add_or_update(suite)  # a file context writes gx/expectations/
     batch = (
-        context.data_sources.add_pandas("pipeline")
+        context.data_sources.add_or_update_pandas("pipeline")
         .add_dataframe_asset("splits")
         .add_batch_definition_whole_dataframe("whole")
     )
-    definition = context.validation_definitions.add(
+    definition = context.validation_definitions.add_or_update(
         gx.ValidationDefinition(name="data_card", data=batch, suite=suite)
     )
     failures: list[Failure] = []
+    results: dict[str, Any] = {}
     for dataset, frame in frames.items():
-        result = definition.run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
+        result = definition.run(
+            batch_parameters={"dataframe": frame},
+            result_format="SUMMARY",
+            run_id=RunIdentifier(run_name=dataset),  # names the Data Docs page
+        )
+        results[dataset] = result.to_json_dict()
         for item in result.results:
             if not item.success:
                 failures.append(_failure(dataset, item.to_json_dict()))
+    if store is not None:
+        store.results.parent.mkdir(parents=True, exist_ok=True)
+        store.results.write_text(json.dumps(results, indent=2, default=str) + "\n", "utf-8")
+        context.build_data_docs()
     return failures
+
+
+def _context(gx: Any, store: Store | None) -> Any:
+    """Ephemeral for unit tests; for the pipeline, the file context in ``store.gx_dir``
+    with one Data Docs site in ``store.data_docs`` showing this run's results only."""
+    if store is None:
+        return gx.get_context(mode="ephemeral")
+    shutil.rmtree(store.gx_dir / "uncommitted" / "validations", ignore_errors=True)
+    shutil.rmtree(store.data_docs, ignore_errors=True)
+    context = gx.get_context(mode="file", project_root_dir=store.gx_dir.parent)
+    context.variables.data_docs_sites = {
+        "reports": {
+            "class_name": "SiteBuilder",
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": os.path.relpath(store.data_docs, store.gx_dir),
+            },
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }
+    }
+    context.variables.save()
+    return context
 
 
 def _plain(value: Any) -> Any:

@@ -9,19 +9,21 @@ from ..data import read_split
 from ..errors import ParamsError, ValidationFailed
 from ..features import DatasetSpec
 from ..paths import ProjectPaths
-from ..validation import build_checks, run_checks, write_report
+from ..validation import Store, build_checks, run_checks, write_report
 from ._runner import run
 
 
 def main(params: Params, paths: ProjectPaths) -> None:
-    """Writes reports/validation.{json,md}; exits 1 when any expectation is broken."""
+    """Writes reports/validation.{json,md}, the GX suite (gx/), results and Data Docs
+    (reports/); exits 1 when any expectation is broken."""
     spec = DatasetSpec.load(paths.spec)
     cfg = params.validation
     if cfg is None:
         raise ParamsError(f"{paths.params}: the validate stage needs a `validation:` section")
     checks = build_checks(spec, cfg.min_rows, cfg.range_tolerance)
     frames = {name: read_split(path, spec) for name, path in _splits(paths).items()}
-    failures = run_checks(frames, checks)
+    store = Store(paths.gx_dir, paths.validation_results, paths.data_docs)
+    failures = run_checks(frames, checks, store)
     write_report(failures, len(checks), paths.validation_report, paths.validation_summary)
     if failures:
         details = "\n  ".join(failure.describe() for failure in failures)
