@@ -156,3 +156,16 @@ def test_json_with_charset_and_vendor_json_are_accepted(client: TestClient, iris
 def test_unknown_path_and_method_are_clean(client: TestClient) -> None:
     assert_clean_error(client.get("/nope"), 404)
     assert_clean_error(client.get("/predict"), 405)
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "POST"])
+@pytest.mark.parametrize("path", ["/health/live", "/model", "/predict", "/feedback"])
+def test_a_method_the_document_does_not_list_is_405(
+    client: TestClient, method: str, path: str
+) -> None:
+    """Whatever the body: the wrong method is a 405, not a 415 (the OpenAPI contract)."""
+    listed = client.get("/openapi.json").json()["paths"][path]
+    if method.lower() in listed:
+        return
+    response = client.request(method, path, content=b"x", headers={"Content-Type": "text/plain"})
+    assert_clean_error(response, 405)

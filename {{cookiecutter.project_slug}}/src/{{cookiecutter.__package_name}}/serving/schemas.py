@@ -86,13 +86,21 @@ def example_row(spec: DatasetSpec) -> dict[str, float | int]:
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"  # the ids the middleware accepts or makes
 
 
+def _exactly_one_outcome_field(schema: dict[str, Any]) -> None:
+    """Put the handler's rule in the OpenAPI document: exactly one of the two fields, and
+    neither is ``null`` (an absent field, not a default, is what ``None`` means here)."""
+    for name in ("outcome", "outcomes"):
+        schema["properties"][name].pop("default", None)
+    schema["oneOf"] = [{"required": ["outcome"]}, {"required": ["outcomes"]}]
+
+
 class FeedbackBase(BaseModel):
     """``POST /feedback``: the true outcome(s) of an earlier request, by its request id.
 
     ``outcome`` and ``outcomes`` are re-declared with the spec's types by ``_feedback_model``.
     """
 
-    model_config = STRICT_CONFIG
+    model_config = ConfigDict(**STRICT_CONFIG, json_schema_extra=_exactly_one_outcome_field)
     request_id: str = Field(
         pattern=REQUEST_ID_PATTERN, description="The X-Request-ID of the /predict answer."
     )
@@ -123,9 +131,9 @@ def _feedback_model(spec: DatasetSpec, max_batch: int) -> type[FeedbackBase]:
         "FeedbackRequest",
         __base__=FeedbackBase,
         __doc__="The true outcome of an earlier prediction, matched by its request id.",
-        outcome=(outcome | None, Field(default=None, description=f"/predict: {kind}")),
+        outcome=(outcome, Field(default=None, description=f"/predict: {kind}")),
         outcomes=(
-            Annotated[list[outcome], Field(min_length=1, max_length=max_batch)] | None,
+            Annotated[list[outcome], Field(min_length=1, max_length=max_batch)],
             Field(default=None, description=f"/predict/batch, one per row in order: {kind}"),
         ),
     )
