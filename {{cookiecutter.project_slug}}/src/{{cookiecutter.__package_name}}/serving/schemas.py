@@ -3,12 +3,11 @@
 Why generated: the data card, the MLflow signature and this API all derive from one spec,
 so a renamed feature or a new class cannot make them disagree. Every request model is
 strict (no "5" for 5, no ``true`` for 1), forbids unknown fields, refuses NaN/Infinity and
-enforces the training range (plus ``range_margin`` of the range on each side).
+enforces the range data validation accepts (``DatasetSpec.accepted_range``).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -49,21 +48,9 @@ class ModelInfo(BaseModel):
     classes: list[str] | None
 
 
-def bounds(feature: FeatureSpec, margin: float) -> tuple[float, float]:
-    """Accepted range: the training range widened by ``margin`` x its width on each side."""
-    low, high = feature.minimum, feature.maximum
-    if margin > 0:
-        extra = (high - low) * margin
-        # 10 significant digits: error messages show 3.94, not 3.9399999999999995
-        low, high = float(f"{low - extra:.10g}"), float(f"{high + extra:.10g}")
-    if feature.dtype == "int":
-        return math.floor(low), math.ceil(high)
-    return low, high
-
-
-def _feature_field(feature: FeatureSpec, margin: float) -> tuple[Any, Any]:
+def _feature_field(spec: DatasetSpec, feature: FeatureSpec) -> tuple[Any, Any]:
     """One strict, bounded field whose JSON name is the feature name."""
-    low, high = bounds(feature, margin)
+    low, high = spec.accepted_range(feature)
     py_type: type = int if feature.dtype == "int" else float
     field = Field(
         alias=feature.name,
@@ -159,11 +146,11 @@ class ApiSchemas:
         return dict(top.get("$defs", {}))
 
 
-def build_schemas(spec: DatasetSpec, *, max_batch: int, margin: float = 0.0) -> ApiSchemas:
+def build_schemas(spec: DatasetSpec, *, max_batch: int) -> ApiSchemas:
     """Create the request/response models for ``spec`` (feature order = model column order)."""
     attribute_names = tuple(f"feature_{index}" for index in range(len(spec.features)))
     fields: dict[str, Any] = {
-        attribute: _feature_field(feature, margin)
+        attribute: _feature_field(spec, feature)
         for attribute, feature in zip(attribute_names, spec.features, strict=True)
     }
     examples: Any = [example_row(spec)]
