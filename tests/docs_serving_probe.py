@@ -41,7 +41,9 @@ def answers(package: str) -> dict[str, str]:
     train, _ = data.split(
         frame, params.data.target, params.data.task, params.data.test_size, params.data.seed
     )
-    spec = data.derive_spec(train, params.data.target, params.data.task, descriptions)
+    spec = data.derive_spec(
+        train, params.data.target, params.data.task, descriptions, params.data.range_tolerance
+    )
     estimator = training.build_estimator(
         params.train.estimator, dict(params.train.hyperparameters), params.train.seed
     )

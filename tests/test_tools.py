@@ -6,7 +6,6 @@ its environment built from pinned PyPI packages (cached in .cache/tools/pre-comm
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
@@ -60,6 +59,6 @@ def test_a_missing_tool_skips_locally_and_fails_in_ci(monkeypatch: pytest.Monkey
     with pytest.raises(pytest.skip.Exception):
         tool_or_skip("nothing-here")
     monkeypatch.setenv("CI", "true")
-    with pytest.raises(pytest.fail.Exception, match="CI must have it|should have provided it"):
+    with pytest.raises(pytest.fail.Exception, match="should have provided it"):
         tool_or_skip("nothing-here")
     require(True, "anything")  # an available tool neither skips nor fails

@@ -53,7 +53,7 @@ out["codecarbon"] = t() - s - out["fit"]
 validation = __import__(f"{pkg}.validation", fromlist=["x"])
 s = t()
 v = params.validation
-checks = validation.build_checks(spec, v.min_rows, v.range_tolerance)
+checks = validation.build_checks(spec, v.min_rows)
 validation.run_checks({"train": frame}, checks)
 out["gx"] = t() - s
 serialization = __import__(f"{pkg}.serialization", fromlist=["x"])

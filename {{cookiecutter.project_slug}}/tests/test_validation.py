@@ -18,7 +18,7 @@ from {{ cookiecutter.__package_name }}.validation import Failure, _failure, buil
 
 def test_checks_cover_every_column(iris) -> None:  # type: ignore[no-untyped-def]
     _, _, spec = iris
-    checks = build_checks(spec, min_rows=10, range_tolerance=0.0)
+    checks = build_checks(spec, min_rows=10)
     checked = {check.column for check in checks if check.column}
     assert checked == {*spec.feature_names, spec.target}
     kinds = {check.expectation for check in checks}
@@ -30,7 +30,7 @@ def test_range_tolerance_widens_bounds(iris) -> None:  # type: ignore[no-untyped
     first = spec.features[0]
     ranges = [
         c.kwargs
-        for c in build_checks(spec, 10, 0.5)
+        for c in build_checks(spec.model_copy(update={"range_tolerance": 0.5}), 10)
         if c.expectation == "ExpectColumnValuesToBeBetween" and c.column == first.name
     ]
     width = first.maximum - first.minimum
@@ -45,7 +45,7 @@ def test_regression_target_must_be_numeric() -> None:
             "features": [{"name": "x", "minimum": 0, "maximum": 1}],
         }
     )
-    target_checks = [c.expectation for c in build_checks(spec, 2, 0.0) if c.column == "y"]
+    target_checks = [c.expectation for c in build_checks(spec, 2) if c.column == "y"]
     assert "ExpectColumnValuesToBeInTypeList" in target_checks
 
 
@@ -139,7 +139,7 @@ EXPECTED = {
 def failures(iris) -> dict[str, list[Failure]]:  # type: ignore[no-untyped-def]
     train, _, spec = iris
     frames = _corrupted(train, spec)
-    found = run_checks(frames, build_checks(spec, min_rows=10, range_tolerance=0.1))
+    found = run_checks(frames, build_checks(spec.model_copy(update={"range_tolerance": 0.1}), 10))
     return {name: [f for f in found if f.dataset == name] for name in frames}
 
 

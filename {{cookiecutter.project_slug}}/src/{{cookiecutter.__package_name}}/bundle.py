@@ -1,7 +1,9 @@
 """The exported model bundle that serving loads: skops file, metadata and checksum.
 
-Why skops and a checksum: a pickle-based file runs code when loaded; skops refuses types
-it was not told to trust, and the checksum refuses a file that changed after training.
+Why skops and a checksum: a pickle-based file runs code when loaded; skops builds only the
+types on the reviewed allow-list (``serialization.MODEL_TYPES``). The checksum catches a
+truncated or corrupted file; it proves nothing against whoever writes ``models/``, since
+they can rewrite ``model.json`` too: the allow-list is the safety check, not the checksum.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from .features import DatasetSpec
-from .serialization import TRUSTED_PREFIXES, dumps, trusted_types
+from .serialization import UntrustedModel, dumps, trusted_types
 
 MODEL_FILE = "model.skops"
 METADATA_FILE = "model.json"
@@ -38,16 +40,7 @@ class ModelMetadata(BaseModel):
     metrics: dict[str, float]
     trained_at: datetime
     sha256: str
-    trusted_types: list[str]
-
-
-def sha256_of(path: Path) -> str:
-    """Hex digest of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    trusted_types: list[str]  # informational: loading checks the allow-list, not this
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -77,7 +70,7 @@ def save_bundle(
     data = dumps(model)
     try:
         trusted = trusted_types(data)
-    except ValueError as error:
+    except UntrustedModel as error:
         raise BundleError(str(error)) from error
     model_path = directory / MODEL_FILE
     _atomic_write(model_path, data)
@@ -113,19 +106,19 @@ def load_bundle(directory: Path) -> tuple[Any, ModelMetadata]:
     path = directory / MODEL_FILE
     if not path.is_file():
         raise BundleError(f"model file not found: {path} (run `dvc repro` or `dvc pull`)")
-    actual = sha256_of(path)
+    data = path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
     if actual != metadata.sha256:
         raise BundleError(
             f"model file {path} does not match its checksum "
             f"(expected {metadata.sha256[:12]}…, found {actual[:12]}…): truncated or tampered"
         )
-    untrusted = sio.get_untrusted_types(file=path)
-    allowed = set(metadata.trusted_types)
-    unexpected = [t for t in untrusted if t not in allowed or not t.startswith(TRUSTED_PREFIXES)]
-    if unexpected:
-        raise BundleError(f"model file {path} contains types that are not trusted: {unexpected}")
     try:
-        model = sio.load(path, trusted=untrusted)
+        trusted = trusted_types(data)  # before skops builds anything from the file
+    except UntrustedModel as error:
+        raise BundleError(f"model file {path} is not trusted: {error}") from error
+    try:
+        model = sio.loads(data, trusted=trusted)
     except Exception as error:  # skops raises many kinds; all mean "unusable file"
         reason = type(error).__name__
         raise BundleError(f"model file {path} could not be loaded: {reason}") from error

@@ -51,13 +51,13 @@ class DataParams(_Section):
     task: Task
     test_size: float = Field(gt=0.0, lt=1.0)
     seed: int
+    range_tolerance: float = Field(ge=0.0, description="validation and API, see DatasetSpec")
 
 
 class ValidationParams(_Section):
     """How strict the data checks are."""
 
     min_rows: int = Field(ge=2)
-    range_tolerance: float = Field(ge=0.0)
 
 
 class TrainParams(_Section):

@@ -145,7 +145,11 @@ def check_classes(labels: pd.Series, target: str) -> None:
 
 
 def derive_spec(
-    train: pd.DataFrame, target: str, task: Task, descriptions: dict[str, str] | None = None
+    train: pd.DataFrame,
+    target: str,
+    task: Task,
+    descriptions: dict[str, str] | None = None,
+    range_tolerance: float = 0.0,
 ) -> DatasetSpec:
     """Describe the training data: feature ranges, dtypes and the class set."""
     descriptions = descriptions or {}
@@ -169,7 +173,13 @@ def derive_spec(
     classes = None
     if task == "classification":
         classes = sorted({str(value) for value in train[target].dropna()})
-    return DatasetSpec(task=task, target=target, features=features, classes=classes)
+    return DatasetSpec(
+        task=task,
+        target=target,
+        features=features,
+        classes=classes,
+        range_tolerance=range_tolerance,
+    )
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:

@@ -6,6 +6,7 @@ Kept free of pandas and MLflow so the serving app can import it cheaply.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Literal
 
@@ -35,11 +36,25 @@ class DatasetSpec(BaseModel):
     target: str
     features: list[FeatureSpec] = Field(min_length=1)
     classes: list[str] | None = None
+    # share of each feature's training range accepted beyond it (params: data.range_tolerance)
+    range_tolerance: float = Field(default=0.0, ge=0.0)
 
     @property
     def feature_names(self) -> list[str]:
         """Column order the model was trained with."""
         return [feature.name for feature in self.features]
+
+    def accepted_range(self, feature: FeatureSpec) -> tuple[float, float]:
+        """The one range rule of data validation and the API: the training range widened by
+        ``range_tolerance`` x its width on each side (whole numbers for int features)."""
+        low, high = feature.minimum, feature.maximum
+        if self.range_tolerance > 0:
+            extra = (high - low) * self.range_tolerance
+            # 10 significant digits: error messages show 3.94, not 3.9399999999999995
+            low, high = float(f"{low - extra:.10g}"), float(f"{high + extra:.10g}")
+        if feature.dtype == "int":
+            return math.floor(low), math.ceil(high)
+        return low, high
 
     def save(self, path: Path) -> None:
         """Write as pretty JSON (diffable in Git and DVC)."""

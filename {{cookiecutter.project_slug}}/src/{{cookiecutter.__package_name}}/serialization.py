@@ -1,5 +1,10 @@
 """skops files with the same bytes for the same model, and loading with an allow-list.
 
+Why an exact allow-list: skops builds whatever types an archive names, so anyone who can
+write the file chooses them. A model may hold only the types its estimator's training
+produces (``MODEL_TYPES``, reviewed by hand; no functions, no name prefixes); anything
+else is refused, by name, before skops loads a byte of it.
+
 Why canonical bytes: skops names array files after ``id()`` and stamps the zip entries
 with the current time, so two identical models give different files, and DVC and
 ``sha256`` would see a new model on every run. Renaming the entries by order of first
@@ -16,8 +21,46 @@ from typing import Any
 
 from .errors import DataError
 
-# Only types from these libraries may ever be trusted, whatever a metadata file claims.
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
+
+class UntrustedModel(ValueError):
+    """The archive names a type its estimator's training never produces (code could run)."""
+
+
+# The containers and arrays skops writes for any fitted estimator below.
+_PLAIN = (
+    "builtins.dict",
+    "builtins.list",
+    "builtins.str",
+    "builtins.tuple",
+    "numpy.ndarray",
+    "numpy.float64",
+    "numpy.int64",
+)
+# Estimator (training.ESTIMATORS) -> every type its fitted model contains, the estimator's
+# own class first. Adding an estimator: tests/test_serialization.py names what is missing.
+MODEL_TYPES: dict[str, tuple[str, ...]] = {
+    "logistic_regression": ("sklearn.linear_model._logistic.LogisticRegression", *_PLAIN),
+    "random_forest": (
+        "sklearn.ensemble._forest.RandomForestClassifier",
+        "sklearn.tree._classes.DecisionTreeClassifier",
+        "sklearn.tree._tree.Tree",
+        *_PLAIN,
+    ),
+    "ridge": ("sklearn.linear_model._ridge.Ridge", *_PLAIN),
+    "random_forest_regressor": (
+        "sklearn.ensemble._forest.RandomForestRegressor",
+        "sklearn.tree._classes.DecisionTreeRegressor",
+        "sklearn.tree._tree.Tree",
+        *_PLAIN,
+    ),
+}
+_BY_ROOT = {types[0]: frozenset(types) for types in MODEL_TYPES.values()}
+# How skops may build them: as objects, containers, arrays, trees; never as a function,
+# method or partial, whatever the name.
+_NODES = frozenset(
+    {"ObjectNode", "DictNode", "ListNode", "TupleNode", "JsonNode", "TypeNode", "NdArrayNode",
+     "TreeNode"}
+)  # fmt: skip
 SCHEMA = "schema.json"
 EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -65,15 +108,38 @@ def dumps(model: Any) -> bytes:
     return canonicalize(sio.dumps(model))
 
 
+def _named_types(node: Any, found: set[str]) -> set[str]:
+    """Every ``module.name`` the schema asks skops to build, at any depth."""
+    if isinstance(node, list):
+        for item in node:
+            _named_types(item, found)
+    elif isinstance(node, dict):
+        if "__class__" in node:
+            name, kind = f"{node.get('__module__')}.{node['__class__']}", node.get("__loader__")
+            found.add(name if kind in _NODES else f"{name} (as {kind})")
+        for value in node.values():
+            _named_types(value, found)
+    return found
+
+
 def trusted_types(data: bytes) -> list[str]:
-    """Types a skops archive needs trusted; refuses any outside the bundle's allow-list."""
+    """The types to trust when loading ``data``, after checking them all against the
+    reviewed list of the estimator at the archive's root; raises :class:`UntrustedModel`."""
     import skops.io as sio  # noqa: PLC0415
 
-    types = sorted(sio.get_untrusted_types(data=data))
-    unsafe = [name for name in types if not name.startswith(TRUSTED_PREFIXES)]
-    if unsafe:
-        raise ValueError(f"refusing types outside the allow-list: {unsafe}")
-    return types
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            schema = json.loads(archive.read(SCHEMA))
+    except (zipfile.BadZipFile, KeyError, ValueError) as error:
+        raise UntrustedModel(f"not a skops archive ({type(error).__name__})") from None
+    root = f"{schema.get('__module__')}.{schema.get('__class__')}"
+    if root not in _BY_ROOT:
+        raise UntrustedModel(f"refusing a model of type {root}: not an estimator of training")
+    named = _named_types(schema, set()) | set(sio.get_untrusted_types(data=data))
+    refused = sorted(named - _BY_ROOT[root])
+    if refused:
+        raise UntrustedModel(f"refusing types outside the allow-list of {root}: {refused}")
+    return sorted(named)
 
 
 def save(model: Any, path: Path) -> None:

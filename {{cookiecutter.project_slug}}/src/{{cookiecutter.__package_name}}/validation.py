@@ -59,7 +59,7 @@ class Failure:
         return text
 
 
-def build_checks(spec: DatasetSpec, min_rows: int, range_tolerance: float) -> list[Check]:
+def build_checks(spec: DatasetSpec, min_rows: int) -> list[Check]:
     """The suite: columns, row count, types, no missing values, ranges and the class set."""
     # exercise M3.1: Derive the data checks from the spec (columns, types, nulls, ranges, classes)
     columns = [*spec.feature_names, spec.target]
@@ -69,14 +69,14 @@ def build_checks(spec: DatasetSpec, min_rows: int, range_tolerance: float) -> li
         Check("ExpectColumnValuesToNotBeNull", spec.target),
     ]
     for feature in spec.features:
-        margin = (feature.maximum - feature.minimum) * range_tolerance
+        low, high = spec.accepted_range(feature)  # the same rule as the API's
         checks += [
             Check("ExpectColumnValuesToNotBeNull", feature.name),
             Check("ExpectColumnValuesToBeInTypeList", feature.name, {"type_list": NUMERIC_TYPES}),
             Check(
                 "ExpectColumnValuesToBeBetween",
                 feature.name,
-                {"min_value": feature.minimum - margin, "max_value": feature.maximum + margin},
+                {"min_value": low, "max_value": high},
             ),
         ]
     if spec.task == "classification" and spec.classes:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -147,3 +149,28 @@ def test_cors_only_for_listed_origins_and_never_with_credentials(iris_dir: Path)
     assert allowed.headers["access-control-allow-origin"] == "https://app.example"
     assert "access-control-allow-credentials" not in allowed.headers
     assert "access-control-allow-origin" not in other.headers
+
+
+def test_every_row_of_the_test_split_is_accepted(prepared: Any, tmp_path: Path) -> None:
+    """The API and data validation share one range rule: the project's own held-out rows,
+    which passed validation, are never refused as out of range."""
+    from sklearn.linear_model import LogisticRegression, Ridge  # noqa: PLC0415
+
+    from {{ cookiecutter.__package_name }}.bundle import save_bundle  # noqa: PLC0415
+    from {{ cookiecutter.__package_name }}.data import read_split  # noqa: PLC0415
+    from {{ cookiecutter.__package_name }}.features import DatasetSpec  # noqa: PLC0415
+    from {{ cookiecutter.__package_name }}.training import to_labels, to_matrix  # noqa: PLC0415
+
+    _, paths = prepared
+    spec = DatasetSpec.load(paths.spec)
+    train, test = read_split(paths.train_data, spec), read_split(paths.test_data, spec)
+    model = LogisticRegression(max_iter=1000) if spec.task == "classification" else Ridge()
+    model.fit(to_matrix(train, spec), to_labels(train, spec))
+    trained_at = datetime(2026, 1, 1, tzinfo=UTC)
+    save_bundle(model, tmp_path / "models", name="split", version="1", spec=spec, metrics={},
+                trained_at=trained_at)  # fmt: skip
+    rows = json.loads(test[spec.feature_names].to_json(orient="records"))
+    with app_client(tmp_path / "models") as client:
+        response = client.post("/predict/batch", json={"rows": rows})
+    assert response.status_code == 200, response.text
+    assert len(response.json()["predictions"]) == len(rows)

@@ -6,6 +6,7 @@ RELIABILITY rows S1-S8.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ import httpx
 import pytest
 from conftest import app_client, valid_row
 from fastapi.testclient import TestClient
+
+from {{ cookiecutter.__package_name }}.bundle import METADATA_FILE
 
 LEAK_MARKER = "LEAK_MARKER-VALUE-7f3a"
 FIRST = "sepal length (cm)"  # first iris feature, range 4.3 .. 7.9
@@ -77,8 +80,12 @@ def test_out_of_range_is_422_with_the_bound(
     assert bound in body["detail"][0]["msg"]
 
 
-def test_range_margin_widens_the_bounds(iris_dir: Path) -> None:
-    with app_client(iris_dir, range_margin=0.1) as client:  # 10 % of 3.6 = 0.36 each side
+def test_the_spec_range_tolerance_widens_the_bounds(iris_dir: Path, tmp_path: Path) -> None:
+    model_dir = shutil.copytree(iris_dir, tmp_path / "models")
+    metadata = json.loads((model_dir / METADATA_FILE).read_text(encoding="utf-8"))
+    metadata["spec"]["range_tolerance"] = 0.1  # 10 % of 3.6 = 0.36 each side
+    (model_dir / METADATA_FILE).write_text(json.dumps(metadata), encoding="utf-8")
+    with app_client(model_dir) as client:
         assert client.post("/predict", json={**valid_row(iris_dir), FIRST: 4.0}).status_code == 200
         response = client.post("/predict", json={**valid_row(iris_dir), FIRST: 3.9})
     assert "3.94" in assert_clean_error(response, 422)["detail"][0]["msg"]
@@ -156,3 +163,16 @@ def test_json_with_charset_and_vendor_json_are_accepted(client: TestClient, iris
 def test_unknown_path_and_method_are_clean(client: TestClient) -> None:
     assert_clean_error(client.get("/nope"), 404)
     assert_clean_error(client.get("/predict"), 405)
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "POST"])
+@pytest.mark.parametrize("path", ["/health/live", "/model", "/predict", "/feedback"])
+def test_a_method_the_document_does_not_list_is_405(
+    client: TestClient, method: str, path: str
+) -> None:
+    """Whatever the body: the wrong method is a 405, not a 415 (the OpenAPI contract)."""
+    listed = client.get("/openapi.json").json()["paths"][path]
+    if method.lower() in listed:
+        return
+    response = client.request(method, path, content=b"x", headers={"Content-Type": "text/plain"})
+    assert_clean_error(response, 405)

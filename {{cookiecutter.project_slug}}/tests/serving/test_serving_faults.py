@@ -6,12 +6,14 @@ RELIABILITY rows S9, S11, S13, S14.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import shutil
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
-import skops.io as sio
 from conftest import app_client, valid_row
 from serving_fakes import Failing, ReturnsNaN, Slow, wrapping_loader
 from sklearn.linear_model import LogisticRegression
@@ -129,20 +131,41 @@ def test_corrupt_metadata(iris_dir: Path, tmp_path: Path) -> None:
     _assert_never_ready(model_dir, "invalid")
 
 
-class Planted:
-    """A type outside the allow-list (stands for code planted in a model file)."""
+def _crafted(data: bytes, node: dict[str, Any]) -> bytes:
+    """The real archive with one parameter replaced by ``node`` in its schema.json."""
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        members = {info.filename: source.read(info) for info in source.infolist()}
+    schema = json.loads(members["schema.json"])
+    schema["content"]["content"]["solver"] = node
+    members["schema.json"] = json.dumps(schema).encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as target:
+        for name, payload in members.items():
+            target.writestr(name, payload)
+    return buffer.getvalue()
 
 
-def test_model_with_untrusted_types_is_refused(iris_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("refused", "loader"),
+    [("builtins.getattr", "TypeNode"), ("numpy.load", "FunctionNode"),
+     ("scipy.io.loadmat", "FunctionNode"), ("subprocess.Popen", "TypeNode")],
+)  # fmt: skip
+def test_crafted_model_file_is_refused_naming_the_type(
+    iris_dir: Path, tmp_path: Path, refused: str, loader: str, serving_logs
+) -> None:
+    """Whoever can write models/ also rewrites model.json: the checksum matches, yet the
+    file is refused because it names a type training never produces."""
     model_dir = _copy(iris_dir, tmp_path)
-    data = sio.dumps({"model": Planted()})
+    module, _, name = refused.rpartition(".")
+    node = {"__class__": name, "__module__": module, "__loader__": loader}
+    data = _crafted((model_dir / MODEL_FILE).read_bytes(), node)
     (model_dir / MODEL_FILE).write_bytes(data)
     metadata = json.loads((model_dir / METADATA_FILE).read_text(encoding="utf-8"))
-
     metadata["sha256"] = hashlib.sha256(data).hexdigest()
-    metadata["trusted_types"] = sorted(sio.get_untrusted_types(data=data))
+    metadata["trusted_types"] = sorted({*metadata["trusted_types"], refused})
     (model_dir / METADATA_FILE).write_text(json.dumps(metadata), encoding="utf-8")
-    _assert_never_ready(model_dir, "not trusted")
+    _assert_never_ready(model_dir, refused)
+    assert any(refused in record.getMessage() for record in serving_logs.records)
 
 
 def test_model_that_does_not_match_its_spec(iris_dir: Path, tmp_path: Path) -> None:

@@ -266,6 +266,18 @@ def test_invalid_feedback_is_422(
     assert response.json()["detail"][0]["loc"][: len(loc)] == loc
 
 
+def test_the_document_states_that_exactly_one_outcome_field_is_required(iris_dir: Path) -> None:
+    """A body the OpenAPI document accepts must not get 422: the one-of rule is in it."""
+    with app_client(iris_dir) as client:
+        schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    feedback = schemas["FeedbackRequest"]
+    assert feedback["oneOf"] == [{"required": ["outcome"]}, {"required": ["outcomes"]}]
+    assert feedback["additionalProperties"] is False
+    for name in ("outcome", "outcomes"):  # null is refused by the handler, so not offered
+        assert "default" not in feedback["properties"][name]
+        assert "null" not in json.dumps(feedback["properties"][name])
+
+
 def test_infinite_outcome_is_422(diabetes_dir: Path) -> None:
     with app_client(diabetes_dir) as client:
         response = client.post(

@@ -72,7 +72,7 @@ def test_int_features_are_strict_integers_with_bounds() -> None:
     for bad in (b'{"rooms": 3.0, "area m\xc2\xb2": 20}', b'{"rooms": 10, "area m\xc2\xb2": 20}'):
         with pytest.raises(ValidationError):
             schemas.row.model_validate_json(bad)
-    widened = build_schemas(spec, max_batch=3, margin=0.1)
+    widened = build_schemas(spec.model_copy(update={"range_tolerance": 0.1}), max_batch=3)
     limits = widened.row.model_json_schema()["properties"]["rooms"]
     assert (limits["minimum"], limits["maximum"]) == (0, 10)
 

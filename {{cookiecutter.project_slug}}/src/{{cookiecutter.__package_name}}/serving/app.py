@@ -15,13 +15,19 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
+from fastapi.routing import APIRoute
 
 from .. import PROJECT_DESCRIPTION, PROJECT_NAME, __version__
 from ..bundle import load_bundle
 from .errors import install_error_handlers
 from .logs import configure_logging
 from .metrics import ServingMetrics
-from .middleware import BodyLimitMiddleware, JsonOnlyMiddleware, RequestContextMiddleware
+from .middleware import (
+    BODY_METHODS,
+    BodyLimitMiddleware,
+    JsonOnlyMiddleware,
+    RequestContextMiddleware,
+)
 from .routers import feedback, health, metrics, model, predict
 from .settings import Settings, get_settings
 from .shutdown import install_drain_handler
@@ -94,10 +100,18 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
     )
     app.state.serving = ServingState(settings=settings, metrics=serving_metrics, loader=loader)
     install_error_handlers(app)
-    for router in (health.router, predict.router, feedback.router, model.router, metrics.router):
+    routers = (health.router, predict.router, feedback.router, model.router, metrics.router)
+    for router in routers:
         app.include_router(router)
+    body_routes = {  # the JSON check is for these; any other method is the router's 405
+        (method, route.path)
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        for method in BODY_METHODS.intersection(route.methods or ())
+    }
     # Added innermost first: requests pass RequestContext -> CORS -> BodyLimit -> JsonOnly.
-    app.add_middleware(JsonOnlyMiddleware)
+    app.add_middleware(JsonOnlyMiddleware, body_routes=body_routes)
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import time
+from collections.abc import Collection
 from typing import Any
 
 from starlette.requests import ClientDisconnect
@@ -225,13 +226,18 @@ def _closing(status: int, detail: str, kind: str) -> ASGIApp:
 
 
 class JsonOnlyMiddleware:
-    """415 for a request body that is not declared as UTF-8 JSON."""
+    """415 for a request body that is not declared as UTF-8 JSON.
 
-    def __init__(self, app: ASGIApp) -> None:
+    Only for the ``(method, path)`` pairs that take a body: any other method is the
+    router's to refuse with 405, as the OpenAPI document promises.
+    """
+
+    def __init__(self, app: ASGIApp, body_routes: Collection[tuple[str, str]]) -> None:
         self.app = app
+        self.body_routes = frozenset(body_routes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in BODY_METHODS:
+        if scope["type"] == "http" and (scope["method"], scope["path"]) in self.body_routes:
             content_type = (_header(scope, b"content-type") or b"").decode("latin-1").lower()
             media, _, params = content_type.partition(";")
             media = media.strip()

@@ -3,12 +3,11 @@
 Why generated: the data card, the MLflow signature and this API all derive from one spec,
 so a renamed feature or a new class cannot make them disagree. Every request model is
 strict (no "5" for 5, no ``true`` for 1), forbids unknown fields, refuses NaN/Infinity and
-enforces the training range (plus ``range_margin`` of the range on each side).
+enforces the range data validation accepts (``DatasetSpec.accepted_range``).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -49,21 +48,9 @@ class ModelInfo(BaseModel):
     classes: list[str] | None
 
 
-def bounds(feature: FeatureSpec, margin: float) -> tuple[float, float]:
-    """Accepted range: the training range widened by ``margin`` x its width on each side."""
-    low, high = feature.minimum, feature.maximum
-    if margin > 0:
-        extra = (high - low) * margin
-        # 10 significant digits: error messages show 3.94, not 3.9399999999999995
-        low, high = float(f"{low - extra:.10g}"), float(f"{high + extra:.10g}")
-    if feature.dtype == "int":
-        return math.floor(low), math.ceil(high)
-    return low, high
-
-
-def _feature_field(feature: FeatureSpec, margin: float) -> tuple[Any, Any]:
+def _feature_field(spec: DatasetSpec, feature: FeatureSpec) -> tuple[Any, Any]:
     """One strict, bounded field whose JSON name is the feature name."""
-    low, high = bounds(feature, margin)
+    low, high = spec.accepted_range(feature)
     py_type: type = int if feature.dtype == "int" else float
     field = Field(
         alias=feature.name,
@@ -86,13 +73,21 @@ def example_row(spec: DatasetSpec) -> dict[str, float | int]:
 PREDICTION_ID_PATTERN = r"^[0-9a-f]{32}$"  # what ``recorder.new_prediction_id`` issues
 
 
+def _exactly_one_outcome_field(schema: dict[str, Any]) -> None:
+    """Put the handler's rule in the OpenAPI document: exactly one of the two fields, and
+    neither is ``null`` (an absent field, not a default, is what ``None`` means here)."""
+    for name in ("outcome", "outcomes"):
+        schema["properties"][name].pop("default", None)
+    schema["oneOf"] = [{"required": ["outcome"]}, {"required": ["outcomes"]}]
+
+
 class FeedbackBase(BaseModel):
     """``POST /feedback``: the true outcome(s) of an earlier request, by its prediction id.
 
     ``outcome`` and ``outcomes`` are re-declared with the spec's types by ``_feedback_model``.
     """
 
-    model_config = STRICT_CONFIG
+    model_config = ConfigDict(**STRICT_CONFIG, json_schema_extra=_exactly_one_outcome_field)
     prediction_id: str = Field(
         pattern=PREDICTION_ID_PATTERN, description="The prediction_id of the /predict answer."
     )
@@ -123,9 +118,9 @@ def _feedback_model(spec: DatasetSpec, max_batch: int) -> type[FeedbackBase]:
         "FeedbackRequest",
         __base__=FeedbackBase,
         __doc__="The true outcome of an earlier prediction, matched by its prediction id.",
-        outcome=(outcome | None, Field(default=None, description=f"/predict: {kind}")),
+        outcome=(outcome, Field(default=None, description=f"/predict: {kind}")),
         outcomes=(
-            Annotated[list[outcome], Field(min_length=1, max_length=max_batch)] | None,
+            Annotated[list[outcome], Field(min_length=1, max_length=max_batch)],
             Field(default=None, description=f"/predict/batch, one per row in order: {kind}"),
         ),
     )
@@ -151,11 +146,11 @@ class ApiSchemas:
         return dict(top.get("$defs", {}))
 
 
-def build_schemas(spec: DatasetSpec, *, max_batch: int, margin: float = 0.0) -> ApiSchemas:
+def build_schemas(spec: DatasetSpec, *, max_batch: int) -> ApiSchemas:
     """Create the request/response models for ``spec`` (feature order = model column order)."""
     attribute_names = tuple(f"feature_{index}" for index in range(len(spec.features)))
     fields: dict[str, Any] = {
-        attribute: _feature_field(feature, margin)
+        attribute: _feature_field(spec, feature)
         for attribute, feature in zip(attribute_names, spec.features, strict=True)
     }
     examples: Any = [example_row(spec)]

@@ -58,9 +58,7 @@ class ModelService:
     ) -> None:
         self.metadata = metadata
         self.predictor = Predictor(model, metadata.spec)
-        self.schemas: ApiSchemas = build_schemas(
-            metadata.spec, max_batch=settings.max_batch, margin=settings.range_margin
-        )
+        self.schemas: ApiSchemas = build_schemas(metadata.spec, max_batch=settings.max_batch)
         trust_inputs()  # this is the event loop's thread: the inline path predicts here
         sample = self.predictor.warm_up()  # raises before the app is ever marked ready
         self.metrics = metrics

@@ -27,7 +27,6 @@ class Settings(BaseSettings):
     max_in_flight: int = Field(default=256, ge=1)
     read_timeout_s: int = Field(default=5, ge=1, le=300)
     cors_origins: list[str] = Field(default_factory=list)
-    range_margin: float = Field(default=0.0, ge=0.0, le=10.0)
     drain_s: float = Field(default=2.0, ge=0.0, le=300.0)
     blas_threads: int = Field(default=1, ge=1)
     inline_max_ms: float = Field(default=1.0, ge=0.0, le=50.0)

@@ -15,7 +15,7 @@ def main(params: Params, paths: ProjectPaths) -> None:
     frame = select_columns(frame, cfg.target, cfg.features)
     write_csv(frame, paths.raw_data)
     train, test = split(frame, cfg.target, cfg.task, cfg.test_size, cfg.seed)
-    spec = derive_spec(train, cfg.target, cfg.task, descriptions)
+    spec = derive_spec(train, cfg.target, cfg.task, descriptions, cfg.range_tolerance)
     write_csv(train, paths.train_data)
     write_csv(test, paths.test_data)
     spec.save(paths.spec)

@@ -20,7 +20,7 @@ def main(params: Params, paths: ProjectPaths) -> None:
     cfg = params.validation
     if cfg is None:
         raise ParamsError(f"{paths.params}: the validate stage needs a `validation:` section")
-    checks = build_checks(spec, cfg.min_rows, cfg.range_tolerance)
+    checks = build_checks(spec, cfg.min_rows)
     frames = {name: read_split(path, spec) for name, path in _splits(paths).items()}
     store = Store(paths.gx_dir, paths.validation_results, paths.data_docs)
     failures = run_checks(frames, checks, store)

@@ -1,0 +1,87 @@
+"""Tier 2: the running API keeps the promises of its own OpenAPI document (schemathesis).
+
+Why every check, not only "no server error": a client generated from the document must be
+able to trust it. A schema-valid body must not be refused (the document states every rule
+the handler enforces) and a method a path does not list must get 405, for both tasks and
+with the batch path (every row through the batching inference thread, a small batch limit).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import env_for, run
+from servers import Server, free_port, http_ok
+from test_serving_project import FIT_SCRIPT
+
+pytestmark = pytest.mark.tier2
+
+# Bounded so the three runs take about a minute each on 2 cores; the seed makes a failure
+# reproducible with the command printed in the report.
+MAX_EXAMPLES = 25
+SEED = 20261203
+BATCH = {"SERVING_MAX_BATCH": "4", "SERVING_INLINE_MAX_MS": "0"}
+
+
+@pytest.mark.parametrize(
+    ("task", "settings"),
+    [("classification", {}), ("regression", {}), ("classification", BATCH)],
+    ids=["classification", "regression", "batch"],
+)
+def test_running_api_passes_every_schemathesis_check(
+    generated_project: Callable[..., Path],
+    project_python: Path,
+    tmp_path: Path,
+    task: str,
+    settings: dict[str, str],
+) -> None:
+    project = generated_project("project_name=Contract Api", f"ml_task={task}")
+    fitted = run(
+        [str(project_python), "-c", FIT_SCRIPT, project.name, task],
+        cwd=project,
+        env=env_for(project_python),
+    )
+    assert fitted.returncode == 0, fitted.stderr
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    script = project_python.parent / project.name.replace("_", "-")
+    server = Server(
+        "api",
+        [str(script), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        tmp_path / "api.log",
+        env={
+            **env_for(project_python),
+            "SERVING_MODEL_DIR": str(project / "models"),
+            "SERVING_PREDICTION_LOG": str(tmp_path / "predictions.sqlite"),
+            "SERVING_MONITOR_SUMMARY": str(tmp_path / "summary.json"),
+            "SERVING_DRAIN_S": "0",
+            **settings,
+        },
+    )
+    began = time.monotonic()
+    server.start(lambda: http_ok(base + "/health/ready"), timeout=60)
+    try:
+        result = run(
+            [
+                str(Path(sys.executable).parent / "st"),
+                "run",
+                f"{base}/openapi.json",
+                "--checks=all",
+                f"--max-examples={MAX_EXAMPLES}",
+                f"--seed={SEED}",
+                "--workers=1",
+                "--generation-database=none",
+            ],
+            cwd=tmp_path,
+            env={"NO_COLOR": "1"},
+            timeout=540,
+        )
+    finally:
+        server.stop()
+    print(f"schemathesis ({task}, {settings or 'defaults'}): {time.monotonic() - began:.1f} s")
+    assert result.returncode == 0, f"{result.stdout[-6000:]}\n{result.stderr}\n{server.tail()}"
+    assert "Tested: 6" in result.stdout, result.stdout  # all six operations were exercised
