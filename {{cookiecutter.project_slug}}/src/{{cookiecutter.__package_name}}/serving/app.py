@@ -14,8 +14,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
-from fastapi_offline import FastAPIOffline
 from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
 
 from .. import PROJECT_DESCRIPTION, PROJECT_NAME, __version__
 from ..bundle import load_bundle
