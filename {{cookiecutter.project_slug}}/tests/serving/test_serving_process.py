@@ -109,7 +109,7 @@ def _post_timed(url: str, body: dict[str, Any], results: list[tuple[int, float, 
 def test_overload_is_a_fast_503_not_a_queue(iris_dir: Path, tmp_path: Path) -> None:
     env = {
         "SERVING_MODEL_DIR": str(iris_dir),
-        "FAKE_SLOW_S": "1.0",
+        "FAKE_SLOW_S": "3.0",
         "SERVING_MAX_CONCURRENCY": "2",
         "SERVING_TIMEOUT_S": "10",
     }
@@ -132,12 +132,12 @@ def test_overload_is_a_fast_503_not_a_queue(iris_dir: Path, tmp_path: Path) -> N
     statuses = sorted(status for status, _, _ in results)
     assert statuses.count(503) >= 3, results
     assert 1 <= statuses.count(200) <= 2, results
-    # A queued request would take the model's full second; anything well under it was refused
-    # at once (the margin keeps a busy CI machine from failing a correct server).
+    # A queued request would take the model's full 3 s; anything well under it was refused
+    # at once (the wide margin keeps a loaded CI machine from failing a correct server).
     assert all(
-        seconds < 0.8 and retry == "1" for status, seconds, retry in results if status == 503
+        seconds < 2.0 and retry == "1" for status, seconds, retry in results if status == 503
     ), results
-    assert live.status_code == 200 and live_s < 0.8
+    assert live.status_code == 200 and live_s < 2.0
 
 
 def test_sigterm_drains_readiness_first_and_finishes_in_flight(
