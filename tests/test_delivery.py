@@ -138,21 +138,23 @@ def promtool() -> str:
 
 def promtool_binary() -> str:
     """The promtool path (the package's ``prometheus`` server binary sits next to it)."""
-    found = _installed("promtool")
-    if found:
-        return found
-    target = TOOLS / "prometheus" / "usr" / "bin" / "promtool"
-    with _locked("prometheus"):
+    return _installed("promtool") or debian_binary("prometheus", "promtool")
+
+
+def debian_binary(package: str, binary: str) -> str:
+    """``binary`` extracted from Debian's ``package`` into .cache/tools (no service started)."""
+    target = TOOLS / package / "usr" / "bin" / binary
+    with _locked(package):
         if not target.exists():
             with tempfile.TemporaryDirectory() as tmp:
-                fetch = run(["apt-get", "download", "prometheus"], cwd=Path(tmp))
+                fetch = run(["apt-get", "download", package], cwd=Path(tmp))
                 if fetch.returncode != 0:  # a fresh machine has no package lists yet
                     run(["apt-get", "update", "-qq"], cwd=Path(tmp), timeout=300)
-                    fetch = run(["apt-get", "download", "prometheus"], cwd=Path(tmp))
-                assert fetch.returncode == 0, f"promtool: apt-get download failed: {fetch.stderr}"
-                deb = next(Path(tmp).glob("prometheus_*.deb"))
-                run(["dpkg-deb", "-x", str(deb), str(TOOLS / "prometheus")], cwd=Path(tmp))
-    assert target.exists(), "promtool not found in Debian's prometheus package"
+                    fetch = run(["apt-get", "download", package], cwd=Path(tmp))
+                assert fetch.returncode == 0, f"{binary}: apt-get download failed: {fetch.stderr}"
+                deb = next(Path(tmp).glob(f"{package}_*.deb"))
+                run(["dpkg-deb", "-x", str(deb), str(TOOLS / package)], cwd=Path(tmp))
+    assert target.exists(), f"{binary} not found in Debian's {package} package"
     return str(target)
 
 
