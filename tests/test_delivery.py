@@ -367,7 +367,10 @@ def test_compose_stack_is_local_only_pinned_and_takes_credentials_from_env(proje
     text = (project / "compose.yaml").read_text(encoding="utf-8")
     compose = yaml.safe_load(text)
     services = compose["services"]
-    assert set(services) == {"api", "postgres", "minio", "mlflow", "prometheus", "grafana"}
+    assert set(services) == {
+        *("api", "postgres", "minio", "mlflow"),
+        *("prometheus", "grafana", "blackbox", "alertmanager"),
+    }
     for name, service in services.items():
         for port in service.get("ports", []):
             assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond localhost"
@@ -584,7 +587,7 @@ def test_release_workflow_exists_only_with_an_image(bake_ccmlops: Callable[..., 
     for docker in (True, False):
         project = bake_ccmlops(project_name=f"Delivery {docker}", docker=docker)
         names = sorted(p.name for p in (project / ".github" / "workflows").glob("*.yml"))
-        assert names == (["cd.yml", "ci.yml"] if docker else ["ci.yml"])
+        assert names == (["cd.yml", "ci.yml", "uptime.yml"] if docker else ["ci.yml", "uptime.yml"])
 
 
 def test_actionlint_catches_a_broken_workflow(
