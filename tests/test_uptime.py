@@ -161,7 +161,7 @@ def test_uptime_workflow_probes_the_url_and_opens_one_issue_when_down(
     assert workflow["on"]["schedule"][0]["cron"]
     (job,) = workflow["jobs"].values()
     assert job["permissions"] == {"issues": "write"}
-    assert "vars.UPTIME_URL" in job["env"]["UPTIME_URL"]
+    assert "secrets.UPTIME_URL" in job["env"]["UPTIME_URL"]
     steps = [step for step in job["steps"] if "run" in step]
     probe, report = steps
     assert report["if"] == "failure()"
