@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 import pytest
 import yaml
-from conftest import env_for, run
+from conftest import env_for, require, run
 from test_delivery import debian_binary, free_port, load_workflow, promtool_binary
 from test_monitoring_project import REFERENCE_SCRIPT, http, process, prometheus_api, wait_for
 
@@ -212,6 +212,20 @@ class _Webhook(BaseHTTPRequestHandler):
         pass
 
 
+def alertmanager_command(amtool: str, *args: str) -> list[str]:
+    """Debian's Alertmanager with its package's /usr/share files, where its build looks for
+    the notification templates: an overlay in a private mount namespace (root), so the
+    machine's /usr/share is left as it was."""
+    require(
+        os.geteuid() == 0 and shutil.which("unshare") is not None,
+        "Debian's Alertmanager outside /usr needs root and unshare for its templates",
+    )
+    share = Path(amtool).parents[1] / "share"
+    mount = f"mount -t overlay overlay -o lowerdir={share}:/usr/share /usr/share"
+    binary = str(Path(amtool).with_name("prometheus-alertmanager"))
+    return ["unshare", "--mount", "sh", "-c", f'{mount} && exec "$@"', "sh", binary, *args]
+
+
 @pytest.mark.tier2
 def test_real_probe_alerts_a_webhook_when_the_api_is_stopped_and_recovers_when_it_runs(
     generated_project: Callable[..., Path],
@@ -269,13 +283,13 @@ def test_real_probe_alerts_a_webhook_when_the_api_is_stopped_and_recovers_when_i
             f"--config.file={module_file}",
             f"--web.listen-address=127.0.0.1:{bb_port}",
         ],
-        "alertmanager": [
-            str(Path(amtool).with_name("prometheus-alertmanager")),
+        "alertmanager": alertmanager_command(
+            amtool,
             f"--config.file={am_file}",
             f"--storage.path={tmp_path / 'am-data'}",
             f"--web.listen-address=127.0.0.1:{am_port}",
             "--cluster.listen-address=",
-        ],
+        ),
         "prometheus": [
             str(Path(promtool).with_name("prometheus")),
             f"--config.file={config_file}",
