@@ -94,8 +94,9 @@ REMOVED_PATHS: dict[str, list[str]] = {
         "tests/test_monitoring.py",
         "benchmarks/monitoring.py",
         "docs/monitoring.md",
+        ".github/workflows/uptime.yml",
     ],
-    "dashboards": ["deploy/prometheus", "deploy/grafana"],
+    "dashboards": ["deploy/prometheus", "deploy/grafana", "deploy/blackbox"],
     "license": ["LICENSE"],
 }
 COMMIT_MESSAGE = "Initial commit from cookiecutter-mlops"

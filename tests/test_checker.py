@@ -312,7 +312,7 @@ def test_finished_project_passes_every_item(full_report: dict[str, Any]) -> None
     assert re.search(r"\d+ passed.*coverage \d+(\.\d+)?% \(required 10%\)", tests)
     assert re.search(r"ready with check_done v1 .* OpenAPI lists \d+ paths", items["api"]["detail"])
     assert items["dockerfile"]["detail"] == "hadolint clean: Dockerfile, deploy/mlflow/Dockerfile"
-    assert items["workflows"]["detail"] == "actionlint clean: cd.yml, ci.yml"
+    assert items["workflows"]["detail"] == "actionlint clean: cd.yml, ci.yml, uptime.yml"
     assert "/metrics answers" in items["monitoring"]["detail"]
     score = full_report["ml_test_score"]
     assert score["tests_run_in_ci"] is True and score["categories"]["model"]["tests"] > 0

@@ -101,21 +101,23 @@ def promtool() -> str:
 
 def promtool_binary() -> str:
     """The promtool path (the package's ``prometheus`` server binary sits next to it)."""
-    found = _installed("promtool")
-    if found:
-        return found
-    target = TOOLS / "prometheus" / "usr" / "bin" / "promtool"
-    with _locked("prometheus"):
+    return _installed("promtool") or debian_binary("prometheus", "promtool")
+
+
+def debian_binary(package: str, binary: str) -> str:
+    """``binary`` extracted from Debian's ``package`` into .cache/tools (no service started)."""
+    target = TOOLS / package / "usr" / "bin" / binary
+    with _locked(package):
         if not target.exists():
             with tempfile.TemporaryDirectory() as tmp:
-                fetch = run(["apt-get", "download", "prometheus"], cwd=Path(tmp))
+                fetch = run(["apt-get", "download", package], cwd=Path(tmp))
                 if fetch.returncode != 0:  # a fresh machine has no package lists yet
                     run(["apt-get", "update", "-qq"], cwd=Path(tmp), timeout=300)
-                    fetch = run(["apt-get", "download", "prometheus"], cwd=Path(tmp))
-                assert fetch.returncode == 0, f"promtool: apt-get download failed: {fetch.stderr}"
-                deb = next(Path(tmp).glob("prometheus_*.deb"))
-                run(["dpkg-deb", "-x", str(deb), str(TOOLS / "prometheus")], cwd=Path(tmp))
-    assert target.exists(), "promtool not found in Debian's prometheus package"
+                    fetch = run(["apt-get", "download", package], cwd=Path(tmp))
+                assert fetch.returncode == 0, f"{binary}: apt-get download failed: {fetch.stderr}"
+                deb = next(Path(tmp).glob(f"{package}_*.deb"))
+                run(["dpkg-deb", "-x", str(deb), str(TOOLS / package)], cwd=Path(tmp))
+    assert target.exists(), f"{binary} not found in Debian's {package} package"
     return str(target)
 
 
@@ -328,7 +330,10 @@ def test_compose_stack_is_local_only_pinned_and_takes_credentials_from_env(proje
     text = (project / "compose.yaml").read_text(encoding="utf-8")
     compose = yaml.safe_load(text)
     services = compose["services"]
-    assert set(services) == {"api", "postgres", "minio", "mlflow", "prometheus", "grafana"}
+    assert set(services) == {
+        *("api", "postgres", "minio", "mlflow"),
+        *("prometheus", "grafana", "blackbox", "alertmanager"),
+    }
     for name, service in services.items():
         for port in service.get("ports", []):
             assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond localhost"
@@ -545,7 +550,7 @@ def test_release_workflow_exists_only_with_an_image(bake_ccmlops: Callable[..., 
     for docker in (True, False):
         project = bake_ccmlops(project_name=f"Delivery {docker}", docker=docker)
         names = sorted(p.name for p in (project / ".github" / "workflows").glob("*.yml"))
-        assert names == (["cd.yml", "ci.yml"] if docker else ["ci.yml"])
+        assert names == (["cd.yml", "ci.yml", "uptime.yml"] if docker else ["ci.yml", "uptime.yml"])
 
 
 def test_actionlint_catches_a_broken_workflow(

@@ -31,6 +31,7 @@ from test_delivery import dashboard_expressions, free_port, metric_names, promto
 
 ALERTS = {
     "ModelApiDown",
+    "ModelApiUnreachable",
     "ModelApiHighErrorRate",
     "ModelApiHighLatencyP99",
     "ModelPredictionsNotRecorded",
