@@ -100,3 +100,16 @@ def test_load_params_reports_missing_and_invalid_files(tmp_path: Path) -> None:
     broken.write_text("data: [unclosed\n", encoding="utf-8")
     with pytest.raises(ParamsError, match="not valid YAML"):
         load_params(broken)
+
+
+def test_overrides_replace_values_for_one_run_and_empty_keeps_the_file() -> None:
+    """What `mlflow run -e train -P ...` passes (MLproject): YAML values, empty = unchanged."""
+    path = Path(__file__).resolve().parents[1] / "params.yaml"
+    shipped = load_params(path)
+    changed = load_params(
+        path, ["train.seed=7", "train.hyperparameters={max_depth: 3}", "train.estimator="]
+    )
+    assert changed.train.seed == 7 and dict(changed.train.hyperparameters) == {"max_depth": 3}
+    assert changed.train.estimator == shipped.train.estimator
+    with pytest.raises(ParamsError, match="seed"):
+        load_params(path, ["train.seed=many"])
