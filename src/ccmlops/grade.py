@@ -66,7 +66,7 @@ def dvc_remote(root: Path) -> str | None:
     current: dict[str, str] = {}
     for line in config.read_text(encoding="utf-8").splitlines():
         if header := re.match(r"\s*\[(.+)\]\s*$", line):
-            current = sections.setdefault(header.group(1).strip("'\" "), {})
+            current = sections.setdefault(header.group(1).strip("' "), {})
         elif pair := re.match(r"\s*(\w+)\s*=\s*(.*?)\s*$", line):
             current[pair.group(1)] = pair.group(2)
     name = sections.get("core", {}).get("remote")
@@ -188,6 +188,8 @@ def grade_team(
             return row(False, ["environment"], [problem], level)
         if url is not None:
             needs.append(remote_problem(clone, url) or pull(project) or "")
+        ready = time.perf_counter() - start
+        err.print(f"{team}: cloned, installed and pulled in {ready:.1f} s", highlight=False)
         items = select(level, [])
         data = run_with_progress(project, level, items, skip, err, prefix=f"{team} ")
     failing = [
