@@ -176,8 +176,10 @@ def grade_team(
         return row(False, ["environment"], ["no uv.lock committed: pass --python a shared env"])
     try:
         project = Project.find(clone, python)
-    except (NotAProject, UsageError) as error:
+    except NotAProject as error:
         return row(False, ["project"], [str(error)])
+    except UsageError as error:  # no uv to make the clone's environment
+        return row(False, ["environment"], [str(error)])
     level = (milestone or project.milestone or "M6").upper()
     needs: list[str] = []
     url = dvc_remote(clone)
