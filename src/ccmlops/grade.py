@@ -106,12 +106,13 @@ PULL_HINTS = (
 
 def pull(project: Project) -> str | None:
     """``dvc pull`` the data and models; None when it worked, else why not, in one line."""
-    result = project.run("-m", "dvc", "pull", "--quiet", timeout=600)
+    result = project.run("-m", "dvc", "pull", timeout=600)  # --quiet hides the errors too
     if result.returncode == 0:
         return None
     output = result.stdout + result.stderr
     hint = next((why for pattern, why in PULL_HINTS if pattern in output), "dvc pull failed")
-    return f"{hint}: {tail(output, 2)}"
+    errors = [line for line in output.splitlines() if line.startswith("ERROR")]
+    return f"{hint}: {errors[0] if errors else tail(output, 2)}"
 
 
 @contextmanager
