@@ -180,4 +180,5 @@ def test_the_grader_says_what_it_lacks(
     assert code == 1 and "remote unreachable: " in out and dead in out, out
     out, _, code = _grade(tmp_path, classroom.env(project_python), team, *checks)
     assert code == 1
-    assert "| environment | no uv.lock committed: pass --python a shared env |" in out, out
+    assert "| team_a | ? | no | environment |" in out, out
+    assert "| no uv.lock committed: pass --python a shared env |" in out, out
