@@ -13,7 +13,7 @@ from rich.prompt import Confirm
 from rich.table import Table
 from rich.tree import Tree
 
-from . import checks
+from . import checks, grade
 from .answers import AnswerError, parse_answers
 from .generate import Generated, GenerationError, build_context, check, render, save_replay
 from .template import options as template_options
@@ -267,3 +267,4 @@ def list_options(
 
 
 checks.register(app)  # `ccmlops check`: the milestone checker (checks/)
+grade.register(app)  # `ccmlops grade`: fresh clones of team repositories, one table (grade.py)

@@ -94,6 +94,27 @@ def report(
     }
 
 
+def run_with_progress(
+    project: Project,
+    milestone: str | None,
+    items: Sequence[Item],
+    skip: Sequence[str],
+    err: Console,
+    prefix: str = "",
+) -> dict[str, Any]:
+    """Run the items with one progress line each on ``err`` (a check can take minutes, so
+    silence would look like a hang), and return the report."""
+    start = time.perf_counter()
+    results = []
+    for index, item in enumerate(items, 1):
+        line = f"{prefix}[{index}/{len(items)}] {item.id}: {item.title} ..."
+        err.print(line, end="", highlight=False)
+        (result,) = run_checks(project, [item], skip)
+        err.print(f" {result.outcome.status} ({result.seconds:.1f} s)", highlight=False)
+        results.append(result)
+    return report(project, milestone, results, time.perf_counter() - start)
+
+
 # ----------------------------------------------------------------------------- the command
 
 STYLE = {PASSED: "green", FAILED: "red", SKIPPED: "yellow", NOT_APPLICABLE: "dim"}
@@ -174,14 +195,7 @@ def check(
     except (UsageError, NotAProject) as error:
         err.print(f"[bold red]error:[/bold red] {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
-    start = time.perf_counter()
-    results = []
-    for index, item in enumerate(items, 1):  # one progress line per item, on stderr
-        err.print(f"[{index}/{len(items)}] {item.id}: {item.title} ...", end="", highlight=False)
-        (result,) = run_checks(project, [item], skip or [])
-        err.print(f" {result.outcome.status} ({result.seconds:.1f} s)", highlight=False)
-        results.append(result)
-    data = report(project, milestone, results, time.perf_counter() - start)
+    data = run_with_progress(project, milestone, items, skip or [], err)
     if as_json:
         print(json.dumps(data, indent=2))
     else:
