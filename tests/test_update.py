@@ -332,3 +332,41 @@ def test_without_yes_the_change_is_shown_and_asked_for(
     assert (project / "docs" / "faq.md").exists() == applied
     status = run(["git", "status", "--porcelain"], cwd=project).stdout
     assert bool(status) == applied  # declined: the project is exactly as it was
+
+
+def next_lines(output: str) -> list[str]:
+    """The commands under "Next:" in ccmlops's output."""
+    return [line.strip() for line in output.split("\nNext:\n", 1)[1].splitlines()]
+
+
+def test_cruft_json_records_the_git_url_so_updates_work_on_another_machine(
+    template: Path, tmp_path: Path
+) -> None:
+    """The instructor renders from a clone; students have the URL, not the clone's path."""
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "clone", "-q", "--bare", str(template), str(remote))
+    clone = tmp_path / "instructor-clone"
+    git(tmp_path, "clone", "-q", str(remote), str(clone))
+    project = new_project(clone, tmp_path)
+    state = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+    assert state["template"] == str(remote)
+    assert state["context"]["cookiecutter"]["_template"] == str(remote)
+    revision_b(clone)
+    git(clone, "push", "-q", "origin", "main")
+    run(["rm", "-rf", str(clone)], cwd=tmp_path)  # the instructor's path is not on this machine
+    result = ccmlops(template, project, "update", "--yes")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (project / "docs" / "faq.md").is_file()
+
+
+def test_next_lines_name_only_commands_the_milestone_has(template: Path, tmp_path: Path) -> None:
+    out = tmp_path / "projects"
+    made = ccmlops(template, tmp_path, "new", "--no-input", "-o", str(out), "milestone=M1")
+    assert made.returncode == 0, made.stderr
+    lines = next_lines(made.stdout)
+    assert any(" cards" in line for line in lines), lines
+    assert not any("setup" in line or "dvc" in line for line in lines), lines
+    project = out / "my_ml_project"
+    result = ccmlops(template, project, "update", "--yes", "--set", "milestone=M2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert any(line.startswith("uv run dvc repro") for line in next_lines(result.stdout))
