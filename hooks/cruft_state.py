@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,15 @@ from jinja2.ext import Extension
 
 # Where this run's cookiecutter happened to be: true only on this machine, today.
 MACHINE_KEYS = frozenset({"_output_dir", "_repo_dir", "_checkout"})
+# .cruft.json's template when rendered from the copy inside the installed ccmlops package
+INSTALLED = "cookiecutter-mlops"
+# Fixed identity and dates: the same template files give the same snapshot commit anywhere.
+SNAPSHOT_ENV = {
+    **{f"GIT_{who}_{what}": value for who in ("AUTHOR", "COMMITTER")
+       for what, value in (("NAME", INSTALLED), ("EMAIL", "noreply@example.com"),
+                           ("DATE", "2000-01-01T00:00:00+00:00"))},
+    "GIT_CONFIG_NOSYSTEM": "1",
+}  # fmt: skip
 # The three Jinja openers, spelt so that no template rendering ever sees them here.
 JINJA_MARKERS = ("{" + "{", "{" + "%", "{" + "#")
 
@@ -54,11 +64,37 @@ def template_folder(text: str) -> Path | None:
     return path.resolve() if (path / "cookiecutter.json").is_file() else None
 
 
+def snapshot(folder: Path, repo: Path) -> str | None:
+    """Commit ``folder`` as it is into a new repository ``repo``; returns the commit id.
+
+    Why: a template installed with the package is no Git checkout, yet cruft updates from a
+    commit. The fixed identity and dates make it the same id on every machine that has the
+    same version installed, so `ccmlops update` rebuilds the commit the project records.
+    """
+    git_dir = repo / ".git"
+    if git_output(["init", "-q", "-b", "main", str(repo)], folder) is None:
+        return None
+    (git_dir / "info" / "exclude").write_text("__pycache__/\n*.pyc\n", encoding="utf-8")
+    where = [f"--git-dir={git_dir}", f"--work-tree={folder}", "-c", "commit.gpgsign=false"]
+    env = {**os.environ, **SNAPSHOT_ENV, "GIT_CONFIG_GLOBAL": os.devnull}
+    for args in (["add", "-A"], ["commit", "-q", "--no-verify", "-m", INSTALLED]):
+        done = subprocess.run(["git", *where, *args], cwd=folder, env=env, capture_output=True)
+        if done.returncode != 0:
+            return None
+    return git_output([f"--git-dir={git_dir}", "rev-parse", "HEAD"], folder)
+
+
+def installed_copy(folder: Path) -> bool:
+    """True for the template inside the installed package (ccmlops/_template in the wheel)."""
+    return folder.name == "_template" and folder.parent.name == "ccmlops"
+
+
 def template_source(answers: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
     """(template, commit, checkout) in cruft's terms: where `cruft update` clones from.
 
     A Git checkout is recorded by its ``origin`` URL, which works on a student's machine too;
-    only a checkout without a remote falls back to its path on this machine.
+    only a checkout without a remote falls back to its path on this machine. The copy inside
+    the installed package is recorded as ``cookiecutter-mlops`` and a snapshot commit.
     """
     if answers.get("_commit"):  # rendered by cruft, which resolved both itself
         return str(answers["_template"]), str(answers["_commit"]), None
@@ -70,6 +106,9 @@ def template_source(answers: Mapping[str, Any]) -> tuple[str, str | None, str | 
     top = git_output(["rev-parse", "--show-toplevel"], local)
     # only the template's own repository, not one it merely sits in (a venv inside a project)
     own = top is not None and Path(top).resolve() == local
+    if not own and installed_copy(local):
+        with tempfile.TemporaryDirectory(prefix="ccmlops-snapshot-") as scratch:
+            return INSTALLED, snapshot(local, Path(scratch)), None
     commit = git_output(["rev-parse", "HEAD"], local) if own else None
     origin = git_output(["remote", "get-url", "origin"], local) if own else None
     return origin or (str(local) if own or template_folder(named) else named), commit, checkout
