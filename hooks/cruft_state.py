@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -137,12 +136,6 @@ def cruft_state(answers: Mapping[str, Any]) -> dict[str, Any]:
 def cruft_json(answers: Mapping[str, Any]) -> str:
     """.cruft.json's text, byte for byte as cruft writes it (answers in cookiecutter.json order)."""
     state = cruft_state(answers)
-    if state["commit"] is None:
-        print(
-            "WARNING: the template is not a Git checkout: .cruft.json records no commit, so "
-            "`ccmlops update` cannot update this project (docs/updating.md).",
-            file=sys.stderr,
-        )
     return json.dumps(state, ensure_ascii=False, indent=2, separators=(",", ": "))
 
 

@@ -121,6 +121,11 @@ def main() -> int:
     answers = json.loads(ANSWERS_JSON.strip())
     root = Path.cwd()
     remove_optional_parts(root, json.loads(REMOVED_JSON.strip()))
+    if json.loads((root / ".cruft.json").read_text(encoding="utf-8"))["commit"] is None:
+        warn(
+            "the template is not a Git checkout: .cruft.json records no commit, so "
+            "`ccmlops update` cannot update this project (docs/updating.md)."
+        )
     sys.path.insert(0, json.loads(TEMPLATE_ROOT_JSON.strip()))
     from hooks.exercises import ExerciseError, apply_exercises
 

@@ -118,6 +118,7 @@ def test_post_gen_main_skips_vcs_when_asked(
     monkeypatch.setattr(post, "ANSWERS_JSON", json.dumps(answers))
     monkeypatch.setattr(post, "REMOVED_JSON", json.dumps(parts.removed_paths(answers)))
     monkeypatch.setattr(post, "TEMPLATE_ROOT_JSON", json.dumps(str(ROOT)))
+    (tmp_path / ".cruft.json").write_text('{"commit": "abc"}')  # a template file
     assert post.main() == 0
     assert not (tmp_path / ".git").exists()
     assert not (tmp_path / ".github").exists()
@@ -297,6 +298,7 @@ def test_post_gen_main_fails_on_a_malformed_marker(
     monkeypatch.setattr(post, "ANSWERS_JSON", json.dumps({**ANSWERS, "exercises": True}))
     monkeypatch.setattr(post, "REMOVED_JSON", "[]")
     monkeypatch.setattr(post, "TEMPLATE_ROOT_JSON", json.dumps(str(ROOT)))
+    (tmp_path / ".cruft.json").write_text('{"commit": "abc"}')  # a template file
     assert post.main() == 1
     err = capsys.readouterr().err
     assert "ERROR: exercise markers: src/demo/mod.py:2: malformed exercise marker" in err
