@@ -370,6 +370,7 @@ def test_next_lines_name_only_commands_the_milestone_has(template: Path, tmp_pat
     result = ccmlops(template, project, "update", "--yes", "--set", "milestone=M2")
     assert result.returncode == 0, result.stdout + result.stderr
     assert any(line.startswith("uv run dvc repro") for line in next_lines(result.stdout))
+    assert (project / ".dvc" / "config").is_file()  # the pipeline arrives as a DVC repository
 
 
 def test_a_project_from_the_installed_package_updates_its_answers(tmp_path: Path) -> None:
