@@ -14,7 +14,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_DIR = Path(cli.__file__).parent
 # The module or package of each part -> the tasks it adds (absent parts add none).
 PART_TASKS = {
-    "workflow.py": {"setup", "demo"},
+    "workflow.py": {"setup", "demo", "plots"},
     "quality.py": {"check"},
     "serving": {"serve"},
     "monitoring": {"monitor"},
