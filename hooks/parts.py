@@ -125,6 +125,13 @@ def removed_paths(answers: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def template_root() -> str:
+    """The folder of the template being rendered: cookiecutter renders hooks inside it. Not
+    this module's folder: cruft renders from fresh clones, and the module stays imported
+    from the first one (deleted by then)."""
+    return str(Path.cwd())
+
+
 class Parts(Extension):
     """Adds the ``part``, ``parts`` and ``removed_paths`` filters and ``template_root``, the
     folder the post-gen hook imports hooks/exercises.py from (it runs as a lone copy)."""
@@ -134,4 +141,4 @@ class Parts(Extension):
         environment.filters["part"] = included
         environment.filters["parts"] = included_parts
         environment.filters["removed_paths"] = removed_paths
-        environment.globals["template_root"] = str(Path(__file__).resolve().parents[1])
+        environment.globals["template_root"] = template_root

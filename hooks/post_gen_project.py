@@ -28,7 +28,7 @@ REMOVED_JSON = r"""
 """
 # The template's folder, where hooks/exercises.py is (cookiecutter runs this file alone).
 TEMPLATE_ROOT_JSON = r"""
-{{ template_root | tojson }}
+{{ template_root() | tojson }}
 """
 COMMIT_MESSAGE = "Initial commit from cookiecutter-mlops"
 # Set by the template's own structure tests and by updates: renders that are not projects.
