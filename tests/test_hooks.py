@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from hooks import parts
+from hooks import cruft_state, exercises, parts
 from hooks import post_gen_project as post
 from hooks import pre_gen_project as pre
 
+ROOT = Path(__file__).resolve().parents[1]
 ANSWERS = {
     "project_name": "Demo",
     "project_slug": "demo",
@@ -49,27 +50,21 @@ def test_control_characters_are_refused() -> None:
     assert problems == ["description contains a control character; remove it"]
 
 
-@pytest.fixture(autouse=True)
-def rendered_parts(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What cookiecutter renders into the hook's PARTS_JSON, computed from each call's answers."""
-
-    def included(answers: dict[str, Any]) -> dict[str, bool]:
-        return {**parts.included_parts(answers), "license": answers.get("license") != "none"}
-
-    monkeypatch.setattr(post, "included_parts", included)
+def test_rendered_removals_parse_in_the_hook() -> None:
+    """The hook reads the paths rendered by the ``removed_paths`` filter (hooks/parts.py)."""
+    removed = parts.removed_paths({**ANSWERS, "milestone": "M1", "license": "none"})
+    assert json.loads("\n" + json.dumps(removed) + "\n") == removed
+    assert {"dvc.yaml", "src/demo/serving", "LICENSE"} <= set(removed)
+    assert "src/demo/cli.py" not in removed
 
 
-def test_rendered_parts_table_parses_in_the_hook(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.undo()  # the hook's own reading of the rendered JSON
-    monkeypatch.setattr(post, "PARTS_JSON", json.dumps(parts.included_parts({"milestone": "M1"})))
-    included = post.included_parts({"license": "none"})
-    assert included["scoping"] and not included["pipeline"] and not included["license"]
-    assert set(included) == set(post.REMOVED_PATHS) | {"scoping"}
+def remove(root: Path, answers: dict[str, Any]) -> list[str]:
+    return post.remove_optional_parts(root, parts.removed_paths(answers))
 
 
 def test_milestone_m1_leaves_out_every_later_part(tmp_path: Path) -> None:
     make_tree(tmp_path)
-    removed = post.remove_optional_parts(tmp_path, {**ANSWERS, "milestone": "M1"})
+    removed = remove(tmp_path, {**ANSWERS, "milestone": "M1"})
     assert {"benchmarks", "src/demo/serving", "Dockerfile", ".github"} <= set(removed)
     left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
     assert left == ["LICENSE", "src/demo/cli.py"]
@@ -94,7 +89,7 @@ def make_tree(root: Path) -> None:
 def test_remove_optional_parts_follows_the_table(tmp_path: Path) -> None:
     make_tree(tmp_path)
     answers = {**ANSWERS, "serving": False, "docker": False, "ci": False, "license": "none"}
-    removed = post.remove_optional_parts(tmp_path, answers)
+    removed = remove(tmp_path, answers)
     assert set(removed) == {
         "src/demo/serving",
         "tests/serving",
@@ -110,7 +105,7 @@ def test_remove_optional_parts_follows_the_table(tmp_path: Path) -> None:
 
 def test_remove_optional_parts_keeps_everything_when_all_on(tmp_path: Path) -> None:
     make_tree(tmp_path)
-    assert post.remove_optional_parts(tmp_path, ANSWERS) == []
+    assert remove(tmp_path, ANSWERS) == []
 
 
 def test_post_gen_main_skips_vcs_when_asked(
@@ -119,14 +114,14 @@ def test_post_gen_main_skips_vcs_when_asked(
     make_tree(tmp_path)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv(post.SKIP_VCS_ENV, "1")
-    monkeypatch.setattr(post, "ANSWERS_JSON", json.dumps({**ANSWERS, "ci": False}))
-    monkeypatch.setattr(post, "ANSWER_ORDER_JSON", json.dumps(list(ANSWERS)))
+    answers = {**ANSWERS, "ci": False}
+    monkeypatch.setattr(post, "ANSWERS_JSON", json.dumps(answers))
+    monkeypatch.setattr(post, "REMOVED_JSON", json.dumps(parts.removed_paths(answers)))
+    monkeypatch.setattr(post, "TEMPLATE_ROOT_JSON", json.dumps(str(ROOT)))
+    (tmp_path / ".cruft.json").write_text('{"commit": "abc"}')  # a template file
     assert post.main() == 0
     assert not (tmp_path / ".git").exists()
     assert not (tmp_path / ".github").exists()
-    assert (
-        json.loads((tmp_path / ".cruft.json").read_text())["context"]["cookiecutter"]["ci"] is False
-    )
 
 
 def test_the_hook_needs_no_dvc(
@@ -155,8 +150,8 @@ def test_hook_and_ccmlops_store_answers_as_the_same_literal(text: str) -> None:
 
     from ccmlops.answers import jinja_literal
 
-    assert post.jinja_literal(text) == jinja_literal(text)
-    assert Environment().from_string(post.jinja_literal(text)).render() == text
+    assert cruft_state.jinja_literal(text) == jinja_literal(text)
+    assert Environment().from_string(cruft_state.jinja_literal(text)).render() == text
 
 
 def test_cruft_state_is_what_cruft_writes_without_machine_keys() -> None:
@@ -171,7 +166,7 @@ def test_cruft_state_is_what_cruft_writes_without_machine_keys() -> None:
         "_checkout": None,
     }
     order = ["project_name", "project_slug", "__package_name", "_extensions", "_template"]
-    state = post.cruft_state(answers, order)
+    state = cruft_state.cruft_state({k: answers[k] for k in order} | answers)
     assert list(state) == ["template", "commit", "checkout", "context", "directory"]
     assert (state["template"], state["commit"]) == ("gh:someone/template", "abc123")
     context = state["context"]["cookiecutter"]
@@ -211,7 +206,7 @@ def exercise_tree(root: Path, source: str = EXERCISE_SOURCE) -> Path:
 
 def test_exercises_off_deletes_only_the_marker_lines(tmp_path: Path) -> None:
     module = exercise_tree(tmp_path)
-    assert post.apply_exercises(tmp_path, {**ANSWERS, "exercises": False}) == []
+    assert exercises.apply_exercises(tmp_path, {**ANSWERS, "exercises": False}) == []
     expected = "\n".join(
         line
         for line in EXERCISE_SOURCE.split("\n")
@@ -223,7 +218,7 @@ def test_exercises_off_deletes_only_the_marker_lines(tmp_path: Path) -> None:
 
 def test_exercises_stub_the_tasks_up_to_the_milestone(tmp_path: Path) -> None:
     module = exercise_tree(tmp_path)
-    tasks = post.apply_exercises(tmp_path, {**ANSWERS, "exercises": True, "milestone": "M3"})
+    tasks = exercises.apply_exercises(tmp_path, {**ANSWERS, "exercises": True, "milestone": "M3"})
     assert [(t.task_id, t.path, t.function) for t in tasks] == [("M1.1", "src/demo/mod.py", "kept")]
     text = module.read_text()
     assert '    """Docstring stays."""\n    raise NotImplementedError(' in text
@@ -235,7 +230,7 @@ def test_exercises_stub_the_tasks_up_to_the_milestone(tmp_path: Path) -> None:
     assert readme.endswith("done when every test passes.\n\n## Pipeline\n")
     # `all` (the default) is the last milestone: the method is stubbed too, at its indentation
     exercise_tree(tmp_path / "all")
-    tasks = post.apply_exercises(tmp_path / "all", {**ANSWERS, "exercises": True})
+    tasks = exercises.apply_exercises(tmp_path / "all", {**ANSWERS, "exercises": True})
     assert [t.task_id for t in tasks] == ["M1.1", "M4.2"]
     assert (
         '        """A task of a later milestone."""\n        raise NotImplementedError('
@@ -244,10 +239,10 @@ def test_exercises_stub_the_tasks_up_to_the_milestone(tmp_path: Path) -> None:
 
 
 def test_long_task_descriptions_are_wrapped_as_ruff_formats_them() -> None:
-    task = post.Task("M2.1", 2, 1, " ".join(["word"] * 40), "src/demo/mod.py", "f")
-    lines = post.stub_lines("        ", task)
+    task = exercises.Task("M2.1", 2, 1, " ".join(["word"] * 40), "src/demo/mod.py", "f")
+    lines = exercises.stub_lines("        ", task)
     assert lines[0] == "        raise NotImplementedError(" and lines[-1] == "        )"
-    assert all(len(line) <= post.LINE_LENGTH for line in lines)
+    assert all(len(line) <= exercises.LINE_LENGTH for line in lines)
     joined = "".join(json.loads(line.strip()) for line in lines[1:-1])
     assert joined == f"Task M2.1 (README.md, section Tasks): {task.text}"
 
@@ -275,21 +270,23 @@ def test_malformed_exercise_markers_name_the_file_and_line(
     tmp_path: Path, source: str, message: str
 ) -> None:
     exercise_tree(tmp_path, source)
-    for exercises in (True, False):  # a broken marker fails every render, not only exercises
-        with pytest.raises(post.ExerciseError) as info:
-            post.apply_exercises(tmp_path, {**ANSWERS, "exercises": exercises})
+    for switched_on in (True, False):  # a broken marker fails every render, not only exercises
+        with pytest.raises(exercises.ExerciseError) as info:
+            exercises.apply_exercises(tmp_path, {**ANSWERS, "exercises": switched_on})
         assert str(info.value).startswith("src/demo/" + message), str(info.value)
 
 
 def test_a_task_id_used_twice_is_refused(tmp_path: Path) -> None:
-    for exercises in (True, False):
-        root = tmp_path / str(exercises)
+    for switched_on in (True, False):
+        root = tmp_path / str(switched_on)
         exercise_tree(root)
         (root / "src" / "demo" / "other.py").write_text(
             "def g():\n    # exercise M1.1: Again\n    pass\n    # end exercise\n"
         )
-        with pytest.raises(post.ExerciseError, match=r"task M1\.1 is also in src/demo/mod\.py"):
-            post.apply_exercises(root, {**ANSWERS, "exercises": exercises})
+        with pytest.raises(
+            exercises.ExerciseError, match=r"task M1\.1 is also in src/demo/mod\.py"
+        ):
+            exercises.apply_exercises(root, {**ANSWERS, "exercises": switched_on})
 
 
 def test_post_gen_main_fails_on_a_malformed_marker(
@@ -299,7 +296,18 @@ def test_post_gen_main_fails_on_a_malformed_marker(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv(post.SKIP_VCS_ENV, "1")
     monkeypatch.setattr(post, "ANSWERS_JSON", json.dumps({**ANSWERS, "exercises": True}))
-    monkeypatch.setattr(post, "ANSWER_ORDER_JSON", json.dumps(list(ANSWERS)))
+    monkeypatch.setattr(post, "REMOVED_JSON", "[]")
+    monkeypatch.setattr(post, "TEMPLATE_ROOT_JSON", json.dumps(str(ROOT)))
+    (tmp_path / ".cruft.json").write_text('{"commit": "abc"}')  # a template file
     assert post.main() == 1
     err = capsys.readouterr().err
     assert "ERROR: exercise markers: src/demo/mod.py:2: malformed exercise marker" in err
+
+
+def test_the_post_gen_hook_does_only_what_cannot_be_a_file() -> None:
+    """Issue 15.5: removal from one table, exercises by import, Git; budget 150 lines."""
+    source = (Path(post.__file__)).read_text(encoding="utf-8")
+    lines = [line for line in source.splitlines() if line.strip()]
+    assert len(lines) <= 150, f"{len(lines)} non-blank lines"
+    for moved in ("REMOVED_PATHS", "def cruft_state", "def apply_exercises"):
+        assert moved not in source, f"{moved} belongs in another hooks/ module"

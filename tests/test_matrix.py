@@ -24,7 +24,7 @@ from conftest import (
     valid_combinations,
 )
 
-from hooks import parts, post_gen_project
+from hooks import parts
 
 TEMPLATE = ROOT / "{{cookiecutter.project_slug}}"
 COMBOS = valid_combinations()
@@ -38,14 +38,9 @@ def expected_tree(answers: dict[str, Any], package: str) -> set[str]:
         for p in TEMPLATE.rglob("*")
         if p.is_file() and "__pycache__" not in p.parts
     }
-    included = {**parts.included_parts(answers), "license": answers["license"] != "none"}
-    for part, patterns in post_gen_project.REMOVED_PATHS.items():
-        if included[part]:
-            continue
-        for pattern in patterns:
-            rel = pattern.format(package=package)
-            files = {f for f in files if f != rel and not f.startswith(rel + "/")}
-    return files | {post_gen_project.CRUFT_FILE}  # written by the hook: template and answers
+    for rel in parts.removed_paths({**answers, "__package_name": package}):
+        files = {f for f in files if f != rel and not f.startswith(rel + "/")}
+    return files
 
 
 def test_every_option_is_varied() -> None:

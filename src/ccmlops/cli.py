@@ -90,15 +90,22 @@ def summarize(result: Generated, answers: dict[str, object]) -> None:
     out.print(tree)
     if result.backup:
         out.print(f"The previous folder was kept as [bold]{result.backup}[/bold].")
-    command = str(answers["project_slug"]).replace("_", "-")
     out.print("\nNext:")
-    for line in (
-        f"cd {result.path}",
-        f"uv run {command} setup    # environment, lock file, DVC",
-        "uv run dvc repro            # the pipeline",
-        "uv run pytest               # the project's tests",
-    ):
+    for line in (f"cd {result.path}", *next_commands(result.path, str(answers["project_slug"]))):
         out.print(f"    {line}", highlight=False)
+
+
+def next_commands(project: Path, slug: str) -> list[str]:
+    """The milestone's first commands, from what the project has: M1 has no pipeline, so no
+    `setup` and no `dvc repro`; from M2 on, DVC's files are template files, so `dvc repro`
+    runs at once after `ccmlops new` or an update."""
+    command = slug.replace("_", "-")
+    if not (project / "dvc.yaml").is_file():
+        return [f"uv run {command} cards    # the data and model cards", "uv run pytest    # tests"]
+    return [
+        "uv run dvc repro    # the pipeline (uv installs what the project needs first)",
+        "uv run pytest       # the project's tests",
+    ]
 
 
 SET_HELP = "Change an answer, as key=value (repeatable), e.g. --set serving=true."
@@ -168,10 +175,11 @@ def report_update(project: Path, outcome: Outcome, seconds: float) -> None:
     if len(outcome.changed) > SHOWN_PATHS:
         out.print(f"    … and {len(outcome.changed) - SHOWN_PATHS} more (git status)")
     out.print("Nothing was committed: this is an ordinary Git change for you to review.")
+    slug = str(load_state(project)["context"]["cookiecutter"]["project_slug"])
     out.print("\nNext:")
     for line in (
         "git status && git diff HEAD          # review (new files are listed by git status)",
-        "uv lock && uv run pytest             # dependencies may have changed",
+        *next_commands(project, slug),
         'git add -A && git commit -m "Update from the cookiecutter-mlops template"',
         "git reset --hard && git clean -fd    # or: undo the whole update",
     ):

@@ -72,8 +72,19 @@ def options() -> list[Option]:
 @cache
 def rules() -> ModuleType:
     """The pre-generation hook as a module: the one place where answer rules live."""
-    path = template_dir() / "hooks" / "pre_gen_project.py"
-    spec = importlib.util.spec_from_file_location("ccmlops_template_rules", path)
+    return hook_module("pre_gen_project")
+
+
+@cache
+def cruft_source() -> ModuleType:
+    """hooks/cruft_state.py: how .cruft.json names the template (and its snapshot commit)."""
+    return hook_module("cruft_state")
+
+
+def hook_module(name: str) -> ModuleType:
+    """A file of the template's hooks/ folder as a module (the template may be a fork)."""
+    path = template_dir() / "hooks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"ccmlops_template_{name}", path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
