@@ -75,7 +75,7 @@ def test_paths_module_and_dvc_yaml_agree() -> None:
             str(paths.validation_report),
             str(paths.validation_summary),
             str(paths.validation_results),
-            str(paths.gx_dir),
+            str(paths.gx_suite),
             str(paths.data_docs),
         }
     expected = {str(paths.models_dir / "model.skops"), str(paths.models_dir / "model.json")}

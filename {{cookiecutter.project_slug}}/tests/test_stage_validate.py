@@ -35,7 +35,7 @@ def test_validate_saves_the_suite_results_and_data_docs(
     params, paths = prepared
     for _ in range(2):  # a second run replaces the first one's results, it does not add
         validate.main(params, paths)
-    suite = json.loads((paths.gx_dir / "expectations" / "data_card.json").read_text())
+    suite = json.loads(paths.gx_suite.read_text())
     expected = json.loads(paths.validation_report.read_text())["expectations"]
     assert suite["name"] == "data_card" and len(suite["expectations"]) == expected
     results = json.loads(paths.validation_results.read_text())

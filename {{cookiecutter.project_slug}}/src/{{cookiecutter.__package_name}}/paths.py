@@ -48,9 +48,10 @@ class ProjectPaths:
         return self.root / "reports" / "validation.md"
 
     @property
-    def gx_dir(self) -> Path:
-        """Great Expectations' file layout: the expectation suite, written by validate."""
-        return self.root / "gx"
+    def gx_suite(self) -> Path:
+        """The expectation suite in Great Expectations' file layout (gx/), written by validate.
+        Only the suite is a stage output: GX's own gx/uncommitted/ is never in a clone."""
+        return self.root / "gx" / "expectations" / "data_card.json"
 
     @property
     def validation_results(self) -> Path:

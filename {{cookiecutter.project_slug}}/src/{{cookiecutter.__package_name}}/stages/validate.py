@@ -22,7 +22,7 @@ def main(params: Params, paths: ProjectPaths) -> None:
         raise ParamsError(f"{paths.params}: the validate stage needs a `validation:` section")
     checks = build_checks(spec, cfg.min_rows)
     frames = {name: read_split(path, spec) for name, path in _splits(paths).items()}
-    store = Store(paths.gx_dir, paths.validation_results, paths.data_docs)
+    store = Store(paths.gx_suite.parents[1], paths.validation_results, paths.data_docs)
     failures = run_checks(frames, checks, store)
     write_report(failures, len(checks), paths.validation_report, paths.validation_summary)
     if failures:
