@@ -19,12 +19,13 @@ from conftest import ROOT, shared_env
 HOOK = ROOT / "hooks" / "pre_gen_project.py"
 BLOCK = re.compile(r'(TAKEN_NAMES = """\n)(.*?)(""")', re.S)
 # Runs inside the environment: every importable top-level name and every distribution name,
-# skipping editable installs (generated projects the tests installed there).
+# skipping what was installed from a local folder (generated projects the tests installed
+# there, editable or not): only the pinned dependencies come from the index.
 PROBE = """
 import importlib.metadata as md, json, re
 editable = {
     d.metadata["Name"] for d in md.distributions()
-    if '"editable": true' in (d.read_text("direct_url.json") or "")
+    if json.loads(d.read_text("direct_url.json") or "{}").get("url", "").startswith("file:")
 }
 names = {re.sub(r"[-_.]+", "_", d.metadata["Name"]).lower()
          for d in md.distributions() if d.metadata["Name"] not in editable}

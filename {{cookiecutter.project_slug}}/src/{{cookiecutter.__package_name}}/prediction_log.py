@@ -70,7 +70,7 @@ def _insert_sql(requests: int) -> str:
     Never ``OR REPLACE``: a logged request is never overwritten (a reused id is an error).
     """
     placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * requests)
-    return f"INSERT INTO requests VALUES {placeholders}"  # noqa: S608 - only ?s
+    return f"INSERT INTO requests VALUES {placeholders}"  # noqa: S608  # nosec B608
 
 
 def encode_rows(rows: Sequence[Mapping[str, Any]]) -> str:
