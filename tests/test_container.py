@@ -137,7 +137,8 @@ def middle_row(project: Path) -> dict[str, float]:
 
 
 def without_ids(answer: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in answer.items() if key != "request_id"}
+    """The answer without the id the server issues per prediction (never equal across runs)."""
+    return {key: value for key, value in answer.items() if key != "prediction_id"}
 
 
 @pytest.fixture(scope="session")

@@ -32,7 +32,8 @@ def test_plain_cookiecutter_with_key_values(tmp_path: Path) -> None:
     assert not (project / "src" / "my_ml_project" / "serving").exists()
     assert run(["git", "status", "--porcelain"], cwd=project).stdout == ""
     cruft = json.loads((project / ".cruft.json").read_text())  # committed, updatable
-    assert cruft["template"] == str(ROOT)
+    origin = run(["git", "remote", "get-url", "origin"], cwd=ROOT).stdout.strip()
+    assert cruft["template"] == (origin or str(ROOT))  # a clone's origin works elsewhere too
     assert cruft["commit"] == run(["git", "rev-parse", "HEAD"], cwd=ROOT).stdout.strip()
     assert cruft["context"]["cookiecutter"]["serving"] is False
     assert "_output_dir" not in cruft["context"]["cookiecutter"]  # nothing machine-specific
