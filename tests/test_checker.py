@@ -420,6 +420,11 @@ def test_tests_fail_on_a_failing_test_and_on_low_coverage(broken: Any) -> None:
     assert outcome.status == "failed"
     assert "1 failed, 1 passed" in outcome.detail
     assert "first failure: tests/test_broken.py::test_broken" in outcome.detail
+    (broken.root / "tests" / "test_broken.py").write_text(
+        "import pytest\n\n\n@pytest.mark.slow\ndef test_pipeline():\n    assert False\n"
+    )  # the project's end-to-end tests are CI's: the dvc item proves the pipeline runs
+    outcome = broken("tests")
+    assert "1 passed, 1 deselected" in outcome.detail and "slow left to CI" in outcome.detail
 
 
 @pytest.mark.tier2

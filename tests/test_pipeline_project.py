@@ -34,14 +34,24 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+IDENTITY = {f"GIT_{who}_{what}": value for who in ("AUTHOR", "COMMITTER")
+            for what, value in (("NAME", "Test"), ("EMAIL", "test@example.com"))}  # fmt: skip
+# `mlflow run . --env-manager local`: main is `dvc repro` recorded as one MLflow run
+MLFLOW_RUN = ("mlflow", "run", ".", "--env-manager", "local", "--experiment-name", "runs")
+
+
 @pytest.mark.parametrize("task", ["classification", "regression"])
 def test_repro_push_and_no_op_in_the_generated_project(
     generated_project: Callable[..., Path], project_python: Path, task: str
 ) -> None:
+    """The pipeline's two front doors, one per task (they run the same stages): `dvc repro`
+    then an experiment (classification); `mlflow run` then its train entry point (regression)."""
     project = generated_project(
         f"project_name=Pipe {task}", f"ml_task={task}", "serving=false", "docker=false"
     )
-    first = _in(project_python, project, "dvc", "repro")
+    params_before = (project / "params.yaml").read_text()
+    first = _in(project_python, project, *(("dvc", "repro") if task == "classification"
+                                            else MLFLOW_RUN))  # fmt: skip
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     metrics = json.loads((project / "reports" / "metrics.json").read_text())
     assert metrics["gate"]["passed"] is True
@@ -59,6 +69,53 @@ def test_repro_push_and_no_op_in_the_generated_project(
     status = run(["git", "status", "--porcelain"], cwd=project).stdout
     assert "dvc.lock" in status and "reports/" in status
     assert "data/" not in status and "models/" not in status and "mlflow.db" not in status
+    if task == "classification":
+        experiment_never_moves_the_champion(project_python, project)
+    else:
+        mlflow_train_takes_parameters_for_one_run(project_python, project, params_before)
+
+
+def experiment_never_moves_the_champion(python: Path, project: Path) -> None:
+    """An experiment's model is in no commit: it gets a tagged version, never @champion."""
+    run(["git", "add", "-A"], cwd=project).check_returncode()
+    run(["git", "commit", "-qm", "first model"], cwd=project, env=IDENTITY).check_returncode()
+    trial = _in(python, project, "dvc", "exp", "run", "-n", "trial", "-S", "train.seed=7",
+                **IDENTITY)  # fmt: skip
+    assert trial.returncode == 0, trial.stdout[-3000:] + trial.stderr[-3000:]
+    query = run([str(python), "-c", CHAMPION, project.name], cwd=project, env=env_for(python))
+    assert query.returncode == 0, query.stderr
+    registry = json.loads(query.stdout)
+    assert registry["champion"] == "1"
+    assert registry["tags"]["2"] == {"dvc_experiment": "trial"}
+    assert "@champion not moved" in trial.stdout
+
+
+def mlflow_train_takes_parameters_for_one_run(
+    python: Path, project: Path, params_before: str
+) -> None:
+    """`-e train` trains with parameters that override params.yaml for that run only."""
+    import yaml
+
+    overrides = (
+        "-P",
+        "train_estimator=random_forest_regressor",
+        "-P",
+        "train_hyperparameters={n_estimators: 7}",
+    )
+    trial = _in(python, project, *MLFLOW_RUN, "-e", "train", *overrides)
+    assert trial.returncode == 0, trial.stdout[-3000:] + trial.stderr[-3000:]
+    assert (project / "params.yaml").read_text() == params_before
+    run_id = json.loads((project / "artifacts" / "train" / "run.json").read_text())["run_id"]
+    query = (
+        "import mlflow, sys, json; r = mlflow.get_run(sys.argv[1]);"
+        "print(json.dumps([r.info.status, r.data.params, r.data.tags]))"
+    )
+    shown = run([str(python), "-c", query, run_id], cwd=project, env=env_for(python))
+    status, params, tags = json.loads(shown.stdout.strip().splitlines()[-1])
+    assert status == "FINISHED"
+    assert tags["mlflow.project.entryPoint"] == "train"
+    assert (params["estimator"], params["hp_n_estimators"]) == ("random_forest_regressor", "7")
+    assert yaml.safe_load(params_before)["train"]["estimator"] != "random_forest_regressor"
 
 
 def _closed_port() -> int:
@@ -126,32 +183,6 @@ print(json.dumps({"champion": str(champion.version),
 """
 
 
-@pytest.mark.e2e
-def test_dvc_exp_run_never_moves_the_champion_alias(
-    generated_project: Callable[..., Path], project_python: Path
-) -> None:
-    """An experiment's model is in no commit: it gets a tagged version, never @champion."""
-    project = generated_project("project_name=Pipe Exp", "serving=false", "docker=false")
-    identity = {f"GIT_{who}_{what}": value for who in ("AUTHOR", "COMMITTER")
-                for what, value in (("NAME", "Test"), ("EMAIL", "test@example.com"))}  # fmt: skip
-    first = _in(project_python, project, "dvc", "repro")
-    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    run(["git", "add", "-A"], cwd=project).check_returncode()
-    run(["git", "commit", "-qm", "first model"], cwd=project, env=identity).check_returncode()
-    trial = _in(
-        project_python, project, "dvc", "exp", "run", "-n", "trial", "-S", "train.seed=7",
-        **identity,
-    )  # fmt: skip
-    assert trial.returncode == 0, trial.stdout[-3000:] + trial.stderr[-3000:]
-    query = run([str(project_python), "-c", CHAMPION, "pipe_exp"], cwd=project,
-                env=env_for(project_python))  # fmt: skip
-    assert query.returncode == 0, query.stderr
-    registry = json.loads(query.stdout)
-    assert registry["champion"] == "1"
-    assert registry["tags"]["2"] == {"dvc_experiment": "trial"}
-    assert "@champion not moved" in trial.stdout
-
-
 LOCATIONS = """
 import json, sqlite3
 db = sqlite3.connect("mlflow.db")
@@ -184,43 +215,3 @@ def test_a_moved_project_keeps_its_artifacts_inside(
     locations = json.loads(query.stdout)
     assert len(locations) == 5  # the experiment, two runs, two model versions
     assert all(location.startswith("mlruns/") for location in locations), locations
-
-
-def test_mlflow_run_runs_the_pipeline_and_trains_with_parameters(
-    generated_project: Callable[..., Path], project_python: Path
-) -> None:
-    """`mlflow run . --env-manager local`: main is `dvc repro` recorded as one MLflow run;
-    `-e train` trains with parameters that override params.yaml for that run only."""
-    import yaml
-
-    project = generated_project("project_name=Projects Run", "serving=false", "docker=false")
-    params_before = (project / "params.yaml").read_text()
-    mlflow_run = ("mlflow", "run", ".", "--env-manager", "local", "--experiment-name", "runs")
-    main = _in(project_python, project, *mlflow_run)
-    assert main.returncode == 0, main.stdout[-3000:] + main.stderr[-3000:]
-    assert json.loads((project / "reports" / "metrics.json").read_text())["gate"]["passed"]
-    assert (
-        "Data and pipelines are up to date" in _in(project_python, project, "dvc", "repro").stdout
-    )
-    overrides = (
-        "-P",
-        "train_estimator=random_forest",
-        "-P",
-        "train_hyperparameters={n_estimators: 7}",
-    )
-    trial = _in(project_python, project, *mlflow_run, "-e", "train", *overrides)
-    assert trial.returncode == 0, trial.stdout[-3000:] + trial.stderr[-3000:]
-    assert (project / "params.yaml").read_text() == params_before
-    run_id = json.loads((project / "artifacts" / "train" / "run.json").read_text())["run_id"]
-    query = (
-        "import mlflow, sys, json; r = mlflow.get_run(sys.argv[1]);"
-        "print(json.dumps([r.info.status, r.data.params, r.data.tags]))"
-    )
-    shown = run(
-        [str(project_python), "-c", query, run_id], cwd=project, env=env_for(project_python)
-    )
-    status, params, tags = json.loads(shown.stdout.strip().splitlines()[-1])
-    assert status == "FINISHED"
-    assert tags["mlflow.project.entryPoint"] == "train"
-    assert (params["estimator"], params["hp_n_estimators"]) == ("random_forest", "7")
-    assert yaml.safe_load(params_before)["train"]["estimator"] != "random_forest"
