@@ -1,4 +1,4 @@
-"""The quality gate (``check``), the ban on unsafe model loading, and the notebooks."""
+"""The quality gate (``check``), no unsafe model loading, the notebooks. Yours to edit."""
 
 from __future__ import annotations
 

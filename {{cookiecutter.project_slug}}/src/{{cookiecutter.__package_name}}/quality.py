@@ -1,4 +1,4 @@
-"""The quality gate: linters, type checker, security scan and tests, in one command.
+"""The quality gate: linters, type checker, security scan, tests. Plumbing, rarely edited.
 
 Why one command: developers and CI run exactly the same checks (``<project> check``), so a
 green run on a laptop means a green CI job. Each tool runs from this environment

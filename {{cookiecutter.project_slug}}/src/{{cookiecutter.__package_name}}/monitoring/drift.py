@@ -1,4 +1,4 @@
-"""Per-column drift tests: Kolmogorov-Smirnov for numbers, chi-square for categories.
+"""Per-column drift tests: Kolmogorov-Smirnov for numbers, chi-square else. Yours to edit.
 
 Why scipy and not Evidently: Evidently 0.7.23 does not import with pandas 3 (it uses
 ``pandas.core.dtypes.common.infer_dtype_from_object``, removed there) and brings about

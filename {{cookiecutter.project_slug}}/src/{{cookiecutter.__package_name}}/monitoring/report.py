@@ -1,4 +1,4 @@
-"""Compare a window of traffic with the training reference; write the JSON and HTML reports.
+"""Compare a window of traffic with the training data; write the reports. Plumbing, rarely edited.
 
 Why two files: ``summary.json`` is for machines (the serving app turns it into the
 ``model_drift_share`` and ``model_needs_retraining`` gauges, CI reads ``needs_retraining``),
@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,28 +32,6 @@ TEMPLATE = Path(__file__).with_name("report.html.j2")
 
 class NotEnoughRows(DataError):
     """The window holds fewer logged rows than ``monitor.min_rows``: no verdict is possible."""
-
-
-@dataclass(frozen=True)
-class ReportPaths:
-    """Where the monitor writes (not DVC outputs: they describe production, not the pipeline)."""
-
-    root: Path = Path()
-
-    @property
-    def directory(self) -> Path:
-        """reports/monitoring/."""
-        return self.root / "reports" / "monitoring"
-
-    @property
-    def summary(self) -> Path:
-        """Machine-readable verdict."""
-        return self.directory / "summary.json"
-
-    @property
-    def html(self) -> Path:
-        """Human-readable report."""
-        return self.directory / "report.html"
 
 
 def _iso(ts: float) -> str:
@@ -205,7 +182,9 @@ def render_html(summary: dict[str, Any]) -> str:
     return template.render(summary=summary)
 
 
-def write_reports(summary: dict[str, Any], out: ReportPaths) -> None:
-    """summary.json and report.html under reports/monitoring/."""
-    _atomic_write(out.summary, json.dumps(summary, indent=2) + "\n")
-    _atomic_write(out.html, render_html(summary))
+def write_reports(summary: dict[str, Any], directory: Path) -> tuple[Path, Path]:
+    """summary.json and report.html in ``directory`` (reports/monitoring/); their paths."""
+    written = directory / "summary.json", directory / "report.html"
+    _atomic_write(written[0], json.dumps(summary, indent=2) + "\n")
+    _atomic_write(written[1], render_html(summary))
+    return written
