@@ -241,7 +241,7 @@ def test_categorical_column_uses_chi_square_and_sees_a_new_value() -> None:
     same = column_drift("flag", reference, np.array(["b", "a"] * 40, dtype=object), 0.05, True)
     assert same.test == "chi2" and not same.drifted
     new = column_drift("flag", reference, np.array(["a", "c"] * 40, dtype=object), 0.05, True)
-    assert new.drifted and any(b.label == "c" and b.reference == 0 for b in new.bins)
+    assert new.drifted and any(b["label"] == "c" and b["reference"] == 0 for b in new.bins)
 
 
 def test_missing_inputs_are_counted_not_compared() -> None:

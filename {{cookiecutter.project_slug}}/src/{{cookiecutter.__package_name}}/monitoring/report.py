@@ -50,25 +50,18 @@ def reference_predictions(
     except BundleError as error:
         return to_labels(train, spec), f"training labels (no model bundle: {error})"
     predicted = model.predict(to_matrix(train, spec))
-    if spec.task == "classification":
-        predicted = np.array([str(value) for value in predicted], dtype=object)
     return predicted, f"model {metadata.name} v{metadata.version} on the training data"
 
 
 def _prediction_drift(
     spec: DatasetSpec, reference: np.ndarray, window: Window, p_value: float
 ) -> ColumnDrift:
-    current = window.predictions.to_numpy()
-    if spec.task == "classification":
-        return column_drift(
-            "prediction",
-            np.array([str(v) for v in reference], dtype=object),
-            np.array([None if v is None else str(v) for v in current], dtype=object),
-            p_value,
-            categorical=True,
-        )
-    values = pd.to_numeric(pd.Series(current), errors="coerce").to_numpy(dtype=np.float64)
-    return column_drift("prediction", reference, values, p_value, categorical=False)
+    """The served model's outputs against its outputs on the training data."""
+    categorical = spec.task == "classification"
+    current = window.predictions
+    if not categorical:
+        current = pd.to_numeric(current, errors="coerce")
+    return column_drift("prediction", reference, current.to_numpy(), p_value, categorical)
 
 
 def _offline_metrics(paths: ProjectPaths) -> dict[str, float] | None:
@@ -77,22 +70,6 @@ def _offline_metrics(paths: ProjectPaths) -> dict[str, float] | None:
         return dict(json.loads(paths.metrics.read_text(encoding="utf-8"))["model"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-
-
-def _feature_drift(
-    params: MonitorParams, spec: DatasetSpec, train: pd.DataFrame, window: Window
-) -> list[ColumnDrift]:
-    """One test per feature, in the spec's order."""
-    return [
-        column_drift(
-            name,
-            train[name].to_numpy(),
-            window.inputs[name].to_numpy(),
-            params.p_value,
-            categorical=is_categorical(train[name].to_numpy()),
-        )
-        for name in spec.feature_names
-    ]
 
 
 def build_summary(
@@ -115,7 +92,16 @@ def build_summary(
             f"{len(window)} logged prediction(s) in the window, monitor.min_rows is "
             f"{params.min_rows}: wait for more traffic or widen it (--since, --last)"
         )
-    features = _feature_drift(params, spec, train, window)
+    features = [  # one test per feature, in the spec's order
+        column_drift(
+            name,
+            train[name].to_numpy(),
+            window.inputs[name].to_numpy(),
+            params.p_value,
+            categorical=is_categorical(train[name].to_numpy()),
+        )
+        for name in spec.feature_names
+    ]
     drifted = [feature.name for feature in features if feature.drifted]
     drift_share = len(drifted) / len(features)
     reference_pred, source = reference_predictions(paths, spec, train)
