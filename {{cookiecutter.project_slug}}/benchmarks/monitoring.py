@@ -1,4 +1,4 @@
-"""How long ``monitor`` takes on a large prediction log, against just reading the rows.
+"""How long ``monitor`` takes on a large prediction log. Plumbing, rarely edited.
 
 Run from the project root: ``python benchmarks/monitoring.py [--rows 100000]``. It works in
 a temporary folder (its own reference data, model bundle and prediction log written with
@@ -138,7 +138,7 @@ def main() -> None:
 
         def monitor() -> object:
             summary, _ = report.build_summary(params, paths, store)
-            report.write_reports(summary, report.ReportPaths(root))
+            report.write_reports(summary, paths.monitoring)
             return summary
 
         monitor()  # warm-up: imports scipy, skops, jinja2

@@ -1,4 +1,4 @@
-"""How long the pipeline takes, and what MLflow, Great Expectations and CodeCarbon cost.
+"""How long the pipeline takes, and what MLflow, GX and CodeCarbon cost. Plumbing, rarely edited.
 
 Run from the project root: ``python benchmarks/pipeline.py``. It works on a temporary
 copy (own Git repo, DVC cache and MLflow store), so your workspace is not touched.

@@ -1,4 +1,4 @@
-"""Smoke test of a running API: ready, one valid prediction, metrics exposed.
+"""Smoke test of a running API: ready, one prediction, metrics. Plumbing, rarely edited.
 
 Why standard library only: CI runs it against the container and the template's tests run
 it against the image's own entry command, neither with the project's dependencies needed.

@@ -1,4 +1,4 @@
-"""Shared fixtures for the pipeline tests: small frames from the bundled datasets."""
+"""Shared fixtures for the pipeline tests: small frames from the bundled data. Yours to edit."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Cards: Hugging Face YAML header, facts filled in, judgement left to the authors."""
+"""Cards: Hugging Face YAML header, facts filled in, judgement left to authors. Yours to edit."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The task runner: the cards task works before any pipeline, and each part adds its tasks."""
+"""The task runner: cards work before any pipeline; each part adds its tasks. Yours to edit."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""params.yaml schema: the shipped file is valid; typos and wrong types name the key."""
+"""params.yaml schema: the shipped file is valid; typos and types name the key. Yours to edit."""
 
 from __future__ import annotations
 

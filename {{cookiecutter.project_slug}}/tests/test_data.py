@@ -1,4 +1,4 @@
-"""Loading, splitting and describing data; every unreadable input gives one clear error."""
+"""Loading, splitting and describing data; unreadable input gives one error. Yours to edit."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""CodeCarbon wrapper (the enabled path runs in the end-to-end test: 2 s start-up)."""
+"""CodeCarbon wrapper (the enabled path runs in the end-to-end test). Yours to edit."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Metrics, baseline and the quality gate."""
+"""Metrics, baseline and the quality gate. Yours to edit."""
 
 from __future__ import annotations
 

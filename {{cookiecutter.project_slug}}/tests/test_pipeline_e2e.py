@@ -1,4 +1,4 @@
-"""End to end: `dvc repro` in a temporary copy of this project, then push, pull and faults.
+"""End to end: `dvc repro` in a copy of this project, push, pull, faults. Yours to edit.
 
 Slow (about 50 s on 2 cores): it runs every stage for real, offline, with the project's
 own params.yaml. The copy gets its own Git repo, DVC remote and MLflow store. Bad input

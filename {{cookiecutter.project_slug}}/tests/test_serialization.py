@@ -1,4 +1,4 @@
-"""Canonical skops bytes and allow-listed loading."""
+"""Canonical skops bytes and allow-listed loading. Yours to edit."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stage validate (course milestone M3): the pipeline stops on data that breaks the suite."""
+"""Stage validate (milestone M3): the pipeline stops on bad data. Yours to edit."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stages run in process on a temporary project root: outputs, failures, nothing overwritten."""
+"""Stages run in process on a temporary root: outputs, failures. Yours to edit."""
 
 from __future__ import annotations
 

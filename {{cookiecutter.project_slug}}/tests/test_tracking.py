@@ -1,4 +1,4 @@
-"""MLflow helpers: store choice, the fast reachability check, the signature, a real run."""
+"""MLflow helpers: store choice, reachability check, signature, a real run. Yours to edit."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Model tests: the registry, parameter errors, feature order, determinism, the baseline."""
+"""Model tests: estimators, parameter errors, feature order, determinism. Yours to edit."""
 
 from __future__ import annotations
 

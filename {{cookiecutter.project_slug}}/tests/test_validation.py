@@ -1,4 +1,4 @@
-"""Data tests: the suite passes on good data and catches each kind of corrupted data.
+"""Data tests: the suite passes on good data, catches each corruption. Yours to edit.
 
 Great Expectations costs about 3 s to import, so every frame is validated in one call.
 """

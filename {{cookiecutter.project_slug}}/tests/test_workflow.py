@@ -1,4 +1,4 @@
-"""`setup` initialises DVC with the project's default remote, once; `demo` reports real paths."""
+"""`setup` initialises DVC and its default remote once; `demo` reports paths. Yours to edit."""
 
 from __future__ import annotations
 

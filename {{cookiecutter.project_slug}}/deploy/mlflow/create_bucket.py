@@ -1,4 +1,4 @@
-"""Create MLflow's artifact bucket in MinIO before the server starts (idempotent).
+"""Create MLflow's artifact bucket in MinIO before the server starts. Plumbing, rarely edited.
 
 Why a script: MinIO starts with no buckets and MLflow refuses to upload to a missing one;
 doing it here avoids an extra init container.

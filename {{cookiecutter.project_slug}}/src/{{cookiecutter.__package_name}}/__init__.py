@@ -1,4 +1,4 @@
-"""The project's package: pipeline stages, model code and the serving app."""
+"""The project's package: pipeline stages, model code, serving app. Plumbing, rarely edited."""
 
 PROJECT_NAME = {{ cookiecutter.project_name | tojson }}
 PROJECT_DESCRIPTION = {{ cookiecutter.description | tojson }}

@@ -1,4 +1,4 @@
-"""The exported model bundle that serving loads: skops file, metadata and checksum.
+"""The model bundle that serving loads: skops file, metadata, checksum. Plumbing, rarely edited.
 
 Why skops and a checksum: a pickle-based file runs code when loaded; skops builds only the
 types on the reviewed allow-list (``serialization.MODEL_TYPES``). The checksum catches a

@@ -1,4 +1,4 @@
-"""Data and model cards (Hugging Face style), re-rendered from the facts that exist so far.
+"""Data and model cards, re-rendered from the facts that exist so far. Plumbing, rarely edited.
 
 Why generated: numbers in hand-written cards go stale; here the facts (features,
 ranges, metrics, emissions) come from the data and the run, and only the judgement

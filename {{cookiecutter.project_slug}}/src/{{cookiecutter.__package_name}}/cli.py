@@ -1,4 +1,4 @@
-"""The project's task runner: one command per job, so no ``make`` is needed (Windows too)."""
+"""The project's task runner: one command per job, no ``make`` needed. Plumbing, rarely edited."""
 
 from __future__ import annotations
 

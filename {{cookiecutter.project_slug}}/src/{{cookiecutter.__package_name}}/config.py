@@ -1,4 +1,4 @@
-"""The schema of params.yaml: a typo or a wrong type is refused with the key's name.
+"""The schema of params.yaml: a typo or a wrong type is refused by name. Yours to edit.
 
 Why pydantic with ``extra="forbid"`` and strict types: DVC passes params.yaml through
 unchecked, and a misspelt key would otherwise be silently ignored (training with defaults).

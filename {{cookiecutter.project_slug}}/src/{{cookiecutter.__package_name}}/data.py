@@ -1,4 +1,4 @@
-"""Load the dataset (bundled or a CSV), split it and describe it as a DatasetSpec.
+"""Load the dataset (bundled or a CSV), split it, describe it as a DatasetSpec. Yours to edit.
 
 Why the input is read as is and checked later: the validate stage reports every problem
 at once (which column, how many rows); here only what makes reading impossible fails.

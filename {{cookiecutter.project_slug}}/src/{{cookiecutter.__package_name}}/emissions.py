@@ -1,4 +1,4 @@
-"""Energy and CO2 of training, measured offline with CodeCarbon.
+"""Energy and CO2 of training, measured offline with CodeCarbon. Plumbing, rarely edited.
 
 Why offline: the online tracker looks the location up on the internet; the country in
 params.yaml gives the carbon intensity without any network access.

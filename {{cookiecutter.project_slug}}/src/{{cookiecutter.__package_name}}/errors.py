@@ -1,4 +1,4 @@
-"""Errors a pipeline stage reports as one readable line instead of a traceback."""
+"""Errors a stage reports as one readable line, not a traceback. Plumbing, rarely edited."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Test-set metrics, a naive baseline on the same split, and the quality gate.
+"""Test-set metrics, a naive baseline on the same split, and the quality gate. Yours to edit.
 
 Why a baseline: a metric alone says little; "beats predicting the majority class (or
 the mean) by 10 %" is a claim a reviewer can check.

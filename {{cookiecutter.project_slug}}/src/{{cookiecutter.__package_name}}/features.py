@@ -1,4 +1,4 @@
-"""Feature metadata: the one source of the data card, the MLflow signature and the API schema.
+"""Feature metadata: the source of the data card, MLflow signature and API schema. Yours to edit.
 
 Kept free of pandas and MLflow so the serving app can import it cheaply.
 """

@@ -1,99 +1,32 @@
-"""Every file the pipeline reads or writes, in one place (dvc.yaml repeats them; a test checks)."""
+"""Every file the pipeline reads or writes, in one place. Plumbing, rarely edited."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 
-@dataclass(frozen=True)
-class ProjectPaths:
+class ProjectPaths:  # pylint: disable=too-many-instance-attributes,too-few-public-methods
     """Paths relative to the project root (DVC runs every stage from there)."""
 
-    root: Path = Path()
-
-    @property
-    def params(self) -> Path:
-        """The pipeline's parameters."""
-        return self.root / "params.yaml"
-
-    @property
-    def raw_data(self) -> Path:
-        """The dataset as loaded, before the split."""
-        return self.root / "data" / "raw" / "dataset.csv"
-
-    @property
-    def train_data(self) -> Path:
-        """Training split."""
-        return self.root / "data" / "processed" / "train.csv"
-
-    @property
-    def test_data(self) -> Path:
-        """Held-out split used by evaluate only."""
-        return self.root / "data" / "processed" / "test.csv"
-
-    @property
-    def spec(self) -> Path:
-        """DatasetSpec derived from the training split."""
-        return self.root / "data" / "processed" / "spec.json"
-
-    @property
-    def validation_report(self) -> Path:
-        """Machine-readable validation result."""
-        return self.root / "reports" / "validation.json"
-
-    @property
-    def validation_summary(self) -> Path:
-        """Human-readable validation result."""
-        return self.root / "reports" / "validation.md"
-
-    @property
-    def gx_suite(self) -> Path:
-        """The expectation suite in Great Expectations' file layout (gx/), written by validate.
-        Only the suite is a stage output: GX's own gx/uncommitted/ is never in a clone."""
-        return self.root / "gx" / "expectations" / "data_card.json"
-
-    @property
-    def validation_results(self) -> Path:
-        """Great Expectations' validation results of both splits (JSON)."""
-        return self.root / "reports" / "validation_results.json"
-
-    @property
-    def data_docs(self) -> Path:
-        """Great Expectations' Data Docs (HTML; open index.html)."""
-        return self.root / "reports" / "data_docs"
-
-    @property
-    def trained_model(self) -> Path:
-        """The fitted estimator (skops), before the quality gate."""
-        return self.root / "artifacts" / "train" / "model.skops"
-
-    @property
-    def run_info(self) -> Path:
-        """MLflow run id, model URI and emissions of the training run."""
-        return self.root / "artifacts" / "train" / "run.json"
-
-    @property
-    def metrics(self) -> Path:
-        """Model and baseline metrics plus the gate decision."""
-        return self.root / "reports" / "metrics.json"
-
-    @property
-    def predictions_plot(self) -> Path:
-        """Actual vs predicted on the test split (DVC plot data)."""
-        return self.root / "reports" / "plots" / "predictions.csv"
-
-    @property
-    def models_dir(self) -> Path:
-        """The exported bundle that serving loads."""
-        return self.root / "models"
-
-    @property
-    def data_card(self) -> Path:
-        """Hugging Face style data card."""
-        return self.root / "docs" / "data_card.md"
-
-    @property
-    def model_card(self) -> Path:
-        """Hugging Face style model card."""
-        return self.root / "docs" / "model_card.md"
+    def __init__(self, root: Path = Path()) -> None:
+        self.root = root
+        self.params = root / "params.yaml"
+        self.raw_data = root / "data/raw/dataset.csv"  # as loaded, before the split
+        self.train_data = root / "data/processed/train.csv"
+        self.test_data = root / "data/processed/test.csv"  # read by evaluate only
+        self.spec = root / "data/processed/spec.json"  # DatasetSpec of the training split
+        self.validation_report = root / "reports/validation.json"
+        self.validation_summary = root / "reports/validation.md"
+        # Great Expectations' suite, the only GX stage output (gx/uncommitted/ is never cloned)
+        self.gx_suite = root / "gx/expectations/data_card.json"
+        self.validation_results = root / "reports/validation_results.json"
+        self.data_docs = root / "reports/data_docs"  # GX's HTML: open index.html
+        self.trained_model = root / "artifacts/train/model.skops"  # before the quality gate
+        self.run_info = root / "artifacts/train/run.json"  # MLflow run id, model URI, emissions
+        self.metrics = root / "reports/metrics.json"  # model and baseline, the gate's decision
+        self.predictions_plot = root / "reports/plots/predictions.csv"  # actual vs predicted
+        self.models_dir = root / "models"  # the exported bundle that serving loads
+        self.data_card = root / "docs/data_card.md"
+        self.model_card = root / "docs/model_card.md"
+        # where `monitor` writes: production, not the pipeline, so not DVC outputs
+        self.monitoring = root / "reports/monitoring"

@@ -1,4 +1,4 @@
-"""The quality gate: linters, type checker, security scan and tests, in one command.
+"""The quality gate: linters, type checker, security scan, tests. Plumbing, rarely edited.
 
 Why one command: developers and CI run exactly the same checks (``<project> check``), so a
 green run on a laptop means a green CI job. Each tool runs from this environment
@@ -14,14 +14,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 PACKAGE = __package__ or Path(__file__).parent.name
 # pynblint needs its own environment (its CLI breaks with click >= 8.3 and it downgrades
@@ -34,37 +33,22 @@ PYNBLINT_EXCLUDED = ("non-executed-notebook", "non-executed-cells")
 console = Console()
 
 
-@dataclass(frozen=True)
-class StepResult:
-    """What one check found: passed or not, how long it took and the tool's own output."""
-
-    name: str
-    passed: bool
-    seconds: float
-    output: str
+Check = Callable[[Path], tuple[bool, str]]  # project root -> passed, the tool's output
 
 
-@dataclass(frozen=True)
-class Step:
-    """One named check; ``run`` gets the project root and reports the outcome."""
-
-    name: str
-    run: Callable[[Path], tuple[bool, str]]
-
-
-def command_step(name: str, *args: str) -> Step:
+def command(*args: str) -> Check:
     """A check that passes when the command exits with 0."""
 
     def run(root: Path) -> tuple[bool, str]:
         result = subprocess.run(args, cwd=root, capture_output=True, text=True, check=False)
         return result.returncode == 0, (result.stdout + result.stderr).strip()
 
-    return Step(name, run)
+    return run
 
 
-def module_step(name: str, module: str, *args: str) -> Step:
-    """A check run as ``python -m module`` with this interpreter (this virtual environment)."""
-    return command_step(name, sys.executable, "-m", module, *args)
+def module(name: str, *args: str) -> Check:
+    """A check run as ``python -m name`` with this interpreter (this virtual environment)."""
+    return command(sys.executable, "-m", name, *args)
 
 
 def lint_notebooks(root: Path) -> tuple[bool, str]:
@@ -91,43 +75,17 @@ def lint_notebooks(root: Path) -> tuple[bool, str]:
     return not findings, "\n".join(findings)
 
 
-def default_steps() -> list[Step]:
-    """The checks, fastest first; CI runs the same list."""
-    package_dir = f"src/{PACKAGE}"
-    return [
-        module_step("ruff", "ruff", "check", "."),
-        module_step("ruff-format", "ruff", "format", "--check", "."),
-        module_step("mypy", "mypy"),  # files from [tool.mypy]
-        module_step("bandit", "bandit", "-r", "src", "-q"),  # settings from src/.bandit
-        Step("notebooks", lint_notebooks),
-        module_step("pylint", "pylint", package_dir),
-        module_step("pytest", "pytest", "--cov", "--cov-report=term-missing:skip-covered", "-q"),
-    ]
-
-
-def run_steps(steps: Sequence[Step], root: Path, fail_fast: bool = False) -> list[StepResult]:
-    """Run the checks in order; stop after the first failure when ``fail_fast``."""
-    results = []
-    for step in steps:
-        console.print(f"[bold]>[/bold] {step.name} ...")
-        start = time.perf_counter()
-        passed, output = step.run(root)
-        results.append(StepResult(step.name, passed, time.perf_counter() - start, output))
-        if not passed and fail_fast:
-            break
-    return results
-
-
-def summary(results: Sequence[StepResult]) -> Table:
-    """One row per check: the table printed at the end of every run."""
-    table = Table(title="Quality gate")
-    table.add_column("check")
-    table.add_column("result")
-    table.add_column("seconds", justify="right")
-    for result in results:
-        status = "[green]passed[/green]" if result.passed else "[red]FAILED[/red]"
-        table.add_row(result.name, status, f"{result.seconds:.1f}")
-    return table
+def default_steps() -> dict[str, Check]:
+    """The checks by name, fastest first; CI runs the same list."""
+    return {
+        "ruff": module("ruff", "check", "."),
+        "ruff-format": module("ruff", "format", "--check", "."),
+        "mypy": module("mypy"),  # files from [tool.mypy]
+        "bandit": module("bandit", "-r", "src", "-q"),  # settings from src/.bandit
+        "notebooks": lint_notebooks,
+        "pylint": module("pylint", f"src/{PACKAGE}"),
+        "pytest": module("pytest", "--cov", "--cov-report=term-missing:skip-covered", "-q"),
+    }
 
 
 def check(
@@ -147,20 +105,28 @@ def check(
         console.print("[red]Run this from the project root (where pyproject.toml is).[/red]")
         raise typer.Exit(2)
     steps = default_steps()
-    unknown = sorted(set(skip or []) - {step.name for step in steps})
+    unknown = sorted(set(skip or []) - set(steps))
     if unknown:
-        names = ", ".join(step.name for step in steps)
+        names = ", ".join(steps)
         console.print(f"[red]Unknown check(s): {', '.join(unknown)}.[/red] Choose from: {names}")
         raise typer.Exit(2)
-    steps = [step for step in steps if step.name not in set(skip or [])]
-    results = run_steps(steps, root, fail_fast=fail_fast)
-    for result in results:
-        if result.output and (verbose or not result.passed):
-            console.rule(result.name)
-            console.print(result.output, markup=False, highlight=False)
-    console.print(summary(results))
-    failed = [result.name for result in results if not result.passed]
-    if failed or len(results) < len(steps):
+    table = Table("check", "result", Column("seconds", justify="right"), title="Quality gate")
+    failed: list[str] = []
+    for name, run in steps.items():
+        if name in (skip or []) or (failed and fail_fast):
+            continue
+        console.print(f"[bold]>[/bold] {name} ...")
+        start = time.perf_counter()
+        passed, output = run(root)
+        if output and (verbose or not passed):
+            console.rule(name)
+            console.print(output, markup=False, highlight=False)
+        if not passed:
+            failed.append(name)
+        status = "[green]passed[/green]" if passed else "[red]FAILED[/red]"
+        table.add_row(name, status, f"{time.perf_counter() - start:.1f}")
+    console.print(table)
+    if failed:
         console.print(f"[red]Quality gate failed:[/red] {', '.join(failed)}")
         raise typer.Exit(1)
     console.print("[green]Quality gate passed.[/green]")

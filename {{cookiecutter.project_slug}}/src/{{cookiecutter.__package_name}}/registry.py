@@ -1,4 +1,4 @@
-"""Register the gated model in the MLflow registry and point an alias at it.
+"""Register the gated model in MLflow and point an alias at it. Plumbing, rarely edited.
 
 Why an alias: serving and people refer to "champion", not to a version number that
 changes with every accepted model. Why not from an experiment: `dvc exp run` keeps its

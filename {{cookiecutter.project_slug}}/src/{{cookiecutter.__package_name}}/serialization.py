@@ -1,4 +1,4 @@
-"""skops files with the same bytes for the same model, and loading with an allow-list.
+"""skops files: the same bytes for the same model, allow-listed loading. Plumbing, rarely edited.
 
 Why an exact allow-list: skops builds whatever types an archive names, so anyone who can
 write the file chooses them. A model may hold only the types its estimator's training

@@ -1,4 +1,4 @@
-"""MLflow: one run per training, with params, metrics, emissions and the model.
+"""MLflow: one run per training with params, metrics and the model. Plumbing, rarely edited.
 
 Why the reachability check comes first: when MLFLOW_TRACKING_URI names a server that is
 down, MLflow retries for minutes and then prints a traceback wall; checking with a short

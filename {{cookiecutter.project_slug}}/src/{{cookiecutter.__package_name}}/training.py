@@ -1,4 +1,4 @@
-"""Build and fit the estimator named in params.yaml (no MLflow, no pandas needed here).
+"""Build and fit the estimator named in params.yaml. Yours to edit.
 
 Why a registry of allowed estimators: params.yaml stays declarative and reviewable, an
 unknown name or hyperparameter is refused up front, and every allowed model serializes

@@ -1,4 +1,4 @@
-"""Data checks with Great Expectations, derived from the DatasetSpec (the data card).
+"""Data checks with Great Expectations, derived from the DatasetSpec. Yours to edit.
 
 Why the checks are plain data first: building and reporting them needs no GX import
 (about 3 s), so they are unit-tested cheaply; only :func:`run_checks` talks to GX.

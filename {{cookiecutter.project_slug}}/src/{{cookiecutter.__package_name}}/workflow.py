@@ -1,5 +1,4 @@
-"""The pipeline's tasks: `setup` (DVC and its remote), `demo` (the main job, end to end) and
-`plots` (DVC's plots as a page that works offline)."""
+"""The tasks `setup` (DVC and its remote), `demo` and `plots`. Plumbing, rarely edited."""
 
 from __future__ import annotations
 

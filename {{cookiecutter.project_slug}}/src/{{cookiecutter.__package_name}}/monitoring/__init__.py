@@ -1,4 +1,4 @@
-"""Production monitoring: logged traffic compared with the training reference.
+"""Production monitoring: logged traffic compared with the training data. Plumbing, rarely edited.
 
 Why a subpackage of the pipeline side: the serving app only *writes* the prediction log
 (``prediction_log``, standard library only); reading it back, the statistics (pandas,

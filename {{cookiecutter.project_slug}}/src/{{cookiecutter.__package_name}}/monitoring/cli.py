@@ -1,4 +1,4 @@
-"""The project's ``monitor`` command: drift and live metrics of the served model.
+"""The project's ``monitor`` command: drift and live metrics of the model. Plumbing, rarely edited.
 
 Why a command and not a DVC stage: its input is production traffic, which changes all the
 time and is not versioned with the code, and its "needs retraining" verdict is an exit
@@ -108,12 +108,12 @@ def _run(
     from ..errors import ParamsError  # noqa: PLC0415
     from ..features import DatasetSpec  # noqa: PLC0415
     from ..paths import ProjectPaths  # noqa: PLC0415
-    from .report import ReportPaths, build_summary, write_reports  # noqa: PLC0415
+    from .report import build_summary, write_reports  # noqa: PLC0415
 
     params = load_params(config).monitor
     if params is None:
         raise ParamsError(f"{config}: no `monitor:` section (see docs/monitoring.md)")
-    paths, out = ProjectPaths(), ReportPaths()
+    paths = ProjectPaths()
     summary, window = build_summary(
         params,
         paths,
@@ -121,8 +121,8 @@ def _run(
         since_hours=params.window_hours if since is None else (since or None),
         last=last or params.max_rows,
     )
-    write_reports(summary, out)
-    console.print(f"Reports: {out.summary}, {out.html}", highlight=False)
+    written = write_reports(summary, paths.monitoring)
+    console.print(f"Reports: {written[0]}, {written[1]}", highlight=False)
     if export is None:
         return summary, None
     return summary, export_training_csv(window, paths, DatasetSpec.load(paths.spec), export)

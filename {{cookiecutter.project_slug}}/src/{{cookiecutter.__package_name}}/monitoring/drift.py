@@ -1,4 +1,4 @@
-"""Per-column drift tests: Kolmogorov-Smirnov for numbers, chi-square for categories.
+"""Per-column drift tests: Kolmogorov-Smirnov for numbers, chi-square else. Yours to edit.
 
 Why scipy and not Evidently: Evidently 0.7.23 does not import with pandas 3 (it uses
 ``pandas.core.dtypes.common.infer_dtype_from_object``, removed there) and brings about
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -24,34 +24,24 @@ PSI_FLOOR = 1e-4  # share given to an empty bin, so the logarithm stays finite
 
 
 @dataclass(frozen=True)
-class Bin:
-    """One bin (or category) of a column: its label and the share of rows in it."""
-
-    label: str
-    reference: float
-    current: float
-
-
-@dataclass(frozen=True)
 class ColumnDrift:  # pylint: disable=too-many-instance-attributes  # one flat JSON record
     """The verdict for one column: which test, its p-value, PSI and the bins compared."""
 
     name: str
-    kind: str  # "numeric" or "categorical"
-    test: str  # "ks" or "chi2"
+    test: str  # "ks" (numbers) or "chi2" (categories)
     statistic: float
     p_value: float
     psi: float
     drifted: bool
     reference_rows: int
     current_rows: int
-    missing: int = 0
-    reference_mean: float | None = None
-    current_mean: float | None = None
-    bins: list[Bin] = field(default_factory=list)
+    missing: int  # current values left out: missing or not finite
+    reference_mean: float | None
+    current_mean: float | None
+    bins: list[dict[str, Any]]  # label, reference share, current share
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready (bins as plain dicts)."""
+        """JSON-ready."""
         return asdict(self)
 
 
@@ -64,89 +54,36 @@ def _psi(reference: np.ndarray, current: np.ndarray) -> float:
     # end exercise
 
 
-def _shares(bin_index: np.ndarray, bins: int) -> np.ndarray:
-    """Share of rows in each bin."""
-    counts = np.bincount(bin_index, minlength=bins).astype(np.float64)
-    return counts / max(len(bin_index), 1)
+Test = tuple[float, float, list[str], np.ndarray]  # statistic, p-value, bin labels, counts
 
 
-def _counts(values: np.ndarray) -> dict[str, int]:
-    """Rows per category (as text: 1 and "1" are the same class)."""
-    labels, counts = np.unique(values.astype(str), return_counts=True)
-    return dict(zip(labels.tolist(), counts.tolist(), strict=True))
-
-
-def _finite(value: float) -> float:
-    """NaN (a constant column) counts as 'no evidence of drift'."""
-    return 1.0 if math.isnan(value) else float(value)
-
-
-def numeric_drift(
-    name: str, reference: np.ndarray, current: np.ndarray, p_value: float, missing: int = 0
-) -> ColumnDrift:
-    """Two-sample KS test; PSI over the reference's deciles."""
+def _numeric(reference: np.ndarray, current: np.ndarray) -> Test:
+    """Two-sample KS test, and the rows per decile of the reference."""
     from scipy import stats  # noqa: PLC0415 - heavy, only the monitor needs it
 
+    edges = np.unique(np.quantile(reference, np.linspace(0, 1, PSI_BINS + 1)))[1:-1]
+    labels = [f"< {edges[0]:.4g}"] if len(edges) else ["all"]
+    labels += [f"{low:.4g} .. {high:.4g}" for low, high in itertools.pairwise(edges)]
+    labels += [f">= {edges[-1]:.4g}"] if len(edges) else []
+    counts = [
+        np.bincount(np.searchsorted(edges, values, side="right"), minlength=len(labels))
+        for values in (reference, current)
+    ]
     result = stats.ks_2samp(reference, current)
-    edges = np.unique(np.quantile(reference, np.linspace(0, 1, PSI_BINS + 1)))
-    inner = edges[1:-1]
-    ref_p = _shares(np.searchsorted(inner, reference, side="right"), len(edges) - 1)
-    cur_p = _shares(np.searchsorted(inner, current, side="right"), len(edges) - 1)
-    labels = [f"< {inner[0]:.4g}"] if len(inner) else ["all"]
-    labels += [f"{low:.4g} .. {high:.4g}" for low, high in itertools.pairwise(inner)]
-    labels += [f">= {inner[-1]:.4g}"] if len(inner) else []
-    pvalue = _finite(float(result.pvalue))
-    return ColumnDrift(
-        name=name,
-        kind="numeric",
-        test="ks",
-        statistic=float(result.statistic),
-        p_value=pvalue,
-        psi=_psi(ref_p, cur_p),
-        drifted=pvalue < p_value,
-        reference_rows=len(reference),
-        current_rows=len(current),
-        missing=missing,
-        reference_mean=float(np.mean(reference)),
-        current_mean=float(np.mean(current)),
-        bins=[
-            Bin(label, float(r), float(c)) for label, r, c in zip(labels, ref_p, cur_p, strict=True)
-        ],
-    )
+    return float(result.statistic), float(result.pvalue), labels, np.array(counts)
 
 
-def categorical_drift(
-    name: str, reference: np.ndarray, current: np.ndarray, p_value: float, missing: int = 0
-) -> ColumnDrift:
-    """Chi-square test of homogeneity on the category counts of both samples."""
+def _categorical(reference: np.ndarray, current: np.ndarray) -> Test:
+    """Chi-square test of homogeneity on the rows per category (as text: 1 and "1" are one)."""
     from scipy import stats  # noqa: PLC0415
 
-    ref, cur = _counts(reference), _counts(current)
-    categories = sorted(ref.keys() | cur.keys())
-    table = np.array([[ref.get(c, 0) for c in categories], [cur.get(c, 0) for c in categories]])
-    if len(categories) < 2:  # one category on both sides: nothing can have moved
-        statistic, pvalue = 0.0, 1.0
-    else:
-        result = stats.chi2_contingency(table)
-        statistic, pvalue = float(result.statistic), _finite(float(result.pvalue))
-    ref_p = table[0] / max(table[0].sum(), 1)
-    cur_p = table[1] / max(table[1].sum(), 1)
-    return ColumnDrift(
-        name=name,
-        kind="categorical",
-        test="chi2",
-        statistic=statistic,
-        p_value=pvalue,
-        psi=_psi(ref_p, cur_p),
-        drifted=pvalue < p_value,
-        reference_rows=len(reference),
-        current_rows=len(current),
-        missing=missing,
-        bins=[
-            Bin(label, float(r), float(c))
-            for label, r, c in zip(categories, ref_p, cur_p, strict=True)
-        ],
-    )
+    texts = reference.astype(str), current.astype(str)
+    labels = sorted(set(texts[0]) | set(texts[1]))
+    counts = np.array([[np.sum(values == label) for label in labels] for values in texts])
+    if len(labels) < 2:  # one category on both sides: nothing can have moved
+        return 0.0, 1.0, labels, counts
+    result = stats.chi2_contingency(counts)
+    return float(result.statistic), float(result.pvalue), labels, counts
 
 
 def column_drift(
@@ -155,14 +92,33 @@ def column_drift(
     """Drop missing values, then run the test that fits the column."""
     if categorical:
         keep = ~pd.isna(current)
-        return categorical_drift(
-            name, reference, current[keep], p_value, missing=int((~keep).sum())
-        )
-    ref = np.asarray(reference, dtype=np.float64)
-    cur = np.asarray(current, dtype=np.float64)
-    finite = np.isfinite(cur)
-    return numeric_drift(
-        name, ref[np.isfinite(ref)], cur[finite], p_value, missing=int((~finite).sum())
+    else:
+        reference = np.asarray(reference, dtype=np.float64)
+        reference = reference[np.isfinite(reference)]
+        current = np.asarray(current, dtype=np.float64)
+        keep = np.isfinite(current)
+    current = current[keep]
+    statistic, pvalue, labels, counts = (_categorical if categorical else _numeric)(
+        reference, current
+    )
+    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    pvalue = 1.0 if math.isnan(pvalue) else pvalue  # a constant column: no evidence of drift
+    return ColumnDrift(
+        name=name,
+        test="chi2" if categorical else "ks",
+        statistic=statistic,
+        p_value=pvalue,
+        psi=_psi(shares[0], shares[1]),
+        drifted=pvalue < p_value,
+        reference_rows=len(reference),
+        current_rows=len(current),
+        missing=int((~keep).sum()),
+        reference_mean=None if categorical else float(np.mean(reference)),
+        current_mean=None if categorical else float(np.mean(current)),
+        bins=[
+            {"label": label, "reference": float(r), "current": float(c)}
+            for label, r, c in zip(labels, shares[0], shares[1], strict=True)
+        ],
     )
 
 

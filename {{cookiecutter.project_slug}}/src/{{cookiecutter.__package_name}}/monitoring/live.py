@@ -1,4 +1,4 @@
-"""Live metrics from feedback: how good the served model is on the labels that came back.
+"""Live metrics from feedback: the served model on the labels that came back. Yours to edit.
 
 Why separate from drift: drift says the inputs moved; only late labels say whether the
 predictions got worse. Both go in the summary, next to the offline test metrics.

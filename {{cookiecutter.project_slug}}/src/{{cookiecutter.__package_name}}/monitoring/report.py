@@ -1,4 +1,4 @@
-"""Compare a window of traffic with the training reference; write the JSON and HTML reports.
+"""Compare a window of traffic with the training data; write the reports. Plumbing, rarely edited.
 
 Why two files: ``summary.json`` is for machines (the serving app turns it into the
 ``model_drift_share`` and ``model_needs_retraining`` gauges, CI reads ``needs_retraining``),
@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,28 +34,6 @@ class NotEnoughRows(DataError):
     """The window holds fewer logged rows than ``monitor.min_rows``: no verdict is possible."""
 
 
-@dataclass(frozen=True)
-class ReportPaths:
-    """Where the monitor writes (not DVC outputs: they describe production, not the pipeline)."""
-
-    root: Path = Path()
-
-    @property
-    def directory(self) -> Path:
-        """reports/monitoring/."""
-        return self.root / "reports" / "monitoring"
-
-    @property
-    def summary(self) -> Path:
-        """Machine-readable verdict."""
-        return self.directory / "summary.json"
-
-    @property
-    def html(self) -> Path:
-        """Human-readable report."""
-        return self.directory / "report.html"
-
-
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
 
@@ -73,25 +50,18 @@ def reference_predictions(
     except BundleError as error:
         return to_labels(train, spec), f"training labels (no model bundle: {error})"
     predicted = model.predict(to_matrix(train, spec))
-    if spec.task == "classification":
-        predicted = np.array([str(value) for value in predicted], dtype=object)
     return predicted, f"model {metadata.name} v{metadata.version} on the training data"
 
 
 def _prediction_drift(
     spec: DatasetSpec, reference: np.ndarray, window: Window, p_value: float
 ) -> ColumnDrift:
-    current = window.predictions.to_numpy()
-    if spec.task == "classification":
-        return column_drift(
-            "prediction",
-            np.array([str(v) for v in reference], dtype=object),
-            np.array([None if v is None else str(v) for v in current], dtype=object),
-            p_value,
-            categorical=True,
-        )
-    values = pd.to_numeric(pd.Series(current), errors="coerce").to_numpy(dtype=np.float64)
-    return column_drift("prediction", reference, values, p_value, categorical=False)
+    """The served model's outputs against its outputs on the training data."""
+    categorical = spec.task == "classification"
+    current = window.predictions
+    if not categorical:
+        current = pd.to_numeric(current, errors="coerce")
+    return column_drift("prediction", reference, current.to_numpy(), p_value, categorical)
 
 
 def _offline_metrics(paths: ProjectPaths) -> dict[str, float] | None:
@@ -100,22 +70,6 @@ def _offline_metrics(paths: ProjectPaths) -> dict[str, float] | None:
         return dict(json.loads(paths.metrics.read_text(encoding="utf-8"))["model"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-
-
-def _feature_drift(
-    params: MonitorParams, spec: DatasetSpec, train: pd.DataFrame, window: Window
-) -> list[ColumnDrift]:
-    """One test per feature, in the spec's order."""
-    return [
-        column_drift(
-            name,
-            train[name].to_numpy(),
-            window.inputs[name].to_numpy(),
-            params.p_value,
-            categorical=is_categorical(train[name].to_numpy()),
-        )
-        for name in spec.feature_names
-    ]
 
 
 def build_summary(
@@ -138,7 +92,16 @@ def build_summary(
             f"{len(window)} logged prediction(s) in the window, monitor.min_rows is "
             f"{params.min_rows}: wait for more traffic or widen it (--since, --last)"
         )
-    features = _feature_drift(params, spec, train, window)
+    features = [  # one test per feature, in the spec's order
+        column_drift(
+            name,
+            train[name].to_numpy(),
+            window.inputs[name].to_numpy(),
+            params.p_value,
+            categorical=is_categorical(train[name].to_numpy()),
+        )
+        for name in spec.feature_names
+    ]
     drifted = [feature.name for feature in features if feature.drifted]
     drift_share = len(drifted) / len(features)
     reference_pred, source = reference_predictions(paths, spec, train)
@@ -205,7 +168,9 @@ def render_html(summary: dict[str, Any]) -> str:
     return template.render(summary=summary)
 
 
-def write_reports(summary: dict[str, Any], out: ReportPaths) -> None:
-    """summary.json and report.html under reports/monitoring/."""
-    _atomic_write(out.summary, json.dumps(summary, indent=2) + "\n")
-    _atomic_write(out.html, render_html(summary))
+def write_reports(summary: dict[str, Any], directory: Path) -> tuple[Path, Path]:
+    """summary.json and report.html in ``directory`` (reports/monitoring/); their paths."""
+    written = directory / "summary.json", directory / "report.html"
+    _atomic_write(written[0], json.dumps(summary, indent=2) + "\n")
+    _atomic_write(written[1], render_html(summary))
+    return written

@@ -1,4 +1,4 @@
-"""Read a window of logged production traffic (and its late labels) from the prediction log.
+"""Read a window of logged traffic (and its late labels) from the log. Plumbing, rarely edited.
 
 Why plain SQL on the serving app's SQLite file: the log is append-only and written by the
 app's own ``prediction_log`` module; reading it needs no server, and one query with a

@@ -1,1 +1,1 @@
-"""One thin module per DVC stage: parse arguments, call library functions, write outputs."""
+"""One thin module per DVC stage: parse arguments, call the library. Plumbing, rarely edited."""

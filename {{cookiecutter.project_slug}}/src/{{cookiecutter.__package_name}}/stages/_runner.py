@@ -1,4 +1,4 @@
-"""Shared entry point: a pipeline error becomes one line on stderr and exit code 1."""
+"""Shared entry point: a pipeline error is one line and exit code 1. Plumbing, rarely edited."""
 
 from __future__ import annotations
 

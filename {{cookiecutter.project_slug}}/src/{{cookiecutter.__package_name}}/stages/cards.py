@@ -1,4 +1,4 @@
-"""Stage cards: re-render docs/data_card.md and docs/model_card.md from this run's facts."""
+"""Stage cards: re-render docs/data_card.md and docs/model_card.md. Yours to edit."""
 
 from __future__ import annotations
 

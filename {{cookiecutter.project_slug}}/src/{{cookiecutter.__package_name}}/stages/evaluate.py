@@ -1,4 +1,4 @@
-"""Stage evaluate: test metrics vs a naive baseline, plot data, and the quality gate."""
+"""Stage evaluate: test metrics vs a naive baseline, plots, quality gate. Yours to edit."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stage prepare: load the data, write it raw, split it, and describe the training split."""
+"""Stage prepare: load the data, split it, describe the training split. Yours to edit."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stage register: add test metrics to the run, register the model, export the bundle."""
+"""Stage register: add test metrics, register the model, export the bundle. Yours to edit."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stage train: fit the estimator under CodeCarbon and log one MLflow run with the model."""
+"""Stage train: fit the estimator and log one MLflow run with the model. Yours to edit."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stage validate: check both splits against the data card; stop the pipeline on failure."""
+"""Stage validate: check both splits against the data card. Yours to edit."""
 
 from __future__ import annotations
 

@@ -1,0 +1,91 @@
+"""Line budgets of the generated project (issue 15): every line rendered is a line a student
+reads, so the default render and each course milestone are measured, printed and capped.
+
+A line is a non-blank line of Python. "Lines a student must read" in a milestone's render are
+those of its ``src/`` modules whose header does not say ``Plumbing, rarely edited.``
+(tests/test_headers.py checks every module has a header; docs/pages/instructor-guide.md).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PLUMBING = "Plumbing, rarely edited."
+# row -> (measured path relative to the project, budget); {package} is the Python package.
+BUDGETS: dict[str, tuple[str, int]] = {
+    "src/": ("src", 3000),
+    "serving package": ("src/{package}/serving", 900),
+    "monitoring": ("src/{package}/monitoring", 450),
+    "generated tests": ("tests", 3000),
+}
+SERVING_MODULES = 8
+HOOK_BUDGET = 150
+# milestone -> lines a student must read in that milestone's render
+READ_BUDGETS = {"M1": 800, "M2": 1500, "M4": 2400}
+
+
+def code_lines(path: Path) -> int:
+    """Non-blank lines of Python in a file, or in every ``.py`` file under a folder."""
+    files = [path] if path.is_file() else sorted(path.rglob("*.py"))
+    return sum(1 for f in files for line in f.read_text("utf-8").splitlines() if line.strip())
+
+
+def must_read_lines(project: Path) -> int:
+    """Lines of the ``src/`` modules a student owns: all but those marked as plumbing."""
+    return sum(
+        code_lines(module)
+        for module in (project / "src").rglob("*.py")
+        if PLUMBING not in module.read_text("utf-8").splitlines()[0]
+    )
+
+
+@pytest.fixture(scope="module")
+def renders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    """The default project and the milestone starters, rendered once without VCS work."""
+    from ccmlops.answers import parse_answers
+    from ccmlops.generate import build_context, render
+
+    os.environ["CCMLOPS_SKIP_VCS"] = "1"
+    try:
+        out = tmp_path_factory.mktemp("budgets")
+        projects = {}
+        for name in ["all", *READ_BUDGETS]:
+            context = build_context(parse_answers([f"milestone={name}"]), no_input=True)
+            projects[name] = render(context, out / name, force=False).path
+        yield projects
+    finally:
+        os.environ.pop("CCMLOPS_SKIP_VCS")
+
+
+def test_default_render_and_milestones_stay_within_their_line_budgets(
+    renders: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every figure is measured and printed before any is asserted, so one run shows them all."""
+    from conftest import ROOT
+
+    project = renders["all"]
+    package = next(p.name for p in (project / "src").iterdir() if p.is_dir())
+    rows = [(row, code_lines(project / rel.format(package=package)), limit)
+            for row, (rel, limit) in BUDGETS.items()]  # fmt: skip
+    serving = project / "src" / package / "serving"
+    modules = [m for m in serving.rglob("*.py") if code_lines(m) > 1]  # empty __init__s aside
+    rows.append(("serving modules", len(modules), SERVING_MODULES))
+    rows.append(("hooks/post_gen_project.py", code_lines(ROOT / "hooks/post_gen_project.py"),
+                 HOOK_BUDGET))  # fmt: skip
+    for milestone, limit in READ_BUDGETS.items():
+        rows.append(
+            (f"{milestone}: lines a student must read", must_read_lines(renders[milestone]), limit)
+        )
+        rows.append(
+            (f"{milestone}: all of src/ (not capped)", code_lines(renders[milestone] / "src"), 0)
+        )
+    with capsys.disabled():
+        print("\nbudget (non-blank Python lines)")
+        for row, measured, limit in rows:
+            print(f"  {row:<40} {measured:>6} / {limit or '-'}")
+    over = [f"{row}: {measured} > {limit}" for row, measured, limit in rows if 0 < limit < measured]
+    assert not over, "over budget: " + "; ".join(over)
