@@ -144,7 +144,7 @@ def test_a_student_moves_from_m1_to_m6_by_updates_alone(
     assert (student.root / "dvc.yaml").is_file()
     student.commit("Update to M2")
     edit(student.root / "params.yaml", "    C: 1.0", "    C: 0.5")
-    edit(student.package / "stages" / "prepare.py", 'print(f"prepare: ', 'print(f"prepare (mine): ')
+    edit(student.package / "stages" / "prepare.py", 'print(f"prepare: ', 'print(f"mine: ')
     student.python_m("dvc", "repro")
     student.commit("M2: pipeline run")
     timings["M2"] = sum(student.check("M2").values())
@@ -164,7 +164,7 @@ def test_a_student_moves_from_m1_to_m6_by_updates_alone(
         assert_own_lint_passes(student.python, student.root)  # the starter's lint, with edits
         assert "    C: 0.5" in (student.root / "params.yaml").read_text(encoding="utf-8")
         prepare = (student.package / "stages" / "prepare.py").read_text(encoding="utf-8")
-        assert "prepare (mine): " in prepare
+        assert "print(f\"mine: " in prepare
         assert (student.root / "tests" / "test_mine.py").read_text() == STUDENT_TEST
         for card in (student.package / "_card_templates").glob("*.j2"):
             assert not PROMPT.search(card.read_text(encoding="utf-8")), card.name
