@@ -1,24 +1,29 @@
-"""The app factory: ``uvicorn --factory <package>.serving.app:create_app``.
+"""The app factory, ``uvicorn --factory <package>.serving.app:create_app``. Plumbing, rarely edited.
 
 Why a factory and a lifespan: nothing happens at import time; each call builds an app
 with its own settings, metrics registry and model, which is how tests get isolated apps.
+The request and response models are built here from the spec saved with the model
+(``schemas.py``), so FastAPI's own OpenAPI document describes the real features; the
+model itself is loaded and verified in the lifespan.
 """
 
 from __future__ import annotations
 
 import gc
+import os
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
+from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 
 from .. import PROJECT_DESCRIPTION, PROJECT_NAME, __version__
-from ..bundle import load_bundle
+from ..bundle import BundleError, load_bundle, read_metadata
+from . import routes
 from .errors import install_error_handlers
 from .logs import configure_logging
 from .metrics import ServingMetrics
@@ -28,18 +33,12 @@ from .middleware import (
     JsonOnlyMiddleware,
     RequestContextMiddleware,
 )
-from .routers import feedback, health, metrics, model, predict
+from .schemas import ApiSchemas, build_schemas, unknown_schemas
 from .settings import Settings, get_settings
 from .shutdown import install_drain_handler
 from .state import Loader, ServingState
 
-GENERATED_SCHEMAS = (
-    "PredictRow",
-    "PredictBatch",
-    "PredictionResponse",
-    "BatchPrediction",
-    "FeedbackRequest",
-)
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # a client's X-Request-ID, else a new one
 
 
 @asynccontextmanager
@@ -59,24 +58,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.close()
 
 
-def openapi_document(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document plus the request/response schemas generated from the model's spec."""
-    if app.openapi_schema:
-        return app.openapi_schema
-    document = get_openapi(
-        title=app.title, version=app.version, description=app.description, routes=app.routes
-    )
-    schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    service = app.state.serving.service
-    if service is None:
-        reason = f"Unknown until the model is loaded ({app.state.serving.reason})."
-        schemas.update(
-            {name: {"type": "object", "description": reason} for name in GENERATED_SCHEMAS}
-        )
-        return document  # not cached: the model may still be loading
-    schemas.update(service.schemas.components())
-    app.openapi_schema = document
-    return document
+def read_schemas(settings: Settings) -> ApiSchemas:
+    """The models of the saved spec; stand-ins if it cannot be read (readiness says why)."""
+    try:
+        spec = read_metadata(settings.model_dir).spec
+    except (BundleError, OSError, ValueError) as error:
+        return unknown_schemas(type(error).__name__)
+    return build_schemas(spec, max_batch=settings.max_batch)
 
 
 def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle) -> FastAPI:
@@ -100,7 +88,7 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
     )
     app.state.serving = ServingState(settings=settings, metrics=serving_metrics, loader=loader)
     install_error_handlers(app)
-    routers = (health.router, predict.router, feedback.router, model.router, metrics.router)
+    routers = (routes.router, routes.predictions_router(read_schemas(settings)))
     for router in routers:
         app.include_router(router)
     body_routes = {  # the JSON check is for these; any other method is the router's 405
@@ -110,7 +98,7 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
         if isinstance(route, APIRoute)
         for method in BODY_METHODS.intersection(route.methods or ())
     }
-    # Added innermost first: requests pass RequestContext -> CORS -> BodyLimit -> JsonOnly.
+    # Added innermost first: CorrelationId -> RequestContext -> CORS -> BodyLimit -> JsonOnly.
     app.add_middleware(JsonOnlyMiddleware, body_routes=body_routes)
     app.add_middleware(
         BodyLimitMiddleware,
@@ -132,5 +120,10 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
         access_log=settings.access_log,
         max_in_flight=settings.max_in_flight,
     )
-    app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
+    app.add_middleware(
+        CorrelationIdMiddleware,
+        header_name="X-Request-ID",
+        generator=lambda: os.urandom(16).hex(),
+        validator=lambda value: _VALID_REQUEST_ID.fullmatch(value) is not None,
+    )
     return app

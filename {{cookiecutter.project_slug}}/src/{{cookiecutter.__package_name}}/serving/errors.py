@@ -1,4 +1,4 @@
-"""Every error answer has the same shape: ``{"detail": ..., "request_id": ...}``.
+"""Error answers, all shaped ``{"detail", "request_id"}``. Plumbing, rarely edited.
 
 Why custom handlers: FastAPI's defaults echo the rejected input and a documentation URL,
 and an unexpected exception must never leak a stack trace or a path to the client.
@@ -8,39 +8,37 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from asgi_correlation_id import correlation_id
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .logs import request_id_var
-
 MAX_LOC_CHARS = 64
 
 
-class ApiError(Exception):
-    """An expected failure with a status code, a public message and a metrics kind."""
+class ApiError(StarletteHTTPException):
+    """An expected failure with a status code, a public message and a metrics kind.
+
+    An ``HTTPException``, so FastAPI lets it through even from inside the body's reading.
+    """
 
     def __init__(
         self, status: int, detail: str, kind: str, headers: dict[str, str] | None = None
     ) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
+        super().__init__(status, detail, headers)
         self.kind = kind
-        self.headers = headers or {}
 
 
 def error_response(
     status: int, detail: Any, headers: dict[str, str] | None = None, kind: str | None = None
 ) -> JSONResponse:
-    """The JSON error body, with the request id in body and header."""
-    request_id = request_id_var.get()
+    """The JSON error body, with the request id (the middleware puts it in the header)."""
     response = JSONResponse(
-        {"detail": detail, "request_id": request_id},
+        {"detail": detail, "request_id": correlation_id.get() or "-"},
         status_code=status,
-        headers={**(headers or {}), "X-Request-ID": request_id},
+        headers=headers,
     )
     if kind:
         response.headers["X-Error-Kind"] = kind
@@ -75,7 +73,7 @@ async def _on_request_validation(_: Request, exc: Exception) -> JSONResponse:
 
 async def _on_api_error(_: Request, exc: Exception) -> JSONResponse:
     error = cast(ApiError, exc)
-    return error_response(error.status, error.detail, error.headers, kind=error.kind)
+    return error_response(error.status_code, error.detail, dict(error.headers or {}), error.kind)
 
 
 async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:

@@ -1,8 +1,9 @@
-"""Pure ASGI middleware (no per-request task or body copy, unlike BaseHTTPMiddleware).
+"""Request limits, metrics and the access log, as pure ASGI middleware. Plumbing, rarely edited.
 
-``RequestContextMiddleware`` gives each request an id, times it, counts it, logs one
-JSON line, and answers 503 beyond ``max_in_flight`` requests in flight (health checks and
-/metrics excepted: they must answer under any load). ``BodyLimitMiddleware`` and
+Pure ASGI (no per-request task or body copy, unlike BaseHTTPMiddleware). The request id
+is asgi-correlation-id's (``app.py``). ``RequestContextMiddleware`` times each request,
+counts it, logs one JSON line, and answers 503 beyond ``max_in_flight`` requests in flight
+(health checks and /metrics excepted: they must answer under any load). ``BodyLimitMiddleware`` and
 ``JsonOnlyMiddleware`` refuse a request before any byte of it is parsed: too large (413,
 counted while streaming, so a chunked body without Content-Length is caught too), not
 sent within the read timeout (408), or not JSON (415).
@@ -12,22 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import re
 import time
 from collections.abc import Collection
 from typing import Any
 
+from asgi_correlation_id import correlation_id
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import error_response
-from .logs import request_id_var
+from .errors import ApiError, error_response
 from .metrics import ServingMetrics
 
 logger = logging.getLogger(__name__)
-REQUEST_ID_HEADER = b"x-request-id"
-_VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
 QUIET_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
 # Metric label for requests refused before routing (415, 413): only known paths, so an
 # attacker's random URLs cannot blow up the number of time series.
@@ -39,6 +36,7 @@ KNOWN_PATHS = QUIET_PATHS | {
     "/docs",
     "/openapi.json",
 }
+CLOSE = {"Connection": "close"}  # the rest of a refused body is not read
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
@@ -50,7 +48,7 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 
 
 class RequestContextMiddleware:
-    """Request id in and out (``X-Request-ID``), metrics and one access-log line."""
+    """Requests in flight, metrics and one access-log line per request."""
 
     def __init__(
         self,
@@ -70,11 +68,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = _header(scope, REQUEST_ID_HEADER)
-        valid = given is not None and _VALID_REQUEST_ID.fullmatch(given)
-        request_id = given.decode() if valid and given else os.urandom(16).hex()
-        token = request_id_var.set(request_id)
-        scope.setdefault("state", {})["request_id"] = request_id
+        scope.setdefault("state", {})
         started = time.perf_counter()
         status = 500
         error_kind: str | None = None
@@ -85,12 +79,9 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                headers = [(k, v) for k, v in message.get("headers", []) if k != REQUEST_ID_HEADER]
-                for key, value in headers:
+                for key, value in message.get("headers", []):
                     if key == b"x-error-kind":
                         error_kind = value.decode()
-                headers.append((REQUEST_ID_HEADER, request_id.encode()))
-                message = {**message, "headers": headers}
             await send(message)
 
         app = self.app
@@ -111,8 +102,8 @@ class RequestContextMiddleware:
             )
         finally:
             self.in_flight -= 1
+            request_id = correlation_id.get() or "-"
             self._record(scope, status, error_kind, time.perf_counter() - started, request_id)
-            request_id_var.reset(token)
 
     def _record(
         self, scope: Scope, status: int, kind: str | None, seconds: float, request_id: str
@@ -156,14 +147,6 @@ class RequestContextMiddleware:
                 )
 
 
-class _TooLarge(Exception):
-    """Raised inside ``receive`` when the streamed body passes the limit."""
-
-
-class _TooSlow(Exception):
-    """Raised inside ``receive`` when the body has not arrived by the read deadline."""
-
-
 class BodyLimitMiddleware:
     """413 for bodies over ``max_bytes`` (by Content-Length up front, or while streaming);
     408 for a body not received within ``read_timeout_s`` of the request head."""
@@ -172,6 +155,7 @@ class BodyLimitMiddleware:
         self.app = app
         self.max_bytes = max_bytes
         self.read_timeout_s = read_timeout_s
+        self._too_large = f"request body larger than {max_bytes} bytes"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -179,7 +163,9 @@ class BodyLimitMiddleware:
             return
         declared = _header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(scope, receive, send)
+            await error_response(413, self._too_large, CLOSE, "body_too_large")(
+                scope, receive, send
+            )
             return
         received = 0
         started = False
@@ -191,11 +177,12 @@ class BodyLimitMiddleware:
                 async with asyncio.timeout_at(deadline):
                     message = await receive()
             except TimeoutError:
-                raise _TooSlow from None
+                detail = f"request body not received within {self.read_timeout_s:g} s"
+                raise ApiError(408, detail, "read_timeout", CLOSE) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge
+                    raise ApiError(413, self._too_large, "body_too_large", CLOSE)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -206,23 +193,13 @@ class BodyLimitMiddleware:
 
         try:
             await self.app(scope, counting_receive, tracking_send)
-        except (_TooLarge, _TooSlow) as error:
+        except ApiError as error:  # raised outside FastAPI's handlers (no route read the body)
             if started:
                 raise
-            if isinstance(error, _TooSlow):
-                detail = f"request body not received within {self.read_timeout_s:g} s"
-                await _closing(408, detail, "read_timeout")(scope, receive, send)
-                return
-            await self._refuse(scope, receive, send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        detail = f"request body larger than {self.max_bytes} bytes"
-        await _closing(413, detail, "body_too_large")(scope, receive, send)
-
-
-def _closing(status: int, detail: str, kind: str) -> ASGIApp:
-    """An error answer that also closes the connection (the rest of the body is unread)."""
-    return error_response(status, detail, headers={"Connection": "close"}, kind=kind)
+            response = error_response(
+                error.status_code, error.detail, dict(error.headers or {}), error.kind
+            )
+            await response(scope, receive, send)
 
 
 class JsonOnlyMiddleware:

@@ -12,11 +12,9 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
-from pydantic.json_schema import models_json_schema
 
 from ..features import DatasetSpec, FeatureSpec
 
-REF_TEMPLATE = "#/components/schemas/{model}"
 ROW_CONFIG = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, frozen=True)
 STRICT_CONFIG = ConfigDict(strict=True, extra="forbid", frozen=True)
 
@@ -128,30 +126,33 @@ def _feedback_model(spec: DatasetSpec, max_batch: int) -> type[FeedbackBase]:
 
 @dataclass(frozen=True)
 class ApiSchemas:
-    """The generated models for one spec, and the OpenAPI components describing them."""
+    """The generated models for one spec: the routes' bodies and answers (and /docs)."""
 
     row: type[BaseModel]
     batch: type[BaseModel]
     prediction: type[BaseModel]
     batch_prediction: type[BaseModel]
-    feedback: type[FeedbackBase]
-    attribute_names: tuple[str, ...]
+    feedback: type[BaseModel]
 
-    def components(self) -> dict[str, Any]:
-        """JSON schemas of all models, keyed by name, with refs into OpenAPI components."""
-        models = [self.row, self.batch, self.prediction, self.batch_prediction, self.feedback]
-        _, top = models_json_schema(
-            [(model, "validation") for model in models], ref_template=REF_TEMPLATE
-        )
-        return dict(top.get("$defs", {}))
+
+def unknown_schemas(reason: str) -> ApiSchemas:
+    """Stand-ins while the spec cannot be read: the routes answer 503 before any body check."""
+    names = ("PredictRow", "PredictBatch", "PredictionResponse", "BatchPrediction", "Feedback")
+    doc = f"Unknown until the model is loaded ({reason})."
+    config = ConfigDict(extra="allow")
+    return ApiSchemas(*(create_model(name, __config__=config, __doc__=doc) for name in names))
+
+
+def attribute_names(spec: DatasetSpec) -> tuple[str, ...]:
+    """Python names of the row's fields, in the model's column order (JSON names may be any)."""
+    return tuple(f"feature_{index}" for index in range(len(spec.features)))
 
 
 def build_schemas(spec: DatasetSpec, *, max_batch: int) -> ApiSchemas:
     """Create the request/response models for ``spec`` (feature order = model column order)."""
-    attribute_names = tuple(f"feature_{index}" for index in range(len(spec.features)))
     fields: dict[str, Any] = {
         attribute: _feature_field(spec, feature)
-        for attribute, feature in zip(attribute_names, spec.features, strict=True)
+        for attribute, feature in zip(attribute_names(spec), spec.features, strict=True)
     }
     examples: Any = [example_row(spec)]
     row = create_model(
@@ -201,5 +202,4 @@ def build_schemas(spec: DatasetSpec, *, max_batch: int) -> ApiSchemas:
         prediction=single,
         batch_prediction=batch_prediction,
         feedback=_feedback_model(spec, max_batch),
-        attribute_names=attribute_names,
     )

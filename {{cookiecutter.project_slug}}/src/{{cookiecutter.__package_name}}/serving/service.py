@@ -1,22 +1,22 @@
-"""Prediction for the HTTP layer: JSON bytes in, JSON bytes out, errors as ApiError.
+"""The model service behind the routes: validated rows in, answers out. Plumbing, rarely edited.
 
-Why bytes: the body is parsed and validated in one pass by pydantic-core
-(``model_validate_json``), and the answer is encoded with ``json.dumps`` instead of being
-validated again by a response model: the generated schemas still document both in /docs.
+It owns the verified model (``predictor.py``), the inference worker (``inference.py``), the
+prediction log's recorder (``recorder.py``) and the prediction metrics, and turns the
+worker's failures into ``ApiError`` (503, 504, 500) for the error handlers.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+from collections.abc import Sequence
 from operator import attrgetter
 from typing import Any
 
 import numpy as np
+from asgi_correlation_id import correlation_id
 from pydantic import BaseModel
 
 from ..bundle import ModelMetadata
-from ..prediction_log import encode_rows
 from .errors import ApiError
 from .inference import (
     DeadlineExceeded,
@@ -30,7 +30,7 @@ from .inline import InlineBudget, measure_budget
 from .metrics import ServingMetrics
 from .predictor import Predictor, trust_inputs
 from .recorder import PredictionRecorder
-from .schemas import ApiSchemas, build_schemas
+from .schemas import attribute_names
 from .settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -51,14 +51,13 @@ def _inline_budget(predictor: Predictor, max_ms: float) -> InlineBudget | None:
 
 
 class ModelService:
-    """One verified model with its schemas, its inference worker and its metrics."""
+    """One verified model with its inference worker, its recorder and its metrics."""
 
     def __init__(
         self, model: Any, metadata: ModelMetadata, settings: Settings, metrics: ServingMetrics
     ) -> None:
         self.metadata = metadata
         self.predictor = Predictor(model, metadata.spec)
-        self.schemas: ApiSchemas = build_schemas(metadata.spec, max_batch=settings.max_batch)
         trust_inputs()  # this is the event loop's thread: the inline path predicts here
         sample = self.predictor.warm_up()  # raises before the app is ever marked ready
         self.metrics = metrics
@@ -66,14 +65,10 @@ class ModelService:
             metrics.track_classes(self.predictor.labels)
         else:
             metrics.track_values(sample)
-        names = self.schemas.attribute_names
+        names = attribute_names(metadata.spec)
         getter = attrgetter(*names)
         self._values = getter if len(names) > 1 else lambda row: (getter(row),)
         self._header = {"model_name": metadata.name, "model_version": metadata.version}
-        self._names = metadata.spec.feature_names
-        # twice the longest compact row (a float is at most 24 characters): a body padded
-        # beyond that is logged re-encoded, so white space cannot grow the log past its bound
-        self._chars_per_row = 2 * (2 + sum(len(json.dumps(name)) + 28 for name in self._names))
         budget = _inline_budget(self.predictor, settings.inline_max_ms)
         self.worker = InferenceWorker(
             self.predictor,
@@ -105,24 +100,22 @@ class ModelService:
         """True while single rows are predicted on the event loop (see ``inline.py``)."""
         return self.worker.inline is not None
 
-    async def predict_one(self, body: bytes, request_id: str, prediction_id: str) -> bytes:
-        """Validate one row, predict it, encode the answer."""
-        row = self.schemas.row.model_validate_json(body)
-        rows: list[Row] = [self._values(row)]
-        inputs = self._logged_inputs(body, rows, single=True)
-        answers = await self._run(rows, inputs, request_id, prediction_id, inline=self.inline)
-        payload = {**self._header, "prediction_id": prediction_id, **answers[0]}
-        return json.dumps(payload, allow_nan=False).encode()
-
-    async def predict_batch(self, body: bytes, request_id: str, prediction_id: str) -> bytes:
-        """Validate a batch of rows, predict them in one call, encode the answers in order."""
-        batch = self.schemas.batch.model_validate_json(body)
-        rows: list[BaseModel] = batch.rows  # type: ignore[attr-defined]
+    async def predict(
+        self, rows: Sequence[BaseModel], prediction_id: str, *, single: bool = False
+    ) -> dict[str, Any]:
+        """Predict validated rows in one call; the answer for ``/predict`` or ``/predict/batch``."""
         values: list[Row] = [self._values(row) for row in rows]
-        inputs = self._logged_inputs(body, values)
-        answers = await self._run(values, inputs, request_id, prediction_id)
-        payload = {**self._header, "prediction_id": prediction_id, "predictions": answers}
-        return json.dumps(payload, allow_nan=False).encode()
+        answers = await self._run(
+            values, correlation_id.get() or "-", inline=single and self.inline
+        )
+        predictions = [answer["prediction"] for answer in answers]
+        self.metrics.observe_predictions(predictions)
+        if self.recorder is not None:  # rows as compact JSON, in the /predict/batch form
+            inputs = ", ".join(row.model_dump_json(by_alias=True) for row in rows)
+            self.recorder.record(prediction_id, '{"rows": [' + inputs + "]}", predictions)
+        if single:
+            return {**self._header, "prediction_id": prediction_id, **answers[0]}
+        return {**self._header, "prediction_id": prediction_id, "predictions": answers}
 
     def close(self) -> None:
         """Let queued predictions finish, stop the worker thread, write the queued records."""
@@ -130,29 +123,10 @@ class ModelService:
         if self.recorder is not None:
             self.recorder.close()
 
-    def _logged_inputs(self, body: bytes, rows: list[Row], *, single: bool = False) -> str:
-        """What the prediction log keeps: the validated body as sent, in ``/predict/batch`` form.
-
-        As sent, because formatting the floats again costs more than the rest of recording;
-        re-encoded only when white space made it longer than ``_chars_per_row`` per row.
-        """
-        if self.recorder is None:
-            return ""
-        if len(body) > 16 + len(rows) * self._chars_per_row:
-            return encode_rows([dict(zip(self._names, row, strict=True)) for row in rows])
-        text = body.decode(errors="replace")
-        return '{"rows": [' + text + "]}" if single else text
-
     async def _run(
-        self,
-        rows: list[Row],
-        inputs: str,
-        request_id: str,
-        prediction_id: str,
-        *,
-        inline: bool = False,
+        self, rows: list[Row], request_id: str, *, inline: bool = False
     ) -> list[dict[str, Any]]:
-        """Predict ``rows``; record them under ``prediction_id`` with ``inputs`` (batch form)."""
+        """Predict ``rows`` on the loop or in the worker; failures as ApiError."""
         try:
             if inline:
                 answers = await self.worker.predict_inline(rows, request_id)
@@ -168,8 +142,4 @@ class ModelService:
             raise ApiError(503, "shutting down", "shutting_down") from error
         except InferenceFailed as error:
             raise ApiError(500, "prediction failed", "model_error") from error
-        predictions = [answer["prediction"] for answer in answers]
-        self.metrics.observe_predictions(predictions)
-        if self.recorder is not None:
-            self.recorder.record(prediction_id, inputs, predictions)
         return answers
