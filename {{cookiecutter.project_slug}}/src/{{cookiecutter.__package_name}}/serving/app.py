@@ -33,10 +33,10 @@ from .middleware import (
     JsonOnlyMiddleware,
     RequestContextMiddleware,
 )
+from .model import Loader, ServingState
 from .schemas import ApiSchemas, build_schemas, unknown_schemas
 from .settings import Settings, get_settings
 from .shutdown import install_drain_handler
-from .state import Loader, ServingState
 
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # a client's X-Request-ID, else a new one
 
