@@ -369,10 +369,9 @@ def recording_cpu_us(workdir: Path, batch: int = 1, requests: int = 20_000) -> f
     Independent of the load generator and of other processes, unlike req/s on a shared
     machine: compare it with the app's CPU per request (1e6 / req/s on a saturated core).
     """
-    recorder = __import__(f"{PACKAGE}.serving.recorder", fromlist=["PredictionRecorder"])
     metrics = __import__(f"{PACKAGE}.serving.metrics", fromlist=["ServingMetrics"])
     names = [f"f{i}" for i in range(4)]
-    log = recorder.PredictionRecorder(
+    log = metrics.PredictionRecorder(
         workdir / f"cpu-{batch}.sqlite",
         model_version="1",
         metrics=metrics.ServingMetrics(),

@@ -29,7 +29,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from {{ cookiecutter.__package_name }}.bundle import read_metadata, save_bundle
 from {{ cookiecutter.__package_name }}.features import DatasetSpec, FeatureSpec
 from {{ cookiecutter.__package_name }}.serving.app import create_app
-from {{ cookiecutter.__package_name }}.serving.logs import LOGGER_NAME
+from {{ cookiecutter.__package_name }}.serving.cli import LOGGER_NAME
 from {{ cookiecutter.__package_name }}.serving.settings import Settings
 
 HERE = Path(__file__).parent

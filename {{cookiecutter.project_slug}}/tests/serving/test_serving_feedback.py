@@ -24,9 +24,8 @@ from {{ cookiecutter.__package_name }}.prediction_log import (
     PredictionLog,
     iter_predictions,
 )
-from {{ cookiecutter.__package_name }}.serving import recorder as recorder_module
-from {{ cookiecutter.__package_name }}.serving.metrics import ServingMetrics
-from {{ cookiecutter.__package_name }}.serving.recorder import PredictionRecorder
+from {{ cookiecutter.__package_name }}.serving import metrics as recorder_module
+from {{ cookiecutter.__package_name }}.serving.metrics import PredictionRecorder, ServingMetrics
 
 ROW = '{"rows": [{"a": 1.0}]}'  # one row, as the app hands it to the recorder
 

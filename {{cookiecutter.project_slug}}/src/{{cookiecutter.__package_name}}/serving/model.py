@@ -31,10 +31,8 @@ from threadpoolctl import threadpool_limits
 
 from ..bundle import BundleError, ModelMetadata
 from ..features import DatasetSpec
-from .errors import ApiError
-from .metrics import ServingMetrics
-from .recorder import PredictionRecorder
-from .schemas import attribute_names
+from .metrics import PredictionRecorder, ServingMetrics
+from .schemas import ApiError, attribute_names
 from .settings import Settings
 
 logger = logging.getLogger(__name__)

@@ -16,10 +16,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from .errors import ApiError
+from .metrics import RecordingUnavailable, new_prediction_id, written_by
 from .model import ModelService, ServingState
-from .recorder import RecordingUnavailable, new_prediction_id, written_by
-from .schemas import ApiSchemas, ErrorResponse, ModelInfo
+from .schemas import ApiError, ApiSchemas, ErrorResponse, ModelInfo
 
 POLL_S = 0.1  # how often feedback looks again for a prediction another worker has not written
 ERRORS: dict[int | str, dict[str, Any]] = {
