@@ -28,17 +28,17 @@ TAKEN_NAMES = """
     _cffi_backend _distutils_hack _hypothesis_ftz_detector _hypothesis_globals
     _hypothesis_pytestplugin _pytest _yaml aiobotocore aiohappyeyeballs aiohttp aiohttp_retry
     aioitertools aiosignal alembic altair amqp annotated_doc annotated_types antlr4
-    antlr4_python3_runtime anyio appdirs arrow ast_serialize astroid asttokens asyncssh atpublic
-    attr attrs authlib bandit billiard blinker botocore cachetools celery certifi cffi cfgv
-    charset_normalizer click click_didyoumean click_plugins click_repl cloudpickle codecarbon
-    colorama comm configobj contourpy coverage cpuinfo cryptography cycler databricks
-    databricks_sdk dateutil debugpy dictdiffer dill diskcache distlib distro docker dotenv dpath
-    dulwich dvc dvc_data dvc_http dvc_objects dvc_render dvc_s3 dvc_studio_client dvc_task
-    entrypoints example executing fastapi fastapi_offline fastjsonschema filelock flask
-    flask_cors flatten_dict flufl flufl_lock fonttools frozenlist fsspec funcy git gitdb
-    gitpython google google_auth grandalf graphene graphql graphql_core graphql_relay
-    great_expectations gto gunicorn h11 hf_xet httpcore httpcore2 httpx httpx2 huey
-    huggingface_hub hydra hydra_core hypothesis identify idna importlib_metadata iniconfig
+    antlr4_python3_runtime anyio appdirs arrow asgi_correlation_id ast_serialize astroid
+    asttokens asyncssh atpublic attr attrs authlib bandit billiard blinker botocore cachetools
+    celery certifi cffi cfgv charset_normalizer click click_didyoumean click_plugins click_repl
+    cloudpickle codecarbon colorama comm configobj contourpy coverage cpuinfo cryptography
+    cycler databricks databricks_sdk dateutil debugpy dictdiffer dill diskcache distlib distro
+    docker dotenv dpath dulwich dvc dvc_data dvc_http dvc_objects dvc_render dvc_s3
+    dvc_studio_client dvc_task entrypoints example executing fastapi fastapi_offline
+    fastjsonschema filelock flask flask_cors flatten_dict flufl flufl_lock fonttools frozenlist
+    fsspec funcy git gitdb gitpython google google_auth grandalf graphene graphql graphql_core
+    graphql_relay great_expectations gto gunicorn h11 hf_xet httpcore httpcore2 httpx httpx2
+    huey huggingface_hub hydra hydra_core hypothesis identify idna importlib_metadata iniconfig
     ipykernel ipykernel_launcher ipython ipython_pygments_lexers isort iterative_telemetry
     itsdangerous jedi jinja2 jmespath joblib joserfc jsonschema jsonschema_specifications
     jupyter jupyter_client jupyter_core kiwisolver kombu librt mako markdown_it markdown_it_py
@@ -47,14 +47,15 @@ TAKEN_NAMES = """
     nbclient nbformat nest_asyncio2 networkx nodeenv numpy nvidia_ml_py omegaconf opentelemetry
     opentelemetry_api opentelemetry_proto opentelemetry_sdk opentelemetry_semantic_conventions
     orjson packaging pandas papermill parso pathspec pexpect pillow platformdirs pluggy
-    pre_commit prettytable prometheus_client prompt_toolkit propcache protobuf psutil ptyprocess
-    public pure_eval py py_cpuinfo pyarrow pyasn1 pyasn1_modules pycountry pycparser pydantic
-    pydantic_core pydantic_settings pydevd_plugins pydot pygit2 pygments pygtrie pylab pylint
-    pynvml pyparsing pytest pytest_cov python_dateutil python_discovery python_dotenv pyyaml
-    pyzmq questionary rapidfuzz referencing requests rich rpds rpds_py ruamel ruamel_yaml ruff
-    s3fs scikit_learn scipy scmrepo semver setuptools shellingham shortuuid shtab six sklearn
-    skops smmap sortedcontainers sqlalchemy sqlparse sqltrie stack_data starlette stevedore
-    tabulate tenacity threadpoolctl tomlkit tornado tqdm traitlets truststore typer types_pyyaml
+    pre_commit prettytable prometheus_client prometheus_fastapi_instrumentator prompt_toolkit
+    propcache protobuf psutil ptyprocess public pure_eval py py_cpuinfo pyarrow pyasn1
+    pyasn1_modules pycountry pycparser pydantic pydantic_core pydantic_settings pydevd_plugins
+    pydot pygit2 pygments pygtrie pylab pylint pynvml pyparsing pytest pytest_cov
+    python_dateutil python_discovery python_dotenv pyyaml pyzmq questionary rapidfuzz
+    referencing requests rich rpds rpds_py ruamel ruamel_yaml ruff s3fs scikit_learn scipy
+    scmrepo semver setuptools shellingham shortuuid shtab six sklearn skops smmap
+    sortedcontainers sqlalchemy sqlparse sqltrie stack_data starlette stevedore tabulate
+    tenacity threadpoolctl tomlkit tornado tqdm traitlets truststore typer types_pyyaml
     typing_extensions typing_inspection tzdata tzlocal urllib3 uvicorn validate vine virtualenv
     vl_convert vl_convert_python voluptuous wcwidth werkzeug wrapt yaml yarl zc zc_lockfile zipp
     zmq
