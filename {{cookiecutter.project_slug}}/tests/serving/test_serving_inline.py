@@ -7,16 +7,20 @@ default 1 ms budget can be missed at warm-up, which is the behaviour, not a fail
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
-from conftest import app_client, valid_row
+from conftest import app_client, settings_for, valid_row
 from fastapi.testclient import TestClient
 from serving_fakes import Slow, Wrapped, wrapping_loader
+
+from {{ cookiecutter.__package_name }}.serving.app import create_app
 
 ROOMY_MS = 50.0  # the largest budget the settings allow
 
@@ -120,3 +124,25 @@ def test_slow_model_keeps_the_thread_with_504_and_503(iris_dir: Path) -> None:
     assert 503 in codes and set(codes) <= {503, 504}, codes
     refused = next(r for r in statuses if r.status_code == 503)
     assert refused.headers["Retry-After"] == "1"
+
+
+def test_single_rows_arriving_together_are_predicted_in_one_call(iris_dir: Path) -> None:
+    """Inline, the rows of one loop iteration are stacked: the batching stays under load."""
+    settings = settings_for(iris_dir, inline_max_ms=ROOMY_MS)
+    app = create_app(settings, loader=wrapping_loader(Switchable))
+
+    async def five_at_once() -> tuple[list[int], int]:
+        async with app.router.lifespan_context(app):
+            model: Switchable = app.state.serving.service.predictor.model
+            calls = len(model.threads)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+                row = valid_row(iris_dir)
+                answers = await asyncio.gather(
+                    *(client.post("/predict", json=row) for _ in range(5))
+                )
+            return [answer.status_code for answer in answers], len(model.threads) - calls
+
+    statuses, calls = asyncio.run(five_at_once())
+    assert statuses == [200] * 5
+    assert calls < 5
