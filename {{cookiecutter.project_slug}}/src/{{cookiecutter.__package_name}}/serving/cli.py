@@ -240,6 +240,9 @@ def serve(
         backlog=256,
         timeout_keep_alive=settings.read_timeout_s,
         timeout_graceful_shutdown=int(settings.drain_s + settings.timeout_s + 5),
+        # a worker must be ready within this; 5 s (uvicorn's default) killed every worker
+        # still loading its model on 2 busy cores, in a restart loop
+        timeout_worker_healthcheck=60,
         access_log=False,  # the app logs one JSON line per request, with its id
         log_config=uvicorn_log_config(settings.log_level),
         server_header=False,
