@@ -28,17 +28,17 @@ TAKEN_NAMES = """
     _cffi_backend _distutils_hack _hypothesis_ftz_detector _hypothesis_globals
     _hypothesis_pytestplugin _pytest _yaml aiobotocore aiohappyeyeballs aiohttp aiohttp_retry
     aioitertools aiosignal alembic altair amqp annotated_doc annotated_types antlr4
-    antlr4_python3_runtime anyio appdirs arrow ast_serialize astroid asttokens asyncssh atpublic
-    attr attrs authlib bandit billiard blinker botocore cachetools celery certifi cffi cfgv
-    charset_normalizer click click_didyoumean click_plugins click_repl cloudpickle codecarbon
-    colorama comm configobj contourpy coverage cpuinfo cryptography cycler databricks
-    databricks_sdk dateutil debugpy dictdiffer dill diskcache distlib distro docker dotenv dpath
-    dulwich dvc dvc_data dvc_http dvc_objects dvc_render dvc_s3 dvc_studio_client dvc_task
-    entrypoints example executing fastapi fastapi_offline fastjsonschema filelock flask
-    flask_cors flatten_dict flufl flufl_lock fonttools frozenlist fsspec funcy git gitdb
-    gitpython google google_auth grandalf graphene graphql graphql_core graphql_relay
-    great_expectations gto gunicorn h11 hf_xet httpcore httpcore2 httpx httpx2 huey
-    huggingface_hub hydra hydra_core hypothesis identify idna importlib_metadata iniconfig
+    antlr4_python3_runtime anyio appdirs arrow asgi_correlation_id ast_serialize astroid
+    asttokens asyncssh atpublic attr attrs authlib bandit billiard blinker botocore cachetools
+    celery certifi cffi cfgv charset_normalizer click click_didyoumean click_plugins click_repl
+    cloudpickle codecarbon colorama comm configobj contourpy coverage cpuinfo cryptography
+    cycler databricks databricks_sdk dateutil debugpy dictdiffer dill diskcache distlib distro
+    docker dotenv dpath dulwich dvc dvc_data dvc_http dvc_objects dvc_render dvc_s3
+    dvc_studio_client dvc_task entrypoints example executing fastapi fastapi_offline
+    fastjsonschema filelock flask flask_cors flatten_dict flufl flufl_lock fonttools frozenlist
+    fsspec funcy git gitdb gitpython google google_auth grandalf graphene graphql graphql_core
+    graphql_relay great_expectations gto gunicorn h11 hf_xet httpcore httpcore2 httpx httpx2
+    huey huggingface_hub hydra hydra_core hypothesis identify idna importlib_metadata iniconfig
     ipykernel ipykernel_launcher ipython ipython_pygments_lexers isort iterative_telemetry
     itsdangerous jedi jinja2 jmespath joblib joserfc jsonschema jsonschema_specifications
     jupyter jupyter_client jupyter_core kiwisolver kombu librt mako markdown_it markdown_it_py

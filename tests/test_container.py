@@ -137,8 +137,9 @@ def middle_row(project: Path) -> dict[str, float]:
 
 
 def without_ids(answer: dict[str, Any]) -> dict[str, Any]:
-    """The answer without the id the server issues per prediction (never equal across runs)."""
-    return {key: value for key, value in answer.items() if key != "prediction_id"}
+    """The answer without the ids issued per request (``prediction_id`` is server-issued)."""
+    issued = {"request_id", "prediction_id"}
+    return {key: value for key, value in answer.items() if key not in issued}
 
 
 @pytest.fixture(scope="session")

@@ -164,7 +164,7 @@ def test_a_student_moves_from_m1_to_m6_by_updates_alone(
         assert_own_lint_passes(student.python, student.root)  # the starter's lint, with edits
         assert "    C: 0.5" in (student.root / "params.yaml").read_text(encoding="utf-8")
         prepare = (student.package / "stages" / "prepare.py").read_text(encoding="utf-8")
-        assert "print(f\"mine: " in prepare
+        assert 'print(f"mine: ' in prepare
         assert (student.root / "tests" / "test_mine.py").read_text() == STUDENT_TEST
         for card in (student.package / "_card_templates").glob("*.j2"):
             assert not PROMPT.search(card.read_text(encoding="utf-8")), card.name

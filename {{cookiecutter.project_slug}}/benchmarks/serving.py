@@ -1,4 +1,4 @@
-"""Serving benchmark: this app against MLflow's scoring server and a constant endpoint.
+"""Serving benchmark against MLflow and a constant endpoint. Plumbing, rarely edited.
 
 Runs a bounded load (``wrk`` if installed, else a small asyncio client) against real
 uvicorn processes on 127.0.0.1 and prints req/s, p50 and p99 with ratios:
@@ -369,10 +369,9 @@ def recording_cpu_us(workdir: Path, batch: int = 1, requests: int = 20_000) -> f
     Independent of the load generator and of other processes, unlike req/s on a shared
     machine: compare it with the app's CPU per request (1e6 / req/s on a saturated core).
     """
-    recorder = __import__(f"{PACKAGE}.serving.recorder", fromlist=["PredictionRecorder"])
     metrics = __import__(f"{PACKAGE}.serving.metrics", fromlist=["ServingMetrics"])
     names = [f"f{i}" for i in range(4)]
-    log = recorder.PredictionRecorder(
+    log = metrics.PredictionRecorder(
         workdir / f"cpu-{batch}.sqlite",
         model_version="1",
         metrics=metrics.ServingMetrics(),

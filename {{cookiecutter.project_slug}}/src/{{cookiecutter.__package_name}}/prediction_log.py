@@ -1,4 +1,4 @@
-"""The prediction log: every served request, and the true outcomes when they arrive later.
+"""The prediction log: served requests and their true outcomes. Plumbing, rarely edited.
 
 Why SQLite and the standard library only: the serving app writes it (without pandas), the
 ``monitor`` command reads it, and both must run anywhere Python does. One file, WAL mode

@@ -92,7 +92,7 @@ def demo(port: int = typer.Option(8765, help="Port for the one served prediction
         raise typer.Exit(repro.returncode)
     if importlib.util.find_spec(f"{__package__}.serving") is not None:
         console.rule("Serving: one prediction over HTTP")
-        smoke = importlib.import_module(f"{__package__}.serving.smoke")
+        smoke = importlib.import_module(f"{__package__}.serving.cli")
         row, answer = smoke.serve_and_predict(PROJECT_ROOT / "models", port)
         console.print(f"POST /predict {row}")
         console.print(f"prediction: {answer}")

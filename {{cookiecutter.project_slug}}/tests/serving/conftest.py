@@ -1,4 +1,4 @@
-"""Fixtures for the serving tests: small bundles fitted here, apps, real uvicorn processes.
+"""Fixtures for the serving tests: bundles, apps, real uvicorn. Plumbing, rarely edited.
 
 The bundles are built by the tests themselves (not by the pipeline), for both tasks, so
 the serving code is tested for classification and regression in every generated project.
@@ -29,7 +29,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from {{ cookiecutter.__package_name }}.bundle import read_metadata, save_bundle
 from {{ cookiecutter.__package_name }}.features import DatasetSpec, FeatureSpec
 from {{ cookiecutter.__package_name }}.serving.app import create_app
-from {{ cookiecutter.__package_name }}.serving.logs import LOGGER_NAME
+from {{ cookiecutter.__package_name }}.serving.cli import LOGGER_NAME
 from {{ cookiecutter.__package_name }}.serving.settings import Settings
 
 HERE = Path(__file__).parent

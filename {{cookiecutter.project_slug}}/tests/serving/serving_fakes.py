@@ -1,4 +1,4 @@
-"""Fault-injection models and an app factory for tests that need a real uvicorn process.
+"""Fault-injection models for tests with a real uvicorn. Plumbing, rarely edited.
 
 The wrappers are never saved to a bundle (skops would rightly refuse them): they wrap the
 model *after* ``load_bundle`` verified it, through ``create_app(loader=...)``.

@@ -1,4 +1,4 @@
-"""The API's normal behaviour: predictions, model info, health, metrics, ids, docs, CORS."""
+"""The API's normal behaviour: predictions, info, health, metrics, docs. Yours to edit."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from conftest import app_client, valid_row
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.__package_name }}.bundle import load_bundle
-from {{ cookiecutter.__package_name }}.serving.logs import JsonFormatter
+from {{ cookiecutter.__package_name }}.serving.cli import JsonFormatter
 
 
 def test_predict_one_row_matches_the_model_in_process(any_model_dir: Path) -> None:

@@ -1,4 +1,4 @@
-"""Client mistakes get a 4xx that names the problem, never a 500, a trace or the input back.
+"""Client mistakes get a 4xx naming the problem, never a 500. Yours to edit.
 
 RELIABILITY rows S1-S8.
 """

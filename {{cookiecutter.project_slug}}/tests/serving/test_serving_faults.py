@@ -1,4 +1,4 @@
-"""Faults on the server side: a failing, NaN-returning or slow model; a bad bundle.
+"""Server-side faults: a failing, NaN-returning or slow model; a bad bundle. Yours to edit.
 
 RELIABILITY rows S9, S11, S13, S14.
 """
@@ -20,7 +20,7 @@ from sklearn.linear_model import LogisticRegression
 
 from {{ cookiecutter.__package_name }}.bundle import METADATA_FILE, MODEL_FILE, read_metadata
 from {{ cookiecutter.__package_name }}.features import DatasetSpec, FeatureSpec
-from {{ cookiecutter.__package_name }}.serving.predictor import ModelSpecMismatch, Predictor
+from {{ cookiecutter.__package_name }}.serving.model import ModelSpecMismatch, Predictor
 
 
 def test_model_raising_gives_a_generic_500_with_the_request_id(

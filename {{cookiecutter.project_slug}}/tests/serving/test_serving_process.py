@@ -1,4 +1,4 @@
-"""A real uvicorn process on 127.0.0.1: body limits, overload, SIGTERM, the client, ``serve``.
+"""A real uvicorn process: body limits, overload, SIGTERM, the client. Yours to edit.
 
 RELIABILITY rows S6, S7, S10, S12 (each server is bounded in time and always stopped).
 """
@@ -24,8 +24,7 @@ import httpx
 import pytest
 from conftest import PACKAGE, Server, free_port, running_server, valid_row
 
-from {{ cookiecutter.__package_name }}.serving.cli import tcp_listener
-from {{ cookiecutter.__package_name }}.serving.client import ServingClient, ServingError
+from {{ cookiecutter.__package_name }}.serving.cli import ServingClient, ServingError, tcp_listener
 
 pytestmark = pytest.mark.slow  # real processes: a few seconds each
 JSON = {"Content-Type": "application/json"}

@@ -1,4 +1,4 @@
-"""Property test around the feature bounds: inside is always 200, outside always 422."""
+"""Inside the feature bounds always 200, outside always 422. Yours to edit."""
 
 from __future__ import annotations
 

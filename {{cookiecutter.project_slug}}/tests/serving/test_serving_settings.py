@@ -1,4 +1,4 @@
-"""Settings come from SERVING_* variables, are cached, and refuse unsafe values."""
+"""SERVING_* settings are read, cached, and unsafe values refused. Yours to edit."""
 
 from __future__ import annotations
 

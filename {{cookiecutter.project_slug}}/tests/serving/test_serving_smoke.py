@@ -1,4 +1,4 @@
-"""The demo's served prediction, against a real process."""
+"""The demo's served prediction, against a real process. Yours to edit."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from conftest import free_port
 
 from {{ cookiecutter.__package_name }}.bundle import read_metadata
-from {{ cookiecutter.__package_name }}.serving.smoke import example_row, serve_and_predict
+from {{ cookiecutter.__package_name }}.serving.cli import example_row, serve_and_predict
 
 pytestmark = pytest.mark.slow
 

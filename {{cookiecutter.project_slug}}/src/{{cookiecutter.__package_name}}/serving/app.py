@@ -1,45 +1,70 @@
-"""The app factory: ``uvicorn --factory <package>.serving.app:create_app``.
+"""The app factory, ``uvicorn --factory <package>.serving.app:create_app``. Plumbing, rarely edited.
 
 Why a factory and a lifespan: nothing happens at import time; each call builds an app
 with its own settings, metrics registry and model, which is how tests get isolated apps.
+The request and response models are built here from the spec saved with the model
+(``schemas.py``), so FastAPI's own OpenAPI document describes the real features; the
+model itself is loaded and verified in the lifespan.
+
+Below the factory: the SIGTERM handler that turns readiness 503 before uvicorn drains, and
+the h11 protocol that closes idle and half-sent connections (the ``serve`` command's).
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
-from collections.abc import AsyncIterator
+import logging
+import os
+import re
+import signal
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
+from types import FrameType
 from typing import Any
 
+from asgi_correlation_id import CorrelationIdMiddleware, correlation_id
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
+from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .. import PROJECT_DESCRIPTION, PROJECT_NAME, __version__
-from ..bundle import load_bundle
-from .errors import install_error_handlers
-from .logs import configure_logging
-from .metrics import ServingMetrics
-from .middleware import (
-    BODY_METHODS,
-    BodyLimitMiddleware,
-    JsonOnlyMiddleware,
-    RequestContextMiddleware,
+from ..bundle import BundleError, load_bundle, read_metadata
+from . import routes
+from .cli import configure_logging
+from .metrics import CONNECTIONS_CLOSED, ServingMetrics
+from .model import Loader, ServingState
+from .schemas import (
+    ApiError,
+    ApiSchemas,
+    build_schemas,
+    error_response,
+    install_error_handlers,
+    unknown_schemas,
 )
-from .routers import feedback, health, metrics, model, predict
 from .settings import Settings, get_settings
-from .shutdown import install_drain_handler
-from .state import Loader, ServingState
 
-GENERATED_SCHEMAS = (
-    "PredictRow",
-    "PredictBatch",
-    "PredictionResponse",
-    "BatchPrediction",
-    "FeedbackRequest",
-)
+logger = logging.getLogger(__name__)
+QUIET_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
+# Metric label for requests refused before routing (415, 413): only known paths, so an
+# attacker's random URLs cannot blow up the number of time series.
+KNOWN_PATHS = QUIET_PATHS | {
+    "/predict",
+    "/predict/batch",
+    "/feedback",
+    "/model",
+    "/docs",
+    "/openapi.json",
+}
+CLOSE = {"Connection": "close"}  # the rest of a refused body is not read
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # a client's X-Request-ID, else a new one
 
 
 @asynccontextmanager
@@ -59,24 +84,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.close()
 
 
-def openapi_document(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document plus the request/response schemas generated from the model's spec."""
-    if app.openapi_schema:
-        return app.openapi_schema
-    document = get_openapi(
-        title=app.title, version=app.version, description=app.description, routes=app.routes
-    )
-    schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    service = app.state.serving.service
-    if service is None:
-        reason = f"Unknown until the model is loaded ({app.state.serving.reason})."
-        schemas.update(
-            {name: {"type": "object", "description": reason} for name in GENERATED_SCHEMAS}
-        )
-        return document  # not cached: the model may still be loading
-    schemas.update(service.schemas.components())
-    app.openapi_schema = document
-    return document
+def read_schemas(settings: Settings) -> ApiSchemas:
+    """The models of the saved spec; stand-ins if it cannot be read (readiness says why)."""
+    try:
+        spec = read_metadata(settings.model_dir).spec
+    except (BundleError, OSError, ValueError) as error:
+        return unknown_schemas(type(error).__name__)
+    return build_schemas(spec, max_batch=settings.max_batch)
 
 
 def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle) -> FastAPI:
@@ -100,7 +114,7 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
     )
     app.state.serving = ServingState(settings=settings, metrics=serving_metrics, loader=loader)
     install_error_handlers(app)
-    routers = (health.router, predict.router, feedback.router, model.router, metrics.router)
+    routers = (routes.router, routes.predictions_router(read_schemas(settings)))
     for router in routers:
         app.include_router(router)
     body_routes = {  # the JSON check is for these; any other method is the router's 405
@@ -110,7 +124,7 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
         if isinstance(route, APIRoute)
         for method in BODY_METHODS.intersection(route.methods or ())
     }
-    # Added innermost first: requests pass RequestContext -> CORS -> BodyLimit -> JsonOnly.
+    # Added innermost first: CorrelationId -> RequestContext -> CORS -> BodyLimit -> JsonOnly.
     app.add_middleware(JsonOnlyMiddleware, body_routes=body_routes)
     app.add_middleware(
         BodyLimitMiddleware,
@@ -132,5 +146,270 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
         access_log=settings.access_log,
         max_in_flight=settings.max_in_flight,
     )
-    app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
+    app.add_middleware(
+        CorrelationIdMiddleware,
+        header_name="X-Request-ID",
+        generator=lambda: os.urandom(16).hex(),
+        validator=lambda value: _VALID_REQUEST_ID.fullmatch(value) is not None,
+    )
     return app
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
+
+
+class RequestContextMiddleware:
+    """Requests in flight, metrics and one access-log line per request."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: ServingMetrics,
+        access_log: bool = True,
+        max_in_flight: int = 256,
+    ) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.access_log = access_log
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        scope.setdefault("state", {})
+        started = time.perf_counter()
+        status = 500
+        error_kind: str | None = None
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, error_kind, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                for key, value in message.get("headers", []):
+                    if key == b"x-error-kind":
+                        error_kind = value.decode()
+            await send(message)
+
+        app = self.app
+        if self.in_flight >= self.max_in_flight and scope["path"] not in QUIET_PATHS:
+            app = error_response(503, "overloaded, retry later", {"Retry-After": "1"}, "overloaded")
+        self.in_flight += 1
+        try:
+            await app(scope, receive, send_with_id)
+        except ClientDisconnect:  # nobody to answer; 499 is nginx's code for it
+            status, error_kind = 499, "client_disconnected"
+        except Exception as error:  # a bug, not a client mistake: log it, answer generically
+            logger.error("unhandled error: %s", type(error).__name__, exc_info=error)
+            if response_started:
+                raise  # the response had started; nothing sensible can be sent any more
+            error_kind = "internal"
+            await error_response(500, "internal server error", kind="internal")(
+                scope, receive, send_with_id
+            )
+        finally:
+            self.in_flight -= 1
+            request_id = correlation_id.get() or "-"
+            self._record(scope, status, error_kind, time.perf_counter() - started, request_id)
+
+    def _record(
+        self, scope: Scope, status: int, kind: str | None, seconds: float, request_id: str
+    ) -> None:
+        route: Any = scope.get("route")
+        path = getattr(route, "path", None)
+        if path is None:
+            path = scope["path"] if scope["path"] in KNOWN_PATHS else "unmatched"
+        key = (path, scope["method"], status)
+        children = self._children.get(key)
+        if children is None:  # labels() takes a lock and builds a tuple: do it once per key
+            children = (
+                self.metrics.requests.labels(
+                    route=path, method=scope["method"], status=str(status)
+                ),
+                self.metrics.latency.labels(route=path),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+        if status >= 400:
+            self.metrics.errors.labels(kind=kind or f"http_{status}").inc()
+        if self.access_log:
+            level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
+            if logger.isEnabledFor(level):
+                # makeRecord + handle: what ``logger.log`` does minus finding the caller's
+                # frame (a quarter of the access log's cost; the line is always this one).
+                extra = {
+                    "request_id": request_id,
+                    "method": scope["method"],
+                    "path": path,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 3),
+                }
+                if "prediction_id" in scope["state"]:  # ties the client's id to the server's
+                    extra["prediction_id"] = scope["state"]["prediction_id"]
+                logger.handle(
+                    logger.makeRecord(
+                        logger.name, level, __file__, 0, "request", (), None, None, extra
+                    )
+                )
+
+
+class BodyLimitMiddleware:
+    """413 for bodies over ``max_bytes`` (by Content-Length up front, or while streaming);
+    408 for a body not received within ``read_timeout_s`` of the request head."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, read_timeout_s: float = 5.0) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.read_timeout_s = read_timeout_s
+        self._too_large = f"request body larger than {max_bytes} bytes"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await error_response(413, self._too_large, CLOSE, "body_too_large")(
+                scope, receive, send
+            )
+            return
+        received = 0
+        started = False
+        deadline = asyncio.get_running_loop().time() + self.read_timeout_s
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                detail = f"request body not received within {self.read_timeout_s:g} s"
+                raise ApiError(408, detail, "read_timeout", CLOSE) from None
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise ApiError(413, self._too_large, "body_too_large", CLOSE)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except ApiError as error:  # raised outside FastAPI's handlers (no route read the body)
+            if started:
+                raise
+            response = error_response(
+                error.status_code, error.detail, dict(error.headers or {}), error.kind
+            )
+            await response(scope, receive, send)
+
+
+class JsonOnlyMiddleware:
+    """415 for a request body that is not declared as UTF-8 JSON.
+
+    Only for the ``(method, path)`` pairs that take a body: any other method is the
+    router's to refuse with 405, as the OpenAPI document promises.
+    """
+
+    def __init__(self, app: ASGIApp, body_routes: Collection[tuple[str, str]]) -> None:
+        self.app = app
+        self.body_routes = frozenset(body_routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (scope["method"], scope["path"]) in self.body_routes:
+            content_type = (_header(scope, b"content-type") or b"").decode("latin-1").lower()
+            media, _, params = content_type.partition(";")
+            media = media.strip()
+            is_json = media == "application/json" or (
+                media.startswith("application/") and media.endswith("+json")
+            )
+            charset = params.strip().removeprefix("charset=").strip('"') if params else "utf-8"
+            if not is_json or charset not in {"utf-8", "utf8"}:
+                response = error_response(
+                    415, "send the body as application/json (UTF-8)", kind="unsupported_media_type"
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def install_drain_handler(on_drain: Callable[[], None], delay_s: float) -> Callable[[], None]:
+    """Chain a SIGTERM handler in front of the server's; returns a function that removes it.
+
+    uvicorn finishes in-flight requests on SIGTERM but has no step where the app can tell a
+    load balancer to stop sending traffic: this marks the app as draining (readiness 503)
+    and hands the signal on ``delay_s`` later.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # e.g. TestClient runs the app in a thread: no signals there
+    previous = signal.getsignal(signal.SIGTERM)
+    if not callable(previous):
+        return lambda: None  # no server handler to hand the signal to
+    loop = asyncio.get_running_loop()
+    seen = False
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        nonlocal seen
+        first, seen = not seen, True
+        if first:
+            on_drain()
+            if delay_s > 0:
+                loop.call_soon_threadsafe(loop.call_later, delay_s, previous, signum, None)
+                return
+        previous(signum, frame)  # a second SIGTERM skips the delay
+
+    signal.signal(signal.SIGTERM, handle)
+
+    def remove() -> None:
+        if signal.getsignal(signal.SIGTERM) is handle:
+            signal.signal(signal.SIGTERM, previous)
+
+    return remove
+
+
+class DeadlineH11Protocol(H11Protocol):
+    """Closes a connection that has not sent a complete request head in time.
+
+    uvicorn 0.54 arms its keep-alive timer only after a response and cancels it on any byte
+    received: a connection that sent nothing, or half a head, was held forever. Here the
+    timer (``timeout_keep_alive`` = SERVING_READ_TIMEOUT_S) also starts when a connection
+    opens and stops only at a whole request head. The body's deadline is in BodyLimitMiddleware.
+    """
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self.timeout_keep_alive_task = self.loop.call_later(
+            self.timeout_keep_alive, self.timeout_keep_alive_handler
+        )
+
+    def data_received(self, data: bytes) -> None:
+        """uvicorn's, minus cancelling the timer: ``handle_events`` does at a complete head."""
+        self.conn.receive_data(data)
+        self.handle_events()
+
+    def timeout_keep_alive_handler(self) -> None:
+        """Count a connection closed with half a head or before any request; then close."""
+        if not self.transport.is_closing():
+            if self.conn.trailing_data[0]:
+                CONNECTIONS_CLOSED["header_timeout"] += 1
+            elif self.cycle is None:
+                CONNECTIONS_CLOSED["idle_timeout"] += 1
+        super().timeout_keep_alive_handler()
+
+    def send_400_response(self, msg: str) -> None:
+        """Count the requests h11 could not parse (uvicorn answers them 400 and closes)."""
+        CONNECTIONS_CLOSED["malformed_request"] += 1
+        super().send_400_response(msg)

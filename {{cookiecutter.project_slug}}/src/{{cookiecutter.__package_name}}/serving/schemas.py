@@ -1,22 +1,29 @@
-"""Request and response shapes, generated from the DatasetSpec saved with the model.
+"""Request, response and error shapes; the first two from the model's spec. Plumbing, rarely edited.
 
 Why generated: the data card, the MLflow signature and this API all derive from one spec,
 so a renamed feature or a new class cannot make them disagree. Every request model is
 strict (no "5" for 5, no ``true`` for 1), forbids unknown fields, refuses NaN/Infinity and
 enforces the range data validation accepts (``DatasetSpec.accepted_range``).
+
+Every error answer is ``{"detail": ..., "request_id": ...}``, through the handlers at the
+end: FastAPI's defaults echo the rejected input and a documentation URL, and an unexpected
+exception must never leak a stack trace or a path to the client.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
-from pydantic.json_schema import models_json_schema
+from asgi_correlation_id import correlation_id
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..features import DatasetSpec, FeatureSpec
 
-REF_TEMPLATE = "#/components/schemas/{model}"
 ROW_CONFIG = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, frozen=True)
 STRICT_CONFIG = ConfigDict(strict=True, extra="forbid", frozen=True)
 
@@ -128,30 +135,33 @@ def _feedback_model(spec: DatasetSpec, max_batch: int) -> type[FeedbackBase]:
 
 @dataclass(frozen=True)
 class ApiSchemas:
-    """The generated models for one spec, and the OpenAPI components describing them."""
+    """The generated models for one spec: the routes' bodies and answers (and /docs)."""
 
     row: type[BaseModel]
     batch: type[BaseModel]
     prediction: type[BaseModel]
     batch_prediction: type[BaseModel]
-    feedback: type[FeedbackBase]
-    attribute_names: tuple[str, ...]
+    feedback: type[BaseModel]
 
-    def components(self) -> dict[str, Any]:
-        """JSON schemas of all models, keyed by name, with refs into OpenAPI components."""
-        models = [self.row, self.batch, self.prediction, self.batch_prediction, self.feedback]
-        _, top = models_json_schema(
-            [(model, "validation") for model in models], ref_template=REF_TEMPLATE
-        )
-        return dict(top.get("$defs", {}))
+
+def unknown_schemas(reason: str) -> ApiSchemas:
+    """Stand-ins while the spec cannot be read: the routes answer 503 before any body check."""
+    names = ("PredictRow", "PredictBatch", "PredictionResponse", "BatchPrediction", "Feedback")
+    doc = f"Unknown until the model is loaded ({reason})."
+    config = ConfigDict(extra="allow")
+    return ApiSchemas(*(create_model(name, __config__=config, __doc__=doc) for name in names))
+
+
+def attribute_names(spec: DatasetSpec) -> tuple[str, ...]:
+    """Python names of the row's fields, in the model's column order (JSON names may be any)."""
+    return tuple(f"feature_{index}" for index in range(len(spec.features)))
 
 
 def build_schemas(spec: DatasetSpec, *, max_batch: int) -> ApiSchemas:
     """Create the request/response models for ``spec`` (feature order = model column order)."""
-    attribute_names = tuple(f"feature_{index}" for index in range(len(spec.features)))
     fields: dict[str, Any] = {
         attribute: _feature_field(spec, feature)
-        for attribute, feature in zip(attribute_names, spec.features, strict=True)
+        for attribute, feature in zip(attribute_names(spec), spec.features, strict=True)
     }
     examples: Any = [example_row(spec)]
     row = create_model(
@@ -201,5 +211,78 @@ def build_schemas(spec: DatasetSpec, *, max_batch: int) -> ApiSchemas:
         prediction=single,
         batch_prediction=batch_prediction,
         feedback=_feedback_model(spec, max_batch),
-        attribute_names=attribute_names,
     )
+
+
+MAX_LOC_CHARS = 64
+
+
+class ApiError(StarletteHTTPException):
+    """An expected failure with a status code, a public message and a metrics kind.
+
+    An ``HTTPException``, so FastAPI lets it through even from inside the body's reading.
+    """
+
+    def __init__(
+        self, status: int, detail: str, kind: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(status, detail, headers)
+        self.kind = kind
+
+
+def error_response(
+    status: int, detail: Any, headers: dict[str, str] | None = None, kind: str | None = None
+) -> JSONResponse:
+    """The JSON error body, with the request id (the middleware puts it in the header)."""
+    response = JSONResponse(
+        {"detail": detail, "request_id": correlation_id.get() or "-"},
+        status_code=status,
+        headers=headers,
+    )
+    if kind:
+        response.headers["X-Error-Kind"] = kind
+    return response
+
+
+def public_errors(errors: list[Any], prefix: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Location, message and type of each error: never the input, its context or a URL."""
+    cleaned = []
+    for error in errors:
+        loc = [*prefix, *error.get("loc", ())]
+        loc = [item[:MAX_LOC_CHARS] if isinstance(item, str) else item for item in loc]
+        cleaned.append({"loc": loc, "msg": error.get("msg", ""), "type": error.get("type", "")})
+    return cleaned
+
+
+def validation_response(errors: list[dict[str, Any]]) -> JSONResponse:
+    """400 when the body is not JSON at all, 422 when it is JSON of the wrong shape."""
+    malformed = all(error["type"] == "json_invalid" for error in errors)
+    status = 400 if malformed else 422
+    return error_response(status, errors, kind="malformed_json" if malformed else "validation")
+
+
+async def _on_pydantic_error(_: Request, exc: Exception) -> JSONResponse:
+    errors = cast(ValidationError, exc).errors(include_url=False, include_input=False)
+    return validation_response(public_errors(list(errors), prefix=("body",)))
+
+
+async def _on_request_validation(_: Request, exc: Exception) -> JSONResponse:
+    return validation_response(public_errors(list(cast(RequestValidationError, exc).errors())))
+
+
+async def _on_api_error(_: Request, exc: Exception) -> JSONResponse:
+    error = cast(ApiError, exc)
+    return error_response(error.status_code, error.detail, dict(error.headers or {}), error.kind)
+
+
+async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
+    error = cast(StarletteHTTPException, exc)
+    return error_response(error.status_code, error.detail, dict(error.headers or {}), kind="http")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers above on ``app``."""
+    app.add_exception_handler(ValidationError, _on_pydantic_error)
+    app.add_exception_handler(RequestValidationError, _on_request_validation)
+    app.add_exception_handler(ApiError, _on_api_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)

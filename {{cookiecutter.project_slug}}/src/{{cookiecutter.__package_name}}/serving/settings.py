@@ -1,4 +1,4 @@
-"""Serving settings, read from ``SERVING_*`` environment variables.
+"""Serving settings, read from ``SERVING_*`` environment variables. Yours to edit.
 
 Why pydantic-settings behind a cached function: one validated object per process, and
 tests build their own ``Settings`` (or clear the cache) instead of patching globals.

@@ -1,0 +1,336 @@
+"""The served model: loading, verifying and running it for the routes. Plumbing, rarely edited.
+
+``ServingState`` loads and verifies the bundle in the app's lifespan; a model that fails
+keeps the process alive with readiness 503 and the reason (no restart loop). The
+``ModelService`` predicts validated rows: tiny models on the event loop, the others in
+one inference thread with a deadline (504) and a bound on waiting requests (503).
+
+Why on the event loop: at warm-up the single-row predict is timed; under
+``SERVING_INLINE_MAX_MS`` (a linear model: ~80 us), handing the row to a thread and back
+costs more than the model. A model that later runs over that budget on a good share of
+its calls, or past the deadline once, moves to the thread for good.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from operator import attrgetter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sklearn
+from asgi_correlation_id import correlation_id
+from pydantic import BaseModel
+from threadpoolctl import threadpool_limits
+
+from ..bundle import BundleError, ModelMetadata
+from ..features import DatasetSpec
+from .metrics import PredictionRecorder, ServingMetrics
+from .schemas import ApiError, attribute_names
+from .settings import Settings
+
+logger = logging.getLogger(__name__)
+Loader = Callable[[Path], tuple[Any, ModelMetadata]]
+TIMED_CALLS = 100  # single-row predictions timed at warm-up
+SLOW_SHARE_WEIGHT = 0.02  # moving average over ~50 inline calls
+MAX_SLOW_SHARE = 0.2  # over budget on more than 20 % of recent calls: leave the loop
+
+
+class ModelSpecMismatch(RuntimeError):
+    """The model does not fit the spec it was exported with (never ready)."""
+
+
+class ModelOutputError(RuntimeError):
+    """The model returned something unusable (NaN, wrong shape) for a request."""
+
+
+def class_labels(model: Any, spec: DatasetSpec) -> list[str]:
+    """Label of each column of ``predict_proba``: the model's classes (indices or labels)."""
+    known = list(spec.classes or [])
+    raw = getattr(model, "classes_", None)
+    labels = []
+    for value in [] if raw is None or not known else list(raw):
+        label = value
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            if not 0 <= int(value) < len(known):
+                raise ModelSpecMismatch(f"class index {value} outside spec.classes")
+            label = known[int(value)]
+        if not isinstance(label, (str, np.str_)) or str(label) not in known:
+            raise ModelSpecMismatch(f"class {label!r} is not in spec.classes")
+        labels.append(str(label))
+    if not labels or len(set(labels)) != len(labels):
+        raise ModelSpecMismatch("a classifier needs distinct `classes_` from spec.classes")
+    return labels
+
+
+def trust_inputs() -> None:
+    """Skip scikit-learn's NaN scan (~20 % of a single-row predict) in the calling thread.
+
+    The request models already refuse NaN, infinity and out-of-range values; outputs are
+    still checked. scikit-learn keeps this per thread: the loop and the worker call it.
+    """
+    sklearn.set_config(assume_finite=True)
+
+
+class Predictor:
+    """Runs the estimator on a 2-D float array; answers with the spec's labels, checked."""
+
+    def __init__(self, model: Any, spec: DatasetSpec) -> None:
+        self.model, self.spec = model, spec
+        self.labels = class_labels(model, spec) if spec.task == "classification" else []
+        self.has_proba = bool(self.labels) and callable(getattr(model, "predict_proba", None))
+        expected = getattr(model, "n_features_in_", len(spec.features))
+        if expected != len(spec.features):
+            raise ModelSpecMismatch(
+                f"model expects {expected} features, spec lists {len(spec.features)}"
+            )
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        """Probabilities (n, classes), label indices (n,) or values (n,); always finite."""
+        if self.has_proba:
+            out = np.asarray(self.model.predict_proba(rows), dtype=np.float64)
+            shape: tuple[int, ...] = (len(rows), len(self.labels))
+        elif self.labels:
+            known = self.spec.classes or []
+            raw = self.model.predict(rows)
+            chosen = [known[int(v)] if isinstance(v, (int, np.integer)) else str(v) for v in raw]
+            out = np.array([self.labels.index(label) for label in chosen], dtype=np.float64)
+            shape = (len(rows),)
+        else:
+            out = np.asarray(self.model.predict(rows), dtype=np.float64).reshape(-1)
+            shape = (len(rows),)
+        if out.shape != shape:
+            raise ModelOutputError(f"model returned shape {out.shape}, expected {shape}")
+        if not np.isfinite(out).all():
+            raise ModelOutputError("model returned NaN or infinity")
+        return out
+
+    def answers(self, rows: np.ndarray) -> list[dict[str, Any]]:
+        """One JSON-ready answer per row (numpy work stays in the calling thread)."""
+        outputs = self(rows)
+        if not self.labels:
+            return [{"prediction": value} for value in outputs.tolist()]
+        if not self.has_proba:
+            return [{"prediction": self.labels[int(i)], "probabilities": None} for i in outputs]
+        chosen = [self.labels[i] for i in outputs.argmax(axis=1).tolist()]
+        return [
+            {"prediction": label, "probabilities": dict(zip(self.labels, row, strict=True))}
+            for label, row in zip(chosen, outputs.tolist(), strict=True)
+        ]
+
+    def warm_up(self) -> np.ndarray:
+        """Predict the corners and middle of the spec's ranges; raises if anything is off."""
+        low = np.array([f.minimum for f in self.spec.features], dtype=np.float64)
+        high = np.array([f.maximum for f in self.spec.features], dtype=np.float64)
+        sample = low + np.random.default_rng(0).random((256, len(low))) * (high - low)
+        return self(np.vstack([low, high, (low + high) / 2, sample]))
+
+    def single_row_p99_s(self, limit_s: float) -> float:
+        """p99 seconds of one middle row; inf once clearly over ``limit_s``, or if it fails."""
+        row = np.array([[(f.minimum + f.maximum) / 2 for f in self.spec.features]])
+        timings = []
+        for _ in range(TIMED_CALLS):
+            started = time.perf_counter()
+            try:
+                self.answers(row)
+            except Exception as error:  # passed the warm-up but fails now: keep it off the loop
+                logger.warning("timing the model failed", exc_info=error)
+                return float("inf")
+            timings.append(time.perf_counter() - started)
+            if sum(t > limit_s for t in timings) >= 3:
+                return float("inf")
+        return float(np.quantile(timings, 0.99))
+
+
+class ModelService:
+    """One verified model: predicts rows, records them, counts them."""
+
+    def __init__(
+        self, model: Any, metadata: ModelMetadata, settings: Settings, metrics: ServingMetrics
+    ) -> None:
+        self.metadata, self.settings, self.metrics = metadata, settings, metrics
+        self.predictor = Predictor(model, metadata.spec)
+        trust_inputs()  # this is the event loop's thread: the inline path predicts here
+        sample = self.predictor.warm_up()  # raises before the app is ever marked ready
+        if self.predictor.labels:
+            metrics.track_classes(self.predictor.labels)
+        else:
+            metrics.track_values(sample)
+        getter = attrgetter(*attribute_names(metadata.spec))
+        self._values = getter if len(metadata.spec.features) > 1 else lambda row: (getter(row),)
+        self._header = {"model_name": metadata.name, "model_version": metadata.version}
+        self.limit_s = settings.inline_max_ms / 1000
+        self.inline = self.limit_s > 0 and self.predictor.single_row_p99_s(self.limit_s) <= (
+            self.limit_s
+        )
+        self.slow_share = 0.0
+        self._stacked: list[tuple[np.ndarray, asyncio.Future[list[dict[str, Any]]]]] = []
+        metrics.inline.set_function(lambda: float(self.inline))
+        self.worker = ThreadPoolExecutor(1, "inference", initializer=trust_inputs)
+        self.pending = 0  # requests admitted and not answered yet
+        self.stopping = False
+        self.recorder: PredictionRecorder | None = None
+        if settings.record_predictions:
+            self.recorder = PredictionRecorder(
+                settings.prediction_log,
+                model_version=metadata.version,
+                metrics=metrics,
+                max_rows=settings.prediction_log_max_rows,
+                max_queue=settings.prediction_queue_max,
+                max_queue_bytes=settings.prediction_queue_max_bytes,
+            )
+        where = "inline on the event loop" if self.inline else "in the inference thread"
+        logger.info("single rows are predicted %s", where)
+
+    async def predict(
+        self, rows: Sequence[BaseModel], prediction_id: str, *, single: bool = False
+    ) -> dict[str, Any]:
+        """Predict validated rows in one call; the answer for ``/predict`` or ``/predict/batch``."""
+        if self.stopping:
+            raise ApiError(503, "shutting down", "shutting_down")
+        if self.pending >= self.settings.max_concurrency:
+            raise ApiError(503, "overloaded, retry later", "overloaded", {"Retry-After": "1"})
+        matrix = np.array([self._values(row) for row in rows], dtype=np.float64)
+        self.pending += 1
+        try:
+            if single and self.inline:
+                answers = await self._predict_inline(matrix)
+            else:
+                call = asyncio.get_running_loop().run_in_executor(
+                    self.worker, self.predictor.answers, matrix
+                )
+                answers = await asyncio.wait_for(call, self.settings.timeout_s)
+        except ApiError:
+            raise
+        except TimeoutError as error:
+            raise ApiError(504, "prediction timed out", "timeout") from error
+        except Exception as error:  # the cause goes to the log; the client gets a generic 500
+            request_ids = [correlation_id.get() or "-"]
+            message = f"prediction failed: {type(error).__name__}: {error}"
+            logger.error(message, exc_info=error, extra={"request_ids": request_ids})
+            raise ApiError(500, "prediction failed", "model_error") from error
+        finally:
+            self.pending -= 1
+        predictions = [answer["prediction"] for answer in answers]
+        self.metrics.observe_predictions(predictions)
+        if self.recorder is not None:  # rows as compact JSON, in the /predict/batch form
+            inputs = ", ".join(row.model_dump_json(by_alias=True) for row in rows)
+            self.recorder.record(prediction_id, '{"rows": [' + inputs + "]}", predictions)
+        if single:
+            return {**self._header, "prediction_id": prediction_id, **answers[0]}
+        return {**self._header, "prediction_id": prediction_id, "predictions": answers}
+
+    async def _predict_inline(self, matrix: np.ndarray) -> list[dict[str, Any]]:
+        """Predict on the loop; the rows of every request of one loop iteration in one call.
+
+        Stacking keeps the batching a thread would do under load (8 connections: several
+        rows per call) without the hand-off to the thread and back.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[dict[str, Any]]] = loop.create_future()
+        self._stacked.append((matrix, future))
+        if len(self._stacked) == 1:
+            loop.call_soon(self._predict_stacked)
+        return await future
+
+    def _predict_stacked(self) -> None:
+        """Predict the stacked rows; a model that turned slow leaves the loop for good."""
+        stacked, self._stacked = self._stacked, []
+        started = time.perf_counter()
+        try:
+            answers = self.predictor.answers(np.vstack([matrix for matrix, _ in stacked]))
+        except Exception as error:  # each waiting request logs it and answers 500
+            for _, future in stacked:
+                future.set_exception(error)
+            return
+        elapsed = time.perf_counter() - started
+        self.slow_share += SLOW_SHARE_WEIGHT * (elapsed > self.limit_s) - (
+            SLOW_SHARE_WEIGHT * self.slow_share
+        )
+        if self.slow_share > MAX_SLOW_SHARE or elapsed > self.settings.timeout_s:
+            self.inline = False
+            logger.warning("the model got slow: predictions move to the inference thread")
+        start = 0
+        for matrix, future in stacked:
+            if elapsed > self.settings.timeout_s:
+                future.set_exception(ApiError(504, "prediction timed out", "timeout"))
+            else:
+                future.set_result(answers[start : start + len(matrix)])
+            start += len(matrix)
+
+    def close(self) -> None:
+        """Let started predictions finish, then write the queued records."""
+        self.stopping = True
+        self.worker.shutdown(wait=True, cancel_futures=True)
+        if self.recorder is not None:
+            self.recorder.close()
+
+
+def public_reason(error: Exception, model_dir: Path) -> str:
+    """The error's message without the server's file paths."""
+    message = str(error)
+    for path in sorted({str(model_dir.resolve()), str(model_dir)}, key=len, reverse=True):
+        message = message.replace(path, "<model_dir>")
+    return message
+
+
+@dataclass
+class ServingState:
+    """Held in ``app.state.serving``: the service once ready, or why not."""
+
+    settings: Settings
+    metrics: ServingMetrics
+    loader: Loader
+    service: ModelService | None = None
+    reason: str = "the model has not been loaded yet"
+    draining: bool = False
+
+    @property
+    def ready(self) -> bool:
+        """True when a verified model answers and no shutdown has begun."""
+        return self.service is not None and not self.draining
+
+    def load(self) -> None:
+        """Load, verify and warm up the model; on failure keep the reason, never raise."""
+        model_dir = self.settings.model_dir
+        # BLAS threads spin after each call and steal CPU from the event loop (+50 % req/s)
+        threadpool_limits(limits=self.settings.blas_threads)
+        try:
+            model, metadata = self.loader(model_dir)
+            self.service = ModelService(model, metadata, self.settings, self.metrics)
+        except BundleError as error:
+            self.reason = public_reason(error, model_dir)
+        except ModelSpecMismatch as error:
+            self.reason = f"the model does not match its spec: {error}"
+        except OSError as error:  # e.g. a mounted file (mode 0600) the app user may not read
+            name, why = error.filename or model_dir, error.strerror or error
+            self.reason = public_reason(OSError(f"cannot read {name}: {why}"), model_dir)
+        except Exception as error:  # a broken model must not crash the server
+            self.reason = f"the model failed its warm-up prediction ({type(error).__name__})"
+            logger.error("warm-up failed", exc_info=error)
+        if self.service is None:
+            logger.error("model not ready: %s", self.reason, extra={"model_dir": str(model_dir)})
+            return
+        self.reason = ""
+        self.metrics.ready.set(1)
+        metadata = self.service.metadata
+        self.metrics.model_info.labels(name=metadata.name, version=metadata.version).set(1)
+        logger.info("model ready", extra={"model": metadata.name, "version": metadata.version})
+
+    def begin_drain(self) -> None:
+        """Shutdown has begun: readiness answers 503 from now on."""
+        self.draining, self.reason = True, "shutting down"
+        self.metrics.ready.set(0)
+        logger.info("draining: readiness now answers 503")
+
+    def close(self) -> None:
+        """Stop the service (after the server has finished in-flight requests)."""
+        service, self.service = self.service, None
+        if service is not None:
+            service.close()

@@ -1,0 +1,181 @@
+"""The HTTP routes: /predict, /predict/batch, /feedback, /model, /health/*, /metrics. Yours to edit.
+
+Written as FastAPI's tutorial writes them: the request model is a typed parameter, the
+response model is declared, the model service comes through ``Depends``, and failures are
+exceptions that the handlers in ``errors.py`` turn into JSON. The request and response
+models are built from the model's DatasetSpec (``schemas.py``), so ``predictions_router``
+declares those routes once ``app.py`` has read the spec; no ``from __future__ import
+annotations`` here, because FastAPI reads the parameter types at declaration.
+"""
+
+import asyncio
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from .metrics import RecordingUnavailable, new_prediction_id, written_by
+from .model import ModelService, ServingState
+from .schemas import ApiError, ApiSchemas, ErrorResponse, ModelInfo
+
+POLL_S = 0.1  # how often feedback looks again for a prediction another worker has not written
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse, "description": text}
+    for code, text in {
+        400: "Malformed JSON",
+        413: "Body or batch too large",
+        415: "Not application/json",
+        422: "Invalid body: wrong type, missing or unknown field, out of range",
+        500: "The model failed (details in the server log, under the request id)",
+        503: "Model not ready, overloaded or shutting down",
+        504: "Prediction timed out",
+    }.items()
+}
+FEEDBACK_ERRORS: dict[int | str, dict[str, Any]] = {
+    **{code: ERRORS[code] for code in (400, 413, 415, 422, 503)},
+    404: {"model": ErrorResponse, "description": "No recorded prediction has this id"},
+    409: {"model": ErrorResponse, "description": "Recording predictions is off"},
+}
+
+
+async def get_state(request: Request) -> ServingState:
+    """The app's serving state (set by ``create_app``)."""
+    state: ServingState = request.app.state.serving
+    return state
+
+
+StateDep = Annotated[ServingState, Depends(get_state)]
+
+
+async def get_service(state: StateDep) -> ModelService:
+    """The model service, or 503 while no verified model is loaded."""
+    if state.service is None:
+        raise ApiError(503, f"model not ready: {state.reason}", "not_ready", {"Retry-After": "5"})
+    return state.service
+
+
+ServiceDep = Annotated[ModelService, Depends(get_service)]
+
+
+async def issue_prediction_id(request: Request) -> str:
+    """A new server-issued id for this request's predictions, also put in its access log."""
+    prediction_id = new_prediction_id()
+    request.state.prediction_id = prediction_id
+    return prediction_id
+
+
+PredictionId = Annotated[str, Depends(issue_prediction_id)]
+
+
+def predictions_router(schemas: ApiSchemas) -> APIRouter:
+    """POST /predict, /predict/batch and /feedback, typed with the models of one spec."""
+    router = APIRouter(tags=["predict"], responses=ERRORS)
+    Row, Batch, Feedback = schemas.row, schemas.batch, schemas.feedback
+
+    @router.post("/predict", response_model=schemas.prediction, summary="Predict one row")
+    async def predict(row: Row, service: ServiceDep, prediction_id: PredictionId) -> Any:  # type: ignore[valid-type]
+        """The prediction (and class probabilities), the model's version and the
+        ``prediction_id`` to send feedback with."""
+        return await service.predict([row], prediction_id, single=True)
+
+    @router.post(
+        "/predict/batch", response_model=schemas.batch_prediction, summary="Predict several rows"
+    )
+    async def predict_batch(batch: Batch, service: ServiceDep, prediction_id: PredictionId) -> Any:  # type: ignore[valid-type]
+        """``{"rows": [...]}`` with at most SERVING_MAX_BATCH rows; answers in the same order."""
+        return await service.predict(batch.rows, prediction_id)  # type: ignore[attr-defined]
+
+    @router.post(
+        "/feedback",
+        tags=["feedback"],
+        responses=FEEDBACK_ERRORS,
+        summary="Send the true outcome of a prediction",
+    )
+    async def feedback(body: Feedback, service: ServiceDep) -> dict[str, Any]:  # type: ignore[valid-type]
+        """``{"prediction_id", "outcome"}`` after /predict; ``"outcomes": [...]`` after a batch.
+
+        Stored next to the prediction in the prediction log, where the ``monitor`` command
+        computes live accuracy. A prediction made a moment ago by another worker may still
+        be in that worker's queue: feedback waits until it must have been written.
+        """
+        recorder = service.recorder
+        if recorder is None:
+            raise ApiError(
+                409,
+                "recording predictions is off (SERVING_RECORD_PREDICTIONS=false): "
+                "no prediction to attach feedback to",
+                "recording_off",
+            )
+        prediction_id, outcomes = body.prediction_id, body.values()  # type: ignore[attr-defined]
+        deadline = written_by(prediction_id)
+        try:
+            while (
+                predictions := await asyncio.to_thread(recorder.feedback, prediction_id, outcomes)
+            ) is None and time.time() < deadline:
+                await asyncio.sleep(POLL_S)
+        except ValueError as error:
+            raise ApiError(422, str(error), "feedback_count") from error
+        except RecordingUnavailable as error:
+            raise ApiError(
+                503, "the prediction log is unavailable", "log_unavailable", {"Retry-After": "5"}
+            ) from error
+        if predictions is None:
+            raise ApiError(
+                404,
+                f"no recorded prediction has id {prediction_id!r} "
+                "(unknown, or removed by the log's rotation)",
+                "unknown_prediction_id",
+            )
+        service.metrics.observe_feedback(predictions, outcomes)
+        return {"prediction_id": prediction_id, "rows": len(outcomes)}
+
+    return router
+
+
+router = APIRouter()
+
+
+@router.get("/health/live", tags=["health"], summary="The process is up")
+async def live() -> dict[str, str]:
+    """Always 200 while the event loop runs, even when the model could not be loaded."""
+    return {"status": "alive"}
+
+
+@router.get(
+    "/health/ready",
+    tags=["health"],
+    summary="A verified model is loaded",
+    responses={503: {"description": "Not ready, with the reason"}},
+)
+async def ready(state: StateDep) -> JSONResponse:
+    """200 with the model version, or 503 with why not (missing, tampered, draining...)."""
+    if state.ready and state.service is not None:
+        metadata = state.service.metadata
+        return JSONResponse(
+            {"status": "ready", "model_name": metadata.name, "model_version": metadata.version}
+        )
+    status = "draining" if state.draining else "not_ready"
+    return JSONResponse({"status": status, "reason": state.reason}, status_code=503)
+
+
+@router.get("/model", tags=["model"], summary="The served model")
+async def model_info(service: ServiceDep) -> ModelInfo:
+    """Name, version, task, training date, metrics, features with ranges, classes."""
+    metadata = service.metadata
+    return ModelInfo(
+        name=metadata.name,
+        version=metadata.version,
+        task=metadata.spec.task,
+        trained_at=metadata.trained_at.isoformat(),
+        metrics=metadata.metrics,
+        features=metadata.spec.features,
+        classes=metadata.spec.classes,
+    )
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(state: StateDep) -> Response:
+    """Prometheus text format, from this app's own registry."""
+    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
