@@ -43,6 +43,11 @@ class ProjectPaths:
         return self.root / "reports" / "validation.json"
 
     @property
+    def image_metadata(self) -> Path:
+        """The image task's metadata table, one row per file (validate)."""
+        return self.root / "reports" / "images.csv"
+
+    @property
     def validation_summary(self) -> Path:
         """Human-readable validation result."""
         return self.root / "reports" / "validation.md"
