@@ -105,6 +105,14 @@ REMOVED_PATHS: dict[str, list[str]] = {
         "tests/test_images.py",
         "docs/images.md",
     ],
+    # what only the tabular tasks have (the image task's notebook is phase 2 of issue 18)
+    "tabular": [
+        "src/{package}/stages/prepare.py",
+        "src/{package}/stages/validate.py",
+        "tests/test_stages.py",
+        "tests/test_stage_validate.py",
+        "notebooks",
+    ],
 }
 
 
@@ -133,6 +141,7 @@ def removed_paths(answers: Mapping[str, Any]) -> list[str]:
         **included_parts(answers),
         "license": answers.get("license") != "none",
         "images": answers.get("ml_task") == "image_classification",
+        "tabular": answers.get("ml_task") != "image_classification",
     }
     package = str(answers.get("__package_name", ""))
     return [

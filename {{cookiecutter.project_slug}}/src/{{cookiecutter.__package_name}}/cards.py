@@ -100,6 +100,7 @@ def render(template: str, **context: Any) -> str:
     )
     context.setdefault("project", {"name": PROJECT_NAME, "description": PROJECT_DESCRIPTION})
     context.setdefault("license", LICENSE)
+    context.setdefault("images", None)  # the image task's facts (images.card_facts)
     return environment.get_template(template).render(**context)
 
 
@@ -126,6 +127,13 @@ def _dataset(params: Params, paths: ProjectPaths) -> tuple[DatasetSpec, dict[str
         rows = {"train": _count_rows(paths.train_data), "test": _count_rows(paths.test_data)}
         return DatasetSpec.load(paths.spec), rows
     cfg = params.data
+    if params.images is not None:  # the image task: gather and split the files as prepare does
+        from .images import split_images  # noqa: PLC0415
+
+        train, test, spec = split_images(
+            cfg.source, paths, cfg.test_size, cfg.seed, params.images.size
+        )
+        return spec, {"train": len(train), "test": len(test)}
     frame, descriptions = load_source(cfg.source, cfg.target)
     frame = select_columns(frame, cfg.target, cfg.features)
     train, test = split(frame, cfg.target, cfg.task, cfg.test_size, cfg.seed)
@@ -139,8 +147,7 @@ def _image_facts(paths: ProjectPaths) -> dict[str, Any] | None:
 
     if not paths.image_metadata.is_file():
         return None
-    reports = paths.metrics.parent
-    return card_facts(paths.image_metadata, paths.test_data, paths.predictions_plot, reports)
+    return card_facts(paths)
 
 
 def write_cards(params: Params, paths: ProjectPaths) -> list[Path]:

@@ -16,8 +16,10 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 
+from .data import split
 from .errors import DataError
 from .features import DatasetSpec, FeatureSpec
+from .paths import ProjectPaths
 
 BUNDLED = "digits"
 BUNDLED_SIDE = 64  # the digits' 8 x 8 pixels are written as 64 x 64 PNG files
@@ -57,16 +59,28 @@ def gather(source: str, folder: Path) -> None:
         shutil.copytree(origin, folder)
 
 
-def list_images(folder: Path) -> pd.DataFrame:
-    """One row per image file (path, label): the label is its folder's name."""
+def list_images(folder: Path, root: Path) -> pd.DataFrame:
+    """One row per image file (path relative to the project ``root``, label): the label is
+    its folder's name. Stages run from the root, so the lists hold no machine's paths."""
     rows = [
-        (file.as_posix(), file.parent.name)
+        (file.relative_to(root).as_posix(), file.parent.name)
         for file in sorted(folder.glob("*/*"))
         if file.suffix.lower() in SUFFIXES
     ]
     if not rows:
         raise DataError(f"{folder}: no .png or .jpg files in class folders (<label>/<file>)")
     return pd.DataFrame(rows, columns=["path", "label"])
+
+
+def split_images(
+    source: str, paths: ProjectPaths, test_size: float, seed: int, size: int
+) -> tuple[pd.DataFrame, pd.DataFrame, DatasetSpec]:
+    """Gather the images into ``folder``, split the file list (stratified, seeded), and
+    describe the model's input: what prepare writes, and the cards use before it exists."""
+    gather(source, paths.raw_images)
+    files = list_images(paths.raw_images, paths.root)
+    train, test = split(files, "label", "classification", test_size, seed)
+    return train, test, image_spec(train, size)
 
 
 def image_spec(train: pd.DataFrame, size: int) -> DatasetSpec:
@@ -137,15 +151,13 @@ def contact_sheet(paths: Sequence[str], captions: Sequence[str], target: Path) -
     sheet.save(target, format="PNG")
 
 
-def card_facts(
-    metadata_csv: Path, test_csv: Path, predictions_csv: Path, reports: Path
-) -> dict[str, Any]:
+def card_facts(paths: ProjectPaths) -> dict[str, Any]:
     """The cards' image facts from this run: images per class, size and brightness
     distributions, a contact sheet; once evaluated, the confusion matrix, per-class
-    metrics and a sheet of misclassified test images (PNGs written into ``reports``)."""
-    table = pd.read_csv(metadata_csv, dtype={"label": str})
+    metrics and a sheet of misclassified test images (PNGs in reports/)."""
+    table = pd.read_csv(paths.image_metadata, dtype={"label": str})
     samples = table.groupby("label").head(2)
-    contact_sheet(list(samples["path"]), list(samples["label"]), reports / "contact_sheet.png")
+    contact_sheet(list(samples["path"]), list(samples["label"]), paths.contact_sheet)
     stats = table[["width", "height", "brightness", "contrast"]].describe()
     facts: dict[str, Any] = {
         "per_class": table["label"].value_counts().sort_index().to_dict(),
@@ -154,15 +166,15 @@ def card_facts(
         "contact_sheet": "../reports/contact_sheet.png",
         "evaluation": None,
     }
-    if predictions_csv.is_file():
+    if paths.predictions_plot.is_file():
         from sklearn.metrics import classification_report, confusion_matrix  # noqa: PLC0415
 
-        results = pd.read_csv(predictions_csv, dtype=str)
-        results["path"] = pd.read_csv(test_csv, dtype={"label": str})["path"]
+        results = pd.read_csv(paths.predictions_plot, dtype=str)
+        results["path"] = pd.read_csv(paths.test_data, dtype={"label": str})["path"]
         labels = sorted(set(results["actual"]) | set(results["predicted"]))
         wrong = results[results["actual"] != results["predicted"]].head(32)
         captions = [f"{a}>{p}" for a, p in zip(wrong["actual"], wrong["predicted"], strict=True)]
-        contact_sheet(list(wrong["path"]), captions, reports / "misclassified.png")
+        contact_sheet(list(wrong["path"]), captions, paths.misclassified_sheet)
         report = classification_report(
             results["actual"], results["predicted"], labels=labels, output_dict=True
         )

@@ -43,9 +43,24 @@ class ProjectPaths:
         return self.root / "reports" / "validation.json"
 
     @property
+    def raw_images(self) -> Path:
+        """The image task's data: one folder of images per class (prepare)."""
+        return self.root / "data" / "raw" / "images"
+
+    @property
     def image_metadata(self) -> Path:
         """The image task's metadata table, one row per file (validate)."""
         return self.root / "reports" / "images.csv"
+
+    @property
+    def contact_sheet(self) -> Path:
+        """The image task's sample images per class, shown in the data card (cards)."""
+        return self.root / "reports" / "contact_sheet.png"
+
+    @property
+    def misclassified_sheet(self) -> Path:
+        """The image task's misclassified test images, shown in the model card (cards)."""
+        return self.root / "reports" / "misclassified.png"
 
     @property
     def validation_summary(self) -> Path:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ..config import Params
-from ..data import split, write_csv
+from ..data import write_csv
 from ..errors import ParamsError
-from ..images import gather, image_spec, list_images
+from ..images import split_images
 from ..paths import ProjectPaths
 from ._runner import run
 
@@ -16,12 +16,11 @@ def main(params: Params, paths: ProjectPaths) -> None:
     cfg = params.data
     if params.images is None:
         raise ParamsError(f"{paths.params}: the image task needs an `images:` section")
-    folder = paths.root / "data" / "raw" / "images"
-    gather(cfg.source, folder)
-    train, test = split(list_images(folder), "label", "classification", cfg.test_size, cfg.seed)
+    size = params.images.size
+    train, test, spec = split_images(cfg.source, paths, cfg.test_size, cfg.seed, size)
     write_csv(train, paths.train_data)
     write_csv(test, paths.test_data)
-    image_spec(train, params.images.size).save(paths.spec)
+    spec.save(paths.spec)
     print(f"prepare: {len(train)} train + {len(test)} test images, {len(set(train.label))} classes")
 
 

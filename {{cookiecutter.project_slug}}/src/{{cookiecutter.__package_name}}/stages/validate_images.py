@@ -22,9 +22,7 @@ def main(params: Params, paths: ProjectPaths) -> None:
         raise ParamsError(f"{paths.params}: validate needs `validation:` and `images:` sections")
     spec = DatasetSpec.load(paths.spec)
     splits = {"train": paths.train_data, "test": paths.test_data}
-    files = pd.concat(
-        [read_split(path, spec).assign(split=name) for name, path in splits.items()]
-    )
+    files = pd.concat([read_split(path, spec).assign(split=name) for name, path in splits.items()])
     table = with_class_counts(metadata(files))
     write_csv(table, paths.image_metadata)
     checks = build_image_checks(params.images, spec.classes or [], params.validation.min_rows)
