@@ -34,7 +34,7 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.mark.parametrize("task", ["classification", "regression"])
+@pytest.mark.parametrize("task", ["classification", "regression", "image_classification"])
 def test_repro_push_and_no_op_in_the_generated_project(
     generated_project: Callable[..., Path], project_python: Path, task: str
 ) -> None:
@@ -45,7 +45,7 @@ def test_repro_push_and_no_op_in_the_generated_project(
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     metrics = json.loads((project / "reports" / "metrics.json").read_text())
     assert metrics["gate"]["passed"] is True
-    assert ("f1_macro" if task == "classification" else "rmse") in metrics["model"]
+    assert ("rmse" if task == "regression" else "f1_macro") in metrics["model"]
     again = _in(project_python, project, "dvc", "repro")
     assert "Data and pipelines are up to date" in again.stdout
     push = _in(project_python, project, "dvc", "push")
