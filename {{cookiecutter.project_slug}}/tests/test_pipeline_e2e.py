@@ -203,7 +203,7 @@ def test_an_unwritable_remote_fails_the_push_and_loses_nothing(project: Path) ->
     blocker = project.parent / "not-a-folder"
     blocker.write_text("a file where the remote's parent folder should be", encoding="utf-8")
     _dvc(project, "remote", "add", "--local", "broken", str(blocker / "remote"))
-    before = {p: _sha(project / p) for p in ("models/model.skops", "data/raw/dataset.csv")}
+    before = {p: _sha(project / p) for p in ("models/model.skops", "data/processed/train.csv")}
     result = _run(project, sys.executable, "-m", "dvc", "push", "-r", "broken")
     assert result.returncode != 0
     assert "ERROR" in result.stderr
