@@ -53,7 +53,7 @@ def test_prepare_writes_class_folders_and_stratified_file_lists(bundled: Path) -
     assert all(Path(path).parent.name == str(label) for path, label in test.to_numpy())
     shares = test["label"].value_counts(normalize=True)
     assert shares.max() - shares.min() < 0.02  # stratified: every class in proportion
-    assert DatasetSpec.load(paths.spec).image_size == 16
+    assert DatasetSpec.load(paths.spec).image_size == 8
 
 
 def test_prepare_is_reproducible(bundled: Path, tmp_path: Path, project_params: Any) -> None:
@@ -78,8 +78,8 @@ def test_a_user_folder_is_one_params_entry(
 def test_pixels_are_the_features(bundled: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(bundled)
     train = pd.read_csv(ProjectPaths(bundled).train_data)
-    matrix = pixel_matrix(train["path"].head(5), 16)
-    assert matrix.shape == (5, 256) and matrix.min() >= 0.0 and matrix.max() <= 1.0
+    matrix = pixel_matrix(train["path"].head(5), 8)
+    assert matrix.shape == (5, 64) and matrix.min() >= 0.0 and matrix.max() <= 1.0
 
 
 def test_validate_passes_on_the_bundled_digits(
@@ -128,7 +128,7 @@ def test_train_evaluate_register_and_cards_in_process(
         stage.main(params, paths)
     model, metadata = load_bundle(paths.models_dir)
     test = pd.read_csv(paths.test_data, dtype={"label": str})
-    predicted = model.predict(pixel_matrix(test["path"], 16))
+    predicted = model.predict(pixel_matrix(test["path"], metadata.spec.image_size or 0))
     assert metadata.version == "1" and (predicted == test["label"]).mean() > 0.9
     data_card = paths.data_card.read_text()
     assert "| 7 |" in data_card and "brightness" in data_card
