@@ -121,7 +121,9 @@ def test_second_repro_is_a_no_op(project: Path) -> None:
 def test_mlflow_run_and_registry(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import mlflow  # noqa: PLC0415
 
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project / 'mlflow.db'}")
+    uri = f"sqlite:///{project / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)  # an in-process stage test may have set another store
     monkeypatch.chdir(project)
     client = mlflow.MlflowClient()
     run_info = json.loads((project / "artifacts/train/run.json").read_text())
