@@ -59,6 +59,9 @@ REMOVED_PATHS: dict[str, list[str]] = {
     "quality": [
         "src/.bandit",
         "src/{package}/validation.py",
+        "src/{package}/image_quality.py",
+        "src/{package}/stages/validate_images.py",
+        "tests/test_images.py",  # its stages need the pipeline and the data checks
         "src/{package}/stages/validate.py",
         "src/{package}/emissions.py",
         "src/{package}/quality.py",
@@ -94,6 +97,23 @@ REMOVED_PATHS: dict[str, list[str]] = {
     ],
     "dashboards": ["deploy/prometheus", "deploy/grafana", "deploy/blackbox"],
     "license": ["LICENSE"],
+    # the image task's modules, tests and docs (ml_task=image_classification only)
+    "images": [
+        "src/{package}/images.py",
+        "src/{package}/image_quality.py",
+        "src/{package}/stages/prepare_images.py",
+        "src/{package}/stages/validate_images.py",
+        "tests/test_images.py",
+        "docs/images.md",
+    ],
+    # what only the tabular tasks have (the image task's notebook is phase 2 of issue 18)
+    "tabular": [
+        "src/{package}/stages/prepare.py",
+        "src/{package}/stages/validate.py",
+        "tests/test_stages.py",
+        "tests/test_stage_validate.py",
+        "notebooks",
+    ],
 }
 
 
@@ -118,7 +138,12 @@ def included_parts(answers: Mapping[str, Any]) -> dict[str, bool]:
 
 def removed_paths(answers: Mapping[str, Any]) -> list[str]:
     """The project paths to delete for ``answers`` (rendered into the post-gen hook)."""
-    kept = {**included_parts(answers), "license": answers.get("license") != "none"}
+    kept = {
+        **included_parts(answers),
+        "license": answers.get("license") != "none",
+        "images": answers.get("ml_task") == "image_classification",
+        "tabular": answers.get("ml_task") != "image_classification",
+    }
     package = str(answers.get("__package_name", ""))
     return [
         pattern.format(package=package)

@@ -40,6 +40,28 @@ def test_pre_gen_main_reports_each_problem(
     assert "docker-needs-serving" in lines[1]
 
 
+def test_the_image_task_refuses_serving_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 18 phase 1: the image task has no serving app yet; the hook says what to pass."""
+    image = {**ANSWERS, "ml_task": "image_classification"}
+    monkeypatch.setattr(pre, "ANSWERS_JSON", json.dumps(image))
+    assert pre.main() == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "image-serving-not-yet" in line and "serving=false docker=false" in line
+    monkeypatch.setattr(
+        pre, "ANSWERS_JSON", json.dumps({**image, "serving": False, "docker": False})
+    )
+    assert pre.main() == 0
+
+
+def test_the_task_picks_the_image_or_the_tabular_modules() -> None:
+    image = parts.removed_paths({**ANSWERS, "ml_task": "image_classification", "serving": False})
+    tabular = parts.removed_paths({**ANSWERS, "ml_task": "regression"})
+    assert "src/demo/stages/prepare.py" in image and "src/demo/images.py" not in image
+    assert "src/demo/images.py" in tabular and "src/demo/stages/prepare.py" not in tabular
+
+
 def test_pre_gen_main_accepts_good_answers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pre, "ANSWERS_JSON", "\n" + json.dumps(ANSWERS) + "\n")
     assert pre.main() == 0

@@ -40,22 +40,23 @@ IDENTITY = {f"GIT_{who}_{what}": value for who in ("AUTHOR", "COMMITTER")
 MLFLOW_RUN = ("mlflow", "run", ".", "--env-manager", "local", "--experiment-name", "runs")
 
 
-@pytest.mark.parametrize("task", ["classification", "regression"])
+@pytest.mark.parametrize("task", ["classification", "regression", "image_classification"])
 def test_repro_push_and_no_op_in_the_generated_project(
     generated_project: Callable[..., Path], project_python: Path, task: str
 ) -> None:
-    """The pipeline's two front doors, one per task (they run the same stages): `dvc repro`
-    then an experiment (classification); `mlflow run` then its train entry point (regression)."""
+    """The pipeline's two front doors (they run the same stages): `dvc repro` then an
+    experiment (classification); `mlflow run` then its train entry point (regression); the
+    image task's own stages by `dvc repro`."""
     project = generated_project(
         f"project_name=Pipe {task}", f"ml_task={task}", "serving=false", "docker=false"
     )
     params_before = (project / "params.yaml").read_text()
-    first = _in(project_python, project, *(("dvc", "repro") if task == "classification"
-                                            else MLFLOW_RUN))  # fmt: skip
+    first = _in(project_python, project, *(MLFLOW_RUN if task == "regression"
+                                            else ("dvc", "repro")))  # fmt: skip
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     metrics = json.loads((project / "reports" / "metrics.json").read_text())
     assert metrics["gate"]["passed"] is True
-    assert ("f1_macro" if task == "classification" else "rmse") in metrics["model"]
+    assert ("rmse" if task == "regression" else "f1_macro") in metrics["model"]
     again = _in(project_python, project, "dvc", "repro")
     assert "Data and pipelines are up to date" in again.stdout
     push = _in(project_python, project, "dvc", "push")
@@ -71,7 +72,7 @@ def test_repro_push_and_no_op_in_the_generated_project(
     assert "data/" not in status and "models/" not in status and "mlflow.db" not in status
     if task == "classification":
         experiment_never_moves_the_champion(project_python, project)
-    else:
+    elif task == "regression":
         mlflow_train_takes_parameters_for_one_run(project_python, project, params_before)
 
 

@@ -23,6 +23,12 @@ NAMED = {
         "license=none",
         "python_version=3.11",
     ],
+    "image": [
+        "project_name=Digit Reader",
+        "ml_task=image_classification",
+        "serving=false",
+        "docker=false",
+    ],
 }
 
 

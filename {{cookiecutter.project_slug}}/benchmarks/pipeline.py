@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["prepare", "validate", "train", "evaluate", "register", "cards"]
 IGNORED = shutil.ignore_patterns(
@@ -27,6 +29,7 @@ IGNORED = shutil.ignore_patterns(
 # Measured in a fresh interpreter so import costs count, as they do in a DVC stage.
 OVERHEAD_SCRIPT = r"""
 import json, sys, time, warnings
+import pandas
 from pathlib import Path
 t = time.perf_counter
 pkg = sys.argv[1]
@@ -53,14 +56,21 @@ out["codecarbon"] = t() - s - out["fit"]
 validation = __import__(f"{pkg}.validation", fromlist=["x"])
 s = t()
 v = params.validation
-checks = validation.build_checks(spec, v.min_rows)
-validation.run_checks({"train": frame}, checks)
+if spec.image_size is None:
+    checks, table = validation.build_checks(spec, v.min_rows), frame
+else:  # the image task checks its metadata table
+    quality = __import__(f"{pkg}.image_quality", fromlist=["x"])
+    images = __import__(f"{pkg}.images", fromlist=["x"])
+    table = quality.with_class_counts(images.metadata(frame))
+    checks = quality.build_image_checks(params.images, spec.classes, v.min_rows)
+validation.run_checks({"train": table}, checks)
 out["gx"] = t() - s
 serialization = __import__(f"{pkg}.serialization", fromlist=["x"])
 tracking = __import__(f"{pkg}.tracking", fromlist=["x"])
 s = t()
 tracking.log_training_run(experiment="benchmark", model=model, spec=spec, params={"k": 1},
-    metrics={"m": 1.0}, tags={}, input_example=frame[spec.feature_names].head(3),
+    metrics={"m": 1.0}, tags={}, input_example=frame[spec.feature_names].head(3)
+    if spec.image_size is None else pandas.DataFrame(X[:3], columns=spec.feature_names),
     trusted_types=serialization.trusted_types(serialization.dumps(model)))
 out["mlflow"] = t() - s
 print(json.dumps(out))
@@ -84,6 +94,12 @@ def _run(cwd: Path, *args: str) -> float:
     return time.perf_counter() - start
 
 
+def _module(project: Path, stage: str) -> str:
+    """The module a stage runs (dvc.yaml's ``python -m <module>``; the image task has its own)."""
+    stages = yaml.safe_load((project / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    return str(stages[stage]["cmd"].split()[-1])
+
+
 def _package() -> str:
     return next(p.parent.parent.name for p in (ROOT / "src").glob("*/stages/__init__.py"))
 
@@ -103,7 +119,7 @@ def main() -> None:
         dvc = [sys.executable, "-m", "dvc"]
         total = _run(work, *dvc, "repro")
         noop = statistics.median(_run(work, *dvc, "repro") for _ in range(3))
-        stages = {s: _run(work, sys.executable, "-m", f"{pkg}.stages.{s}") for s in STAGES}
+        stages = {s: _run(work, sys.executable, "-m", _module(work, s)) for s in STAGES}
         overhead = json.loads(
             subprocess.run(  # noqa: S603
                 [sys.executable, "-c", OVERHEAD_SCRIPT, pkg],

@@ -121,7 +121,9 @@ def test_second_repro_is_a_no_op(project: Path) -> None:
 def test_mlflow_run_and_registry(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import mlflow  # noqa: PLC0415
 
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project / 'mlflow.db'}")
+    uri = f"sqlite:///{project / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)  # an in-process stage test may have set another store
     monkeypatch.chdir(project)
     client = mlflow.MlflowClient()
     run_info = json.loads((project / "artifacts/train/run.json").read_text())
@@ -203,7 +205,7 @@ def test_an_unwritable_remote_fails_the_push_and_loses_nothing(project: Path) ->
     blocker = project.parent / "not-a-folder"
     blocker.write_text("a file where the remote's parent folder should be", encoding="utf-8")
     _dvc(project, "remote", "add", "--local", "broken", str(blocker / "remote"))
-    before = {p: _sha(project / p) for p in ("models/model.skops", "data/raw/dataset.csv")}
+    before = {p: _sha(project / p) for p in ("models/model.skops", "data/processed/train.csv")}
     result = _run(project, sys.executable, "-m", "dvc", "push", "-r", "broken")
     assert result.returncode != 0
     assert "ERROR" in result.stderr

@@ -36,6 +36,11 @@ def dataset_id(source: str) -> str:
     return source if source in BUNDLED_TARGETS else Path(source).stem
 
 
+def _kind(spec: DatasetSpec) -> str:
+    """The Hugging Face modality: ``image`` for the image task, else ``tabular``."""
+    return "image" if spec.image_size else "tabular"
+
+
 def data_metadata(spec: DatasetSpec, rows: int) -> DatasetCardData:
     """The data card's front matter, built by huggingface_hub so DatasetCard.load accepts it."""
     from huggingface_hub import DatasetCardData  # noqa: PLC0415
@@ -43,9 +48,9 @@ def data_metadata(spec: DatasetSpec, rows: int) -> DatasetCardData:
     return DatasetCardData(
         pretty_name=PROJECT_NAME,
         license=LICENSE,
-        task_categories=[f"tabular-{spec.task}"],
+        task_categories=[f"{_kind(spec)}-{spec.task}"],
         size_categories=[size_category(rows)],
-        tags=["tabular"],
+        tags=[_kind(spec)],
     )
 
 
@@ -60,7 +65,7 @@ def model_metadata(
     unrounded (none before training), so tools reading the card see the pipeline's numbers."""
     from huggingface_hub import EvalResult, ModelCardData  # noqa: PLC0415
 
-    task = f"tabular-{spec.task}"
+    task = f"{_kind(spec)}-{spec.task}"
     results = [
         EvalResult(
             task_type=task,
@@ -95,6 +100,7 @@ def render(template: str, **context: Any) -> str:
     )
     context.setdefault("project", {"name": PROJECT_NAME, "description": PROJECT_DESCRIPTION})
     context.setdefault("license", LICENSE)
+    context.setdefault("images", None)  # the image task's facts (images.card_facts)
     return environment.get_template(template).render(**context)
 
 
@@ -121,11 +127,27 @@ def _dataset(params: Params, paths: ProjectPaths) -> tuple[DatasetSpec, dict[str
         rows = {"train": _count_rows(paths.train_data), "test": _count_rows(paths.test_data)}
         return DatasetSpec.load(paths.spec), rows
     cfg = params.data
+    if params.images is not None:  # the image task: gather and split the files as prepare does
+        from .images import split_images  # noqa: PLC0415
+
+        train, test, spec = split_images(
+            cfg.source, paths, cfg.test_size, cfg.seed, params.images.size
+        )
+        return spec, {"train": len(train), "test": len(test)}
     frame, descriptions = load_source(cfg.source, cfg.target)
     frame = select_columns(frame, cfg.target, cfg.features)
     train, test = split(frame, cfg.target, cfg.task, cfg.test_size, cfg.seed)
     spec = derive_spec(train, cfg.target, cfg.task, descriptions)
     return spec, {"train": len(train), "test": len(test)}
+
+
+def _image_facts(paths: ProjectPaths) -> dict[str, Any] | None:
+    """The image task's card facts, once validate wrote the metadata table."""
+    from .images import card_facts  # noqa: PLC0415 - the image task only
+
+    if not paths.image_metadata.is_file():
+        return None
+    return card_facts(paths)
 
 
 def write_cards(params: Params, paths: ProjectPaths) -> list[Path]:
@@ -136,6 +158,7 @@ def write_cards(params: Params, paths: ProjectPaths) -> list[Path]:
     metadata = _read_json(paths.models_dir / "model.json")
     source = params.data.source
     dataset = dataset_id(source)
+    images = _image_facts(paths) if spec.image_size else None
     if source in BUNDLED_TARGETS:
         source = f"scikit-learn's bundled `{source}` dataset"
     write(
@@ -150,6 +173,7 @@ def write_cards(params: Params, paths: ProjectPaths) -> list[Path]:
             size_category=size_category(rows["train"] + rows["test"]),
             dataset_sha256=info.get("dataset_sha256"),
             validation=_read_json(paths.validation_report),
+            images=images,
         ),
     )
     trained = bool(metrics and metadata and info)
@@ -184,6 +208,7 @@ def write_cards(params: Params, paths: ProjectPaths) -> list[Path]:
             emissions=emissions,
             country=country,
             package=__package__,
+            images=images,
         ),
     )
     return [paths.data_card, paths.model_card]

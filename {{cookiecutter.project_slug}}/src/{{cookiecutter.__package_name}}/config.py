@@ -60,6 +60,19 @@ class ValidationParams(_Section):
     min_rows: int = Field(ge=2)
 
 
+class ImagesParams(_Section):
+    """The image task: the model's input size and the limits validation enforces."""
+
+    size: int = Field(ge=2, le=512, description="images are resized to size x size grayscale")
+    formats: list[str] = Field(min_length=1, description="Pillow format names, e.g. PNG")
+    max_bytes: int = Field(ge=1)
+    min_side: int = Field(ge=1)
+    max_side: int = Field(ge=1)
+    modes: list[str] = Field(min_length=1, description="Pillow modes, e.g. L, RGB")
+    min_per_class: int = Field(ge=1)
+    min_balance: float = Field(ge=0.0, le=1.0, description="smallest class / largest class")
+
+
 class TrainParams(_Section):
     """Which estimator to fit, and with what."""
 
@@ -111,6 +124,7 @@ class Params(_Section):
     tracking: TrackingParams
     # Sections of later course milestones: M3 (data checks, CodeCarbon), M6 (monitoring).
     validation: ValidationParams | None = None
+    images: ImagesParams | None = None  # the image task only
     emissions: EmissionsParams | None = None
     monitor: MonitorParams | None = None
 

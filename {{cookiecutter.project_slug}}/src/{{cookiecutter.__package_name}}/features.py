@@ -38,6 +38,8 @@ class DatasetSpec(BaseModel):
     classes: list[str] | None = None
     # share of each feature's training range accepted beyond it (params: data.range_tolerance)
     range_tolerance: float = Field(default=0.0, ge=0.0)
+    # the image task: rows are image files, the features their size x size grayscale pixels
+    image_size: int | None = None
 
     @property
     def feature_names(self) -> list[str]:

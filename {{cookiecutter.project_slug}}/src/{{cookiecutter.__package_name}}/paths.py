@@ -30,3 +30,8 @@ class ProjectPaths:  # pylint: disable=too-many-instance-attributes,too-few-publ
         self.model_card = root / "docs/model_card.md"
         # where `monitor` writes: production, not the pipeline, so not DVC outputs
         self.monitoring = root / "reports/monitoring"
+        # the image task's: one folder of images per class, one metadata row per file
+        self.raw_images = root / "data/raw/images"
+        self.image_metadata = root / "reports/images.csv"
+        self.contact_sheet = root / "reports/contact_sheet.png"  # samples per class (data card)
+        self.misclassified_sheet = root / "reports/misclassified.png"  # (model card)

@@ -52,6 +52,10 @@ def build_estimator(name: str, hyperparameters: dict[str, Any], seed: int) -> An
 
 def to_matrix(frame: Any, spec: DatasetSpec) -> np.ndarray:
     """Features as a float array in the spec's column order, whatever the frame's order."""
+    if spec.image_size is not None:  # a file list: the features are the images' pixels
+        from .images import pixel_matrix  # noqa: PLC0415 - the image task only
+
+        return pixel_matrix(frame["path"], spec.image_size)
     missing = [name for name in spec.feature_names if name not in frame.columns]
     if missing:
         raise DataError(f"feature column(s) missing: {', '.join(missing)}")

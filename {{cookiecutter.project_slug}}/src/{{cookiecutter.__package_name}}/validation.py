@@ -106,10 +106,14 @@ def _quiet_gx() -> None:
 
 
 def run_checks(
-    frames: dict[str, pd.DataFrame], checks: list[Check], store: Store | None = None
+    frames: dict[str, pd.DataFrame],
+    checks: list[Check],
+    store: Store | None = None,
+    index_column: str | None = None,
 ) -> list[Failure]:
     """Validate each frame with GX; return the broken expectations. With a ``store``, the
-    suite, the results and the Data Docs are kept as files (``Store``)."""
+    suite, the results and the Data Docs are kept as files (``Store``). With an
+    ``index_column`` (the image task's ``path``), failures name rows by it, not by value."""
     _quiet_gx()
     import great_expectations as gx  # noqa: PLC0415 - 3 s import, only when validating
     import great_expectations.expectations as gxe  # noqa: PLC0415
@@ -138,13 +142,17 @@ def run_checks(
     for dataset, frame in frames.items():
         result = definition.run(
             batch_parameters={"dataframe": frame},
-            result_format="SUMMARY",
+            result_format=(
+                {"result_format": "SUMMARY", "unexpected_index_column_names": [index_column]}
+                if index_column
+                else "SUMMARY"
+            ),
             run_id=RunIdentifier(run_name=dataset),  # names the Data Docs page
         )
         results[dataset] = result.to_json_dict()
         for item in result.results:
             if not item.success:
-                failures.append(_failure(dataset, item.to_json_dict()))
+                failures.append(_failure(dataset, item.to_json_dict(), index_column))
     if store is not None:
         store.results.parent.mkdir(parents=True, exist_ok=True)
         store.results.write_text(json.dumps(results, indent=2, default=str) + "\n", "utf-8")
@@ -189,10 +197,13 @@ def _exception_message(info: dict[str, Any]) -> str | None:
     return None
 
 
-def _failure(dataset: str, item: dict[str, Any]) -> Failure:
+def _failure(dataset: str, item: dict[str, Any], index_column: str | None = None) -> Failure:
     """Turn a GX result dict into a Failure (kept separate so it is testable without GX)."""
     config = item.get("expectation_config") or {}
     outcome = item.get("result") or {}
+    named = outcome.get("partial_unexpected_index_list")
+    if index_column and named:
+        outcome = {**outcome, "partial_unexpected_list": [row[index_column] for row in named]}
     error = _exception_message(item.get("exception_info") or {})
     return Failure(
         dataset=dataset,

@@ -7,6 +7,8 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
+import pandas as pd
+
 from .. import serialization
 from ..config import Params
 from ..data import files_sha256, read_split
@@ -53,7 +55,11 @@ def main(params: Params, paths: ProjectPaths) -> None:
         },
         metrics={"train_score": float(model.score(features, labels)), **emission_metrics},
         tags={"git_commit": commit, "dataset_sha256": dataset_sha256, "stage": "train"},
-        input_example=frame[spec.feature_names].head(3),
+        input_example=(
+            frame[spec.feature_names].head(3)
+            if spec.image_size is None  # the image task's rows are files: its pixels instead
+            else pd.DataFrame(features[:3], columns=spec.feature_names)
+        ),
         trusted_types=serialization.trusted_types(data),
     )
     paths.trained_model.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,188 @@
+"""The image task: a folder per class, file lists for the splits, pixels as features.
+
+Why file lists: the split is two small CSVs (path, label) in Git, the images stay one
+DVC-tracked folder, and every stage reads the pixels it needs from the files themselves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
+
+from .data import split
+from .errors import DataError
+from .features import DatasetSpec, FeatureSpec
+from .paths import ProjectPaths
+
+BUNDLED = "digits"
+BUNDLED_SIDE = 64  # the digits' 8 x 8 pixels are written as 64 x 64 PNG files
+SUFFIXES = {".png", ".jpg", ".jpeg"}
+THUMB = 48  # pixels per image in the contact sheets
+
+
+def write_digits(folder: Path) -> None:
+    """scikit-learn's digits as ``folder/<digit>/<index>.png`` (exact repeats left out)."""
+    from sklearn.datasets import load_digits  # noqa: PLC0415 - only for the bundled data
+
+    digits = load_digits()
+    shutil.rmtree(folder, ignore_errors=True)
+    seen: set[bytes] = set()
+    for index, (pixels, label) in enumerate(zip(digits.images, digits.target, strict=True)):
+        data = (pixels * (255 / 16)).round().astype(np.uint8)
+        if data.tobytes() in seen:
+            continue
+        seen.add(data.tobytes())
+        target = folder / str(label) / f"{index:04d}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        image = Image.fromarray(data, mode="L").resize((BUNDLED_SIDE, BUNDLED_SIDE))
+        image.save(target, format="PNG")
+
+
+def gather(source: str, folder: Path) -> None:
+    """Fill ``folder`` (data/raw/images) from ``data.source``: the digits, or a copy of the
+    user's folder of class folders (byte for byte: validation judges the files as given)."""
+    if source == BUNDLED:
+        write_digits(folder)
+        return
+    origin = Path(source)
+    if not origin.is_dir():
+        raise DataError(f"data.source {source!r}: not a folder (nor 'digits'); see docs/images.md")
+    if origin.resolve() != folder.resolve():
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(origin, folder)
+
+
+def list_images(folder: Path, root: Path) -> pd.DataFrame:
+    """One row per image file (path relative to the project ``root``, label): the label is
+    its folder's name. Stages run from the root, so the lists hold no machine's paths."""
+    rows = [
+        (file.relative_to(root).as_posix(), file.parent.name)
+        for file in sorted(folder.glob("*/*"))
+        if file.suffix.lower() in SUFFIXES
+    ]
+    if not rows:
+        raise DataError(f"{folder}: no .png or .jpg files in class folders (<label>/<file>)")
+    return pd.DataFrame(rows, columns=["path", "label"])
+
+
+def split_images(
+    source: str, paths: ProjectPaths, test_size: float, seed: int, size: int
+) -> tuple[pd.DataFrame, pd.DataFrame, DatasetSpec]:
+    """Gather the images into ``folder``, split the file list (stratified, seeded), and
+    describe the model's input: what prepare writes, and the cards use before it exists."""
+    gather(source, paths.raw_images)
+    files = list_images(paths.raw_images, paths.root)
+    train, test = split(files, "label", "classification", test_size, seed)
+    return train, test, image_spec(train, size)
+
+
+def image_spec(train: pd.DataFrame, size: int) -> DatasetSpec:
+    """The spec of a model reading ``size`` x ``size`` grayscale pixels scaled to [0, 1]."""
+    pixels = [
+        FeatureSpec(name=f"px_{index}", minimum=0.0, maximum=1.0) for index in range(size * size)
+    ]
+    classes = sorted({str(label) for label in train["label"]})
+    return DatasetSpec(
+        task="classification", target="label", features=pixels, classes=classes, image_size=size
+    )
+
+
+def pixels(image: Image.Image, size: int) -> np.ndarray:
+    """The model's input: upright (EXIF), grayscale, resized, flattened, in [0, 1]."""
+    gray = ImageOps.exif_transpose(image).convert("L").resize((size, size))
+    return np.asarray(gray, dtype=np.float64).reshape(-1) / 255.0
+
+
+def pixel_matrix(paths: Iterable[str], size: int) -> np.ndarray:
+    """One row of pixels per file; a file that does not decode is named."""
+    rows = []
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                rows.append(pixels(image, size))
+        except (OSError, UnidentifiedImageError) as error:
+            raise DataError(f"{path}: cannot read the image ({error})") from None
+    return np.vstack(rows)
+
+
+def describe(path: str) -> dict[str, object]:
+    """One metadata row: what validation checks and the data card summarises."""
+    data = Path(path).read_bytes()
+    row: dict[str, object] = {"path": path, "bytes": len(data)}
+    row["hash"] = hashlib.sha256(data).hexdigest()
+    try:
+        with Image.open(path) as image:
+            row |= {"format": image.format, "width": image.width, "height": image.height}
+            row["mode"] = image.mode
+            gray = np.asarray(image.convert("L"), dtype=np.float64)  # decodes every pixel
+    except (OSError, UnidentifiedImageError, ValueError):
+        return row | {"format": "unreadable"}
+    return row | {"brightness": float(gray.mean()), "contrast": float(gray.std())}
+
+
+def metadata(files: pd.DataFrame) -> pd.DataFrame:
+    """The metadata table: path, label, format, width, height, mode, bytes, mean brightness,
+    contrast (pixel standard deviation) and a SHA-256 of the file's content."""
+    rows = pd.DataFrame([describe(path) for path in files["path"]])
+    columns = ["format", "width", "height", "mode", "brightness", "contrast"]
+    rows = rows.reindex(columns=["path", "bytes", "hash", *columns])
+    return files.reset_index(drop=True).join(rows.drop(columns="path"))
+
+
+def contact_sheet(paths: Sequence[str], captions: Sequence[str], target: Path) -> None:
+    """A grid of thumbnails with a caption under each (the cards' example images)."""
+    columns = max(1, min(8, len(paths)))
+    rows = max(1, -(-len(paths) // columns))
+    sheet = Image.new("L", (columns * THUMB, rows * (THUMB + 12)), color=255)
+    draw = ImageDraw.Draw(sheet)
+    for index, (path, caption) in enumerate(zip(paths, captions, strict=True)):
+        x, y = index % columns * THUMB, index // columns * (THUMB + 12)
+        with Image.open(path) as image:
+            sheet.paste(ImageOps.exif_transpose(image).convert("L").resize((THUMB, THUMB)), (x, y))
+        draw.text((x + 2, y + THUMB), caption, fill=0)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(target, format="PNG")
+
+
+def card_facts(paths: ProjectPaths) -> dict[str, Any]:
+    """The cards' image facts from this run: images per class, size and brightness
+    distributions, a contact sheet; once evaluated, the confusion matrix, per-class
+    metrics and a sheet of misclassified test images (PNGs in reports/)."""
+    table = pd.read_csv(paths.image_metadata, dtype={"label": str})
+    samples = table.groupby("label").head(2)
+    contact_sheet(list(samples["path"]), list(samples["label"]), paths.contact_sheet)
+    stats = table[["width", "height", "brightness", "contrast"]].describe()
+    facts: dict[str, Any] = {
+        "per_class": table["label"].value_counts().sort_index().to_dict(),
+        "distributions": stats.loc[["min", "50%", "max"]].round(1).to_dict(),
+        "formats": table["format"].value_counts().to_dict(),
+        "contact_sheet": "../reports/contact_sheet.png",
+        "evaluation": None,
+    }
+    if paths.predictions_plot.is_file():
+        from sklearn.metrics import classification_report, confusion_matrix  # noqa: PLC0415
+
+        results = pd.read_csv(paths.predictions_plot, dtype=str)
+        results["path"] = pd.read_csv(paths.test_data, dtype={"label": str})["path"]
+        labels = sorted(set(results["actual"]) | set(results["predicted"]))
+        wrong = results[results["actual"] != results["predicted"]].head(32)
+        captions = [f"{a}>{p}" for a, p in zip(wrong["actual"], wrong["predicted"], strict=True)]
+        contact_sheet(list(wrong["path"]), captions, paths.misclassified_sheet)
+        report = classification_report(
+            results["actual"], results["predicted"], labels=labels, output_dict=True
+        )
+        facts["evaluation"] = {
+            "labels": labels,
+            "confusion": confusion_matrix(results["actual"], results["predicted"], labels=labels),
+            "per_class": {label: report[label] for label in labels},
+            "misclassified": len(results[results["actual"] != results["predicted"]]),
+            "sheet": "../reports/misclassified.png",
+        }
+    return facts

@@ -1,0 +1,28 @@
+"""Stage prepare (image task): gather the images, split them into file lists, write the spec."""
+
+from __future__ import annotations
+
+from ..config import Params
+from ..data import write_csv
+from ..errors import ParamsError
+from ..images import split_images
+from ..paths import ProjectPaths
+from ._runner import run
+
+
+def main(params: Params, paths: ProjectPaths) -> None:
+    """data.source -> data/raw/images/<label>/*, data/processed/{train,test}.csv (path,
+    label; stratified, seeded) and spec.json. Nothing is decoded here: validate judges files."""
+    cfg = params.data
+    if params.images is None:
+        raise ParamsError(f"{paths.params}: the image task needs an `images:` section")
+    size = params.images.size
+    train, test, spec = split_images(cfg.source, paths, cfg.test_size, cfg.seed, size)
+    write_csv(train, paths.train_data)
+    write_csv(test, paths.test_data)
+    spec.save(paths.spec)
+    print(f"prepare: {len(train)} train + {len(test)} test images, {len(set(train.label))} classes")
+
+
+if __name__ == "__main__":
+    run("prepare", main)
