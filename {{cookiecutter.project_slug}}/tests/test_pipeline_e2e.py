@@ -107,7 +107,7 @@ def test_outputs_and_metrics(project: Path) -> None:
     bundle = json.loads((project / "models/model.json").read_text())
     assert bundle["version"] == "1"
     assert bundle["sha256"] == _sha(project / "models/model.skops")
-    assert "## Intended uses" in (project / "docs/model_card.md").read_text()
+    assert "## Caveats and recommendations" in (project / "docs/model_card.md").read_text()
     card = ModelCard.load(project / "docs/model_card.md")  # the Hub's parser, no network
     results = {r.metric_type: r.metric_value for r in card.data.eval_results or []}
     assert results == metrics["model"]

@@ -2,7 +2,7 @@
 
 Why generated: numbers in hand-written cards go stale; here the facts (features,
 ranges, metrics, emissions) come from the data and the run, and only the judgement
-(intended use, limitations, ethics) is left to the authors, marked with TODO(author)
+(intended use, factors, ethics, caveats; the datasheet's motivation, collection, uses) is left to the authors, marked with TODO(author)
 comments. Before the pipeline exists (course milestone M1) the facts come straight from
 the data source in params.yaml and the model card describes the planned model.
 """
@@ -171,6 +171,7 @@ def write_cards(params: Params, paths: ProjectPaths) -> list[Path]:
             trained=trained,
             metrics=metrics,
             rows_test=rows["test"],
+            rows_train=rows["train"],
             estimator=params.train.estimator,
             hyperparameters=dict(params.train.hyperparameters),
             gate_metric=params.evaluate.gate_metric,
