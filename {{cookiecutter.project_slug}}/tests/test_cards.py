@@ -22,7 +22,6 @@ from {{ cookiecutter.__package_name }}.cards import (
 from {{ cookiecutter.__package_name }}.config import parse_params
 from {{ cookiecutter.__package_name }}.paths import ProjectPaths
 
-
 # Mitchell et al. (2019), "Model Cards for Model Reporting", and Gebru et al. (2021),
 # "Datasheets for Datasets": the sections each card answers (facts or the authors' judgement).
 MODEL_CARD_SECTIONS = tuple(f"## {s}\n" for s in (
