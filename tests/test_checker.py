@@ -128,6 +128,24 @@ def test_a_deleted_prompt_or_a_short_answer_is_not_a_written_section(tmp_path: P
         assert "model_card.md 'Intended use' (" in outcome.detail, outcome.detail
 
 
+@pytest.mark.tier2
+def test_the_tests_item_leaves_slow_end_to_end_tests_to_ci(
+    tmp_path: Path, project_python: Path
+) -> None:
+    """The dvc and mlflow items check the pipeline's results; re-running it (tests marked
+    ``slow``) is what made the tests item the checker's slowest."""
+    root = _fake_project(tmp_path / "p")
+    (root / "tests").mkdir()
+    (root / "tests" / "test_fast.py").write_text("def test_fast():\n    assert True\n")
+    (root / "tests" / "test_e2e.py").write_text(
+        "import pytest\n\n\n@pytest.mark.slow\ndef test_repro():\n    assert False\n"
+    )
+    project = checker.Project(root, "pkg", [str(project_python)])
+    outcome = next(item.check for item in checker.ITEMS if item.id == "tests")(project)
+    assert outcome.status == "passed", outcome.detail
+    assert "1 passed, 1 deselected" in outcome.detail
+
+
 def test_exit_codes_and_json_only_on_stdout(tmp_path: Path) -> None:
     runner = CliRunner()
     good = _fake_project(tmp_path / "good")

@@ -282,11 +282,15 @@ def check_emissions(project: Project) -> Outcome:
 
 
 def check_tests(project: Project) -> Outcome:
-    """M3: the project's tests pass with its own coverage threshold ([tool.coverage.report])."""
+    """M3: the project's tests pass with its own coverage threshold ([tool.coverage.report]).
+
+    Tests marked ``slow`` (end-to-end runs of the whole pipeline) are left to the project's
+    CI: the dvc and mlflow items check that pipeline's committed results directly."""
     required = float(project.setting("coverage", "report", "fail_under", default=0))
     result = project.run(
-        "-m", "pytest", "--cov", "--cov-report=term", "-q", "-p", "no:cacheprovider"
-    )
+        "-m", "pytest", "--cov", "--cov-report=term", "-q", "-p", "no:cacheprovider",
+        "-m", "not slow",
+    )  # fmt: skip
     output = result.stdout + result.stderr
     if "unrecognized arguments: --cov" in output:
         return failed("pytest-cov is not installed in the project environment: `uv sync`")
