@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 
 from ccmlops import checks as checker
 from ccmlops.cli import app
+from ccmlops.template import template_dir
 
 Outcome = checker.Outcome
 CCMLOPS = str(Path(sys.executable).parent / "ccmlops")
@@ -72,8 +73,8 @@ def test_usage_errors_name_the_valid_choices() -> None:
 
 
 def written_card() -> str:
-    """A card with every judgement section of both cards written."""
-    headings = [*checker.judgement_sections("data_card"), *checker.judgement_sections("model_card")]
+    """A document with every judgement section of the scoping document and both cards written."""
+    headings = [h for name in checker.WRITTEN_DOCS for h in checker.judgement_sections(name)]
     return "# Card\n\n" + "".join(f"## {heading}\n\n{WRITTEN}\n\n" for heading in headings)
 
 
@@ -87,9 +88,28 @@ def _fake_project(root: Path, card: str | None = None) -> Path:
         '[project]\nname = "pkg"\n[tool.hatch.build.targets.wheel]\npackages = ["src/pkg"]\n'
     )
     (root / "docs").mkdir()
-    for name in ("data_card", "model_card"):
+    for name in ("scoping", "data_card", "model_card"):
         (root / "docs" / f"{name}.md").write_text(written_card() if card is None else card)
     return root
+
+
+def test_the_scoping_document_needs_every_section_written(tmp_path: Path) -> None:
+    """An untouched, prompt-deleted or missing docs/scoping.md fails M1; a written one passes."""
+    project = checker.Project(_fake_project(tmp_path / "p"), "pkg", ["python"])
+    check = next(item.check for item in checker.ITEMS if item.id == "cards")
+    assert check(project).status == "passed"
+    scoping = project.root / "docs" / "scoping.md"
+    template = template_dir() / "{{cookiecutter.project_slug}}" / "docs" / "scoping.md"
+    scoping.write_text(template.read_text())
+    outcome = check(project)
+    assert outcome.status == "failed"
+    assert outcome.detail.startswith("TODO(author) prompts left in docs/scoping.md (6)")
+    scoping.write_text(PROMPT.sub("", template.read_text()))
+    outcome = check(project)
+    assert outcome.status == "failed" and "scoping.md 'Problem' (0 characters)" in outcome.detail
+    assert "scoping.md 'ML Test Score commitments' (0 characters)" in outcome.detail
+    scoping.unlink()
+    assert check(project).detail.startswith("docs/scoping.md missing")
 
 
 def test_a_deleted_prompt_or_a_short_answer_is_not_a_written_section(tmp_path: Path) -> None:
@@ -98,14 +118,32 @@ def test_a_deleted_prompt_or_a_short_answer_is_not_a_written_section(tmp_path: P
     assert check(project).status == "passed"
     card = project.root / "docs" / "model_card.md"
     written = card.read_text()
-    for answer in ("", "TBD", "<!-- about the uses -->", "the intended use and users; uses that "
-                   "are out of scope. " + "x" * 80):  # fmt: skip
+    prompt = checker.judgement_sections("model_card")["Intended use"]
+    for answer in ("", "TBD", "<!-- about the uses -->", prompt + " " + "x" * 80):
         card.write_text(
-            written.replace(f"## Intended uses\n\n{WRITTEN}", f"## Intended uses\n\n{answer}")
+            written.replace(f"## Intended use\n\n{WRITTEN}", f"## Intended use\n\n{answer}")
         )
         outcome = check(project)
         assert outcome.status == "failed", answer
-        assert "model_card.md 'Intended uses' (" in outcome.detail, outcome.detail
+        assert "model_card.md 'Intended use' (" in outcome.detail, outcome.detail
+
+
+@pytest.mark.tier2
+def test_the_tests_item_leaves_slow_end_to_end_tests_to_ci(
+    tmp_path: Path, project_python: Path
+) -> None:
+    """The dvc and mlflow items check the pipeline's results; re-running it (tests marked
+    ``slow``) is what made the tests item the checker's slowest."""
+    root = _fake_project(tmp_path / "p")
+    (root / "tests").mkdir()
+    (root / "tests" / "test_fast.py").write_text("def test_fast():\n    assert True\n")
+    (root / "tests" / "test_e2e.py").write_text(
+        "import pytest\n\n\n@pytest.mark.slow\ndef test_repro():\n    assert False\n"
+    )
+    project = checker.Project(root, "pkg", [str(project_python)])
+    outcome = next(item.check for item in checker.ITEMS if item.id == "tests")(project)
+    assert outcome.status == "passed", outcome.detail
+    assert "1 passed, 1 deselected" in outcome.detail
 
 
 def test_exit_codes_and_json_only_on_stdout(tmp_path: Path) -> None:
@@ -125,7 +163,7 @@ def test_exit_codes_and_json_only_on_stdout(tmp_path: Path) -> None:
     assert result.exit_code == 1
     (item,) = json.loads(result.stdout)["items"]
     assert item["status"] == "failed"
-    assert item["detail"].startswith("TODO(author) prompts left in docs/data_card.md (1), ")
+    assert item["detail"].startswith("TODO(author) prompts left in docs/scoping.md (1): ")
     table = runner.invoke(app, ["check", "--project", str(bad), "-m", "M1"])
     assert table.exit_code == 1 and "M1 not passed: cards" in table.stdout
     left_out = runner.invoke(app, ["check", "--project", str(bad), "-m", "M1", "--skip", "cards"])
@@ -255,9 +293,9 @@ def finished(
     assert made.returncode == 0, made.stderr
     project = out / "check_done"
     install_project(project_python, project)
-    for template in (project / "src" / "check_done" / "_card_templates").glob("*.j2"):
-        text = PROMPT.sub(WRITTEN, template.read_text())
-        template.write_text(text)
+    scoping = project / "docs" / "scoping.md"
+    for template in [scoping, *(project / "src" / "check_done" / "_card_templates").glob("*.j2")]:
+        template.write_text(PROMPT.sub(WRITTEN, template.read_text()))
     tests = project / "tests"
     for path in [*tests.iterdir()]:
         if path.name not in KEPT_TESTS:
@@ -301,7 +339,7 @@ def test_finished_project_passes_every_item(full_report: dict[str, Any]) -> None
     assert list(items) == [item.id for item in checker.ITEMS]
     assert {item["status"] for item in items.values()} == {"passed"}
     assert full_report["passed"] is True and full_report["milestone"] == "M6"
-    assert "no template prompts left" in items["cards"]["detail"]
+    assert "scoping document and cards written" in items["cards"]["detail"]
     assert "`dvc status` clean" in items["dvc"]["detail"]
     assert re.search(r"model 'check_done' version 1 registered from run \w{8} \(\d+ metrics",
                      items["mlflow"]["detail"])  # fmt: skip
@@ -507,6 +545,7 @@ def test_default_milestone_is_the_projects_own(tmp_path: Path) -> None:
     (tmp_path / ".cruft.json").write_text(json.dumps(state))
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "data_card.md").write_text("# Data\n")
+    (tmp_path / "docs" / "scoping.md").write_text(written_card())
     result = run([CCMLOPS, "check", "--json", "--python", sys.executable], cwd=tmp_path)
     report = json.loads(result.stdout)
     assert report["milestone"] == "M1"

@@ -86,7 +86,8 @@ def _team(out: Path, name: str, python: Path, room: Classroom, *, finish: bool) 
     pyproject = project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace("fail_under = 80", "fail_under = 10"))
     if finish:
-        for template in (project / "src" / project.name / "_card_templates").glob("*.j2"):
+        cards = (project / "src" / project.name / "_card_templates").glob("*.j2")
+        for template in [project / "docs" / "scoping.md", *cards]:
             template.write_text(PROMPT.sub(WRITTEN, template.read_text()))
     repro = run([str(python), "-m", "dvc", "repro"], cwd=project, env=env)
     assert repro.returncode == 0, repro.stdout[-2000:] + repro.stderr[-2000:]

@@ -124,8 +124,9 @@ def test_a_student_moves_from_m1_to_m6_by_updates_alone(
     student = Student(template, project_python, actionlint_bin, out)
     timings: dict[str, float] = {}
 
-    # M1: scoping. The student writes the cards' judgement and a test of their own.
-    for card in (student.package / "_card_templates").glob("*.j2"):
+    # M1: scoping. The student writes the scoping document, the cards' judgement and a test.
+    scoping = student.root / "docs" / "scoping.md"
+    for card in [scoping, *(student.package / "_card_templates").glob("*.j2")]:
         card.write_text(
             PROMPT.sub("Written by the student. " + WRITTEN, card.read_text(encoding="utf-8"))
         )
@@ -166,7 +167,7 @@ def test_a_student_moves_from_m1_to_m6_by_updates_alone(
         prepare = (student.package / "stages" / "prepare.py").read_text(encoding="utf-8")
         assert 'print(f"mine: ' in prepare
         assert (student.root / "tests" / "test_mine.py").read_text() == STUDENT_TEST
-        for card in (student.package / "_card_templates").glob("*.j2"):
+        for card in [scoping, *(student.package / "_card_templates").glob("*.j2")]:
             assert not PROMPT.search(card.read_text(encoding="utf-8")), card.name
         student.python_m("dvc", "repro")
         student.commit(f"{milestone}: update and pipeline run")

@@ -107,11 +107,26 @@ def test_outputs_and_metrics(project: Path) -> None:
     bundle = json.loads((project / "models/model.json").read_text())
     assert bundle["version"] == "1"
     assert bundle["sha256"] == _sha(project / "models/model.skops")
-    assert "## Intended uses" in (project / "docs/model_card.md").read_text()
+    assert "## Caveats and recommendations" in (project / "docs/model_card.md").read_text()
     card = ModelCard.load(project / "docs/model_card.md")  # the Hub's parser, no network
     results = {r.metric_type: r.metric_value for r in card.data.eval_results or []}
     assert results == metrics["model"]
     assert DatasetCard.load(project / "docs/data_card.md").data.pretty_name
+
+
+def test_importance_in_the_card_and_one_prediction_explained(project: Path) -> None:
+    importance = json.loads((project / "reports/importance.json").read_text())
+    spec = json.loads((project / "data/processed/spec.json").read_text())
+    names = [feature["name"] for feature in spec["features"]]
+    assert sorted(importance) == sorted(names)
+    assert (project / "reports/importance.png").is_file()
+    top = next(iter(importance))
+    card = (project / "docs/model_card.md").read_text()
+    assert f"| `{top}` | {importance[top]['mean']:.4f} ±" in card
+    row = [str(feature["minimum"]) for feature in spec["features"]]
+    out = _ok(project, sys.executable, "-m", f"{PKG}.cli", "predict", "--explain", "--", *row)
+    assert out.startswith("prediction: ")
+    assert sorted(line.split()[0] for line in out.splitlines()[1:]) == sorted(names)
 
 
 def test_second_repro_is_a_no_op(project: Path) -> None:

@@ -18,7 +18,7 @@ Modules: ``project`` (finding the project and its interpreter, outcomes, the API
 """
 
 from .command import Result, register, report, run_checks, run_item
-from .items import CATEGORIES, ITEMS, MILESTONES, Item, judgement_sections, select
+from .items import CATEGORIES, ITEMS, MILESTONES, WRITTEN_DOCS, Item, judgement_sections, select
 from .project import (
     FAILED,
     NOT_APPLICABLE,
@@ -44,6 +44,7 @@ __all__ = [
     "NOT_APPLICABLE",
     "PASSED",
     "SKIPPED",
+    "WRITTEN_DOCS",
     "Item",
     "NotAProject",
     "Outcome",

@@ -77,14 +77,21 @@ def sections(markdown: str) -> dict[str, str]:
     return {parts[i].strip(): parts[i + 1] for i in range(1, len(parts) - 1, 2)}
 
 
+# Where the team writes its judgement: the scoping document in place, the cards' sections in
+# their templates (the cards themselves are rendered from them with the facts).
+CARD_TEMPLATES = "src/{{cookiecutter.__package_name}}/_card_templates"
+WRITTEN_DOCS = {
+    "scoping": "docs/scoping.md",
+    "data_card": f"{CARD_TEMPLATES}/data_card.md.j2",
+    "model_card": f"{CARD_TEMPLATES}/model_card.md.j2",
+}
+
+
 @functools.cache
-def judgement_sections(card: str) -> dict[str, str]:
+def judgement_sections(name: str) -> dict[str, str]:
     """The sections the template leaves to the team (those holding a TODO(author) prompt in
-    the template's own card), each with its prompt's words."""
-    template = (
-        template_dir() / "{{cookiecutter.project_slug}}" / "src"
-        / "{{cookiecutter.__package_name}}" / "_card_templates" / f"{card}.md.j2"
-    )  # fmt: skip
+    the template's own copy of ``name``: a key of WRITTEN_DOCS), each with its prompt's words."""
+    template = template_dir() / "{{cookiecutter.project_slug}}" / WRITTEN_DOCS[name]
     found = {}
     for heading, body in sections(template.read_text(encoding="utf-8")).items():
         if prompt := PROMPT_TEXT.search(body):
@@ -105,35 +112,42 @@ def unwritten_sections(card: Path, name: str) -> list[str]:
 
 
 def check_cards(project: Project) -> Outcome:
-    """M1: both cards exist and none of the template's TODO(author) prompts is left."""
-    names = ("data_card", "model_card")
-    cards = [project.root / "docs" / f"{name}.md" for name in names]
-    missing = [str(card.relative_to(project.root)) for card in cards if not card.is_file()]
+    """M1: the scoping document and both cards exist, with no TODO(author) prompt left and
+    every judgement section written (MIN_SECTION_CHARS of the team's own words each)."""
+    names = ("scoping", "data_card", "model_card")
+    docs = [project.root / "docs" / f"{name}.md" for name in names]
+    missing = [str(doc.relative_to(project.root)) for doc in docs if not doc.is_file()]
     pipeline = (project.root / "dvc.yaml").is_file()  # before milestone M2: the cards task
     render = "`dvc repro`" if pipeline else f"`uv run {project.cli} cards`"
     if missing:
-        return failed(f"{', '.join(missing)} missing: run {render}")
+        fix = "restore docs/scoping.md from the template, " if "docs/scoping.md" in missing else ""
+        return failed(f"{', '.join(missing)} missing: {fix}run {render}")
     folder = project.root / "src" / project.package / "_card_templates"
-    templates = prompts_in([folder / f"{name}.md.j2" for name in names], project.root)
+    scoping = prompts_in(docs[:1], project.root)
+    if scoping:
+        return failed(
+            f"TODO(author) prompts left in {', '.join(scoping)}: replace each with your answer"
+        )
+    templates = prompts_in([folder / f"{name}.md.j2" for name in names[1:]], project.root)
     if templates:
         return failed(
             f"TODO(author) prompts left in {', '.join(templates)}: "
             f"write those sections in the templates, then {render}"
         )
-    left = prompts_in(cards, project.root)
+    left = prompts_in(docs[1:], project.root)
     if left:
         return failed(f"TODO(author) prompts left in {', '.join(left)}: run {render}")
-    short = [
-        line
-        for name, card in zip(names, cards, strict=True)
-        for line in unwritten_sections(card, name)
-    ]
+    short = [line for name, doc in zip(names, docs, strict=True)
+             for line in unwritten_sections(doc, name)]  # fmt: skip
     if short:
         return failed(
             f"sections not written ({MIN_SECTION_CHARS}+ characters of your own each): "
-            f"{', '.join(short)}: write them in the card templates, then {render}"
+            f"{', '.join(short)}: write them (the cards' in src/{project.package}/_card_templates/"
+            f"), then {render}"
         )
-    return passed("data and model cards written, no template prompts left, every section filled")
+    return passed(
+        "scoping document and cards written, no template prompts left, every section filled"
+    )
 
 
 def git(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
@@ -423,7 +437,7 @@ class Item:
 
 
 ITEMS: tuple[Item, ...] = (
-    Item("cards", 1, True, "docs", "data and model cards filled in", check_cards),
+    Item("cards", 1, True, "docs", "scoping document and cards written", check_cards),
     Item("git", 2, True, "reproducibility", "work committed to Git", check_git),
     Item("dvc", 2, True, "reproducibility", "dvc repro up to date, dvc status clean", check_dvc),
     Item("mlflow", 2, True, "model", "MLflow run with metrics, registered model", check_mlflow),

@@ -2,9 +2,10 @@
 
 Why generated: numbers in hand-written cards go stale; here the facts (features,
 ranges, metrics, emissions) come from the data and the run, and only the judgement
-(intended use, limitations, ethics) is left to the authors, marked with TODO(author)
-comments. Before the pipeline exists (course milestone M1) the facts come straight from
-the data source in params.yaml and the model card describes the planned model.
+(intended use, factors, ethics, caveats; a datasheet's motivation, collection, uses) is
+left to the authors, marked with TODO(author) comments. Before the pipeline exists (course
+milestone M1) the facts come straight from the data source in params.yaml and the model
+card describes the planned model.
 """
 
 from __future__ import annotations
@@ -194,7 +195,9 @@ def write_cards(params: Params, paths: ProjectPaths) -> list[Path]:
             spec=spec,
             trained=trained,
             metrics=metrics,
+            importance=_read_json(paths.metrics.parent / "importance.json"),
             rows_test=rows["test"],
+            rows_train=rows["train"],
             estimator=params.train.estimator,
             hyperparameters=dict(params.train.hyperparameters),
             gate_metric=params.evaluate.gate_metric,

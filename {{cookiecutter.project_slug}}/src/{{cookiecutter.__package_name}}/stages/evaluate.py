@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .. import serialization
+from .. import explain, serialization
 from ..config import Params
 from ..data import read_split
 from ..errors import GateFailed
@@ -16,7 +16,8 @@ from ._runner import run
 
 
 def main(params: Params, paths: ProjectPaths) -> None:
-    """Writes reports/metrics.json and the plot data; exits 1 when the gate fails."""
+    """Writes reports/metrics.json, the plot data and the permutation importance; exits 1
+    when the gate fails."""
     spec = DatasetSpec.load(paths.spec)
     train, test = read_split(paths.train_data, spec), read_split(paths.test_data, spec)
     test_x, test_y = to_matrix(test, spec), to_labels(test, spec)
@@ -42,6 +43,11 @@ def main(params: Params, paths: ProjectPaths) -> None:
     paths.metrics.parent.mkdir(parents=True, exist_ok=True)
     paths.metrics.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     write_predictions(paths.predictions_plot, test_y, model.predict(test_x))
+    importance = explain.global_importance(
+        model, test_x, test_y, spec.feature_names, params.data.seed
+    )
+    reports = paths.metrics.parent
+    explain.write_importance(importance, reports / "importance.json", reports / "importance.png")
     if not decision.passed:
         raise GateFailed(decision.describe() + " - the model is not registered")
     print(f"evaluate: {decision.describe()}")
