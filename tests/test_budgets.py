@@ -2,8 +2,11 @@
 reads, so the default render and each course milestone are measured, printed and capped.
 
 A line is a non-blank line of Python. "Lines a student must read" in a milestone's render are
-those of its ``src/`` modules whose header does not say ``Plumbing, rarely edited.``
-(tests/test_headers.py checks every module has a header; docs/pages/instructor-guide.md).
+all of its ``src/``: a module marked ``Plumbing, rarely edited.`` is still code the team owns
+(the count leaving those out is printed too, not capped).
+
+Rows still over budget while issue 15 is open are in ``OVER_BUDGET`` with today's figure as a
+ceiling: they may shrink, never grow, and a row that meets its budget must leave the table.
 """
 
 from __future__ import annotations
@@ -26,6 +29,15 @@ SERVING_MODULES = 8
 HOOK_BUDGET = 150
 # milestone -> lines a student must read in that milestone's render
 READ_BUDGETS = {"M1": 800, "M2": 1500, "M4": 2400}
+# Issue 15, still open: row -> the figure it stands at now (a ceiling until it meets its budget).
+OVER_BUDGET = {
+    "src/": 4536,
+    "serving package": 1663,
+    "monitoring": 522,
+    "generated tests": 3652,
+    "M2: lines a student must read": 1699,
+    "M4: lines a student must read": 4014,
+}
 
 
 def code_lines(path: Path) -> int:
@@ -34,8 +46,8 @@ def code_lines(path: Path) -> int:
     return sum(1 for f in files for line in f.read_text("utf-8").splitlines() if line.strip())
 
 
-def must_read_lines(project: Path) -> int:
-    """Lines of the ``src/`` modules a student owns: all but those marked as plumbing."""
+def not_plumbing_lines(project: Path) -> int:
+    """Lines of the ``src/`` modules not marked as plumbing (printed, not capped)."""
     return sum(
         code_lines(module)
         for module in (project / "src").rglob("*.py")
@@ -77,15 +89,18 @@ def test_default_render_and_milestones_stay_within_their_line_budgets(
     rows.append(("hooks/post_gen_project.py", code_lines(ROOT / "hooks/post_gen_project.py"),
                  HOOK_BUDGET))  # fmt: skip
     for milestone, limit in READ_BUDGETS.items():
+        src = renders[milestone] / "src"
+        rows.append((f"{milestone}: lines a student must read", code_lines(src), limit))
         rows.append(
-            (f"{milestone}: lines a student must read", must_read_lines(renders[milestone]), limit)
-        )
-        rows.append(
-            (f"{milestone}: all of src/ (not capped)", code_lines(renders[milestone] / "src"), 0)
+            (f"{milestone}: not plumbing (not capped)", not_plumbing_lines(renders[milestone]), 0)
         )
     with capsys.disabled():
         print("\nbudget (non-blank Python lines)")
         for row, measured, limit in rows:
-            print(f"  {row:<40} {measured:>6} / {limit or '-'}")
-    over = [f"{row}: {measured} > {limit}" for row, measured, limit in rows if 0 < limit < measured]
+            note = f" (over: issue 15, ceiling {OVER_BUDGET[row]})" if row in OVER_BUDGET else ""
+            print(f"  {row:<40} {measured:>6} / {limit or '-'}{note}")
+    over = [f"{row}: {measured} > {OVER_BUDGET.get(row, limit)}" for row, measured, limit in rows
+            if limit > 0 and measured > OVER_BUDGET.get(row, limit)]  # fmt: skip
     assert not over, "over budget: " + "; ".join(over)
+    met = [row for row, measured, limit in rows if row in OVER_BUDGET and measured <= limit]
+    assert not met, f"within budget now, remove from OVER_BUDGET: {met}"
