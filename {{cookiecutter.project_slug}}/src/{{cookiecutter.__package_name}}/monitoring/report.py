@@ -9,6 +9,7 @@ opens offline and can be attached to a ticket as it is.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -125,8 +126,8 @@ def build_summary(
             "rows": len(train),
             "predictions": source,
         },
-        "features": {feature.name: feature.to_dict() for feature in features},
-        "prediction_drift": prediction.to_dict(),
+        "features": {feature.name: asdict(feature) for feature in features},
+        "prediction_drift": asdict(prediction),
         "live": {
             **live_metrics(window, spec.task, params.min_feedback),
             "offline": _offline_metrics(paths),
