@@ -30,13 +30,14 @@ def test_shipped_params_are_valid(project_params: dict[str, Any]) -> None:
         ("data", "test_sise", "did you mean 'test_size'"),
         ("train", "estimater", "did you mean 'estimator'"),
         (None, "trian", "did you mean 'train'"),
+        ("validation", "min_rowz", "did you mean 'min_rows'"),  # an optional section
     ],
 )
 def test_unknown_key_is_named(
     project_params: dict[str, Any], section: str | None, key: str, expected: str
 ) -> None:
     raw = copy.deepcopy(project_params)
-    (raw[section] if section else raw)[key] = 1
+    (raw.setdefault(section, {}) if section else raw)[key] = 1
     with pytest.raises(ParamsError, match=expected) as info:
         parse_params(raw)
     assert key in str(info.value)

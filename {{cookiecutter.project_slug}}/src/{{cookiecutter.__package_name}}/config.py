@@ -130,39 +130,32 @@ class Params(_Section):
 
     @model_validator(mode="after")
     def _task_matches(self) -> Params:
-        task = self.data.task
-        if ESTIMATOR_TASKS[self.train.estimator] != task:
-            choices = sorted(k for k, v in ESTIMATOR_TASKS.items() if v == task)
-            raise ValueError(f"train.estimator {self.train.estimator!r}: use one of {choices}")
-        if GATE_METRICS[self.evaluate.gate_metric] != task:
-            choices = sorted(k for k, v in GATE_METRICS.items() if v == task)
-            raise ValueError(
-                f"evaluate.gate_metric {self.evaluate.gate_metric!r}: use one of {choices}"
-            )
+        for key, name, tasks in (
+            ("train.estimator", self.train.estimator, ESTIMATOR_TASKS),
+            ("evaluate.gate_metric", self.evaluate.gate_metric, GATE_METRICS),
+        ):
+            if tasks[name] != self.data.task:
+                choices = sorted(k for k, v in tasks.items() if v == self.data.task)
+                raise ValueError(f"{key} {name!r}: use one of {choices}")
         return self
 
 
-def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
-    """The section model that owns the location of an error (for "did you mean")."""
-    model: type[BaseModel] = Params
-    for part in loc[:-1]:
-        field = model.model_fields.get(str(part))
-        annotation = field.annotation if field else None
-        # An optional section (``MonitorParams | None``): the model is the union's member.
-        members = [annotation, *get_args(annotation)]
-        found = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
-        if not found:
-            return None
-        model = found[0]
-    return model
+def _allowed_keys(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys of the section an unknown key is in (for "did you mean"): params.yaml nests
+    sections one level deep, and an optional section is a union with None."""
+    if len(loc) == 1:
+        return sorted(Params.model_fields)
+    annotation = Params.model_fields[str(loc[0])].annotation
+    members = (annotation, *get_args(annotation))
+    section = next(m for m in members if isinstance(m, type) and issubclass(m, BaseModel))
+    return sorted(section.model_fields)
 
 
 def _describe(error: Any) -> str:
     loc = tuple(error["loc"])
     key = ".".join(str(part) for part in loc) or "(top level)"
     if error["type"] == "extra_forbidden":
-        model = _model_at(loc)
-        allowed = sorted(model.model_fields) if model else []
+        allowed = _allowed_keys(loc)
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else f" (allowed: {', '.join(allowed)})"
         return f"{key}: unknown key{hint}"

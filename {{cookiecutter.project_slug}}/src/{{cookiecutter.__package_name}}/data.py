@@ -20,18 +20,8 @@ from .features import DatasetSpec, FeatureSpec, Task
 
 MIN_ROWS_PER_CLASS = 2  # one for the training split, one for the test split
 BUNDLED_TARGETS = {"iris": "species", "diabetes": "progression"}
-DIABETES_DESCRIPTIONS = {
-    "age": "age in years",
-    "sex": "sex",
-    "bmi": "body mass index",
-    "bp": "average blood pressure",
-    "s1": "tc, total serum cholesterol",
-    "s2": "ldl, low-density lipoproteins",
-    "s3": "hdl, high-density lipoproteins",
-    "s4": "tch, total cholesterol / HDL",
-    "s5": "ltg, log of serum triglycerides level",
-    "s6": "glu, blood sugar level",
-}
+# A feature's line in the diabetes dataset's own description: "      - bmi     body mass index"
+DESCR_FEATURE = re.compile(r"^[ \t]+- (\w+)[ \t]*(.*?)[ \t]*$", re.MULTILINE)
 
 
 def snake_case(name: str) -> str:
@@ -51,8 +41,9 @@ def load_bundled(name: str) -> tuple[pd.DataFrame, dict[str, str]]:
     elif name == "diabetes":
         bunch = datasets.load_diabetes(as_frame=True)
         frame = bunch.frame.rename(columns={"target": BUNDLED_TARGETS[name]})
+        described = dict(DESCR_FEATURE.findall(bunch.DESCR))
         descriptions = {
-            col: f"{DIABETES_DESCRIPTIONS.get(col, col)} (mean-centred, scaled)"
+            col: f"{described.get(col) or col} (mean-centred, scaled)"
             for col in bunch.feature_names
         }
     else:

@@ -28,7 +28,6 @@ DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 LOCAL_ARTIFACTS = "mlruns"  # MLflow's artifact folder beside a local store
 # What the logged model needs to load; passed explicitly (inference takes 4-6 s and over-lists).
 MODEL_REQUIREMENTS = ("scikit-learn", "skops", "numpy")
-MODEL_NAME_IN_RUN = "model"
 
 
 def quiet_mlflow() -> None:
@@ -104,26 +103,20 @@ def _check_writable(store: Path) -> None:
             )
 
 
-def _git(*args: str) -> str:
-    """Output of a git command (git found on PATH, like the user's own shell does)."""
-    result = subprocess.run(  # noqa: S603 - fixed arguments, no user input
-        ["git", *args],  # noqa: S607
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=5,
-    )
-    return result.stdout.strip()
-
-
 def git_commit() -> str:
-    """The commit the code came from, with '-dirty' when there are local changes."""
+    """The commit the code came from, with '-dirty' when tracked files have local changes
+    (git's own describe: the full hash, tags ignored)."""
     try:
-        head = _git("rev-parse", "HEAD")
-        dirty = _git("status", "--porcelain", "--untracked-files=no")
+        result = subprocess.run(  # fixed arguments, no user input
+            ["git", "describe", "--always", "--dirty", "--abbrev=40", "--exclude=*"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=5,
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    return f"{head}-dirty" if dirty else head
+    return result.stdout.strip()
 
 
 def pip_requirements() -> list[str]:
@@ -177,30 +170,25 @@ def log_training_run(
             mlflow.log_params(params)
             mlflow.log_metrics(metrics)
             mlflow.set_tags(tags)
+            logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)  # "no pip"
             with warnings.catch_warnings():
                 # MLflow checks the input example (a DataFrame) against the numpy-fitted model.
                 warnings.filterwarnings("ignore", message="X has feature names")
-                info = _log_model(mlflow, model, spec, input_example, trusted_types)
+                info = mlflow.sklearn.log_model(
+                    model,
+                    name="model",
+                    signature=signature_from_spec(spec),
+                    input_example=input_example,
+                    pip_requirements=pip_requirements(),  # given: inferring takes 4-6 s
+                    serialization_format="skops",
+                    skops_trusted_types=trusted_types,
+                )
     except (MlflowException, sqlite3.Error) as error:
         first = str(error).strip().splitlines()[0][:300]
         raise TrackingUnavailable(
             f"MLflow logging failed ({first}); the run, if created, is marked FAILED"
         ) from None
     return RunRecord(run.info.run_id, run.info.experiment_id, info.model_uri)
-
-
-def _log_model(mlflow: Any, model: Any, spec: DatasetSpec, example: Any, types: list[str]) -> Any:
-    """The model with signature and example, skops-serialized, requirements given up front."""
-    logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)  # "no pip" warning
-    return mlflow.sklearn.log_model(
-        model,
-        name=MODEL_NAME_IN_RUN,
-        signature=signature_from_spec(spec),
-        input_example=example,
-        pip_requirements=pip_requirements(),
-        serialization_format="skops",
-        skops_trusted_types=types,
-    )
 
 
 def log_metrics_to_run(run_id: str, metrics: dict[str, float]) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from .features import DatasetSpec
+from .paths import ProjectPaths
 
 NUMERIC_TYPES = ["int8", "int16", "int32", "int64", "float32", "float64", "Int64", "Float64"]
 SAMPLE_SIZE = 5
@@ -90,37 +91,22 @@ def build_checks(spec: DatasetSpec, min_rows: int) -> list[Check]:
     # end exercise
 
 
-@dataclass(frozen=True)
-class Store:
-    """Where the pipeline keeps GX's files: the suite in the project's GX layout (``gx/``),
-    this run's validation results and Data Docs HTML in ``reports/``."""
-
-    gx_dir: Path
-    results: Path
-    data_docs: Path
-
-
-def _quiet_gx() -> None:
-    """No analytics, no usage statistics: GX must not phone home from a pipeline."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-
-
 def run_checks(
     frames: dict[str, pd.DataFrame],
     checks: list[Check],
-    store: Store | None = None,
+    paths: ProjectPaths | None = None,
     index_column: str | None = None,
 ) -> list[Failure]:
-    """Validate each frame with GX; return the broken expectations. With a ``store``, the
-    suite, the results and the Data Docs are kept as files (``Store``). With an
-    ``index_column`` (the image task's ``path``), failures name rows by it, not by value."""
-    _quiet_gx()
+    """Validate each frame with GX; return the broken expectations. With the project's
+    ``paths``, the suite (gx/), the results and the Data Docs (reports/) are kept as files.
+    With an ``index_column`` (the image task's ``path``), failures name rows by it."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # GX must not phone home
     import great_expectations as gx  # noqa: PLC0415 - 3 s import, only when validating
     import great_expectations.expectations as gxe  # noqa: PLC0415
     from great_expectations.core.run_identifier import RunIdentifier  # noqa: PLC0415
     from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: PLC0415
 
-    context = _context(gx, store)
+    context = _context(gx, paths)
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     suite = gx.ExpectationSuite(name="data_card")
     for check in checks:
@@ -153,27 +139,29 @@ def run_checks(
         for item in result.results:
             if not item.success:
                 failures.append(_failure(dataset, item.to_json_dict(), index_column))
-    if store is not None:
-        store.results.parent.mkdir(parents=True, exist_ok=True)
-        store.results.write_text(json.dumps(results, indent=2, default=str) + "\n", "utf-8")
+    if paths is not None:
+        paths.validation_results.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(results, indent=2, default=str) + "\n"
+        paths.validation_results.write_text(text, "utf-8")
         context.build_data_docs()
     return failures
 
 
-def _context(gx: Any, store: Store | None) -> Any:
-    """Ephemeral for unit tests; for the pipeline, the file context in ``store.gx_dir``
-    with one Data Docs site in ``store.data_docs`` showing this run's results only."""
-    if store is None:
+def _context(gx: Any, paths: ProjectPaths | None) -> Any:
+    """Ephemeral for unit tests; for the pipeline, the file context in ``gx/`` with one
+    Data Docs site in ``paths.data_docs`` showing this run's results only."""
+    if paths is None:
         return gx.get_context(mode="ephemeral")
-    shutil.rmtree(store.gx_dir / "uncommitted" / "validations", ignore_errors=True)
-    shutil.rmtree(store.data_docs, ignore_errors=True)
-    context = gx.get_context(mode="file", project_root_dir=store.gx_dir.parent)
+    gx_dir = paths.gx_suite.parents[1]
+    shutil.rmtree(gx_dir / "uncommitted" / "validations", ignore_errors=True)
+    shutil.rmtree(paths.data_docs, ignore_errors=True)
+    context = gx.get_context(mode="file", project_root_dir=gx_dir.parent)
     context.variables.data_docs_sites = {
         "reports": {
             "class_name": "SiteBuilder",
             "store_backend": {
                 "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": os.path.relpath(store.data_docs, store.gx_dir),
+                "base_directory": os.path.relpath(paths.data_docs, gx_dir),
             },
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
         }

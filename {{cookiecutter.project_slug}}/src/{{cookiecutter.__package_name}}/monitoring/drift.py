@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -39,10 +39,6 @@ class ColumnDrift:  # pylint: disable=too-many-instance-attributes  # one flat J
     reference_mean: float | None
     current_mean: float | None
     bins: list[dict[str, Any]]  # label, reference share, current share
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready."""
-        return asdict(self)
 
 
 def _psi(reference: np.ndarray, current: np.ndarray) -> float:

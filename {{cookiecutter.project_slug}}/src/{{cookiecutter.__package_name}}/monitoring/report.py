@@ -9,8 +9,7 @@ opens offline and can be attached to a ticket as it is.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from ..data import read_split
 from ..errors import DataError
 from ..features import DatasetSpec
 from ..paths import ProjectPaths
-from .drift import ColumnDrift, column_drift, is_categorical
+from .drift import column_drift, is_categorical
 from .live import live_metrics
 from .window import Window, load_window
 
@@ -51,17 +50,6 @@ def reference_predictions(
         return to_labels(train, spec), f"training labels (no model bundle: {error})"
     predicted = model.predict(to_matrix(train, spec))
     return predicted, f"model {metadata.name} v{metadata.version} on the training data"
-
-
-def _prediction_drift(
-    spec: DatasetSpec, reference: np.ndarray, window: Window, p_value: float
-) -> ColumnDrift:
-    """The served model's outputs against its outputs on the training data."""
-    categorical = spec.task == "classification"
-    current = window.predictions
-    if not categorical:
-        current = pd.to_numeric(current, errors="coerce")
-    return column_drift("prediction", reference, current.to_numpy(), p_value, categorical)
 
 
 def _offline_metrics(paths: ProjectPaths) -> dict[str, float] | None:
@@ -104,20 +92,23 @@ def build_summary(
     ]
     drifted = [feature.name for feature in features if feature.drifted]
     drift_share = len(drifted) / len(features)
+    # The served model's outputs against its outputs on the training data.
     reference_pred, source = reference_predictions(paths, spec, train)
-    prediction = _prediction_drift(spec, reference_pred, window, params.p_value)
+    classes = spec.task == "classification"
+    served = window.predictions if classes else pd.to_numeric(window.predictions, errors="coerce")
+    prediction = column_drift(
+        "prediction", reference_pred, served.to_numpy(), params.p_value, categorical=classes
+    )
     needs_retraining = drift_share >= params.max_drift_share
-    reasons = []
-    if needs_retraining:
-        reasons.append(
-            f"{len(drifted)} of {len(features)} features drifted ({drift_share:.0%}), "
-            f"monitor.max_drift_share is {params.max_drift_share:.0%}: {', '.join(drifted)}"
-        )
+    reason = (
+        f"{len(drifted)} of {len(features)} features drifted ({drift_share:.0%}), "
+        f"monitor.max_drift_share is {params.max_drift_share:.0%}: {', '.join(drifted)}"
+    )
     summary = {
         "generated_at": _iso(now if now is not None else datetime.now(UTC).timestamp()),
         "task": spec.task,
         "needs_retraining": needs_retraining,
-        "reasons": reasons,
+        "reasons": [reason] if needs_retraining else [],
         "drift_share": round(drift_share, 6),
         "drifted_features": drifted,
         "thresholds": {"p_value": params.p_value, "max_drift_share": params.max_drift_share},
@@ -135,8 +126,8 @@ def build_summary(
             "rows": len(train),
             "predictions": source,
         },
-        "features": {feature.name: feature.to_dict() for feature in features},
-        "prediction_drift": prediction.to_dict(),
+        "features": {feature.name: asdict(feature) for feature in features},
+        "prediction_drift": asdict(prediction),
         "live": {
             **live_metrics(window, spec.task, params.min_feedback),
             "offline": _offline_metrics(paths),
@@ -146,17 +137,11 @@ def build_summary(
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    """Readers (the serving app's gauges) never see a half-written file."""
+    """Readers (the serving app's gauges) never see a half-written file: a rename is atomic."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide it from the app's user
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
 
 
 def render_html(summary: dict[str, Any]) -> str:

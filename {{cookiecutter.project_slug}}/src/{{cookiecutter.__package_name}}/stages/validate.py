@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..config import Params
 from ..data import read_split
 from ..errors import ParamsError, ValidationFailed
 from ..features import DatasetSpec
 from ..paths import ProjectPaths
-from ..validation import Store, build_checks, run_checks, write_report
+from ..validation import build_checks, run_checks, write_report
 from ._runner import run
 
 
@@ -21,9 +19,9 @@ def main(params: Params, paths: ProjectPaths) -> None:
     if cfg is None:
         raise ParamsError(f"{paths.params}: the validate stage needs a `validation:` section")
     checks = build_checks(spec, cfg.min_rows)
-    frames = {name: read_split(path, spec) for name, path in _splits(paths).items()}
-    store = Store(paths.gx_suite.parents[1], paths.validation_results, paths.data_docs)
-    failures = run_checks(frames, checks, store)
+    splits = {"train": paths.train_data, "test": paths.test_data}
+    frames = {name: read_split(path, spec) for name, path in splits.items()}
+    failures = run_checks(frames, checks, paths)
     write_report(failures, len(checks), paths.validation_report, paths.validation_summary)
     if failures:
         details = "\n  ".join(failure.describe() for failure in failures)
@@ -31,11 +29,6 @@ def main(params: Params, paths: ProjectPaths) -> None:
             f"{len(failures)} expectation(s) broken (see {paths.validation_summary}):\n  {details}"
         )
     print(f"validate: all {len(checks)} expectations hold on train and test")
-
-
-def _splits(paths: ProjectPaths) -> dict[str, Path]:
-    """The files validated, by the name used in the report."""
-    return {"train": paths.train_data, "test": paths.test_data}
 
 
 if __name__ == "__main__":
