@@ -79,6 +79,7 @@ def test_model_card(iris) -> None:  # type: ignore[no-untyped-def]
         spec=spec,
         trained=True,
         metrics=metrics,
+        importance={"petal_length": {"mean": 0.31, "std": 0.02}},
         rows_test=38,
         rows_train=112,
         estimator="logistic_regression",
@@ -99,6 +100,7 @@ def test_model_card(iris) -> None:  # type: ignore[no-untyped-def]
     results = header["model-index"][0]["results"][0]["metrics"]
     assert {"type": "accuracy", "value": 0.95} in results
     assert "version 3" in text and "| f1_macro | 0.9400 | n/a |" in text
+    assert "| `petal_length` | 0.3100 ± 0.0200 |" in text  # permutation importance
     assert [s for s in MODEL_CARD_SECTIONS if s not in text] == []
 
 
