@@ -115,6 +115,8 @@ def test_update_brings_the_new_revision_and_keeps_the_students_work(
     status = run(["git", "status", "--porcelain"], cwd=project).stdout
     changed = {line[3:] for line in status.splitlines()}
     assert changed == {".cruft.json", "docs/faq.md", "docs/pipeline.md"}
+    # the review docs/pages/updating.md shows: `git diff HEAD`
+    assert "+# Pipeline (B)" in git(project, "diff", "HEAD")
 
     install_project(project_python, project)
     tests = run(
