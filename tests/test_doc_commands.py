@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -57,7 +57,7 @@ REGISTRY: dict[str, tuple[str, ...]] = {
     r"uv run (--frozen )?ccmlops options": (
         "tests/test_docs_site.py::test_examples_match_a_fresh_render",
     ),
-    r"uv run (--frozen )?ccmlops (update|diff) \S+( --yes)?( --set \w+=\w+)?": (
+    r"uv run (--frozen )?ccmlops (update|diff) \S+( --yes)?( --set \w+=\w+| --checkout \S+)?": (
         f"{UPDATE}test_update_brings_the_new_revision_and_keeps_the_students_work",
         f"{UPDATE}test_set_brings_an_optional_part_and_diff_changes_nothing",
         CHAIN,
@@ -238,28 +238,59 @@ def test_every_registered_test_exists() -> None:
     assert not missing, f"registered tests that do not exist: {missing}"
 
 
+@dataclass
+class Tally:
+    """What the docs' commands are: run by tests, not run (a reason given), or neither."""
+
+    run_by_tests: int = 0
+    not_run: int = 0
+    unaccounted: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)  # a "not run" block whose commands all run
+
+
+def tally(blocks: list[Block]) -> Tally:
+    result = Tally()
+    for block in blocks:
+        commands = list(block.commands())
+        ran = [any(re.fullmatch(p, command) for p in REGISTRY) for command in commands]
+        result.run_by_tests += sum(ran)
+        if block.reason:
+            result.not_run += ran.count(False)
+            if all(ran):
+                result.stale.append(f"{block.doc}:{block.line}: {block.reason}")
+        else:
+            result.unaccounted += [
+                f"{block.doc}:{block.line}: {command}"
+                for command, done in zip(commands, ran, strict=True)
+                if not done
+            ]
+    return result
+
+
 def test_every_doc_command_is_run_by_a_test_or_says_why_not(docs: list[Block]) -> None:
-    run_by_tests, not_run, unaccounted = 0, 0, []
-    for block in docs:
-        for command in block.commands():
-            if any(re.fullmatch(pattern, command) for pattern in REGISTRY):
-                run_by_tests += 1
-            elif block.reason:
-                not_run += 1
-            else:
-                unaccounted.append(f"{block.doc}:{block.line}: {command}")
-    print(f"doc commands: {run_by_tests} run by tests, {not_run} not run (with a reason)")
-    assert not unaccounted, (
-        "each command needs a test in REGISTRY (tests/test_doc_commands.py) or a line "
-        "`<!-- not run: reason -->` right before its block:\n" + "\n".join(unaccounted)
+    found = tally(docs)
+    print(
+        f"doc commands: {found.run_by_tests} run by tests, {found.not_run} not run (with a reason)"
     )
-    assert run_by_tests and not_run
+    assert not found.unaccounted, (
+        "each command needs a test in REGISTRY (tests/test_doc_commands.py) or a line "
+        "`<!-- not run: reason -->` right before its block:\n" + "\n".join(found.unaccounted)
+    )
+    assert not found.stale, f"'not run' markers on blocks whose commands all run: {found.stale}"
+    assert found.run_by_tests and found.not_run
 
 
-def test_a_block_without_a_marker_or_a_test_is_caught(tmp_path: Path) -> None:
+def test_a_command_without_a_test_or_a_reason_is_caught(tmp_path: Path) -> None:
     page = tmp_path / "page.md"
-    page.write_text("Text.\n\n```bash\nrm -rf build  # clean\n```\n", encoding="utf-8")
-    (block,) = shell_blocks(page, "page.md")
-    assert list(block.commands()) == ["rm -rf build"] and block.reason is None
-    page.write_text("<!-- not run: needs a cloud bucket -->\n```sh\nx\n```\n", encoding="utf-8")
-    assert next(shell_blocks(page, "page.md")).reason == "needs a cloud bucket"
+    page.write_text(
+        "Text.\n\n```bash\nuv run dvc repro && rm -rf build  # clean\n```\n\n"
+        "<!-- not run: needs a cloud bucket -->\n```sh\nuv run dvc push\n```\n",
+        encoding="utf-8",
+    )
+    unmarked, marked = shell_blocks(page, "page.md")
+    assert list(unmarked.commands()) == ["uv run dvc repro", "rm -rf build"]
+    assert (unmarked.reason, marked.reason) == (None, "needs a cloud bucket")
+    found = tally([unmarked, marked])
+    assert (found.run_by_tests, found.not_run) == (2, 0)
+    assert found.unaccounted == ["page.md:3: rm -rf build"]
+    assert found.stale == ["page.md:8: needs a cloud bucket"]  # dvc push runs in a test

@@ -137,7 +137,8 @@ def test_set_brings_an_optional_part_and_diff_changes_nothing(
     serving = project / "src" / "my_ml_project" / "serving"
     assert not serving.exists()
 
-    preview = ccmlops(template, project, "diff", "--set", "serving=true")
+    git(template, "tag", "v0.2.0")  # docs/pages/updating.md: `--checkout` a tag
+    preview = ccmlops(template, project, "diff", "--checkout", "v0.2.0", "--set", "serving=true")
     assert preview.returncode == 0, preview.stderr
     assert "+++ b/src/my_ml_project/serving/app.py" in preview.stdout
     assert "would change; nothing was changed" in preview.stderr
