@@ -2,9 +2,9 @@
 doc says, right before its block, why it is not run here (``<!-- not run: reason -->``).
 
 The docs are the site (``docs/pages``), the root README and the generated project's README
-and ``docs/``, read as rendered for the default answers and for the image task. Blocks marked
-``<!-- example: … -->`` are copies of a generated doc's block (``test_docs_site.py`` checks
-they match), so their commands are checked at the source.
+and ``docs/``, read as rendered for the default answers, a course starter (M1) and the image
+task (about 3 s). Blocks marked ``<!-- example: … -->`` are copies of a generated doc's block
+(``test_docs_site.py`` checks they match), so their commands are checked at the source.
 """
 
 from __future__ import annotations
@@ -106,6 +106,9 @@ REGISTRY: dict[str, tuple[str, ...]] = {
         NAMED,
         "tests/test_projects.py::test_other_python_versions_run_the_projects_tests",
     ),
+    r"uv run ruff check": (
+        "tests/test_milestones.py::test_milestone_starter_passes_its_own_tests_and_lint",
+    ),
     r"uv run pre-commit run --all-files": (
         "tests/test_tools.py::test_pre_commit_passes_on_a_fresh_render",
     ),
@@ -188,7 +191,7 @@ def render(out: Path, **answers: str) -> Path:
 
 @pytest.fixture(scope="module")
 def docs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Block]]:
-    """Every shell block of the site, the README and two renders' docs (deduplicated)."""
+    """Every shell block of the site, the README and three renders' docs (deduplicated)."""
     found = [
         *shell_blocks(ROOT / "README.md", "README.md"),
         *(
@@ -202,6 +205,7 @@ def docs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Block]]:
         patch.setenv("CCMLOPS_SKIP_VCS", "1")
         projects = [
             render(tmp_path_factory.mktemp("default")),
+            render(tmp_path_factory.mktemp("m1"), milestone="M1"),  # a starter's own text
             render(
                 tmp_path_factory.mktemp("image"),
                 ml_task="image_classification",
