@@ -161,7 +161,6 @@ def test_mlflow_run_and_registry(project: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_diff_commands_work(project: Path) -> None:
-    """The commands of docs/pipeline.md's DVC section."""
     assert "train" in _dvc(project, "dag")
     _dvc(project, "metrics", "show")
     _dvc(project, "params", "diff")
