@@ -112,7 +112,7 @@ REGISTRY: dict[str, tuple[str, ...]] = {
     r"uv run pre-commit run --all-files": (
         "tests/test_tools.py::test_pre_commit_passes_on_a_fresh_render",
     ),
-    r"(uv run )?(--no-dev )?dvc repro": (PIPELINE, CHAIN, f"{E2E}test_outputs_and_metrics"),
+    r"(uv run )?dvc repro": (PIPELINE, CHAIN, f"{E2E}test_outputs_and_metrics"),
     r"(uv run )?dvc push": (PIPELINE, f"{E2E}test_clone_pull_gives_the_same_model"),
     r"(uv run )?dvc (pull|status)": (
         f"{E2E}test_clone_pull_gives_the_same_model",
@@ -133,7 +133,7 @@ REGISTRY: dict[str, tuple[str, ...]] = {
         "tests/test_container.py::test_container_predicts_as_in_process_and_finishes_in_flight_requests_on_sigterm",
     ),
     r"git (add|commit) .*": (CHAIN, PIPELINE),
-    r"uv run (--no-dev )?dvc repro validate": (
+    r"uv run dvc repro validate": (
         "tests/test_docs_site.py::test_project_examples_match_real_output",
     ),
     r"cat reports/validation\.md": (f"{E2E}test_outputs_and_metrics",),
