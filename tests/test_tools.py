@@ -44,6 +44,12 @@ def test_pre_commit_passes_on_a_fresh_render(tmp_path: Path, words: list[str]) -
     assert default_answers()["milestone"] == "all"
     pre_commit = tool_or_skip("pre-commit", Path(sys.executable).parent)
     project = render(tmp_path / "out", words)
+    installed = run(
+        [pre_commit, "install"], cwd=project, env={"PRE_COMMIT_HOME": str(PRE_COMMIT_HOME)}
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    hooks = {"pre-commit", "pre-push", "post-checkout"}  # what docs/delivery.md says it installs
+    assert hooks <= {p.name for p in (project / ".git" / "hooks").iterdir()}
     result = run(
         [pre_commit, "run", "--all-files", "--show-diff-on-failure", "--color", "never"],
         cwd=project,

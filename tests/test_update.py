@@ -107,14 +107,15 @@ def test_update_brings_the_new_revision_and_keeps_the_students_work(
     assert "Reviewed by the student." in card.read_text(encoding="utf-8")
     assert "# My ML Project, by a student" in (project / "README.md").read_text(encoding="utf-8")
     assert (project / "docs" / "faq.md").read_text(encoding="utf-8") == "# FAQ for My ML Project\n"
-    assert (
-        (project / "docs" / "pipeline.md").read_text(encoding="utf-8").startswith("# Pipeline (B)")
-    )
+    # the changed title, under the page's header comment
+    assert "\n# Pipeline (B)\n" in (project / "docs" / "pipeline.md").read_text(encoding="utf-8")
     assert json.loads((project / ".cruft.json").read_text(encoding="utf-8"))["commit"] == commit_b
     assert git(project, "rev-parse", "HEAD") == head  # a change to review, not a commit
     status = run(["git", "status", "--porcelain"], cwd=project).stdout
     changed = {line[3:] for line in status.splitlines()}
     assert changed == {".cruft.json", "docs/faq.md", "docs/pipeline.md"}
+    # the review docs/pages/updating.md shows: `git diff HEAD`
+    assert "+# Pipeline (B)" in git(project, "diff", "HEAD")
 
     install_project(project_python, project)
     tests = run(
@@ -136,7 +137,8 @@ def test_set_brings_an_optional_part_and_diff_changes_nothing(
     serving = project / "src" / "my_ml_project" / "serving"
     assert not serving.exists()
 
-    preview = ccmlops(template, project, "diff", "--set", "serving=true")
+    git(template, "tag", "v0.2.0")  # docs/pages/updating.md: `--checkout` a tag
+    preview = ccmlops(template, project, "diff", "--checkout", "v0.2.0", "--set", "serving=true")
     assert preview.returncode == 0, preview.stderr
     assert "+++ b/src/my_ml_project/serving/app.py" in preview.stdout
     assert "would change; nothing was changed" in preview.stderr

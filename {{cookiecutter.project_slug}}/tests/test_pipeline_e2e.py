@@ -161,6 +161,8 @@ def test_mlflow_run_and_registry(project: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_diff_commands_work(project: Path) -> None:
+    assert "train" in _dvc(project, "dag")
+    _dvc(project, "metrics", "show")
     _dvc(project, "params", "diff")
     _dvc(project, "metrics", "diff")
     _dvc(project, "plots", "diff", "-o", str(project.parent / "plots"))
