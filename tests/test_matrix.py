@@ -117,17 +117,12 @@ def test_combination_renders_cleanly(
     assert readme_tree_paths(project) <= tree_and_dirs(project)
 
 
-# Import name -> distribution, for what the generated package imports from outside itself.
+# Import name -> distribution where it is not the import name with "-" for "_".
 DISTRIBUTIONS = {
     "sklearn": "scikit-learn",
     "yaml": "pyyaml",
-    "pydantic_settings": "pydantic-settings",
-    "prometheus_client": "prometheus-client",
-    "great_expectations": "great-expectations",
     "starlette": "fastapi",
-    "fastapi_offline": "fastapi-offline",
     "vl_convert": "vl-convert-python",
-    "huggingface_hub": "huggingface-hub",
     "PIL": "pillow",
 }
 
@@ -146,7 +141,7 @@ def imported_distributions(project: Path) -> set[str]:
             for name in names:
                 top = name.split(".")[0]
                 if top not in sys.stdlib_module_names and top != package.name:
-                    found.add(DISTRIBUTIONS.get(top, top))
+                    found.add(DISTRIBUTIONS.get(top, top.replace("_", "-")))
     return found
 
 

@@ -195,7 +195,7 @@ def write_cards(params: Params, paths: ProjectPaths) -> list[Path]:
             spec=spec,
             trained=trained,
             metrics=metrics,
-            importance=_read_json(paths.metrics.parent / "importance.json"),
+            importance=_read_json(paths.importance),
             rows_test=rows["test"],
             rows_train=rows["train"],
             estimator=params.train.estimator,

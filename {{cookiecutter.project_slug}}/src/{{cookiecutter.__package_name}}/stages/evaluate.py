@@ -46,8 +46,7 @@ def main(params: Params, paths: ProjectPaths) -> None:
     importance = explain.global_importance(
         model, test_x, test_y, spec.feature_names, params.data.seed
     )
-    reports = paths.metrics.parent
-    explain.write_importance(importance, reports / "importance.json", reports / "importance.png")
+    explain.write_importance(importance, paths.importance, paths.importance_plot)
     if not decision.passed:
         raise GateFailed(decision.describe() + " - the model is not registered")
     print(f"evaluate: {decision.describe()}")
