@@ -114,20 +114,12 @@ def _docker_without_serving(answers: Mapping[str, Any]) -> bool:
     return bool(answers.get("docker")) and not answers.get("serving")
 
 
-def _image_with_serving(answers: Mapping[str, Any]) -> bool:
-    return answers.get("ml_task") == "image_classification" and answers.get("serving") is not False
-
-
 # Incompatible combinations: name -> (predicate that is true when violated, explanation).
 # The test matrix drops exactly these combinations.
 INCOMPATIBLE_RULES: dict[str, tuple[Callable[[Mapping[str, Any]], bool], str]] = {
     "docker-needs-serving": (
         _docker_without_serving,
         "docker=true needs serving=true: the container runs the serving app",
-    ),
-    "image-serving-not-yet": (
-        _image_with_serving,
-        "ml_task=image_classification has no serving app yet: add serving=false docker=false",
     ),
 }
 
