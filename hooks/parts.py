@@ -108,6 +108,7 @@ REMOVED_PATHS: dict[str, list[str]] = {
         "src/{package}/stages/prepare_images.py",
         "src/{package}/stages/validate_images.py",
         "tests/test_images.py",
+        "tests/serving/test_serving_images.py",
         "docs/images.md",
     ],
     # what only the tabular tasks have (the image task's notebook is phase 2 of issue 18)

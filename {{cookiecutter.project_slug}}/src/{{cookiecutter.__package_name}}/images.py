@@ -7,6 +7,7 @@ DVC-tracked folder, and every stage reads the pixels it needs from the files the
 from __future__ import annotations
 
 import hashlib
+import io
 import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -25,6 +26,8 @@ BUNDLED = "digits"
 BUNDLED_SIDE = 64  # the digits' 8 x 8 pixels are written as 64 x 64 PNG files
 SUFFIXES = {".png", ".jpg", ".jpeg"}
 THUMB = 48  # pixels per image in the contact sheets
+FORMATS = ("PNG", "JPEG")  # what the served model accepts, recognised by content
+MAX_PIXELS = 4096 * 4096  # larger uploads are refused before decoding
 
 
 def write_digits(folder: Path) -> None:
@@ -95,9 +98,42 @@ def image_spec(train: pd.DataFrame, size: int) -> DatasetSpec:
 
 
 def pixels(image: Image.Image, size: int) -> np.ndarray:
-    """The model's input: upright (EXIF), grayscale, resized, flattened, in [0, 1]."""
-    gray = ImageOps.exif_transpose(image).convert("L").resize((size, size))
+    """The model's input: upright (EXIF), grayscale, resized, flattened, in [0, 1].
+
+    Any mode converts (CMYK, palette, RGBA...); 16-bit is scaled, as ``convert`` would clip.
+    """
+    upright = ImageOps.exif_transpose(image)
+    if upright.mode.startswith("I"):
+        upright = Image.fromarray(np.clip(np.asarray(upright) // 257, 0, 255).astype(np.uint8))
+    gray = upright.convert("L").resize((size, size))
     return np.asarray(gray, dtype=np.float64).reshape(-1) / 255.0
+
+
+def decode(data: bytes, size: int) -> tuple[np.ndarray, dict[str, object]]:
+    """An uploaded file as the model's pixels and a metadata row (never the image itself).
+
+    Judged by its content, not its name or declared type. ``ValueError`` names the problem:
+    empty, not PNG/JPEG, over ``MAX_PIXELS`` (read from the header, before decoding: a
+    decompression bomb), truncated or corrupt.
+    """
+    if not data:
+        raise ValueError("the file is empty")
+    try:
+        with Image.open(io.BytesIO(data), formats=FORMATS) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise ValueError(f"{image.width} x {image.height} pixels: over {MAX_PIXELS}")
+            row: dict[str, object] = {"format": image.format, "mode": image.mode}
+            row |= {"width": image.width, "height": image.height, "bytes": len(data)}
+            features = pixels(image, size)
+    except UnidentifiedImageError:
+        raise ValueError(f"not a {' or '.join(FORMATS)} image (by its content)") from None
+    except Image.DecompressionBombError:
+        raise ValueError(f"over {MAX_PIXELS} pixels") from None
+    except (OSError, SyntaxError) as error:  # Pillow raises SyntaxError for broken chunks
+        raise ValueError(f"the image is truncated or corrupt ({error})") from None
+    row["hash"] = hashlib.sha256(data).hexdigest()
+    row |= {"brightness": float(features.mean() * 255), "contrast": float(features.std() * 255)}
+    return features, row
 
 
 def pixel_matrix(paths: Iterable[str], size: int) -> np.ndarray:
