@@ -109,19 +109,25 @@ def pixels(image: Image.Image, size: int) -> np.ndarray:
     return np.asarray(gray, dtype=np.float64).reshape(-1) / 255.0
 
 
-def decode(data: bytes, size: int) -> tuple[np.ndarray, dict[str, object]]:
+class TooManyPixels(ValueError):
+    """The image's header declares more pixels than allowed."""
+
+
+def decode(
+    data: bytes, size: int, max_pixels: int = MAX_PIXELS
+) -> tuple[np.ndarray, dict[str, object]]:
     """An uploaded file as the model's pixels and a metadata row (never the image itself).
 
     Judged by its content, not its name or declared type. ``ValueError`` names the problem:
-    empty, not PNG/JPEG, over ``MAX_PIXELS`` (read from the header, before decoding: a
-    decompression bomb), truncated or corrupt.
+    empty, not PNG/JPEG, over ``max_pixels`` (read from the header, before decoding: a
+    decompression bomb; ``TooManyPixels``), truncated or corrupt.
     """
     if not data:
         raise ValueError("the file is empty")
     try:
         with Image.open(io.BytesIO(data), formats=FORMATS) as image:
-            if image.width * image.height > MAX_PIXELS:
-                raise ValueError(f"{image.width} x {image.height} pixels: over {MAX_PIXELS}")
+            if image.width * image.height > max_pixels:
+                raise TooManyPixels(f"{image.width} x {image.height} pixels: over {max_pixels}")
             row: dict[str, object] = {"format": image.format, "mode": image.mode}
             row |= {"width": image.width, "height": image.height, "bytes": len(data)}
             features = pixels(image, size)
