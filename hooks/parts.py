@@ -2,7 +2,8 @@
 
 Why one table: the templates' few conditionals (``{% if cookiecutter | part("serving") %}``),
 the post-generation hook's removals and the test matrix's expected trees must agree. A part
-is included when the course has reached its milestone and every option it needs is on.
+is included when the course has reached its milestone, every option it needs is on and the
+task has it (``NOT_FOR_TASKS``).
 """
 
 from __future__ import annotations

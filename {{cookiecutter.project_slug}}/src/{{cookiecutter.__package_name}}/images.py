@@ -11,16 +11,17 @@ import io
 import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 
-from .data import split
 from .errors import DataError
 from .features import DatasetSpec, FeatureSpec
 from .paths import ProjectPaths
+
+if TYPE_CHECKING:  # the serving app imports this module, and its image has no pandas
+    import pandas as pd
 
 BUNDLED = "digits"
 BUNDLED_SIDE = 64  # the digits' 8 x 8 pixels are written as 64 x 64 PNG files
@@ -65,6 +66,8 @@ def gather(source: str, folder: Path) -> None:
 def list_images(folder: Path, root: Path) -> pd.DataFrame:
     """One row per image file (path relative to the project ``root``, label): the label is
     its folder's name. Stages run from the root, so the lists hold no machine's paths."""
+    import pandas as pd  # noqa: PLC0415 - not in the serving image
+
     rows = [
         (file.relative_to(root).as_posix(), file.parent.name)
         for file in sorted(folder.glob("*/*"))
@@ -80,6 +83,8 @@ def split_images(
 ) -> tuple[pd.DataFrame, pd.DataFrame, DatasetSpec]:
     """Gather the images into ``folder``, split the file list (stratified, seeded), and
     describe the model's input: what prepare writes, and the cards use before it exists."""
+    from .data import split  # noqa: PLC0415 - pandas: not in the serving image
+
     gather(source, paths.raw_images)
     files = list_images(paths.raw_images, paths.root)
     train, test = split(files, "label", "classification", test_size, seed)
@@ -172,6 +177,8 @@ def describe(path: str) -> dict[str, object]:
 def metadata(files: pd.DataFrame) -> pd.DataFrame:
     """The metadata table: path, label, format, width, height, mode, bytes, mean brightness,
     contrast (pixel standard deviation) and a SHA-256 of the file's content."""
+    import pandas as pd  # noqa: PLC0415 - not in the serving image
+
     rows = pd.DataFrame([describe(path) for path in files["path"]])
     columns = ["format", "width", "height", "mode", "brightness", "contrast"]
     rows = rows.reindex(columns=["path", "bytes", "hash", *columns])
@@ -197,6 +204,8 @@ def card_facts(paths: ProjectPaths) -> dict[str, Any]:
     """The cards' image facts from this run: images per class, size and brightness
     distributions, a contact sheet; once evaluated, the confusion matrix, per-class
     metrics and a sheet of misclassified test images (PNGs in reports/)."""
+    import pandas as pd  # noqa: PLC0415 - not in the serving image
+
     table = pd.read_csv(paths.image_metadata, dtype={"label": str})
     samples = table.groupby("label").head(2)
     contact_sheet(list(samples["path"]), list(samples["label"]), paths.contact_sheet)

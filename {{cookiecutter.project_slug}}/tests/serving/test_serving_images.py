@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import io
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -103,3 +105,12 @@ def test_batch_answers_in_order_and_logs_hashes_not_images(
     with sqlite3.connect(log) as connection:
         (inputs,) = connection.execute("SELECT inputs FROM requests").fetchone()
     assert hashlib.sha256(zero).hexdigest() in inputs and '"width": 64' in inputs
+
+
+def test_uploads_are_read_without_the_training_packages() -> None:
+    """The container holds the runtime dependencies only: pandas is not among them."""
+    code = "import sys; import {{ cookiecutter.__package_name }}.images; print('pandas' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
