@@ -43,18 +43,19 @@ TAKEN_NAMES = """
     itsdangerous jedi jinja2 jmespath joblib joserfc jsonschema jsonschema_specifications
     jupyter jupyter_client jupyter_core kiwisolver kombu librt mako markdown_it markdown_it_py
     markupsafe marshmallow matplotlib matplotlib_inline mccabe mdurl mistune mlflow
-    mlflow_skinny mlflow_tracing mpl_toolkits multidict mypy mypy_extensions mypyc narwhals
-    nbclient nbformat nest_asyncio2 networkx nodeenv numpy nvidia_ml_py omegaconf opentelemetry
-    opentelemetry_api opentelemetry_proto opentelemetry_sdk opentelemetry_semantic_conventions
-    orjson packaging pandas papermill parso pathspec pexpect pillow platformdirs pluggy
-    pre_commit prettytable prometheus_client prompt_toolkit propcache protobuf psutil ptyprocess
-    public pure_eval py py_cpuinfo pyarrow pyasn1 pyasn1_modules pycountry pycparser pydantic
-    pydantic_core pydantic_settings pydevd_plugins pydot pygit2 pygments pygtrie pylab pylint
-    pynvml pyparsing pytest pytest_cov python_dateutil python_discovery python_dotenv pyyaml
-    pyzmq questionary rapidfuzz referencing requests rich rpds rpds_py ruamel ruamel_yaml ruff
-    s3fs scikit_learn scipy scmrepo semver setuptools shellingham shortuuid shtab six sklearn
-    skops smmap sortedcontainers sqlalchemy sqlparse sqltrie stack_data starlette stevedore
-    tabulate tenacity threadpoolctl tomlkit tornado tqdm traitlets truststore typer types_pyyaml
+    mlflow_skinny mlflow_tracing mpl_toolkits multidict multipart mypy mypy_extensions mypyc
+    narwhals nbclient nbformat nest_asyncio2 networkx nodeenv numpy nvidia_ml_py omegaconf
+    opentelemetry opentelemetry_api opentelemetry_proto opentelemetry_sdk
+    opentelemetry_semantic_conventions orjson packaging pandas papermill parso pathspec pexpect
+    pillow platformdirs pluggy pre_commit prettytable prometheus_client prompt_toolkit propcache
+    protobuf psutil ptyprocess public pure_eval py py_cpuinfo pyarrow pyasn1 pyasn1_modules
+    pycountry pycparser pydantic pydantic_core pydantic_settings pydevd_plugins pydot pygit2
+    pygments pygtrie pylab pylint pynvml pyparsing pytest pytest_cov python_dateutil
+    python_discovery python_dotenv python_multipart pyyaml pyzmq questionary rapidfuzz
+    referencing requests rich rpds rpds_py ruamel ruamel_yaml ruff s3fs scikit_learn scipy
+    scmrepo semver setuptools shellingham shortuuid shtab six sklearn skops smmap
+    sortedcontainers sqlalchemy sqlparse sqltrie stack_data starlette stevedore tabulate
+    tenacity threadpoolctl tomlkit tornado tqdm traitlets truststore typer types_pyyaml
     typing_extensions typing_inspection tzdata tzlocal urllib3 uvicorn validate vine virtualenv
     vl_convert vl_convert_python voluptuous wcwidth werkzeug wrapt yaml yarl zc zc_lockfile zipp
     zmq
@@ -114,20 +115,12 @@ def _docker_without_serving(answers: Mapping[str, Any]) -> bool:
     return bool(answers.get("docker")) and not answers.get("serving")
 
 
-def _image_with_serving(answers: Mapping[str, Any]) -> bool:
-    return answers.get("ml_task") == "image_classification" and answers.get("serving") is not False
-
-
 # Incompatible combinations: name -> (predicate that is true when violated, explanation).
 # The test matrix drops exactly these combinations.
 INCOMPATIBLE_RULES: dict[str, tuple[Callable[[Mapping[str, Any]], bool], str]] = {
     "docker-needs-serving": (
         _docker_without_serving,
         "docker=true needs serving=true: the container runs the serving app",
-    ),
-    "image-serving-not-yet": (
-        _image_with_serving,
-        "ml_task=image_classification has no serving app yet: add serving=false docker=false",
     ),
 }
 

@@ -220,12 +220,12 @@ def all_requirements() -> list[str]:
     os.environ["CCMLOPS_SKIP_VCS"] = "1"
     try:
         with tempfile.TemporaryDirectory() as out:
-            context = build_context(parse_answers(["dvc_remote=s3"]), no_input=True)
-            return sorted(
-                project_requirements(
-                    render(context, Path(out), force=False).path / "pyproject.toml"
-                )
-            )
+            wanted: set[str] = set()
+            for words in (["dvc_remote=s3"], ["ml_task=image_classification"]):
+                context = build_context(parse_answers(words), no_input=True)
+                project = render(context, Path(out) / words[0], force=False).path
+                wanted.update(project_requirements(project / "pyproject.toml"))
+            return sorted(wanted)
     finally:
         os.environ.pop("CCMLOPS_SKIP_VCS")
 

@@ -40,19 +40,13 @@ def test_pre_gen_main_reports_each_problem(
     assert "docker-needs-serving" in lines[1]
 
 
-def test_the_image_task_refuses_serving_in_one_line(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Issue 18 phase 1: the image task has no serving app yet; the hook says what to pass."""
-    image = {**ANSWERS, "ml_task": "image_classification"}
+def test_the_image_task_renders_with_serving_and_docker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 18 phase 2: the image task serves uploads; its defaults include the app."""
+    image = {**ANSWERS, "ml_task": "image_classification", "serving": True, "docker": True}
     monkeypatch.setattr(pre, "ANSWERS_JSON", json.dumps(image))
-    assert pre.main() == 1
-    (line,) = capsys.readouterr().err.strip().splitlines()
-    assert "image-serving-not-yet" in line and "serving=false docker=false" in line
-    monkeypatch.setattr(
-        pre, "ANSWERS_JSON", json.dumps({**image, "serving": False, "docker": False})
-    )
     assert pre.main() == 0
+    removed = parts.removed_paths(image)
+    assert "src/demo/serving" not in removed and "Dockerfile" not in removed
 
 
 def test_the_task_picks_the_image_or_the_tabular_modules() -> None:

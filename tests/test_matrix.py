@@ -55,9 +55,9 @@ def test_every_option_is_varied() -> None:
     }
     public = {k for k in CONTEXT if not k.startswith("_")}
     assert public == varied_by_matrix | varied_elsewhere
-    # full product (the image task without serving until issue 18's phase 2), plus each
-    # milestone and the exercise switch on two answer sets, plus one
-    assert len(COMBOS) == 288 + 48 + 2 * 6 + 2 + len(EXTRA_COMBINATIONS)
+    # full product (three tasks, the image task with serving since issue 18's phase 2), plus
+    # each milestone and the exercise switch on two answer sets, plus one
+    assert len(COMBOS) == 3 * 144 + 2 * 6 + 2 + len(EXTRA_COMBINATIONS)
 
 
 def test_incompatible_combinations_are_refused_by_the_hook(cookies: Any) -> None:
@@ -124,6 +124,7 @@ DISTRIBUTIONS = {
     "starlette": "fastapi",
     "vl_convert": "vl-convert-python",
     "PIL": "pillow",
+    "asgi_correlation_id": "asgi-correlation-id",
 }
 
 

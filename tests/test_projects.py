@@ -23,12 +23,7 @@ NAMED = {
         "license=none",
         "python_version=3.11",
     ],
-    "image": [
-        "project_name=Digit Reader",
-        "ml_task=image_classification",
-        "serving=false",
-        "docker=false",
-    ],
+    "image": ["project_name=Digit Reader", "ml_task=image_classification"],  # with serving
 }
 
 

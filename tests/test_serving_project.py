@@ -37,20 +37,32 @@ package = sys.argv[1]
 bundle = __import__(f"{package}.bundle", fromlist=["save_bundle"])
 features = __import__(f"{package}.features", fromlist=["DatasetSpec"])
 task = sys.argv[2]
-data = datasets.load_iris() if task == "classification" else datasets.load_diabetes()
-names = [n.replace(" (cm)", "_cm").replace(" ", "_") for n in data.feature_names]
-spec = features.DatasetSpec(
-    task=task,
-    target="target",
-    classes=list(data.target_names) if task == "classification" else None,
-    features=[
-        features.FeatureSpec(name=n, minimum=float(data.data[:, i].min()),
-                             maximum=float(data.data[:, i].max()))
-        for i, n in enumerate(names)
-    ],
-)
-model = (LogisticRegression(max_iter=1000) if task == "classification" else Ridge())
-model.fit(data.data, data.target)
+if task == "image_classification":  # 8 x 8 pixels, read as the pipeline reads them
+    import numpy as np
+    import pandas as pd
+    from PIL import Image
+    images = __import__(f"{package}.images", fromlist=["pixels"])
+    data = datasets.load_digits()
+    x = np.vstack([images.pixels(Image.fromarray((d * 15).astype(np.uint8)), 8)
+                   for d in data.images])
+    labels = data.target.astype(str)
+    spec = images.image_spec(pd.DataFrame({"label": labels}), 8)
+    model = LogisticRegression(max_iter=300).fit(x, labels)
+else:
+    data = datasets.load_iris() if task == "classification" else datasets.load_diabetes()
+    names = [n.replace(" (cm)", "_cm").replace(" ", "_") for n in data.feature_names]
+    spec = features.DatasetSpec(
+        task=task,
+        target="target",
+        classes=list(data.target_names) if task == "classification" else None,
+        features=[
+            features.FeatureSpec(name=n, minimum=float(data.data[:, i].min()),
+                                 maximum=float(data.data[:, i].max()))
+            for i, n in enumerate(names)
+        ],
+    )
+    model = (LogisticRegression(max_iter=1000) if task == "classification" else Ridge())
+    model.fit(data.data, data.target)
 bundle.save_bundle(model, Path("models"), name="tier2", version="1", spec=spec,
                    metrics={}, trained_at=datetime.now(UTC))
 """

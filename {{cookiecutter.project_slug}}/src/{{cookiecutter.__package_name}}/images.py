@@ -7,24 +7,28 @@ DVC-tracked folder, and every stage reads the pixels it needs from the files the
 from __future__ import annotations
 
 import hashlib
+import io
 import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 
-from .data import split
 from .errors import DataError
 from .features import DatasetSpec, FeatureSpec
 from .paths import ProjectPaths
+
+if TYPE_CHECKING:  # the serving app imports this module, and its image has no pandas
+    import pandas as pd
 
 BUNDLED = "digits"
 BUNDLED_SIDE = 64  # the digits' 8 x 8 pixels are written as 64 x 64 PNG files
 SUFFIXES = {".png", ".jpg", ".jpeg"}
 THUMB = 48  # pixels per image in the contact sheets
+FORMATS = ("PNG", "JPEG")  # what the served model accepts, recognised by content
+MAX_PIXELS = 4096 * 4096  # larger uploads are refused before decoding
 
 
 def write_digits(folder: Path) -> None:
@@ -62,6 +66,8 @@ def gather(source: str, folder: Path) -> None:
 def list_images(folder: Path, root: Path) -> pd.DataFrame:
     """One row per image file (path relative to the project ``root``, label): the label is
     its folder's name. Stages run from the root, so the lists hold no machine's paths."""
+    import pandas as pd  # noqa: PLC0415 - not in the serving image
+
     rows = [
         (file.relative_to(root).as_posix(), file.parent.name)
         for file in sorted(folder.glob("*/*"))
@@ -77,6 +83,8 @@ def split_images(
 ) -> tuple[pd.DataFrame, pd.DataFrame, DatasetSpec]:
     """Gather the images into ``folder``, split the file list (stratified, seeded), and
     describe the model's input: what prepare writes, and the cards use before it exists."""
+    from .data import split  # noqa: PLC0415 - pandas: not in the serving image
+
     gather(source, paths.raw_images)
     files = list_images(paths.raw_images, paths.root)
     train, test = split(files, "label", "classification", test_size, seed)
@@ -95,9 +103,48 @@ def image_spec(train: pd.DataFrame, size: int) -> DatasetSpec:
 
 
 def pixels(image: Image.Image, size: int) -> np.ndarray:
-    """The model's input: upright (EXIF), grayscale, resized, flattened, in [0, 1]."""
-    gray = ImageOps.exif_transpose(image).convert("L").resize((size, size))
+    """The model's input: upright (EXIF), grayscale, resized, flattened, in [0, 1].
+
+    Any mode converts (CMYK, palette, RGBA...); 16-bit is scaled, as ``convert`` would clip.
+    """
+    upright = ImageOps.exif_transpose(image)
+    if upright.mode.startswith("I"):
+        upright = Image.fromarray(np.clip(np.asarray(upright) // 257, 0, 255).astype(np.uint8))
+    gray = upright.convert("L").resize((size, size))
     return np.asarray(gray, dtype=np.float64).reshape(-1) / 255.0
+
+
+class TooManyPixels(ValueError):
+    """The image's header declares more pixels than allowed."""
+
+
+def decode(
+    data: bytes, size: int, max_pixels: int = MAX_PIXELS
+) -> tuple[np.ndarray, dict[str, object]]:
+    """An uploaded file as the model's pixels and a metadata row (never the image itself).
+
+    Judged by its content, not its name or declared type. ``ValueError`` names the problem:
+    empty, not PNG/JPEG, over ``max_pixels`` (read from the header, before decoding: a
+    decompression bomb; ``TooManyPixels``), truncated or corrupt.
+    """
+    if not data:
+        raise ValueError("the file is empty")
+    try:
+        with Image.open(io.BytesIO(data), formats=FORMATS) as image:
+            if image.width * image.height > max_pixels:
+                raise TooManyPixels(f"{image.width} x {image.height} pixels: over {max_pixels}")
+            row: dict[str, object] = {"format": image.format, "mode": image.mode}
+            row |= {"width": image.width, "height": image.height, "bytes": len(data)}
+            features = pixels(image, size)
+    except UnidentifiedImageError:
+        raise ValueError(f"not a {' or '.join(FORMATS)} image (by its content)") from None
+    except Image.DecompressionBombError:
+        raise ValueError(f"over {MAX_PIXELS} pixels") from None
+    except (OSError, SyntaxError) as error:  # Pillow raises SyntaxError for broken chunks
+        raise ValueError(f"the image is truncated or corrupt ({error})") from None
+    row["hash"] = hashlib.sha256(data).hexdigest()
+    row |= {"brightness": float(features.mean() * 255), "contrast": float(features.std() * 255)}
+    return features, row
 
 
 def pixel_matrix(paths: Iterable[str], size: int) -> np.ndarray:
@@ -130,6 +177,8 @@ def describe(path: str) -> dict[str, object]:
 def metadata(files: pd.DataFrame) -> pd.DataFrame:
     """The metadata table: path, label, format, width, height, mode, bytes, mean brightness,
     contrast (pixel standard deviation) and a SHA-256 of the file's content."""
+    import pandas as pd  # noqa: PLC0415 - not in the serving image
+
     rows = pd.DataFrame([describe(path) for path in files["path"]])
     columns = ["format", "width", "height", "mode", "brightness", "contrast"]
     rows = rows.reindex(columns=["path", "bytes", "hash", *columns])
@@ -155,6 +204,8 @@ def card_facts(paths: ProjectPaths) -> dict[str, Any]:
     """The cards' image facts from this run: images per class, size and brightness
     distributions, a contact sheet; once evaluated, the confusion matrix, per-class
     metrics and a sheet of misclassified test images (PNGs in reports/)."""
+    import pandas as pd  # noqa: PLC0415 - not in the serving image
+
     table = pd.read_csv(paths.image_metadata, dtype={"label": str})
     samples = table.groupby("label").head(2)
     contact_sheet(list(samples["path"]), list(samples["label"]), paths.contact_sheet)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +152,10 @@ def test_cors_only_for_listed_origins_and_never_with_credentials(iris_dir: Path)
     assert "access-control-allow-origin" not in other.headers
 
 
+@pytest.mark.skipif(
+    find_spec("{{ cookiecutter.__package_name }}.images") is not None,
+    reason="the image task's inputs are files: test_serving_images.py",
+)
 def test_every_row_of_the_test_split_is_accepted(prepared: Any, tmp_path: Path) -> None:
     """The API and data validation share one range rule: the project's own held-out rows,
     which passed validation, are never refused as out of range."""

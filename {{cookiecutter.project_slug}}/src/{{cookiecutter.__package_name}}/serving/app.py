@@ -121,7 +121,7 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
         (method, route.path)
         for router in routers
         for route in router.routes
-        if isinstance(route, APIRoute)
+        if isinstance(route, APIRoute) and not _takes_uploads(route)
         for method in BODY_METHODS.intersection(route.methods or ())
     }
     # Added innermost first: CorrelationId -> RequestContext -> CORS -> BodyLimit -> JsonOnly.
@@ -153,6 +153,12 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
         validator=lambda value: _VALID_REQUEST_ID.fullmatch(value) is not None,
     )
     return app
+
+
+def _takes_uploads(route: APIRoute) -> bool:
+    """The image task's /predict routes read multipart/form-data, not JSON."""
+    field = route.body_field
+    return field is not None and getattr(field.field_info, "media_type", "") != "application/json"
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:

@@ -121,6 +121,13 @@ class ServingClient:
         """Predictions for several rows, in order."""
         return self._call("POST", "/predict/batch", {"rows": [dict(row) for row in rows]})
 
+    def predict_image(self, image: Path) -> dict[str, Any]:
+        """Prediction for one PNG or JPEG file (the image task), as a multipart upload."""
+        boundary = uuid.uuid4().hex
+        head = f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="image"'
+        body = f"{head}\r\n\r\n".encode() + image.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+        return self._call("POST", "/predict", body, f"multipart/form-data; boundary={boundary}")
+
     def model(self) -> dict[str, Any]:
         """Name, version, metrics and training date of the served model."""
         return self._call("GET", "/model")
@@ -133,13 +140,17 @@ class ServingClient:
             return False
         return True
 
-    def _call(self, method: str, path: str, payload: Any = None) -> dict[str, Any]:
-        data = None if payload is None else json.dumps(payload, allow_nan=False).encode()
+    def _call(
+        self, method: str, path: str, payload: Any = None, content_type: str = "application/json"
+    ) -> dict[str, Any]:
+        data = payload
+        if payload is not None and not isinstance(payload, bytes):
+            data = json.dumps(payload, allow_nan=False).encode()
         request = urllib.request.Request(  # noqa: S310 - the scheme is checked in __init__
             self.base_url + path,
             data=data,
             method=method,
-            headers={"Content-Type": "application/json", "X-Request-ID": uuid.uuid4().hex},
+            headers={"Content-Type": content_type, "X-Request-ID": uuid.uuid4().hex},
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310  # nosec B310
@@ -167,8 +178,8 @@ def example_row(spec: DatasetSpec) -> dict[str, float]:
 
 def serve_and_predict(
     model_dir: Path, port: int, timeout_s: float = 60.0
-) -> tuple[dict[str, float], dict[str, Any]]:
-    """Run `serve` on 127.0.0.1:port, wait until ready, predict one row, then SIGTERM it."""
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run `serve` on 127.0.0.1:port, wait until ready, predict one row (or image), then stop it."""
     # a smoke check is not production traffic: keep it out of the prediction log
     env = {**os.environ, "SERVING_MODEL_DIR": str(model_dir), "SERVING_RECORD_PREDICTIONS": "false"}
     command = [sys.executable, "-m", f"{PACKAGE}.cli", "serve", "--port", str(port)]
@@ -184,7 +195,11 @@ def serve_and_predict(
                     tail = log.read().decode(errors="replace")[-2000:]
                     raise RuntimeError(f"the server did not become ready:\n{tail}")
                 time.sleep(0.2)
-            row = example_row(read_metadata(model_dir).spec)
+            spec = read_metadata(model_dir).spec
+            if spec.image_size:  # the image task: the first of the project's images
+                image = sorted((model_dir.parent / "data/raw/images").glob("*/*"))[0]
+                return {"file": str(image)}, client.predict_image(image)
+            row = example_row(spec)
             return row, client.predict(row)
         finally:
             process.send_signal(signal.SIGTERM)

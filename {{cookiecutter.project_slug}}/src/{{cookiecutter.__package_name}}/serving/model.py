@@ -14,6 +14,7 @@ its calls, or past the deadline once, moves to the thread for good.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -26,6 +27,7 @@ from typing import Any
 import numpy as np
 import sklearn
 from asgi_correlation_id import correlation_id
+from fastapi import UploadFile
 from pydantic import BaseModel
 from threadpoolctl import threadpool_limits
 
@@ -40,6 +42,7 @@ Loader = Callable[[Path], tuple[Any, ModelMetadata]]
 TIMED_CALLS = 100  # single-row predictions timed at warm-up
 SLOW_SHARE_WEIGHT = 0.02  # moving average over ~50 inline calls
 MAX_SLOW_SHARE = 0.2  # over budget on more than 20 % of recent calls: leave the loop
+INLINE_PIXELS = 256 * 256  # uploads up to this size are decoded on the event loop (< 1 ms)
 
 
 class ModelSpecMismatch(RuntimeError):
@@ -192,11 +195,56 @@ class ModelService:
         self, rows: Sequence[BaseModel], prediction_id: str, *, single: bool = False
     ) -> dict[str, Any]:
         """Predict validated rows in one call; the answer for ``/predict`` or ``/predict/batch``."""
+        matrix = np.array([self._values(row) for row in rows], dtype=np.float64)
+        return await self._predict(  # the log gets the rows as compact /predict/batch JSON
+            matrix,
+            prediction_id,
+            single,
+            lambda: ", ".join(row.model_dump_json(by_alias=True) for row in rows),
+            "rows",
+        )
+
+    async def predict_images(
+        self, files: Sequence[UploadFile], prediction_id: str, *, single: bool = False
+    ) -> dict[str, Any]:
+        """Decode uploads as training reads files (``images.pixels``), then predict them.
+
+        The log gets each image's metadata and SHA-256, never its pixels (docs/serving.md).
+        """
+        from ..images import TooManyPixels, decode  # noqa: PLC0415 - the image task only
+
+        if len(files) > self.settings.max_images:
+            detail = f"{len(files)} images: at most {self.settings.max_images} per request"
+            raise ApiError(413, detail, "batch_too_large")
+        size = self.metadata.spec.image_size or 0
+        decoded = []
+        for index, file in enumerate(files):
+            data = await file.read()
+            try:
+                try:  # small images on the loop: handing them to a thread costs more (2x req/s)
+                    decoded.append(decode(data, size, max_pixels=INLINE_PIXELS))
+                except TooManyPixels:  # a large one must not stall the other requests
+                    decoded.append(await asyncio.to_thread(decode, data, size))
+            except ValueError as error:
+                raise ApiError(422, f"image {index}: {error}", "bad_image") from None
+        matrix = np.vstack([features for features, _ in decoded])
+        return await self._predict(
+            matrix, prediction_id, single, lambda: ", ".join(json.dumps(r) for _, r in decoded)
+        )
+
+    async def _predict(
+        self,
+        matrix: np.ndarray,
+        prediction_id: str,
+        single: bool,
+        log_items: Callable[[], str],
+        log_key: str = "images",
+    ) -> dict[str, Any]:
+        """Predict ``matrix`` inline or in the worker; log ``{log_key: [log_items()]}``."""
         if self.stopping:
             raise ApiError(503, "shutting down", "shutting_down")
         if self.pending >= self.settings.max_concurrency:
             raise ApiError(503, "overloaded, retry later", "overloaded", {"Retry-After": "1"})
-        matrix = np.array([self._values(row) for row in rows], dtype=np.float64)
         self.pending += 1
         try:
             if single and self.inline:
@@ -219,9 +267,9 @@ class ModelService:
             self.pending -= 1
         predictions = [answer["prediction"] for answer in answers]
         self.metrics.observe_predictions(predictions)
-        if self.recorder is not None:  # rows as compact JSON, in the /predict/batch form
-            inputs = ", ".join(row.model_dump_json(by_alias=True) for row in rows)
-            self.recorder.record(prediction_id, '{"rows": [' + inputs + "]}", predictions)
+        if self.recorder is not None:
+            inputs = '{"' + log_key + '": [' + log_items() + "]}"
+            self.recorder.record(prediction_id, inputs, predictions)
         if single:
             return {**self._header, "prediction_id": prediction_id, **answers[0]}
         return {**self._header, "prediction_id": prediction_id, "predictions": answers}

@@ -12,7 +12,7 @@ import asyncio
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -26,8 +26,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     for code, text in {
         400: "Malformed JSON",
         413: "Body or batch too large",
-        415: "Not application/json",
-        422: "Invalid body: wrong type, missing or unknown field, out of range",
+        415: "Not application/json (multipart/form-data for images)",
+        422: "Invalid body: wrong type, missing or unknown field, out of range; a bad image",
         500: "The model failed (details in the server log, under the request id)",
         503: "Model not ready, overloaded or shutting down",
         504: "Prediction timed out",
@@ -74,18 +74,46 @@ def predictions_router(schemas: ApiSchemas) -> APIRouter:
     router = APIRouter(tags=["predict"], responses=ERRORS)
     Row, Batch, Feedback = schemas.row, schemas.batch, schemas.feedback
 
-    @router.post("/predict", response_model=schemas.prediction, summary="Predict one row")
-    async def predict(row: Row, service: ServiceDep, prediction_id: PredictionId) -> Any:  # type: ignore[valid-type]
-        """The prediction (and class probabilities), the model's version and the
-        ``prediction_id`` to send feedback with."""
-        return await service.predict([row], prediction_id, single=True)
+    if schemas.image_size is None:
 
-    @router.post(
-        "/predict/batch", response_model=schemas.batch_prediction, summary="Predict several rows"
-    )
-    async def predict_batch(batch: Batch, service: ServiceDep, prediction_id: PredictionId) -> Any:  # type: ignore[valid-type]
-        """``{"rows": [...]}`` with at most SERVING_MAX_BATCH rows; answers in the same order."""
-        return await service.predict(batch.rows, prediction_id)  # type: ignore[attr-defined]
+        @router.post("/predict", response_model=schemas.prediction, summary="Predict one row")
+        async def predict(row: Row, service: ServiceDep, prediction_id: PredictionId) -> Any:  # type: ignore[valid-type]
+            """The prediction (and class probabilities), the model's version and the
+            ``prediction_id`` to send feedback with."""
+            return await service.predict([row], prediction_id, single=True)
+
+        @router.post(
+            "/predict/batch",
+            response_model=schemas.batch_prediction,
+            summary="Predict several rows",
+        )
+        async def predict_batch(
+            batch: Batch,  # type: ignore[valid-type]
+            service: ServiceDep,
+            prediction_id: PredictionId,
+        ) -> Any:
+            """``{"rows": [...]}`` with at most SERVING_MAX_BATCH rows; answers in order."""
+            return await service.predict(batch.rows, prediction_id)  # type: ignore[attr-defined]
+
+    else:
+
+        @router.post("/predict", response_model=schemas.prediction, summary="Predict one image")
+        async def predict_image(
+            file: UploadFile, service: ServiceDep, prediction_id: PredictionId
+        ) -> Any:
+            """A PNG or JPEG upload (form field ``file``), judged by its content."""
+            return await service.predict_images([file], prediction_id, single=True)
+
+        @router.post(
+            "/predict/batch",
+            response_model=schemas.batch_prediction,
+            summary="Predict several images",
+        )
+        async def predict_images(
+            files: list[UploadFile], service: ServiceDep, prediction_id: PredictionId
+        ) -> Any:
+            """Up to SERVING_MAX_IMAGES uploads (form field ``files``); answers in order."""
+            return await service.predict_images(files, prediction_id)
 
     @router.post(
         "/feedback",

@@ -142,6 +142,7 @@ class ApiSchemas:
     prediction: type[BaseModel]
     batch_prediction: type[BaseModel]
     feedback: type[BaseModel]
+    image_size: int | None = None  # the image task: /predict takes uploads, not rows
 
 
 def unknown_schemas(reason: str) -> ApiSchemas:
@@ -149,7 +150,10 @@ def unknown_schemas(reason: str) -> ApiSchemas:
     names = ("PredictRow", "PredictBatch", "PredictionResponse", "BatchPrediction", "Feedback")
     doc = f"Unknown until the model is loaded ({reason})."
     config = ConfigDict(extra="allow")
-    return ApiSchemas(*(create_model(name, __config__=config, __doc__=doc) for name in names))
+    row, batch, prediction, batch_prediction, feedback = (
+        create_model(name, __config__=config, __doc__=doc) for name in names
+    )
+    return ApiSchemas(row, batch, prediction, batch_prediction, feedback)
 
 
 def attribute_names(spec: DatasetSpec) -> tuple[str, ...]:
@@ -211,6 +215,7 @@ def build_schemas(spec: DatasetSpec, *, max_batch: int) -> ApiSchemas:
         prediction=single,
         batch_prediction=batch_prediction,
         feedback=_feedback_model(spec, max_batch),
+        image_size=spec.image_size,
     )
 
 

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     model_dir: Path = Path("models")
     docs_enabled: bool = True
     max_batch: int = Field(default=1000, ge=1, le=100_000)
+    max_images: int = Field(default=32, ge=1, le=1000)  # per /predict/batch (the image task)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     timeout_s: float = Field(default=5.0, gt=0)
     max_concurrency: int = Field(default=64, ge=1)
