@@ -1,4 +1,4 @@
-"""Explanations on both tasks: permutation importance (global) and one prediction's reasons."""
+"""Permutation importance and one prediction's reasons, on both tasks. Yours to edit."""
 
 from __future__ import annotations
 

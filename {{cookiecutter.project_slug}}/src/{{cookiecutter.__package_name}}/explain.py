@@ -1,4 +1,4 @@
-"""Explanations: which features the model relies on (global) and why it gave one answer (local).
+"""Which features the model relies on, and why it gave one answer. Yours to edit.
 
 Why these methods: permutation importance (scikit-learn) needs only ``score`` and is measured
 on the held-out split; the local attribution sets one feature at a time to its training mean
