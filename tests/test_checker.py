@@ -140,10 +140,12 @@ def test_the_tests_item_leaves_slow_end_to_end_tests_to_ci(
     (root / "tests" / "test_e2e.py").write_text(
         "import pytest\n\n\n@pytest.mark.slow\ndef test_repro():\n    assert False\n"
     )
-    project = checker.Project(root, "pkg", [str(project_python)])
+    with (root / "pyproject.toml").open("a", encoding="utf-8") as pyproject:  # as generated
+        pyproject.write('[tool.pytest.ini_options]\nmarkers = ["slow: end-to-end runs"]\n')
+    project = checker.Project.find(root, str(project_python))
     outcome = next(item.check for item in checker.ITEMS if item.id == "tests")(project)
     assert outcome.status == "passed", outcome.detail
-    assert "1 passed, 1 deselected" in outcome.detail
+    assert "1 passed, 1 deselected" in outcome.detail and "slow left to CI" in outcome.detail
 
 
 def test_exit_codes_and_json_only_on_stdout(tmp_path: Path) -> None:
@@ -458,11 +460,6 @@ def test_tests_fail_on_a_failing_test_and_on_low_coverage(broken: Any) -> None:
     assert outcome.status == "failed"
     assert "1 failed, 1 passed" in outcome.detail
     assert "first failure: tests/test_broken.py::test_broken" in outcome.detail
-    (broken.root / "tests" / "test_broken.py").write_text(
-        "import pytest\n\n\n@pytest.mark.slow\ndef test_pipeline():\n    assert False\n"
-    )  # the project's end-to-end tests are CI's: the dvc item proves the pipeline runs
-    outcome = broken("tests")
-    assert "1 passed, 1 deselected" in outcome.detail and "slow left to CI" in outcome.detail
 
 
 @pytest.mark.tier2
