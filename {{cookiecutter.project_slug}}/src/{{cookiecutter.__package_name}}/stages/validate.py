@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from ..config import Params
 from ..data import read_split
-from ..errors import ParamsError, ValidationFailed
+from ..errors import ParamsError
 from ..features import DatasetSpec
 from ..paths import ProjectPaths
-from ..validation import build_checks, run_checks, write_report
+from ..validation import build_checks, report, run_checks
 from ._runner import run
 
 
@@ -22,12 +22,7 @@ def main(params: Params, paths: ProjectPaths) -> None:
     splits = {"train": paths.train_data, "test": paths.test_data}
     frames = {name: read_split(path, spec) for name, path in splits.items()}
     failures = run_checks(frames, checks, paths)
-    write_report(failures, len(checks), paths.validation_report, paths.validation_summary)
-    if failures:
-        details = "\n  ".join(failure.describe() for failure in failures)
-        raise ValidationFailed(
-            f"{len(failures)} expectation(s) broken (see {paths.validation_summary}):\n  {details}"
-        )
+    report(failures, len(checks), paths)
     print(f"validate: all {len(checks)} expectations hold on train and test")
 
 
