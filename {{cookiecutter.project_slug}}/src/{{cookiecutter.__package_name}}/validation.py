@@ -16,7 +16,6 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import ValidationFailed
 from .features import DatasetSpec
 from .paths import ProjectPaths
 
@@ -224,13 +223,3 @@ def write_report(failures: list[Failure], checks: int, json_path: Path, md_path:
     else:
         lines.append(f"**PASSED**: all {checks} expectations hold on every split.")
     md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def report(failures: list[Failure], checks: int, paths: ProjectPaths) -> None:
-    """Write reports/validation.{json,md}; stop the pipeline naming every broken expectation."""
-    write_report(failures, checks, paths.validation_report, paths.validation_summary)
-    if failures:
-        details = "\n  ".join(failure.describe() for failure in failures)
-        raise ValidationFailed(
-            f"{len(failures)} expectation(s) broken (see {paths.validation_summary}):\n  {details}"
-        )

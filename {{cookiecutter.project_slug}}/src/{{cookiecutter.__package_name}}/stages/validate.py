@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from ..config import Params
 from ..data import read_split
-from ..errors import ParamsError
+from ..errors import ParamsError, ValidationFailed
 from ..features import DatasetSpec
 from ..paths import ProjectPaths
-from ..validation import build_checks, report, run_checks
+from ..validation import build_checks, run_checks, write_report
 from ._runner import run
 
 
@@ -22,7 +22,12 @@ def main(params: Params, paths: ProjectPaths) -> None:
     splits = {"train": paths.train_data, "test": paths.test_data}
     frames = {name: read_split(path, spec) for name, path in splits.items()}
     failures = run_checks(frames, checks, paths)
-    report(failures, len(checks), paths)
+    write_report(failures, len(checks), paths.validation_report, paths.validation_summary)
+    if failures:
+        details = "\n  ".join(failure.describe() for failure in failures)
+        raise ValidationFailed(
+            f"{len(failures)} expectation(s) broken (see {paths.validation_summary}):\n  {details}"
+        )
     print(f"validate: all {len(checks)} expectations hold on train and test")
 
 

@@ -6,12 +6,12 @@ import pandas as pd
 
 from ..config import Params
 from ..data import read_split, write_csv
-from ..errors import ParamsError
+from ..errors import ParamsError, ValidationFailed
 from ..features import DatasetSpec
 from ..image_quality import build_image_checks, with_class_counts
 from ..images import metadata
 from ..paths import ProjectPaths
-from ..validation import report, run_checks
+from ..validation import run_checks, write_report
 from ._runner import run
 
 
@@ -27,7 +27,12 @@ def main(params: Params, paths: ProjectPaths) -> None:
     write_csv(table, paths.image_metadata)
     checks = build_image_checks(params.images, spec.classes or [], params.validation.min_rows)
     failures = run_checks({"images": table}, checks, paths, index_column="path")
-    report(failures, len(checks), paths)
+    write_report(failures, len(checks), paths.validation_report, paths.validation_summary)
+    if failures:
+        details = "\n  ".join(failure.describe() for failure in failures)
+        raise ValidationFailed(
+            f"{len(failures)} expectation(s) broken (see {paths.validation_summary}):\n  {details}"
+        )
     print(f"validate: all {len(checks)} expectations hold on {len(table)} images")
 
 
