@@ -2,8 +2,7 @@
 
 Why one table: the templates' few conditionals (``{% if cookiecutter | part("serving") %}``),
 the post-generation hook's removals and the test matrix's expected trees must agree. A part
-is included when the course has reached its milestone, every option it needs is on and the
-task has it (``NOT_FOR_TASKS``).
+is included when the course has reached its milestone and every option it needs is on.
 """
 
 from __future__ import annotations
@@ -28,9 +27,6 @@ PARTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "monitoring": ("M6", ("serving",)),  # `monitor`: drift, live metrics
     "dashboards": ("M6", ("serving", "docker")),  # Prometheus alerts, Grafana
 }
-# part -> the tasks that do not have it yet (issue 18: drift on image metadata is to come)
-NOT_FOR_TASKS: dict[str, tuple[str, ...]] = {"monitoring": ("image_classification",)}
-
 
 # part -> paths the post-generation hook removes when the answers leave the part out
 REMOVED_PATHS: dict[str, list[str]] = {
@@ -96,6 +92,7 @@ REMOVED_PATHS: dict[str, list[str]] = {
     "monitoring": [
         "src/{package}/monitoring",
         "tests/test_monitoring.py",
+        "tests/test_monitoring_images.py",
         "benchmarks/monitoring.py",
         "docs/monitoring.md",
         ".github/workflows/uptime.yml",
@@ -110,6 +107,7 @@ REMOVED_PATHS: dict[str, list[str]] = {
         "src/{package}/stages/validate_images.py",
         "tests/test_images.py",
         "tests/serving/test_serving_images.py",
+        "tests/test_monitoring_images.py",
         "docs/images.md",
     ],
     # what only the tabular tasks have (the image task's notebook is phase 2 of issue 18)
@@ -134,8 +132,7 @@ def included(answers: Mapping[str, Any], part: str) -> bool:
     first, options = PARTS[part]
     reached = level(str(answers.get("milestone", "all"))) >= MILESTONES.index(first) + 1
     # as the hook always did: only an explicit False switches a part off
-    supported = answers.get("ml_task") not in NOT_FOR_TASKS.get(part, ())
-    return reached and supported and all(answers.get(option) is not False for option in options)
+    return reached and all(answers.get(option) is not False for option in options)
 
 
 def included_parts(answers: Mapping[str, Any]) -> dict[str, bool]:

@@ -48,9 +48,31 @@ def promtool() -> str:
     return promtool_binary()
 
 
-@pytest.fixture
-def project(bake_ccmlops: Callable[..., Path]) -> Path:
-    return bake_ccmlops(project_name="Monitor Check")
+@pytest.fixture(params=["classification", "image_classification"])
+def project(bake_ccmlops: Callable[..., Path], request: pytest.FixtureRequest) -> Path:
+    """The monitoring stack renders the same for tabular data and for images."""
+    return bake_ccmlops(project_name="Monitor Check", ml_task=request.param)
+
+
+def test_the_image_task_is_monitored_on_image_metadata(bake_ccmlops: Callable[..., Path]) -> None:
+    """Issue 18 item 6: the monitor, its tests and docs, the alerts and dashboards for images."""
+    project = bake_ccmlops(project_name="Digit Watch", ml_task="image_classification")
+    for rel in (
+        "src/digit_watch/monitoring",
+        "tests/test_monitoring.py",
+        "tests/test_monitoring_images.py",
+        "benchmarks/monitoring.py",
+        "deploy/prometheus/alerts.yml",
+        "deploy/grafana/dashboards/model-api.json",
+    ):
+        assert (project / rel).exists(), rel
+    assert "monitor" in yaml.safe_load((project / "params.yaml").read_text())
+    docs = (project / "docs/monitoring.md").read_text()
+    assert "brightness" in docs and "never the image" in docs  # the privacy note
+    assert "monitor" in (project / "README.md").read_text()
+    tabular = bake_ccmlops(project_name="Table Watch")
+    assert not (tabular / "tests/test_monitoring_images.py").exists()
+    assert "brightness" not in (tabular / "docs/monitoring.md").read_text()
 
 
 def alert_rules(project: Path) -> dict[str, dict[str, Any]]:

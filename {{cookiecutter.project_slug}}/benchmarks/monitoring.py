@@ -131,10 +131,10 @@ def main() -> None:
 
         def read_rows() -> object:
             with sqlite3.connect(store) as db:
-                return db.execute(window.QUERY, (-1.0,)).fetchall()
+                return db.execute(window.QUERY, (-1.0, None)).fetchall()
 
         def load() -> object:
-            return window.load_window(store, spec)
+            return window.load_window(store, spec.feature_names)
 
         def monitor() -> object:
             summary, _ = report.build_summary(params, paths, store)

@@ -23,12 +23,15 @@ def test_setup_initialises_dvc_once(
     assert "DVC is already initialised." in capsys.readouterr().out
 
 
-def test_results_list_the_validation_report_only_once_it_exists(
+def test_results_list_only_what_the_pipeline_wrote(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The table `demo` prints: a CSV task shows its CSV, the image task its image folder."""
     monkeypatch.chdir(tmp_path)
-    before = workflow._results()  # the table `demo` prints
-    assert "DVC remote" in before and "validation report" not in before
-    (tmp_path / "reports").mkdir()
-    (tmp_path / "reports" / "validation.json").write_text("{}", encoding="utf-8")
-    assert "validation report" in workflow._results()
+    assert list(workflow._results()) == ["DVC remote"]  # nothing written yet
+    for written in ("reports/validation.md", "reports/images.csv", "data/raw/images/7/a.png"):
+        (tmp_path / written).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / written).write_text("", encoding="utf-8")
+    after = workflow._results()
+    assert after["dataset and its split"] == "data/raw/images/"
+    assert after["validation report"] == "reports/validation.md, reports/images.csv"

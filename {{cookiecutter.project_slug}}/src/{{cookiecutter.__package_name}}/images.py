@@ -102,16 +102,26 @@ def image_spec(train: pd.DataFrame, size: int) -> DatasetSpec:
     )
 
 
-def pixels(image: Image.Image, size: int) -> np.ndarray:
-    """The model's input: upright (EXIF), grayscale, resized, flattened, in [0, 1].
-
-    Any mode converts (CMYK, palette, RGBA...); 16-bit is scaled, as ``convert`` would clip.
-    """
+def grayscale(image: Image.Image) -> Image.Image:
+    """Upright (EXIF) and grayscale. Any mode converts (CMYK, palette, RGBA...); 16-bit is
+    scaled, as ``convert`` would clip."""
     upright = ImageOps.exif_transpose(image)
     if upright.mode.startswith("I"):
         upright = Image.fromarray(np.clip(np.asarray(upright) // 257, 0, 255).astype(np.uint8))
-    gray = upright.convert("L").resize((size, size))
+    return upright.convert("L")
+
+
+def pixels(image: Image.Image, size: int) -> np.ndarray:
+    """The model's input: upright, grayscale, resized, flattened, in [0, 1]."""
+    gray = grayscale(image).resize((size, size))
     return np.asarray(gray, dtype=np.float64).reshape(-1) / 255.0
+
+
+def light(image: Image.Image) -> dict[str, float]:
+    """Mean brightness and contrast (pixel standard deviation, 0..255) at the file's own size:
+    one measure for validation, the data card, the served uploads' log and the monitor."""
+    values = np.asarray(grayscale(image), dtype=np.float64)
+    return {"brightness": float(values.mean()), "contrast": float(values.std())}
 
 
 class TooManyPixels(ValueError):
@@ -135,6 +145,7 @@ def decode(
                 raise TooManyPixels(f"{image.width} x {image.height} pixels: over {max_pixels}")
             row: dict[str, object] = {"format": image.format, "mode": image.mode}
             row |= {"width": image.width, "height": image.height, "bytes": len(data)}
+            row |= light(image)
             features = pixels(image, size)
     except UnidentifiedImageError:
         raise ValueError(f"not a {' or '.join(FORMATS)} image (by its content)") from None
@@ -143,7 +154,6 @@ def decode(
     except (OSError, SyntaxError) as error:  # Pillow raises SyntaxError for broken chunks
         raise ValueError(f"the image is truncated or corrupt ({error})") from None
     row["hash"] = hashlib.sha256(data).hexdigest()
-    row |= {"brightness": float(features.mean() * 255), "contrast": float(features.std() * 255)}
     return features, row
 
 
@@ -168,10 +178,10 @@ def describe(path: str) -> dict[str, object]:
         with Image.open(path) as image:
             row |= {"format": image.format, "width": image.width, "height": image.height}
             row["mode"] = image.mode
-            gray = np.asarray(image.convert("L"), dtype=np.float64)  # decodes every pixel
+            row |= light(image)  # decodes every pixel
     except (OSError, UnidentifiedImageError, ValueError):
         return row | {"format": "unreadable"}
-    return row | {"brightness": float(gray.mean()), "contrast": float(gray.std())}
+    return row
 
 
 def metadata(files: pd.DataFrame) -> pd.DataFrame:

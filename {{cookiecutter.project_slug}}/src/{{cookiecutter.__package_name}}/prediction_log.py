@@ -79,8 +79,8 @@ def encode_rows(rows: Sequence[Mapping[str, Any]]) -> str:
 
 
 def body_rows(body: Any) -> list[dict[str, Any]]:
-    """The rows of a decoded ``inputs`` text (a row that is not an object becomes {})."""
-    rows = body.get("rows") if isinstance(body, dict) else None
+    """The rows of a decoded ``inputs`` text, tabular or image metadata (not an object: {})."""
+    rows = body.get("rows", body.get("images")) if isinstance(body, dict) else None
     return [row if isinstance(row, dict) else {} for row in rows] if isinstance(rows, list) else []
 
 

@@ -67,20 +67,20 @@ def setup() -> None:
 
 
 def _results() -> dict[str, str]:
-    """Where the main job leaves its results, read from the pipeline's one table of paths."""
+    """Where the main job left its results: the paths of the pipeline's table that exist."""
     paths = ProjectPaths()
-    results = {
-        "dataset and its split": f"{paths.raw_data}, {paths.train_data.parent}/",
-        "validation report": str(paths.validation_summary),
-        "metrics and plot data": f"{paths.metrics}, {paths.predictions_plot}",
-        "exported model bundle": f"{paths.models_dir}/",
-        "MLflow runs and registry": "mlflow.db, mlruns/  (uv run mlflow ui)",
-        "data and model cards": f"{paths.data_card}, {paths.model_card}",
-        "DVC remote": DEFAULT_REMOTE + "  (uv run dvc push)",
+    groups = {
+        "dataset and its split": [paths.raw_data, paths.raw_images, paths.train_data.parent],
+        "validation report": [paths.validation_summary, paths.image_metadata],
+        "model, metrics and plot data": [paths.models_dir, paths.metrics, paths.predictions_plot],
+        "MLflow runs (uv run mlflow ui)": [Path("mlflow.db"), Path("mlruns")],
+        "data and model cards": [paths.data_card, paths.model_card, paths.contact_sheet],
     }
-    if not paths.validation_report.exists():  # no data checks before milestone M3
-        del results["validation report"]
-    return results
+    results: dict[str, str] = {}
+    for what, group in groups.items():
+        if found := [f"{path}/" if path.is_dir() else str(path) for path in group if path.exists()]:
+            results[what] = ", ".join(found)
+    return results | {"DVC remote": DEFAULT_REMOTE + "  (uv run dvc push)"}
 
 
 def demo(port: int = typer.Option(8765, help="Port for the one served prediction.")) -> None:

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..errors import PipelineError
+from ..errors import ParamsError, PipelineError
 
 # Exit codes, documented in docs/monitoring.md: cron and CI branch on them.
 EXIT_OK = 0
@@ -30,17 +30,21 @@ def export_training_csv(window: Any, paths: Any, spec: Any, out: Path) -> int:
     """The current dataset plus the window's labelled production rows, as one CSV to train on.
 
     Returns the number of production rows added. Point ``data.source`` at the file and run
-    ``dvc repro`` (docs/monitoring.md).
+    ``dvc repro`` (docs/monitoring.md). Not for images: their log holds metadata, not images.
     """
     import pandas as pd  # noqa: PLC0415
 
     from ..data import write_csv  # noqa: PLC0415
-    from .window import labelled_rows  # noqa: PLC0415
+    from ..errors import DataError  # noqa: PLC0415
 
-    production = labelled_rows(window, spec)
+    if spec.image_size is not None:
+        raise DataError("--export: the log holds no images (metadata only) to train on")
+    labelled = window.labelled.to_numpy()
+    production = window.inputs.loc[labelled]
+    outcomes = window.outcomes[labelled].to_numpy()
+    production[spec.target] = outcomes.astype(str if spec.task == "classification" else float)
     columns = [*spec.feature_names, spec.target]
-    base = pd.read_csv(paths.raw_data) if paths.raw_data.is_file() else None
-    frames = [base[columns]] if base is not None else []
+    frames = [pd.read_csv(paths.raw_data)[columns]] if paths.raw_data.is_file() else []
     write_csv(pd.concat([*frames, production[columns]], ignore_index=True), out)
     return len(production)
 
@@ -51,17 +55,13 @@ def _print_summary(summary: dict[str, Any]) -> None:
         table.add_column(name)
     for item in [*summary["features"].values(), summary["prediction_drift"]]:
         verdict = "[red]drifted[/red]" if item["drifted"] else "[green]stable[/green]"
-        test = item["test"]
-        table.add_row(item["name"], test, f"{item['p_value']:.3g}", f"{item['psi']:.3f}", verdict)
+        cells = f"{item['p_value']:.3g}", f"{item['psi']:.3f}"
+        table.add_row(item["name"], item["test"], *cells, verdict)
     console.print(table)
     live = summary["live"]
-    if live["metrics"]:
-        scores = ", ".join(f"{k} {v:.4f}" for k, v in live["metrics"].items())
-        console.print(f"Live metrics on {live['labelled']} labelled rows: {scores}")
-    else:
-        console.print(
-            f"Live metrics: {live['labelled']} labelled rows (need {live['min_feedback']})"
-        )
+    metrics = live["metrics"] or {}
+    scores = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()) or f"need {live['min_feedback']}"
+    console.print(f"Live metrics on {live['labelled']} labelled rows: {scores}")
 
 
 def monitor(
@@ -84,7 +84,7 @@ def monitor(
 ) -> None:
     """Compare recent production traffic with the training data; exit 3 if retraining is due."""
     try:
-        summary, added = _run(since, last, store, export, config)
+        summary = _run(since, last, store, export, config)
     except ModuleNotFoundError as error:
         console.print(f"[red]monitor needs the pipeline dependencies ({error.name}):[/red] uv sync")
         raise typer.Exit(EXIT_ERROR) from None
@@ -92,20 +92,18 @@ def monitor(
         console.print(f"[red]monitor: error:[/red] {error}", highlight=False)
         raise typer.Exit(EXIT_ERROR) from None
     _print_summary(summary)
-    if added is not None:
-        console.print(f"Training data with {added} labelled production rows: {export}")
+    drifted = f"drift share {summary['drift_share']:.0%} ({', '.join(summary['drifted_features'])})"
     if summary["needs_retraining"]:
-        console.print(f"[red]Needs retraining:[/red] {'; '.join(summary['reasons'])}")
+        console.print(f"[red]Needs retraining:[/red] {drifted}")
         raise typer.Exit(EXIT_RETRAIN)
-    console.print(f"[green]No retraining needed[/green] (drift share {summary['drift_share']:.0%})")
+    console.print(f"[green]No retraining needed[/green]: {drifted}")
 
 
 def _run(
     since: float | None, last: int | None, store: Path | None, export: Path | None, config: Path
-) -> tuple[dict[str, Any], int | None]:
-    """Build and write the reports (and the export); the summary and rows exported."""
+) -> dict[str, Any]:
+    """Build and write the reports (and the export); the summary."""
     from ..config import load_params  # noqa: PLC0415 - pandas, scipy: pipeline group only
-    from ..errors import ParamsError  # noqa: PLC0415
     from ..features import DatasetSpec  # noqa: PLC0415
     from ..paths import ProjectPaths  # noqa: PLC0415
     from .report import build_summary, write_reports  # noqa: PLC0415
@@ -123,9 +121,10 @@ def _run(
     )
     written = write_reports(summary, paths.monitoring)
     console.print(f"Reports: {written[0]}, {written[1]}", highlight=False)
-    if export is None:
-        return summary, None
-    return summary, export_training_csv(window, paths, DatasetSpec.load(paths.spec), export)
+    if export is not None:
+        added = export_training_csv(window, paths, DatasetSpec.load(paths.spec), export)
+        console.print(f"Training data with {added} labelled production rows: {export}")
+    return summary
 
 
 def register(app: typer.Typer) -> None:

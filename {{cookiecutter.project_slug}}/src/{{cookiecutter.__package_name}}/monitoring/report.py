@@ -1,5 +1,10 @@
 """Compare a window of traffic with the training data; write the reports. Plumbing, rarely edited.
 
+Why one comparison for every task: drift is tested per column of a reference table: the
+features, or for images the metadata the app logs per upload (never the image) against the
+training images' (reports/images.csv). Live metrics from late labels sit beside it: drift
+says the inputs moved, only labels say whether the predictions got worse.
+
 Why two files: ``summary.json`` is for machines (the serving app turns it into the
 ``model_drift_share`` and ``model_needs_retraining`` gauges, CI reads ``needs_retraining``),
 ``report.html`` for people; it is self-contained (inline CSS, no scripts, no CDN), so it
@@ -9,6 +14,7 @@ opens offline and can be attached to a ticket as it is.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,17 +26,14 @@ import pandas as pd
 from ..config import MonitorParams
 from ..data import read_split
 from ..errors import DataError
-from ..features import DatasetSpec
+from ..evaluation import classification_metrics, regression_metrics
+from ..features import DatasetSpec, Task
 from ..paths import ProjectPaths
-from .drift import column_drift, is_categorical
-from .live import live_metrics
+from .drift import column_drift
 from .window import Window, load_window
 
 TEMPLATE = Path(__file__).with_name("report.html.j2")
-
-
-class NotEnoughRows(DataError):
-    """The window holds fewer logged rows than ``monitor.min_rows``: no verdict is possible."""
+IMAGE_METADATA = ["width", "height", "brightness", "contrast"]  # logged per upload
 
 
 def _iso(ts: float) -> str:
@@ -60,6 +63,43 @@ def _offline_metrics(paths: ProjectPaths) -> dict[str, float] | None:
         return None
 
 
+def reference_table(paths: ProjectPaths, spec: DatasetSpec, train: pd.DataFrame) -> pd.DataFrame:
+    """The training rows the window is compared with, one column per monitored input."""
+    if spec.image_size is None:
+        return train[spec.feature_names]
+    if not paths.image_metadata.is_file():
+        raise DataError(f"{paths.image_metadata}: no image metadata (run `dvc repro validate`)")
+    table = pd.read_csv(paths.image_metadata)
+    return table.loc[table["split"] == "train", IMAGE_METADATA]
+
+
+def live_metrics(window: Window, task: Task, min_feedback: int) -> dict[str, Any]:
+    """Accuracy and macro F1 (classification) or MAE and RMSE (regression) on labelled rows.
+
+    The metrics are ``None`` while fewer than ``min_feedback`` labelled rows exist: a score
+    on a handful of labels moves with every new one and should not trigger anything.
+    """
+    mask = window.labelled.to_numpy()
+    labelled = int(mask.sum())
+    result: dict[str, Any] = {
+        "labelled": labelled,
+        "labelled_share": labelled / len(window) if len(window) else 0.0,
+        "min_feedback": min_feedback,
+        "metrics": None,
+    }
+    if labelled < max(min_feedback, 1):
+        return result
+    predicted, actual = window.predictions[mask], window.outcomes[mask]
+    if task == "classification":
+        y_true, y_pred = actual.astype(str).to_numpy(), predicted.astype(str).to_numpy()
+        metrics = classification_metrics(y_true, y_pred, None, sorted(set(y_true)))
+    else:
+        metrics = regression_metrics(actual.to_numpy(float), predicted.to_numpy(float))
+        metrics = {k: v for k, v in metrics.items() if k != "r2" or math.isfinite(v)}
+    result["metrics"] = {name: round(value, 6) for name, value in metrics.items()}
+    return result
+
+
 def build_summary(
     params: MonitorParams,
     paths: ProjectPaths,
@@ -74,21 +114,17 @@ def build_summary(
         raise DataError(f"{paths.spec}: no training reference (run `dvc repro` or `dvc pull`)")
     spec = DatasetSpec.load(paths.spec)
     train = read_split(paths.train_data, spec)
-    window = load_window(store, spec, since_hours=since_hours, last=last, now=now)
+    reference = reference_table(paths, spec, train)
+    window = load_window(store, list(reference), since_hours=since_hours, last=last, now=now)
     if len(window) < params.min_rows:
-        raise NotEnoughRows(
+        raise DataError(  # no verdict is possible
             f"{len(window)} logged prediction(s) in the window, monitor.min_rows is "
             f"{params.min_rows}: wait for more traffic or widen it (--since, --last)"
         )
-    features = [  # one test per feature, in the spec's order
-        column_drift(
-            name,
-            train[name].to_numpy(),
-            window.inputs[name].to_numpy(),
-            params.p_value,
-            categorical=is_categorical(train[name].to_numpy()),
-        )
-        for name in spec.feature_names
+    current = window.inputs
+    features = [  # one test per column, in the reference's order
+        column_drift(name, reference[name].to_numpy(), current[name].to_numpy(), params.p_value)
+        for name in reference
     ]
     drifted = [feature.name for feature in features if feature.drifted]
     drift_share = len(drifted) / len(features)
@@ -99,16 +135,10 @@ def build_summary(
     prediction = column_drift(
         "prediction", reference_pred, served.to_numpy(), params.p_value, categorical=classes
     )
-    needs_retraining = drift_share >= params.max_drift_share
-    reason = (
-        f"{len(drifted)} of {len(features)} features drifted ({drift_share:.0%}), "
-        f"monitor.max_drift_share is {params.max_drift_share:.0%}: {', '.join(drifted)}"
-    )
     summary = {
         "generated_at": _iso(now if now is not None else datetime.now(UTC).timestamp()),
         "task": spec.task,
-        "needs_retraining": needs_retraining,
-        "reasons": [reason] if needs_retraining else [],
+        "needs_retraining": drift_share >= params.max_drift_share,
         "drift_share": round(drift_share, 6),
         "drifted_features": drifted,
         "thresholds": {"p_value": params.p_value, "max_drift_share": params.max_drift_share},
@@ -122,8 +152,8 @@ def build_summary(
             "store": str(store),
         },
         "reference": {
-            "data": str(paths.train_data),
-            "rows": len(train),
+            "data": str(paths.image_metadata if spec.image_size else paths.train_data),
+            "rows": len(reference),
             "predictions": source,
         },
         "features": {feature.name: asdict(feature) for feature in features},
@@ -144,18 +174,14 @@ def _atomic_write(path: Path, text: str) -> None:
     partial.replace(path)
 
 
-def render_html(summary: dict[str, Any]) -> str:
-    """The report page: verdict, window, one table row and one bar chart per column."""
+def write_reports(summary: dict[str, Any], directory: Path) -> tuple[Path, Path]:
+    """summary.json and report.html (verdict, window, a table row and a bar chart per
+    column) in ``directory`` (reports/monitoring/); their paths."""
     import jinja2  # noqa: PLC0415
 
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     template = environment.from_string(TEMPLATE.read_text(encoding="utf-8"))
-    return template.render(summary=summary)
-
-
-def write_reports(summary: dict[str, Any], directory: Path) -> tuple[Path, Path]:
-    """summary.json and report.html in ``directory`` (reports/monitoring/); their paths."""
     written = directory / "summary.json", directory / "report.html"
     _atomic_write(written[0], json.dumps(summary, indent=2) + "\n")
-    _atomic_write(written[1], render_html(summary))
+    _atomic_write(written[1], template.render(summary=summary))
     return written
