@@ -1,8 +1,8 @@
-"""The monitor for the image task: drift on the uploads' metadata and the predicted classes.
+"""The monitor on image uploads: drift on their metadata and the classes. Yours to edit.
 
-Yours to edit. The reference is the metadata table the validate stage writes
-(reports/images.csv); the log holds the same metadata for every upload (``images.decode``,
-what the serving app logs), never the image itself.
+The reference is the metadata table the validate stage writes (reports/images.csv); the log
+holds the same metadata for every upload (``images.decode``, what the serving app logs),
+never the image itself.
 """
 
 from __future__ import annotations
