@@ -1,8 +1,8 @@
 """The monitor on image uploads: drift on their metadata and the classes. Yours to edit.
 
 The reference is the metadata table the validate stage writes (reports/images.csv); the log
-holds the same metadata for every upload (``images.decode``, what the serving app logs),
-never the image itself.
+holds the same metadata for every upload (``images.decode``), never the image itself. The
+traffic goes through the serving app, its prediction log and ``POST /feedback``.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pytest
+from fastapi.testclient import TestClient
 from PIL import Image
 from typer.testing import CliRunner
 
-from {{ cookiecutter.__package_name }}.bundle import load_bundle, save_bundle
+from {{ cookiecutter.__package_name }}.bundle import save_bundle
 from {{ cookiecutter.__package_name }}.cli import app
 from {{ cookiecutter.__package_name }}.config import MonitorParams, parse_params
 from {{ cookiecutter.__package_name }}.data import read_split
@@ -30,7 +30,8 @@ from {{ cookiecutter.__package_name }}.images import decode
 from {{ cookiecutter.__package_name }}.monitoring import cli as monitor_cli
 from {{ cookiecutter.__package_name }}.monitoring.report import build_summary
 from {{ cookiecutter.__package_name }}.paths import ProjectPaths
-from {{ cookiecutter.__package_name }}.prediction_log import PredictionLog
+from {{ cookiecutter.__package_name }}.serving.app import create_app
+from {{ cookiecutter.__package_name }}.serving.settings import Settings
 from {{ cookiecutter.__package_name }}.stages import prepare_images, validate_images
 from {{ cookiecutter.__package_name }}.training import build_estimator, fit, to_labels, to_matrix
 
@@ -79,24 +80,21 @@ def upload(path: str, darker: bool) -> bytes:
     return buffer.getvalue()
 
 
-def log_uploads(root: Path, *, darker: bool = False, store: str = PARAMS.store) -> None:
-    """200 test images in requests of 10, logged as the app logs them (``{"images": [...]}``
-    of ``decode``'s metadata rows); the true class comes back for every other request."""
+def log_uploads(root: Path, *, darker: bool = False) -> None:
+    """200 test images sent to the app in batches of 10, as a client sends them; the true
+    classes go back to ``POST /feedback`` for every other batch."""
     paths = ProjectPaths(root)
-    spec = DatasetSpec.load(paths.spec)
-    test = read_split(paths.test_data, spec).head(200)
-    served, _ = load_bundle(paths.models_dir)
-    log = PredictionLog(root / store)
-    for number, start in enumerate(range(0, len(test), 10)):
-        block = test.iloc[start : start + 10]
-        decoded = [decode(upload(path, darker), spec.image_size or 0) for path in block["path"]]
-        predicted = served.predict(np.vstack([features for features, _ in decoded]))
-        inputs = json.dumps({"images": [row for _, row in decoded]})
-        request, answers = f"upload-{number}", json.dumps(list(predicted))
-        log.write_many([(request, 1e9 + start, "3", len(block), inputs, answers)])
-        if number % 2 == 0:
-            log.add_feedback(request, list(block["label"]))
-    log.close()
+    test = pd.read_csv(paths.test_data, dtype=str).head(200)
+    settings = Settings(model_dir=paths.models_dir, prediction_log=root / PARAMS.store)
+    with TestClient(create_app(settings)) as client:
+        for number, start in enumerate(range(0, len(test), 10)):
+            block = test.iloc[start : start + 10]
+            files = [("files", (path, upload(path, darker), "image/png")) for path in block["path"]]
+            answer = client.post("/predict/batch", files=files).json()
+            if number % 2 == 0:
+                outcomes = list(block["label"])
+                feedback = {"prediction_id": answer["prediction_id"], "outcomes": outcomes}
+                assert client.post("/feedback", json=feedback).status_code == 200
 
 
 def test_logged_metadata_is_measured_as_the_validate_stage_measures_it(project: Path) -> None:
