@@ -2,9 +2,9 @@
 
 Why plain SQL on the serving app's SQLite file: the log is append-only and written by the
 app's own ``prediction_log`` module; reading it needs no server. One query brings the
-newest requests that hold ``last`` rows (a running sum, without reading the others' bodies)
-with their feedback (``LEFT JOIN``). Inputs are columns by name: a tabular row's features,
-or an image's logged metadata (``{"images": [...]}``); the monitor picks which to compare.
+requests holding the newest ``last`` rows (``seq`` counts logged rows: a range of the primary
+key) with their feedback (``LEFT JOIN``). Inputs are columns by name: a tabular row's
+features, or an image's logged metadata (``{"images": [...]}``); the monitor picks which.
 """
 
 from __future__ import annotations
@@ -28,9 +28,7 @@ from ..prediction_log import OldLogFormat, body_rows, open_read_only
 QUERY = """
 SELECT r.ts, r.model_version, r.rows, r.inputs, r.predictions, o.outcomes
 FROM requests AS r LEFT JOIN outcomes AS o ON o.request_id = r.request_id
-WHERE r.seq IN (SELECT seq FROM (
-    SELECT seq, rows, sum(rows) OVER (ORDER BY ts DESC, seq DESC) AS n FROM requests WHERE ts >= ?
-) WHERE n - rows < coalesce(?, n)) ORDER BY r.ts, r.seq
+WHERE r.ts >= ? AND r.seq > (SELECT max(seq) FROM requests) - coalesce(?, 1e18) ORDER BY r.seq
 """
 
 
