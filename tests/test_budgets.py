@@ -33,7 +33,7 @@ READ_BUDGETS = {"M1": 800, "M2": 1500, "M4": 2400}
 OVER_BUDGET = {
     "src/": 4578,
     "serving package": 1755,  # +92 for image uploads in shared modules (issue 18, phase 2)
-    "generated tests": 3662,
+    "generated tests": 3680,
     "M2: lines a student must read": 1676,
     "M4: lines a student must read": 4072,
 }

@@ -19,7 +19,6 @@ from rich.table import Table
 from ..errors import ParamsError, PipelineError
 
 # Exit codes, documented in docs/monitoring.md: cron and CI branch on them.
-EXIT_OK = 0
 EXIT_ERROR = 1  # no log, no reference, too few rows, bad params.yaml
 EXIT_RETRAIN = 3  # the report was written and says the model needs retraining
 

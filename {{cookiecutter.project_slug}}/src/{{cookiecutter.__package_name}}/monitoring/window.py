@@ -10,7 +10,6 @@ features, or an image's logged metadata (``{"images": [...]}``); the monitor pic
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import sqlite3
 import time
@@ -51,12 +50,17 @@ class Window:
         return self.outcomes.notna()
 
 
-def _flat(texts: tuple[Any, ...], sizes: tuple[int, ...], rows: Any = list) -> list[Any]:
-    """Each request's rows (``None``: ``size`` Nones) in one list; one C-level parse of all
-    the JSON texts at once instead of one per request."""
-    values = json.loads("[" + ",".join(text or "null" for text in texts) + "]")
-    pairs = zip(values, sizes, strict=True)
-    return list(itertools.chain.from_iterable(rows(v or []) or [None] * n for v, n in pairs))
+def _flat(texts: tuple[str, ...], sizes: tuple[int, ...], gap: Any = None) -> list[Any]:
+    """Each request's rows (a body's under its key), ``gap`` for none or a damaged value."""
+    flat: list[Any] = []
+    try:
+        values = json.loads("[" + ",".join(text or "null" for text in texts) + "]")
+        for value, size in zip(values, sizes, strict=True):
+            found = body_rows(value) if isinstance(value, dict) else value or []
+            flat.extend(found if len(found) == size else [gap] * size)
+    except (TypeError, ValueError) as error:  # not JSON, not a list, or several values
+        raise DataError(f"the prediction log holds a damaged logged value ({error})") from None
+    return flat
 
 
 def _read(store: Path, start: float, last: int | None) -> list[tuple[Any, ...]]:
@@ -86,7 +90,7 @@ def load_window(
     requests = _read(store, start, last)
     ts, versions, sizes, inputs, answers, truths = list(zip(*requests, strict=True)) or [()] * 6
     keep = slice(-last if last else None, None)  # the oldest request may hold older rows
-    frame = pd.DataFrame.from_records(_flat(inputs, sizes, body_rows)[keep], columns=columns)
+    frame = pd.DataFrame.from_records(_flat(inputs, sizes, {})[keep], columns=columns)
     return Window(
         inputs=frame.apply(pd.to_numeric, errors="coerce"),
         predictions=pd.Series(_flat(answers, sizes)[keep], dtype=object),
