@@ -24,6 +24,9 @@ ESTIMATOR_TASKS: dict[str, Task] = {
     "random_forest": "classification",
     "ridge": "regression",
     "random_forest_regressor": "regression",
+{%- if cookiecutter.ml_task == "image_classification" %}
+    "torch_mlp": "classification",  # a PyTorch network (torch_model.py, docs/pytorch.md)
+{%- endif %}
 }
 GATE_METRICS: dict[str, Task] = {
     "accuracy": "classification",
