@@ -228,7 +228,8 @@ def test_image_is_small_and_holds_no_training_package(image: Image) -> None:
     assert probe.stdout.split() == ["fastapi", "sklearn"], probe.stderr
 
 
-# Task-agnostic checks (the image's user and files): not built a third time for the image task.
+# Task-agnostic checks (the image's user and files, a mounted bundle): the tabular images only;
+# the image task's build is checked for its size, packages and served uploads.
 TABULAR = pytest.mark.parametrize("image", ["classification", "regression"], indirect=True)
 
 
