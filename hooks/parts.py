@@ -56,6 +56,9 @@ REMOVED_PATHS: dict[str, list[str]] = {
         "benchmarks",
         "docs/pipeline.md",
         "docs/team.md",
+        "src/{package}/torch_model.py",  # the PyTorch plug-in trains in the pipeline
+        "tests/test_torch_model.py",
+        "docs/pytorch.md",
     ],
     "quality": [
         "src/.bandit",
@@ -109,6 +112,9 @@ REMOVED_PATHS: dict[str, list[str]] = {
         "tests/serving/test_serving_images.py",
         "tests/test_monitoring_images.py",
         "docs/images.md",
+        "src/{package}/torch_model.py",
+        "tests/test_torch_model.py",
+        "docs/pytorch.md",
     ],
     # what only the tabular tasks have (the image task's notebook is phase 2 of issue 18)
     "tabular": [

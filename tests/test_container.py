@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.tier2, pytest.mark.xdist_group("containers")]
 
 BASE_IMAGES = ("docker.io/library/python:3.11-slim", "ghcr.io/astral-sh/uv:0.13.8")
 MAX_IMAGE_BYTES = 450 * 10**6
-TRAINING_ONLY = ("mlflow", "dvc", "great_expectations")
+TRAINING_ONLY = ("mlflow", "dvc", "great_expectations", "torch")
 APP_UID = "10001"
 # As compose.yaml runs the api service: read-only root, no capabilities, the image's user.
 PRODUCTION = ("--read-only", "--cap-drop=ALL", "--security-opt=no-new-privileges")
@@ -50,20 +50,40 @@ data, training, bundle = (importlib.import_module(f"{package}.{m}")
                           for m in ("data", "training", "bundle"))
 params = yaml.safe_load(Path("params.yaml").read_text())
 d, t = params["data"], params["train"]
-frame, descriptions = data.load_bundled(d["source"])
-spec = data.derive_spec(frame, d["target"], d["task"], descriptions)
+if "images" in params:  # the digits as images, read as training reads them; one kept to upload
+    import numpy as np, pandas as pd
+    from PIL import Image
+    from sklearn.datasets import load_digits
+    images, digits = importlib.import_module(f"{package}.images"), load_digits()
+    size = params["images"]["size"]
+    pictures = [Image.fromarray((image * 15).astype(np.uint8)) for image in digits.images]
+    features = np.vstack([images.pixels(picture, size) for picture in pictures])
+    labels = digits.target.astype(str).astype(object)
+    spec = images.image_spec(pd.DataFrame({"label": labels}), size)
+    pictures[7].save(sys.argv[2])
+else:
+    frame, descriptions = data.load_bundled(d["source"])
+    spec = data.derive_spec(frame, d["target"], d["task"], descriptions)
+    features, labels = training.to_matrix(frame, spec), training.to_labels(frame, spec)
 model = training.build_estimator(t["estimator"], t["hyperparameters"], t["seed"])
-model = training.fit(model, training.to_matrix(frame, spec), training.to_labels(frame, spec))
+model = training.fit(model, features, labels)
 bundle.save_bundle(model, Path("models"), name=package, version="1", spec=spec, metrics={},
                    trained_at=datetime.now(UTC))
 """
 IN_PROCESS = """
 import json, sys
 from importlib import import_module
+from pathlib import Path
 from fastapi.testclient import TestClient
+body = json.loads(sys.argv[2])  # a row, or {"file": <path>} to upload a PNG (the image task)
 with TestClient(import_module(sys.argv[1] + ".serving.app").create_app()) as client:
-    print(json.dumps(client.post("/predict", json=json.loads(sys.argv[2])).json()))
+    if "file" in body:
+        png = Path(body["file"]).read_bytes()
+        print(json.dumps(client.post("/predict", files={"file": ("x.png", png)}).json()))
+    else:
+        print(json.dumps(client.post("/predict", json=body).json()))
 """
+IMAGE_TASK = "image_classification"
 
 
 @dataclass(frozen=True)
@@ -72,6 +92,7 @@ class Image:
     task: str
     project: Path
     package: str
+    upload: Path  # a PNG of the training data (the image task)
 
 
 def podman(*args: str, timeout: float = 600) -> Any:
@@ -85,9 +106,16 @@ def free_port() -> int:
 
 
 def call(url: str, body: Any = None, timeout: float = 10) -> tuple[int, dict[str, Any]]:
-    """GET, or POST ``body`` as JSON; the status and the JSON answer (HTTP errors included)."""
+    """GET, or POST ``body`` as JSON (``{"file": path}``: that file as a multipart upload);
+    the status and the JSON answer (HTTP errors included)."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data, {"Content-Type": "application/json"})
+    kind = "application/json"
+    if isinstance(body, dict) and "file" in body:
+        boundary, head = uuid.uuid4().hex, 'Content-Disposition: form-data; name="file"'
+        data = f'--{boundary}\r\n{head}; filename="x.png"\r\n\r\n'.encode()
+        data += Path(body["file"]).read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+        kind = f"multipart/form-data; boundary={boundary}"
+    request = urllib.request.Request(url, data, {"Content-Type": kind})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read())
@@ -149,7 +177,7 @@ def podman_ready() -> None:
     require(found and not missing, f"podman or base images {missing} missing: .ci/containers.sh")
 
 
-@pytest.fixture(scope="module", params=["classification", "regression"])
+@pytest.fixture(scope="module", params=["classification", "regression", IMAGE_TASK])
 def image(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
@@ -169,7 +197,8 @@ def image(
     started = time.monotonic()
     lock = subprocess.Popen(["uv", "lock", "-q"], cwd=project, stderr=subprocess.PIPE, text=True)
     package = f"container_{task}"
-    trained = run([str(project_python), "-c", BUNDLE, package], cwd=project, env=env)
+    upload = out / "upload.png"
+    trained = run([str(project_python), "-c", BUNDLE, package, str(upload)], cwd=project, env=env)
     assert trained.returncode == 0, trained.stdout + trained.stderr
     assert lock.wait(timeout=300) == 0, lock.communicate()[1]
     print(f"{task}: model bundle and uv.lock in {time.monotonic() - started:.0f} s")
@@ -183,7 +212,7 @@ def image(
     )  # fmt: skip
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     print(f"{task}: image built in {time.monotonic() - started:.0f} s")
-    yield Image(tag, task, project, package)
+    yield Image(tag, task, project, package, upload)
     podman("rmi", "-f", tag)
 
 
@@ -199,6 +228,12 @@ def test_image_is_small_and_holds_no_training_package(image: Image) -> None:
     assert probe.stdout.split() == ["fastapi", "sklearn"], probe.stderr
 
 
+# Task-agnostic checks (the image's user and files, a mounted bundle): the tabular images only;
+# the image task's build is checked for its size, packages and served uploads.
+TABULAR = pytest.mark.parametrize("image", ["classification", "regression"], indirect=True)
+
+
+@TABULAR
 def test_the_app_user_may_write_only_the_prediction_log_folder(image: Image) -> None:
     found = podman(
         "run", "--rm", "--entrypoint", "find", image.tag, "/opt", "/app", "/usr/local", "-writable"
@@ -209,7 +244,7 @@ def test_the_app_user_may_write_only_the_prediction_log_folder(image: Image) -> 
 def test_container_predicts_as_in_process_and_finishes_in_flight_requests_on_sigterm(
     image: Image, project_python: Path, tmp_path: Path
 ) -> None:
-    row = middle_row(image.project)
+    row = {"file": str(image.upload)} if image.task == IMAGE_TASK else middle_row(image.project)
     env = {
         **env_for(project_python),
         "SERVING_MODEL_DIR": str(image.project / "models"),
@@ -226,6 +261,8 @@ def test_container_predicts_as_in_process_and_finishes_in_flight_requests_on_sig
         status, answer = call(f"{base}/predict", row)
         assert status == 200, answer
         assert without_ids(answer) == without_ids(expected)
+        if image.task == IMAGE_TASK:  # the drain below is the same code for every task
+            return
         outcomes, signalled = _sigterm_under_load(name, base, {"rows": [row] * 500})
         stopped = podman("wait", name, timeout=60)
         exited_after = time.monotonic() - signalled
@@ -269,6 +306,7 @@ def _sigterm_under_load(
     return outcomes, signalled
 
 
+@TABULAR
 def test_an_unreadable_mounted_bundle_is_named_in_the_reason(image: Image, tmp_path: Path) -> None:
     bundle = tmp_path / "models"
     shutil.copytree(image.project / "models", bundle)

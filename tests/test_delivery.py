@@ -186,14 +186,22 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def project(bake_ccmlops: Callable[..., Path]) -> Path:
-    """The default project: every part on."""
-    return bake_ccmlops(project_name="Delivery Check", python_version="3.12")
+def project(bake_ccmlops: Callable[..., Path], request: pytest.FixtureRequest) -> Path:
+    """The default project: every part on (the task: ``BOTH_TASKS`` varies it)."""
+    task = getattr(request, "param", "classification")
+    return bake_ccmlops(project_name="Delivery Check", python_version="3.12", ml_task=task)
+
+
+# The delivery files the image task renders as well (same Dockerfile, Compose file, manifest).
+BOTH_TASKS = pytest.mark.parametrize(
+    "project", ["classification", "image_classification"], indirect=True
+)
 
 
 # ----------------------------------------------------------------------------- P5 container
 
 
+@BOTH_TASKS
 def test_dockerfiles_pass_hadolint(project: Path, hadolint: list[str]) -> None:
     for dockerfile in (project / "Dockerfile", project / "deploy" / "mlflow" / "Dockerfile"):
         result = run([*hadolint, "--no-color", str(dockerfile)], cwd=project)
@@ -289,6 +297,7 @@ def test_dockerignore_matcher_follows_docker_semantics() -> None:
 # ----------------------------------------------------------------------------- Compose, monitoring
 
 
+@BOTH_TASKS
 def test_compose_file_follows_the_compose_specification(
     project: Path, check_jsonschema: list[str]
 ) -> None:
@@ -327,6 +336,7 @@ def test_compose_schema_check_catches_a_typo(tmp_path: Path, check_jsonschema: l
     assert result.returncode != 0
 
 
+@BOTH_TASKS
 def test_compose_stack_is_local_only_pinned_and_takes_credentials_from_env(project: Path) -> None:
     text = (project / "compose.yaml").read_text(encoding="utf-8")
     compose = yaml.safe_load(text)
@@ -444,6 +454,7 @@ def health_routes(project: Path) -> set[str]:
     return paths
 
 
+@BOTH_TASKS
 def test_kubernetes_manifest_is_valid_and_probes_the_health_endpoints(project: Path) -> None:
     import kubernetes_validate
 
@@ -496,14 +507,19 @@ def load_workflow(path: Path) -> dict[str, Any]:
     return data
 
 
-@pytest.mark.parametrize("docker", [True, False], ids=["docker", "nodocker"])
+@pytest.mark.parametrize(
+    ("docker", "task"),
+    [(True, "classification"), (False, "classification"), (True, "image_classification")],
+    ids=["docker", "nodocker", "image"],
+)
 def test_workflows_are_valid_and_hardened(
     bake_ccmlops: Callable[..., Path],
     check_jsonschema: list[str],
     actionlint: Callable[[list[Path]], list[dict[str, Any]]],
     docker: bool,
+    task: str,
 ) -> None:
-    project = bake_ccmlops(project_name="Delivery Check", docker=docker)
+    project = bake_ccmlops(project_name="Delivery Check", docker=docker, ml_task=task)
     workflows = sorted((project / ".github" / "workflows").glob("*.yml"))
     schema = run(
         [*check_jsonschema, "--builtin-schema", "vendor.github-workflows", *map(str, workflows)],

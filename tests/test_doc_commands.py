@@ -133,6 +133,9 @@ REGISTRY: dict[str, tuple[str, ...]] = {
         "tests/test_container.py::test_container_predicts_as_in_process_and_finishes_in_flight_requests_on_sigterm",
     ),
     r"git (add|commit) .*": (CHAIN, PIPELINE),
+    r"python3 -m pip --python \.venv/bin/python install torch==[\d.]+": (
+        "tests/test_torch_plugin.py::test_torch_model_trains_through_the_pipeline_and_is_served",
+    ),
     r"uv run dvc repro validate": (
         "tests/test_docs_site.py::test_project_examples_match_real_output",
     ),

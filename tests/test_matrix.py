@@ -147,9 +147,11 @@ def imported_distributions(project: Path) -> set[str]:
 
 
 def declared_distributions(pyproject: dict[str, Any]) -> set[str]:
-    """Names of the runtime and group dependencies, without versions and extras."""
+    """Names of the runtime, extra and group dependencies, without versions and extras."""
     groups = pyproject["dependency-groups"]
+    extras = pyproject["project"].get("optional-dependencies", {}).values()  # torch: image task
     declared = [*pyproject["project"]["dependencies"], *groups["pipeline"], *groups["dev"]]
+    declared += [spec for specs in extras for spec in specs]
     return {re.split(r"[\[=<>]", spec)[0].lower() for spec in declared}
 
 

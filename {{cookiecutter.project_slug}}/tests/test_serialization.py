@@ -139,6 +139,10 @@ TRAINING_DATA = {"classification": load_iris, "regression": load_diabetes}
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("estimator", sorted(ESTIMATORS))
 def test_every_estimator_training_can_produce_loads(estimator: str, tmp_path: Path) -> None:
+{%- if cookiecutter.ml_task == "image_classification" %}
+    if estimator == "torch_mlp":  # the PyTorch plug-in trains where torch is installed
+        pytest.importorskip("torch", reason="docs/pytorch.md")
+{%- endif %}
     task = ESTIMATOR_TASKS[estimator]
     data = TRAINING_DATA[task]()
     labels = data.target.astype(str).astype(object) if task == "classification" else data.target

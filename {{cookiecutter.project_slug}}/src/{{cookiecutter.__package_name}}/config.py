@@ -24,6 +24,9 @@ ESTIMATOR_TASKS: dict[str, Task] = {
     "random_forest": "classification",
     "ridge": "regression",
     "random_forest_regressor": "regression",
+{%- if cookiecutter.ml_task == "image_classification" %}
+    "torch_mlp": "classification",  # a PyTorch network (torch_model.py, docs/pytorch.md)
+{%- endif %}
 }
 GATE_METRICS: dict[str, Task] = {
     "accuracy": "classification",
@@ -75,8 +78,15 @@ class ImagesParams(_Section):
 
 class TrainParams(_Section):
     """Which estimator to fit, and with what."""
+{%- if cookiecutter.ml_task == "image_classification" %}
+
+    estimator: Literal[
+        "logistic_regression", "random_forest", "ridge", "random_forest_regressor", "torch_mlp"
+    ]
+{%- else %}
 
     estimator: Literal["logistic_regression", "random_forest", "ridge", "random_forest_regressor"]
+{%- endif %}
     seed: int
     hyperparameters: dict[str, HyperValue] = Field(default_factory=dict)
 

@@ -53,6 +53,9 @@ MODEL_TYPES: dict[str, tuple[str, ...]] = {
         "sklearn.tree._tree.Tree",
         *_PLAIN,
     ),
+{%- if cookiecutter.ml_task == "image_classification" %}
+    "torch_mlp": ("{{ cookiecutter.__package_name }}.torch_model.TorchMLPClassifier", *_PLAIN),
+{%- endif %}
 }
 _BY_ROOT = {types[0]: frozenset(types) for types in MODEL_TYPES.values()}
 # How skops may build them: as objects, containers, arrays, trees; never as a function,

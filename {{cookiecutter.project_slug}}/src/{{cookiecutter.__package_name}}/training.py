@@ -21,6 +21,9 @@ ESTIMATORS: dict[str, str] = {
     "random_forest": "sklearn.ensemble:RandomForestClassifier",
     "ridge": "sklearn.linear_model:Ridge",
     "random_forest_regressor": "sklearn.ensemble:RandomForestRegressor",
+{%- if cookiecutter.ml_task == "image_classification" %}
+    "torch_mlp": "{{ cookiecutter.__package_name }}.torch_model:TorchMLPClassifier",
+{%- endif %}
 }
 
 
