@@ -14,7 +14,7 @@ from conftest import app_client, valid_row
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.__package_name }}.bundle import load_bundle
-from {{ cookiecutter.__package_name }}.serving.cli import JsonFormatter
+from {{ cookiecutter.__package_name }}.serving.cli import json_formatter
 
 
 def test_predict_one_row_matches_the_model_in_process(any_model_dir: Path) -> None:
@@ -94,7 +94,7 @@ def test_access_log_is_json_with_the_request_id(iris_dir: Path, serving_logs) ->
     records = [r for r in serving_logs.records if getattr(r, "path", None) == "/predict"]
     assert records and records[-1].status == 200
 
-    line = json.loads(JsonFormatter().format(records[-1]))
+    line = json.loads(json_formatter().format(records[-1]))
     assert line["request_id"] == "log-me-1"
     assert line["status"] == 200 and line["duration_ms"] >= 0
 

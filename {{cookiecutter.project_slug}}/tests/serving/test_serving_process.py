@@ -24,7 +24,7 @@ import httpx
 import pytest
 from conftest import PACKAGE, Server, free_port, running_server, valid_row
 
-from {{ cookiecutter.__package_name }}.serving.cli import ServingClient, ServingError, tcp_listener
+from {{ cookiecutter.__package_name }}.serving.cli import tcp_listener
 
 pytestmark = pytest.mark.slow  # real processes: a few seconds each
 JSON = {"Content-Type": "application/json"}
@@ -75,19 +75,6 @@ def test_hostile_bodies_leave_the_process_healthy(served: Server) -> None:
         response = httpx.post(served.url + "/predict", content=content, headers=JSON)
         assert response.status_code in (400, 413, 422)
     assert httpx.get(served.url + "/health/ready").status_code == 200
-
-
-def test_client_round_trip_and_errors(served: Server, iris_dir: Path) -> None:
-    client = ServingClient(served.url, timeout_s=5)
-    assert client.ready()
-    row = valid_row(iris_dir)
-    assert client.predict(row)["prediction"] in {"setosa", "versicolor", "virginica"}
-    assert len(client.predict_batch([row, row])["predictions"]) == 2
-    assert client.model()["version"] == "3"
-    with pytest.raises(ServingError) as raised:
-        client.predict({**row, "sepal length (cm)": 100.0})
-    assert raised.value.status == 422 and raised.value.request_id
-    assert not ServingClient("http://127.0.0.1:9", timeout_s=1).ready()
 
 
 def _post_timed(url: str, body: dict[str, Any], results: list[tuple[int, float, str]]) -> None:

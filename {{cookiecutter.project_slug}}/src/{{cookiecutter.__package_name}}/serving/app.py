@@ -25,7 +25,7 @@ from contextlib import asynccontextmanager
 from types import FrameType
 from typing import Any
 
-from asgi_correlation_id import CorrelationIdMiddleware, correlation_id
+from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
@@ -121,7 +121,7 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
         (method, route.path)
         for router in routers
         for route in router.routes
-        if isinstance(route, APIRoute) and not _takes_uploads(route)
+        if isinstance(route, APIRoute) and _takes_json(route)
         for method in BODY_METHODS.intersection(route.methods or ())
     }
     # Added innermost first: CorrelationId -> RequestContext -> CORS -> BodyLimit -> JsonOnly.
@@ -155,10 +155,10 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
     return app
 
 
-def _takes_uploads(route: APIRoute) -> bool:
-    """The image task's /predict routes read multipart/form-data, not JSON."""
+def _takes_json(route: APIRoute) -> bool:
+    """Routes whose body is JSON (a form's uploads are not)."""
     field = route.body_field
-    return field is not None and getattr(field.field_info, "media_type", "") != "application/json"
+    return field is None or getattr(field.field_info, "media_type", "") == "application/json"
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -223,12 +223,9 @@ class RequestContextMiddleware:
             )
         finally:
             self.in_flight -= 1
-            request_id = correlation_id.get() or "-"
-            self._record(scope, status, error_kind, time.perf_counter() - started, request_id)
+            self._record(scope, status, error_kind, time.perf_counter() - started)
 
-    def _record(
-        self, scope: Scope, status: int, kind: str | None, seconds: float, request_id: str
-    ) -> None:
+    def _record(self, scope: Scope, status: int, kind: str | None, seconds: float) -> None:
         route: Any = scope.get("route")
         path = getattr(route, "path", None)
         if path is None:
@@ -253,7 +250,6 @@ class RequestContextMiddleware:
                 # makeRecord + handle: what ``logger.log`` does minus finding the caller's
                 # frame (a quarter of the access log's cost; the line is always this one).
                 extra = {
-                    "request_id": request_id,
                     "method": scope["method"],
                     "path": path,
                     "status": status,

@@ -81,11 +81,6 @@ class ServingMetrics:
             ["name", "version"],
             registry=self.registry,
         )
-        self.inline = Gauge(
-            "serving_inline",
-            "1 while single rows are predicted on the event loop (a tiny model).",
-            registry=self.registry,
-        )
         self.classes: Counter | None = None
         self.values: Histogram | None = None
         self.predictions_recorded = Counter(

@@ -12,7 +12,7 @@ import asyncio
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -26,7 +26,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     for code, text in {
         400: "Malformed JSON",
         413: "Body or batch too large",
-        415: "Not application/json (multipart/form-data for images)",
+        415: "Not application/json",
         422: "Invalid body: wrong type, missing or unknown field, out of range; a bad image",
         500: "The model failed (details in the server log, under the request id)",
         503: "Model not ready, overloaded or shutting down",
@@ -95,25 +95,10 @@ def predictions_router(schemas: ApiSchemas) -> APIRouter:
             """``{"rows": [...]}`` with at most SERVING_MAX_BATCH rows; answers in order."""
             return await service.predict(batch.rows, prediction_id)  # type: ignore[attr-defined]
 
-    else:
+    else:  # the image task: uploads instead of rows
+        from .images import add_image_routes  # noqa: PLC0415 - only the image task has it
 
-        @router.post("/predict", response_model=schemas.prediction, summary="Predict one image")
-        async def predict_image(
-            file: UploadFile, service: ServiceDep, prediction_id: PredictionId
-        ) -> Any:
-            """A PNG or JPEG upload (form field ``file``), judged by its content."""
-            return await service.predict_images([file], prediction_id, single=True)
-
-        @router.post(
-            "/predict/batch",
-            response_model=schemas.batch_prediction,
-            summary="Predict several images",
-        )
-        async def predict_images(
-            files: list[UploadFile], service: ServiceDep, prediction_id: PredictionId
-        ) -> Any:
-            """Up to SERVING_MAX_IMAGES uploads (form field ``files``); answers in order."""
-            return await service.predict_images(files, prediction_id)
+        add_image_routes(router, schemas)
 
     @router.post(
         "/feedback",
