@@ -75,8 +75,7 @@ def test_an_unreadable_file_is_named_in_the_reason(iris_dir: Path, name: str) ->
 def test_slow_inference_answers_504_at_the_deadline_and_503_when_overloaded(
     iris_dir: Path,
 ) -> None:
-    """Every prediction runs in the inference thread: a model that turns slow is answered
-    at the deadline, not when it returns, and requests beyond the queue's bound get 503."""
+    """A model turning slow is answered at the deadline, not when it returns (S10, S11)."""
     slow = wrapping_loader(lambda model: Slow(model, 0.0))
     with app_client(iris_dir, loader=slow, timeout_s=0.2, max_concurrency=1) as client:
         model = client.app.state.serving.service.predictor.model  # type: ignore[attr-defined]

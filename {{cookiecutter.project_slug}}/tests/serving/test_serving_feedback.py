@@ -197,7 +197,7 @@ def test_a_reused_client_request_id_never_overwrites_a_prediction(
     recorded = [(r["request_id"], r["inputs"][name], r["outcome"]) for r in rows_of(log)]
     assert recorded == [(ids[0], row[name], label), (ids[1], other[name], None)]
     access = [r for r in serving_logs.records if getattr(r, "path", None) == "/predict"]
-    assert [(r.request_id, r.prediction_id) for r in access] == [("same", i) for i in ids]  # type: ignore[attr-defined]
+    assert [(r.correlation_id, r.prediction_id) for r in access] == [("same", i) for i in ids]  # type: ignore[attr-defined]
 
 
 def test_the_log_never_replaces_a_logged_request(tmp_path: Path) -> None:

@@ -223,8 +223,9 @@ def test_idle_and_half_sent_connections_do_not_take_the_service_down(
     closed = "serving_connections_closed_total"
     assert _metric(metrics, closed, 'reason="idle_timeout"') == 150
     assert _metric(metrics, closed, 'reason="header_timeout"') == 100
-    assert _metric(metrics, "serving_errors_total", 'kind="read_timeout"') == 40
-    assert _metric(metrics, "serving_errors_total", 'kind="overloaded"') == 11
+    for status, count in (("408", 40), ("503", 11)):
+        labels = f'handler="/predict",method="POST",status="{status}"'
+        assert _metric(metrics, "http_requests_total", labels) == count
 
 
 def test_feedback_right_after_its_prediction_succeeds_on_any_worker(

@@ -23,13 +23,13 @@ import time
 from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
 from types import FrameType
-from typing import Any
 
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
+from prometheus_fastapi_instrumentator import Instrumentator, metrics
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -38,7 +38,7 @@ from .. import PROJECT_DESCRIPTION, PROJECT_NAME, __version__
 from ..bundle import BundleError, load_bundle, read_metadata
 from . import routes
 from .cli import configure_logging
-from .metrics import CONNECTIONS_CLOSED, ServingMetrics
+from .metrics import CONNECTIONS_CLOSED, LATENCY_BUCKETS, ServingMetrics
 from .model import Loader, ServingState
 from .schemas import (
     ApiError,
@@ -52,16 +52,6 @@ from .settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 QUIET_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
-# Metric label for requests refused before routing (415, 413): only known paths, so an
-# attacker's random URLs cannot blow up the number of time series.
-KNOWN_PATHS = QUIET_PATHS | {
-    "/predict",
-    "/predict/batch",
-    "/feedback",
-    "/model",
-    "/docs",
-    "/openapi.json",
-}
 CLOSE = {"Connection": "close"}  # the rest of a refused body is not read
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # a client's X-Request-ID, else a new one
@@ -142,10 +132,16 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
         )
     app.add_middleware(
         RequestContextMiddleware,
-        metrics=serving_metrics,
         access_log=settings.access_log,
         max_in_flight=settings.max_in_flight,
     )
+    # requests by route and status, and their latency, refusals by the middleware above
+    # included; paths without a route count as "none" (random URLs add no time series)
+    registry = serving_metrics.registry
+    Instrumentator(should_group_status_codes=False, registry=registry).add(
+        metrics.requests(registry=registry),
+        metrics.latency(buckets=LATENCY_BUCKETS, should_include_status=False, registry=registry),
+    ).instrument(app).expose(app, include_in_schema=False)
     app.add_middleware(
         CorrelationIdMiddleware,
         header_name="X-Request-ID",
@@ -169,21 +165,13 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 
 
 class RequestContextMiddleware:
-    """Requests in flight, metrics and one access-log line per request."""
+    """Requests in flight, a generic 500 for a bug, and one access-log line per request."""
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        metrics: ServingMetrics,
-        access_log: bool = True,
-        max_in_flight: int = 256,
-    ) -> None:
+    def __init__(self, app: ASGIApp, access_log: bool = True, max_in_flight: int = 256) -> None:
         self.app = app
-        self.metrics = metrics
         self.access_log = access_log
         self.max_in_flight = max_in_flight
         self.in_flight = 0
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -192,17 +180,13 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})
         started = time.perf_counter()
         status = 500
-        error_kind: str | None = None
         response_started = False
 
-        async def send_with_id(message: Message) -> None:
-            nonlocal status, error_kind, response_started
+        async def send_tracked(message: Message) -> None:
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                for key, value in message.get("headers", []):
-                    if key == b"x-error-kind":
-                        error_kind = value.decode()
             await send(message)
 
         app = self.app
@@ -210,58 +194,39 @@ class RequestContextMiddleware:
             app = error_response(503, "overloaded, retry later", {"Retry-After": "1"}, "overloaded")
         self.in_flight += 1
         try:
-            await app(scope, receive, send_with_id)
+            await app(scope, receive, send_tracked)
         except ClientDisconnect:  # nobody to answer; 499 is nginx's code for it
-            status, error_kind = 499, "client_disconnected"
+            status = 499
         except Exception as error:  # a bug, not a client mistake: log it, answer generically
             logger.error("unhandled error: %s", type(error).__name__, exc_info=error)
             if response_started:
                 raise  # the response had started; nothing sensible can be sent any more
-            error_kind = "internal"
             await error_response(500, "internal server error", kind="internal")(
-                scope, receive, send_with_id
+                scope, receive, send_tracked
             )
         finally:
             self.in_flight -= 1
-            self._record(scope, status, error_kind, time.perf_counter() - started)
+            if self.access_log:
+                self._log(scope, status, time.perf_counter() - started)
 
-    def _record(self, scope: Scope, status: int, kind: str | None, seconds: float) -> None:
-        route: Any = scope.get("route")
-        path = getattr(route, "path", None)
-        if path is None:
-            path = scope["path"] if scope["path"] in KNOWN_PATHS else "unmatched"
-        key = (path, scope["method"], status)
-        children = self._children.get(key)
-        if children is None:  # labels() takes a lock and builds a tuple: do it once per key
-            children = (
-                self.metrics.requests.labels(
-                    route=path, method=scope["method"], status=str(status)
-                ),
-                self.metrics.latency.labels(route=path),
+    def _log(self, scope: Scope, status: int, seconds: float) -> None:
+        path = getattr(scope.get("route"), "path", scope["path"])
+        level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
+        if logger.isEnabledFor(level):
+            # makeRecord + handle: what ``logger.log`` does minus finding the caller's
+            # frame (a quarter of the access log's cost; the line is always this one).
+            extra = {
+                "method": scope["method"],
+                "path": path,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 3),
+            }
+            if "prediction_id" in scope["state"]:  # ties the client's id to the server's
+                extra["prediction_id"] = scope["state"]["prediction_id"]
+            record = logger.makeRecord(
+                logger.name, level, __file__, 0, "request", (), None, None, extra
             )
-            self._children[key] = children
-        children[0].inc()
-        children[1].observe(seconds)
-        if status >= 400:
-            self.metrics.errors.labels(kind=kind or f"http_{status}").inc()
-        if self.access_log:
-            level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
-            if logger.isEnabledFor(level):
-                # makeRecord + handle: what ``logger.log`` does minus finding the caller's
-                # frame (a quarter of the access log's cost; the line is always this one).
-                extra = {
-                    "method": scope["method"],
-                    "path": path,
-                    "status": status,
-                    "duration_ms": round(seconds * 1000, 3),
-                }
-                if "prediction_id" in scope["state"]:  # ties the client's id to the server's
-                    extra["prediction_id"] = scope["state"]["prediction_id"]
-                logger.handle(
-                    logger.makeRecord(
-                        logger.name, level, __file__, 0, "request", (), None, None, extra
-                    )
-                )
+            logger.handle(record)
 
 
 class BodyLimitMiddleware:

@@ -27,7 +27,7 @@ from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 from ..bundle import read_metadata
-from ..features import DatasetSpec
+from .schemas import example_row
 from .settings import get_settings
 
 LOGGER_NAME = __name__.rsplit(".", 1)[0]  # "<package>.serving"
@@ -83,15 +83,6 @@ def uvicorn_log_config(level: str) -> dict[str, Any]:
 
 
 PACKAGE = __package__.rsplit(".", 1)[0]
-
-
-def example_row(spec: DatasetSpec) -> dict[str, float]:
-    """A valid row: the middle of each feature's training range."""
-    row = {}
-    for feature in spec.features:
-        middle = (feature.minimum + feature.maximum) / 2
-        row[feature.name] = float(round(middle)) if feature.dtype == "int" else round(middle, 4)
-    return row
 
 
 def serve_and_predict(

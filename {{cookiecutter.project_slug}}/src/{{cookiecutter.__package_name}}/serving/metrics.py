@@ -46,29 +46,15 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 
 
 class ServingMetrics:
-    """Request counts, latency, errors by kind, and the distribution of predictions."""
+    """The model's metrics: readiness, predictions, recording and feedback.
+
+    Requests by route and status and their latency are prometheus-fastapi-instrumentator's
+    ``http_requests_total`` and ``http_request_duration_seconds`` (``app.py``), in the same
+    registry.
+    """
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.requests = Counter(
-            "serving_requests",
-            "HTTP requests by route, method and status.",
-            ["route", "method", "status"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "serving_request_duration_seconds",
-            "Time from request start to response end.",
-            ["route"],
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
-        )
-        self.errors = Counter(
-            "serving_errors",
-            "Refused or failed requests by kind.",
-            ["kind"],
-            registry=self.registry,
-        )
         self.predicted_rows = Counter(
             "serving_predicted_rows", "Rows predicted.", registry=self.registry
         )

@@ -1,4 +1,4 @@
-"""The HTTP routes: /predict, /predict/batch, /feedback, /model, /health/*, /metrics. Yours to edit.
+"""The HTTP routes: /predict, /predict/batch, /feedback, /model, /health/*. Yours to edit.
 
 Written as FastAPI's tutorial writes them: the request model is a typed parameter, the
 response model is declared, the model service comes through ``Depends``, and failures are
@@ -12,9 +12,8 @@ import asyncio
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .metrics import RecordingUnavailable, new_prediction_id, written_by
 from .model import ModelService, ServingState
@@ -186,9 +185,3 @@ async def model_info(service: ServiceDep) -> ModelInfo:
         features=metadata.spec.features,
         classes=metadata.spec.classes,
     )
-
-
-@router.get("/metrics", include_in_schema=False)
-async def metrics(state: StateDep) -> Response:
-    """Prometheus text format, from this app's own registry."""
-    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
