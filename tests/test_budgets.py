@@ -31,12 +31,12 @@ HOOK_BUDGET = 150
 READ_BUDGETS = {"M1": 800, "M2": 1500, "M4": 2400}
 # Issue 15, still open: row -> the figure it stands at now (a ceiling until it meets its budget).
 OVER_BUDGET = {
-    "src/": 4336,
-    "serving package": 1513,
+    "src/": 4296,
+    "serving package": 1473,
     "monitoring": 506,
-    "generated tests": 3554,
+    "generated tests": 3553,
     "M2: lines a student must read": 1676,
-    "M4: lines a student must read": 3830,
+    "M4: lines a student must read": 3790,
 }
 
 

@@ -25,7 +25,7 @@ from contextlib import asynccontextmanager
 from types import FrameType
 
 from asgi_correlation_id import CorrelationIdMiddleware
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
@@ -41,7 +41,6 @@ from .cli import configure_logging
 from .metrics import CONNECTIONS_CLOSED, LATENCY_BUCKETS, ServingMetrics
 from .model import Loader, ServingState
 from .schemas import (
-    ApiError,
     ApiSchemas,
     build_schemas,
     error_response,
@@ -191,7 +190,7 @@ class RequestContextMiddleware:
 
         app = self.app
         if self.in_flight >= self.max_in_flight and scope["path"] not in QUIET_PATHS:
-            app = error_response(503, "overloaded, retry later", {"Retry-After": "1"}, "overloaded")
+            app = error_response(503, "overloaded, retry later", {"Retry-After": "1"})
         self.in_flight += 1
         try:
             await app(scope, receive, send_tracked)
@@ -201,9 +200,7 @@ class RequestContextMiddleware:
             logger.error("unhandled error: %s", type(error).__name__, exc_info=error)
             if response_started:
                 raise  # the response had started; nothing sensible can be sent any more
-            await error_response(500, "internal server error", kind="internal")(
-                scope, receive, send_tracked
-            )
+            await error_response(500, "internal server error")(scope, receive, send_tracked)
         finally:
             self.in_flight -= 1
             if self.access_log:
@@ -245,9 +242,7 @@ class BodyLimitMiddleware:
             return
         declared = _header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await error_response(413, self._too_large, CLOSE, "body_too_large")(
-                scope, receive, send
-            )
+            await error_response(413, self._too_large, CLOSE)(scope, receive, send)
             return
         received = 0
         started = False
@@ -260,11 +255,11 @@ class BodyLimitMiddleware:
                     message = await receive()
             except TimeoutError:
                 detail = f"request body not received within {self.read_timeout_s:g} s"
-                raise ApiError(408, detail, "read_timeout", CLOSE) from None
+                raise HTTPException(408, detail, CLOSE) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise ApiError(413, self._too_large, "body_too_large", CLOSE)
+                    raise HTTPException(413, self._too_large, CLOSE)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -275,12 +270,10 @@ class BodyLimitMiddleware:
 
         try:
             await self.app(scope, counting_receive, tracking_send)
-        except ApiError as error:  # raised outside FastAPI's handlers (no route read the body)
+        except HTTPException as error:  # raised outside FastAPI's handlers (no route read the body)
             if started:
                 raise
-            response = error_response(
-                error.status_code, error.detail, dict(error.headers or {}), error.kind
-            )
+            response = error_response(error.status_code, error.detail, error.headers)
             await response(scope, receive, send)
 
 
@@ -305,9 +298,7 @@ class JsonOnlyMiddleware:
             )
             charset = params.strip().removeprefix("charset=").strip('"') if params else "utf-8"
             if not is_json or charset not in {"utf-8", "utf8"}:
-                response = error_response(
-                    415, "send the body as application/json (UTF-8)", kind="unsupported_media_type"
-                )
+                response = error_response(415, "send the body as application/json (UTF-8)")
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -371,12 +362,12 @@ class DeadlineH11Protocol(H11Protocol):
         """Count a connection closed with half a head or before any request; then close."""
         if not self.transport.is_closing():
             if self.conn.trailing_data[0]:
-                CONNECTIONS_CLOSED["header_timeout"] += 1
+                CONNECTIONS_CLOSED.labels(reason="header_timeout").inc()
             elif self.cycle is None:
-                CONNECTIONS_CLOSED["idle_timeout"] += 1
+                CONNECTIONS_CLOSED.labels(reason="idle_timeout").inc()
         super().timeout_keep_alive_handler()
 
     def send_400_response(self, msg: str) -> None:
         """Count the requests h11 could not parse (uvicorn answers them 400 and closes)."""
-        CONNECTIONS_CLOSED["malformed_request"] += 1
+        CONNECTIONS_CLOSED.labels(reason="malformed_request").inc()
         super().send_400_response(msg)

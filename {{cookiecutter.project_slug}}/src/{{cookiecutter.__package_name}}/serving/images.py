@@ -10,14 +10,14 @@ import json
 from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, UploadFile
+from fastapi import APIRouter, HTTPException, UploadFile
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ..images import TooManyPixels, decode
 from .model import ModelService
 from .routes import PredictionId, ServiceDep
-from .schemas import ApiError, ApiSchemas
+from .schemas import ApiSchemas
 
 INLINE_PIXELS = 256 * 256  # uploads up to this size are decoded on the event loop (< 1 ms)
 
@@ -39,9 +39,7 @@ async def predict_images(
 ) -> dict[str, Any]:
     """Decode the uploads, then predict them in one call."""
     if len(files) > max_images:
-        raise ApiError(
-            413, f"{len(files)} images: at most {max_images} per request", "batch_too_large"
-        )
+        raise HTTPException(413, f"{len(files)} images: at most {max_images} per request")
     size = service.metadata.spec.image_size or 0
     decoded = []
     for index, file in enumerate(files):
@@ -52,7 +50,7 @@ async def predict_images(
             except TooManyPixels:  # a large one must not stall the other requests
                 decoded.append(await asyncio.to_thread(decode, data, size))
         except ValueError as error:
-            raise ApiError(422, f"image {index}: {error}", "bad_image") from None
+            raise HTTPException(422, f"image {index}: {error}") from None
     matrix = np.vstack([features for features, _ in decoded])
     return await service.predict_matrix(
         matrix,

@@ -21,13 +21,14 @@ from typing import Any
 import numpy as np
 import sklearn
 from asgi_correlation_id import correlation_id
+from fastapi import HTTPException
 from pydantic import BaseModel
 from threadpoolctl import threadpool_limits
 
 from ..bundle import BundleError, ModelMetadata
 from ..features import DatasetSpec
 from .metrics import PredictionRecorder, ServingMetrics
-from .schemas import ApiError, attribute_names
+from .schemas import attribute_names
 from .settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -177,9 +178,9 @@ class ModelService:
     ) -> dict[str, Any]:
         """Predict ``matrix`` in the inference thread; log ``{log_key: [log_items()]}``."""
         if self.stopping:
-            raise ApiError(503, "shutting down", "shutting_down")
+            raise HTTPException(503, "shutting down")
         if self.pending >= self.settings.max_concurrency:
-            raise ApiError(503, "overloaded, retry later", "overloaded", {"Retry-After": "1"})
+            raise HTTPException(503, "overloaded, retry later", {"Retry-After": "1"})
         self.pending += 1
         try:
             call = asyncio.get_running_loop().run_in_executor(
@@ -187,12 +188,12 @@ class ModelService:
             )
             answers = await asyncio.wait_for(call, self.settings.timeout_s)
         except TimeoutError as error:
-            raise ApiError(504, "prediction timed out", "timeout") from error
+            raise HTTPException(504, "prediction timed out") from error
         except Exception as error:  # the cause goes to the log; the client gets a generic 500
             request_ids = [correlation_id.get() or "-"]
             message = f"prediction failed: {type(error).__name__}: {error}"
             logger.error(message, exc_info=error, extra={"request_ids": request_ids})
-            raise ApiError(500, "prediction failed", "model_error") from error
+            raise HTTPException(500, "prediction failed") from error
         finally:
             self.pending -= 1
         predictions = [answer["prediction"] for answer in answers]

@@ -2,7 +2,7 @@
 
 Written as FastAPI's tutorial writes them: the request model is a typed parameter, the
 response model is declared, the model service comes through ``Depends``, and failures are
-exceptions that the handlers in ``errors.py`` turn into JSON. The request and response
+``HTTPException``s that the handlers in ``schemas.py`` turn into JSON. The request and response
 models are built from the model's DatasetSpec (``schemas.py``), so ``predictions_router``
 declares those routes once ``app.py`` has read the spec; no ``from __future__ import
 annotations`` here, because FastAPI reads the parameter types at declaration.
@@ -12,12 +12,12 @@ import asyncio
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from .metrics import RecordingUnavailable, new_prediction_id, written_by
 from .model import ModelService, ServingState
-from .schemas import ApiError, ApiSchemas, ErrorResponse, ModelInfo
+from .schemas import ApiSchemas, ErrorResponse, ModelInfo
 
 POLL_S = 0.1  # how often feedback looks again for a prediction another worker has not written
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -51,7 +51,7 @@ StateDep = Annotated[ServingState, Depends(get_state)]
 async def get_service(state: StateDep) -> ModelService:
     """The model service, or 503 while no verified model is loaded."""
     if state.service is None:
-        raise ApiError(503, f"model not ready: {state.reason}", "not_ready", {"Retry-After": "5"})
+        raise HTTPException(503, f"model not ready: {state.reason}", {"Retry-After": "5"})
     return state.service
 
 
@@ -114,11 +114,10 @@ def predictions_router(schemas: ApiSchemas) -> APIRouter:
         """
         recorder = service.recorder
         if recorder is None:
-            raise ApiError(
+            raise HTTPException(
                 409,
                 "recording predictions is off (SERVING_RECORD_PREDICTIONS=false): "
                 "no prediction to attach feedback to",
-                "recording_off",
             )
         prediction_id, outcomes = body.prediction_id, body.values()  # type: ignore[attr-defined]
         deadline = written_by(prediction_id)
@@ -128,17 +127,15 @@ def predictions_router(schemas: ApiSchemas) -> APIRouter:
             ) is None and time.time() < deadline:
                 await asyncio.sleep(POLL_S)
         except ValueError as error:
-            raise ApiError(422, str(error), "feedback_count") from error
+            raise HTTPException(422, str(error)) from error
         except RecordingUnavailable as error:
-            raise ApiError(
-                503, "the prediction log is unavailable", "log_unavailable", {"Retry-After": "5"}
-            ) from error
+            detail = "the prediction log is unavailable"
+            raise HTTPException(503, detail, {"Retry-After": "5"}) from error
         if predictions is None:
-            raise ApiError(
+            raise HTTPException(
                 404,
                 f"no recorded prediction has id {prediction_id!r} "
                 "(unknown, or removed by the log's rotation)",
-                "unknown_prediction_id",
             )
         service.metrics.observe_feedback(predictions, outcomes)
         return {"prediction_id": prediction_id, "rows": len(outcomes)}
