@@ -113,7 +113,8 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
         if isinstance(route, APIRoute) and _takes_json(route)
         for method in BODY_METHODS.intersection(route.methods or ())
     }
-    # Added innermost first: CorrelationId -> RequestContext -> CORS -> BodyLimit -> JsonOnly.
+    # Added innermost first; outermost to innermost: CorrelationId -> Instrumentator (metrics)
+    # -> RequestContext -> CORS -> BodyLimit -> JsonOnly.
     app.add_middleware(JsonOnlyMiddleware, body_routes=body_routes)
     app.add_middleware(
         BodyLimitMiddleware,
