@@ -109,6 +109,7 @@ REMOVED_PATHS: dict[str, list[str]] = {
         "src/{package}/stages/prepare_images.py",
         "src/{package}/stages/validate_images.py",
         "tests/test_images.py",
+        "src/{package}/serving/images.py",
         "tests/serving/test_serving_images.py",
         "tests/test_monitoring_images.py",
         "docs/images.md",

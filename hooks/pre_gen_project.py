@@ -47,11 +47,12 @@ TAKEN_NAMES = """
     narwhals nbclient nbformat nest_asyncio2 networkx nodeenv numpy nvidia_ml_py omegaconf
     opentelemetry opentelemetry_api opentelemetry_proto opentelemetry_sdk
     opentelemetry_semantic_conventions orjson packaging pandas papermill parso pathspec pexpect
-    pillow platformdirs pluggy pre_commit prettytable prometheus_client prompt_toolkit propcache
-    protobuf psutil ptyprocess public pure_eval py py_cpuinfo pyarrow pyasn1 pyasn1_modules
-    pycountry pycparser pydantic pydantic_core pydantic_settings pydevd_plugins pydot pygit2
-    pygments pygtrie pylab pylint pynvml pyparsing pytest pytest_cov python_dateutil
-    python_discovery python_dotenv python_multipart pyyaml pyzmq questionary rapidfuzz
+    pillow platformdirs pluggy pre_commit prettytable prometheus_client
+    prometheus_fastapi_instrumentator prompt_toolkit propcache protobuf psutil ptyprocess public
+    pure_eval py py_cpuinfo pyarrow pyasn1 pyasn1_modules pycountry pycparser pydantic
+    pydantic_core pydantic_settings pydevd_plugins pydot pygit2 pygments pygtrie pylab pylint
+    pynvml pyparsing pytest pytest_cov python_dateutil python_discovery python_dotenv
+    python_json_logger python_multipart pythonjsonlogger pyyaml pyzmq questionary rapidfuzz
     referencing requests rich rpds rpds_py ruamel ruamel_yaml ruff s3fs scikit_learn scipy
     scmrepo semver setuptools shellingham shortuuid shtab six sklearn skops smmap
     sortedcontainers sqlalchemy sqlparse sqltrie stack_data starlette stevedore tabulate

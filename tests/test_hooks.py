@@ -54,6 +54,8 @@ def test_the_task_picks_the_image_or_the_tabular_modules() -> None:
     tabular = parts.removed_paths({**ANSWERS, "ml_task": "regression"})
     assert "src/demo/stages/prepare.py" in image and "src/demo/images.py" not in image
     assert "src/demo/images.py" in tabular and "src/demo/stages/prepare.py" not in tabular
+    # the image uploads of the serving app (issue 15: the tabular render carries none of it)
+    assert "src/demo/serving/images.py" in tabular and "src/demo/serving/images.py" not in image
 
 
 def test_pre_gen_main_accepts_good_answers(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -125,6 +125,7 @@ DISTRIBUTIONS = {
     "vl_convert": "vl-convert-python",
     "PIL": "pillow",
     "asgi_correlation_id": "asgi-correlation-id",
+    "pythonjsonlogger": "python-json-logger",
 }
 
 

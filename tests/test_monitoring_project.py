@@ -114,8 +114,8 @@ def test_alerts_cover_errors_latency_drift_and_feedback(project: Path) -> None:
     assert set(rules) == ALERTS
     used = set().union(*(metric_names(rule["expr"]) for rule in rules.values()))
     assert {
-        "serving_requests_total",
-        "serving_request_duration_seconds_bucket",
+        "http_requests_total",
+        "http_request_duration_seconds_bucket",
         "model_drift_share",
         "model_needs_retraining",
         "model_feedback_total",
@@ -140,11 +140,11 @@ def test_dashboard_shows_drift_and_live_accuracy_next_to_latency_and_errors(
     accuracy = by_metric["model_feedback_total"][0]
     assert "accuracy" in accuracy["title"].lower()
     # Live accuracy shares its chart with the 5xx share, live error with p99 latency.
-    assert "serving_requests_total" in set().union(
+    assert "http_requests_total" in set().union(
         *(metric_names(t["expr"]) for t in accuracy["targets"])
     )
     live_error = by_metric["model_feedback_abs_error_count"][0]
-    assert "serving_request_duration_seconds_bucket" in set().union(
+    assert "http_request_duration_seconds_bucket" in set().union(
         *(metric_names(t["expr"]) for t in live_error["targets"])
     )
     ids = [panel["id"] for panel in panels]
@@ -359,7 +359,7 @@ def test_feedback_loop_real_app_real_prometheus_and_a_drift_report(
         share = scraped("model_drift_share")[0]["value"][1]
         assert float(share) == pytest.approx(summary["drift_share"])
         wait_for("feedback", lambda: scraped('model_feedback_total{result="wrong"} == 10'))
-        requests = scraped('sum(serving_requests_total{route="/predict/batch"})')
+        requests = scraped('sum(http_requests_total{handler="/predict/batch"})')
         assert float(requests[0]["value"][1]) >= 30
         pending = wait_for(  # firing needs 15 minutes (`for: 15m`): pending proves it matched
             "the retraining alert", lambda: scraped('ALERTS{alertname="ModelNeedsRetraining"}')

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.tier2
 # reproducible with the command printed in the report.
 MAX_EXAMPLES = 25
 SEED = 20261203
-BATCH = {"SERVING_MAX_BATCH": "4", "SERVING_INLINE_MAX_MS": "0"}
+BATCH = {"SERVING_MAX_BATCH": "4"}
 # Random bytes are schema-valid uploads; the app refuses all but a decodable PNG or JPEG
 # with a documented 422 naming the problem, which every other check still holds it to.
 UPLOADS_MAY_BE_REFUSED = """

@@ -153,7 +153,7 @@ def test_generated_api_serves_its_bundle(
         status, refused = call(base + "/predict", {**row, first: "1"})
         assert status == 422 and refused["detail"][0]["loc"] == ["body", first]
         status, metrics = call(base + "/metrics")
-        assert status == 200 and "serving_requests_total" in metrics
+        assert status == 200 and "http_requests_total" in metrics
         assert "model_predictions_dropped_total" in metrics
     finally:
         if server.poll() is None:

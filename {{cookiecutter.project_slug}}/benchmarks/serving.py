@@ -3,10 +3,8 @@
 Runs a bounded load (``wrk`` if installed, else a small asyncio client) against real
 uvicorn processes on 127.0.0.1 and prints req/s, p50 and p99 with ratios:
 
-- this app, single rows and batches of 100, and single rows with the inline path off
-  (``SERVING_INLINE_MAX_MS=0``: every row through the inference thread); the ``serve``
-  command with 1 and 2 workers, and ``uvicorn --workers 2`` (which loses TCP_NODELAY:
-  see docs/serving.md);
+- this app, single rows and batches of 100; the ``serve`` command with 1 and 2 workers,
+  and ``uvicorn --workers 2`` (which loses TCP_NODELAY: see docs/serving.md);
 - ``mlflow models serve --env-manager local`` on the same model (if MLflow is installed);
 - a FastAPI endpoint returning a constant (the ceiling for any FastAPI app here);
 - a random forest (a slow model), one connection, against its in-process predict time;
@@ -307,18 +305,13 @@ def app_scenarios(
     args: argparse.Namespace,
     workdir: Path,
 ) -> dict[str, Result]:
-    """This app: single rows, batches of 100, and single rows with the inline path off."""
+    """This app: single rows and batches of 100."""
     one, batch = bodies
     results: dict[str, Result] = {}
     with server(app_cmd, "/health/ready", env) as url:
         results["app"] = load("this app, 1 row", url + "/predict", one, args, workdir)
         results["app_batch"] = load(
             "this app, batch of 100", url + "/predict/batch", batch, args, workdir, rows=100
-        )
-    thread_env = {**env, "SERVING_INLINE_MAX_MS": "0"}
-    with server(app_cmd, "/health/ready", thread_env) as url:
-        results["app_thread"] = load(
-            "this app, 1 row, thread path", url + "/predict", one, args, workdir
         )
     return results
 
@@ -591,13 +584,6 @@ def print_report(
             "app / constant endpoint, req/s",
             app.requests_per_s / results["constant"].requests_per_s,
             ">= 0.50",
-        )
-    )
-    ratios.append(
-        (
-            "inline / thread path, req/s",
-            app.requests_per_s / results["app_thread"].requests_per_s,
-            "> 1",
         )
     )
     if "mlflow" in results:

@@ -19,7 +19,7 @@ from typing import Any
 READY_PATH = "/health/ready"
 PREDICT_PATH = "/predict"
 METRICS_PATH = "/metrics"
-EXPECTED_METRICS = ("serving_requests_total", "serving_request_duration_seconds", "serving_ready")
+EXPECTED_METRICS = ("http_requests_total", "http_request_duration_seconds", "serving_ready")
 
 
 def request(url: str, body: dict[str, Any] | None = None, timeout: float = 5.0) -> tuple[int, str]:

@@ -7,6 +7,7 @@ model *after* ``load_bundle`` verified it, through ``create_app(loader=...)``.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,11 +26,13 @@ class Wrapped:
     def __init__(self, model: Any) -> None:
         self.model = model
         self.calls = 0
+        self.thread = ""  # the thread that ran the last prediction
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.model, name)
 
     def _output(self, method: str, rows: np.ndarray) -> Any:
+        self.thread = threading.current_thread().name
         return getattr(self.model, method)(rows)
 
     def predict(self, rows: np.ndarray) -> Any:

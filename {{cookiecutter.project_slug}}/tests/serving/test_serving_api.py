@@ -14,7 +14,7 @@ from conftest import app_client, valid_row
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.__package_name }}.bundle import load_bundle
-from {{ cookiecutter.__package_name }}.serving.cli import JsonFormatter
+from {{ cookiecutter.__package_name }}.serving.cli import json_formatter
 
 
 def test_predict_one_row_matches_the_model_in_process(any_model_dir: Path) -> None:
@@ -94,7 +94,7 @@ def test_access_log_is_json_with_the_request_id(iris_dir: Path, serving_logs) ->
     records = [r for r in serving_logs.records if getattr(r, "path", None) == "/predict"]
     assert records and records[-1].status == 200
 
-    line = json.loads(JsonFormatter().format(records[-1]))
+    line = json.loads(json_formatter().format(records[-1]))
     assert line["request_id"] == "log-me-1"
     assert line["status"] == 200 and line["duration_ms"] >= 0
 
@@ -102,12 +102,18 @@ def test_access_log_is_json_with_the_request_id(iris_dir: Path, serving_logs) ->
 def test_metrics_count_requests_predictions_and_errors(client: TestClient, iris_dir: Path) -> None:
     client.post("/predict", json=valid_row(iris_dir))
     client.post("/predict", json={})
+    client.post("/predict", content=b"x", headers={"Content-Type": "text/plain"})  # before routing
+    client.get("/random-path-1")  # counted as handler "none": no new time series per URL
     text = client.get("/metrics").text
-    assert 'serving_requests_total{method="POST",route="/predict",status="200"} 1.0' in text
-    assert 'serving_errors_total{kind="validation"} 1.0' in text
-    assert "serving_request_duration_seconds_bucket" in text
+    predict = 'http_requests_total{handler="/predict",method="POST",status='
+    for status in ('"200"} 1.0', '"415"} 1.0', '"422"} 1.0'):
+        assert predict + status in text
+    assert 'handler="none"' in text and "random-path" not in text
+    assert 'http_request_duration_seconds_bucket{handler="/predict"' in text
     assert 'serving_predicted_class_total{label="versicolor"}' in text
     assert "serving_ready 1.0" in text
+    with app_client(iris_dir) as other:  # each app has its own registry
+        assert predict not in other.get("/metrics").text
 
 
 def test_regression_metrics_have_a_value_histogram(diabetes_dir: Path) -> None:
@@ -115,13 +121,6 @@ def test_regression_metrics_have_a_value_histogram(diabetes_dir: Path) -> None:
         client.post("/predict", json=valid_row(diabetes_dir))
         text = client.get("/metrics").text
     assert "serving_predicted_value_count 1.0" in text
-
-
-def test_two_apps_in_one_process_keep_separate_metrics(iris_dir: Path) -> None:
-    with app_client(iris_dir) as first, app_client(iris_dir) as second:
-        first.post("/predict", json=valid_row(iris_dir))
-        assert 'route="/predict",status="200"' in first.get("/metrics").text
-        assert 'route="/predict",status="200"' not in second.get("/metrics").text
 
 
 def test_docs_on_by_default_and_switchable_off(iris_dir: Path) -> None:

@@ -9,7 +9,9 @@ import hashlib
 import io
 import json
 import shutil
+import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -70,13 +72,29 @@ def test_an_unreadable_file_is_named_in_the_reason(iris_dir: Path, name: str) ->
     assert name in reason and "warm-up" not in reason and str(iris_dir) not in reason
 
 
-def test_slow_inference_times_out_with_504(iris_dir: Path) -> None:
+def test_slow_inference_answers_504_at_the_deadline_and_503_when_overloaded(
+    iris_dir: Path,
+) -> None:
+    """A model turning slow is answered at the deadline, not when it returns (S10, S11)."""
     slow = wrapping_loader(lambda model: Slow(model, 0.0))
-    with app_client(iris_dir, loader=slow, timeout_s=0.2) as client:
-        client.app.state.serving.service.predictor.model.seconds = 1.0  # type: ignore[attr-defined]
-        response = client.post("/predict", json=valid_row(iris_dir))
-    assert response.status_code == 504
-    assert response.json()["detail"] == "prediction timed out"
+    with app_client(iris_dir, loader=slow, timeout_s=0.2, max_concurrency=1) as client:
+        model = client.app.state.serving.service.predictor.model  # type: ignore[attr-defined]
+        assert client.post("/predict", json=valid_row(iris_dir)).status_code == 200
+        assert model.thread.startswith("inference")  # a fast model too: never the event loop
+        model.seconds = 0.6
+        started = time.perf_counter()
+        timed_out = client.post("/predict", json=valid_row(iris_dir))
+        waited = time.perf_counter() - started
+        time.sleep(0.6)  # let the abandoned prediction finish
+        with ThreadPoolExecutor(4) as pool:
+            statuses = list(
+                pool.map(lambda _: client.post("/predict", json=valid_row(iris_dir)), range(4))
+            )
+    assert timed_out.status_code == 504 and waited < 0.5
+    assert timed_out.json()["detail"] == "prediction timed out"
+    codes = sorted(response.status_code for response in statuses)
+    assert 503 in codes and set(codes) <= {503, 504}, codes
+    assert next(r for r in statuses if r.status_code == 503).headers["Retry-After"] == "1"
 
 
 def _copy(source: Path, tmp_path: Path) -> Path:

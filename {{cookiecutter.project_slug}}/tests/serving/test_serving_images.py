@@ -92,12 +92,13 @@ def test_uploads_are_judged_by_content_and_bad_ones_named(
 
 
 def test_batch_answers_in_order_and_logs_hashes_not_images(
-    digits_dir: Path, tmp_path: Path
+    digits_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     zero, one = (encoded(digit(DIGITS.images[index])) for index in (0, 1))
     files = [("files", ("a.png", zero, "image/png")), ("files", ("b.png", one, "image/png"))]
     log = tmp_path / "log.sqlite"
-    with app_client(digits_dir, max_images=4, prediction_log=log) as client:
+    monkeypatch.setenv("SERVING_MAX_IMAGES", "4")
+    with app_client(digits_dir, prediction_log=log) as client:
         response = client.post("/predict/batch", files=files)
         assert [p["prediction"] for p in response.json()["predictions"]] == ["0", "1"]
         too_many = assert_clean_error(client.post("/predict/batch", files=files * 3), 413)

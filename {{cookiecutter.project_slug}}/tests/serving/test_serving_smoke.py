@@ -8,7 +8,8 @@ import pytest
 from conftest import free_port
 
 from {{ cookiecutter.__package_name }}.bundle import read_metadata
-from {{ cookiecutter.__package_name }}.serving.cli import example_row, serve_and_predict
+from {{ cookiecutter.__package_name }}.serving.cli import serve_and_predict
+from {{ cookiecutter.__package_name }}.serving.schemas import example_row
 
 pytestmark = pytest.mark.slow
 
@@ -24,8 +25,7 @@ def test_example_row_is_inside_every_range(iris_dir: Path) -> None:
 def test_serve_and_predict_answers_and_stops(iris_dir: Path) -> None:
     row, answer = serve_and_predict(iris_dir, free_port())
     assert answer["model_version"] == read_metadata(iris_dir).version
-    assert "prediction" in answer
-    assert row
+    assert "prediction" in answer and row == example_row(read_metadata(iris_dir).spec)
 
 
 def test_serve_and_predict_reports_a_server_that_cannot_start(tmp_path: Path) -> None:

@@ -23,13 +23,13 @@ import time
 from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
 from types import FrameType
-from typing import Any
 
-from asgi_correlation_id import CorrelationIdMiddleware, correlation_id
-from fastapi import FastAPI
+from asgi_correlation_id import CorrelationIdMiddleware
+from fastapi import FastAPI, HTTPException
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
+from prometheus_fastapi_instrumentator import Instrumentator, metrics
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -38,10 +38,9 @@ from .. import PROJECT_DESCRIPTION, PROJECT_NAME, __version__
 from ..bundle import BundleError, load_bundle, read_metadata
 from . import routes
 from .cli import configure_logging
-from .metrics import CONNECTIONS_CLOSED, ServingMetrics
+from .metrics import CONNECTIONS_CLOSED, LATENCY_BUCKETS, ServingMetrics
 from .model import Loader, ServingState
 from .schemas import (
-    ApiError,
     ApiSchemas,
     build_schemas,
     error_response,
@@ -52,16 +51,6 @@ from .settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 QUIET_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
-# Metric label for requests refused before routing (415, 413): only known paths, so an
-# attacker's random URLs cannot blow up the number of time series.
-KNOWN_PATHS = QUIET_PATHS | {
-    "/predict",
-    "/predict/batch",
-    "/feedback",
-    "/model",
-    "/docs",
-    "/openapi.json",
-}
 CLOSE = {"Connection": "close"}  # the rest of a refused body is not read
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # a client's X-Request-ID, else a new one
@@ -121,10 +110,11 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
         (method, route.path)
         for router in routers
         for route in router.routes
-        if isinstance(route, APIRoute) and not _takes_uploads(route)
+        if isinstance(route, APIRoute) and _takes_json(route)
         for method in BODY_METHODS.intersection(route.methods or ())
     }
-    # Added innermost first: CorrelationId -> RequestContext -> CORS -> BodyLimit -> JsonOnly.
+    # Added innermost first; outermost to innermost: CorrelationId -> Instrumentator (metrics)
+    # -> RequestContext -> CORS -> BodyLimit -> JsonOnly.
     app.add_middleware(JsonOnlyMiddleware, body_routes=body_routes)
     app.add_middleware(
         BodyLimitMiddleware,
@@ -142,10 +132,16 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
         )
     app.add_middleware(
         RequestContextMiddleware,
-        metrics=serving_metrics,
         access_log=settings.access_log,
         max_in_flight=settings.max_in_flight,
     )
+    # requests by route and status, and their latency, refusals by the middleware above
+    # included; paths without a route count as "none" (random URLs add no time series)
+    registry = serving_metrics.registry
+    Instrumentator(should_group_status_codes=False, registry=registry).add(
+        metrics.requests(registry=registry),
+        metrics.latency(buckets=LATENCY_BUCKETS, should_include_status=False, registry=registry),
+    ).instrument(app).expose(app, include_in_schema=False)
     app.add_middleware(
         CorrelationIdMiddleware,
         header_name="X-Request-ID",
@@ -155,10 +151,10 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
     return app
 
 
-def _takes_uploads(route: APIRoute) -> bool:
-    """The image task's /predict routes read multipart/form-data, not JSON."""
+def _takes_json(route: APIRoute) -> bool:
+    """Routes whose body is JSON (a form's uploads are not)."""
     field = route.body_field
-    return field is not None and getattr(field.field_info, "media_type", "") != "application/json"
+    return field is None or getattr(field.field_info, "media_type", "") == "application/json"
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -169,21 +165,13 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 
 
 class RequestContextMiddleware:
-    """Requests in flight, metrics and one access-log line per request."""
+    """Requests in flight, a generic 500 for a bug, and one access-log line per request."""
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        metrics: ServingMetrics,
-        access_log: bool = True,
-        max_in_flight: int = 256,
-    ) -> None:
+    def __init__(self, app: ASGIApp, access_log: bool = True, max_in_flight: int = 256) -> None:
         self.app = app
-        self.metrics = metrics
         self.access_log = access_log
         self.max_in_flight = max_in_flight
         self.in_flight = 0
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -192,80 +180,51 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})
         started = time.perf_counter()
         status = 500
-        error_kind: str | None = None
         response_started = False
 
-        async def send_with_id(message: Message) -> None:
-            nonlocal status, error_kind, response_started
+        async def send_tracked(message: Message) -> None:
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                for key, value in message.get("headers", []):
-                    if key == b"x-error-kind":
-                        error_kind = value.decode()
             await send(message)
 
         app = self.app
         if self.in_flight >= self.max_in_flight and scope["path"] not in QUIET_PATHS:
-            app = error_response(503, "overloaded, retry later", {"Retry-After": "1"}, "overloaded")
+            app = error_response(503, "overloaded, retry later", {"Retry-After": "1"})
         self.in_flight += 1
         try:
-            await app(scope, receive, send_with_id)
+            await app(scope, receive, send_tracked)
         except ClientDisconnect:  # nobody to answer; 499 is nginx's code for it
-            status, error_kind = 499, "client_disconnected"
+            status = 499
         except Exception as error:  # a bug, not a client mistake: log it, answer generically
             logger.error("unhandled error: %s", type(error).__name__, exc_info=error)
             if response_started:
                 raise  # the response had started; nothing sensible can be sent any more
-            error_kind = "internal"
-            await error_response(500, "internal server error", kind="internal")(
-                scope, receive, send_with_id
-            )
+            await error_response(500, "internal server error")(scope, receive, send_tracked)
         finally:
             self.in_flight -= 1
-            request_id = correlation_id.get() or "-"
-            self._record(scope, status, error_kind, time.perf_counter() - started, request_id)
+            if self.access_log:
+                self._log(scope, status, time.perf_counter() - started)
 
-    def _record(
-        self, scope: Scope, status: int, kind: str | None, seconds: float, request_id: str
-    ) -> None:
-        route: Any = scope.get("route")
-        path = getattr(route, "path", None)
-        if path is None:
-            path = scope["path"] if scope["path"] in KNOWN_PATHS else "unmatched"
-        key = (path, scope["method"], status)
-        children = self._children.get(key)
-        if children is None:  # labels() takes a lock and builds a tuple: do it once per key
-            children = (
-                self.metrics.requests.labels(
-                    route=path, method=scope["method"], status=str(status)
-                ),
-                self.metrics.latency.labels(route=path),
+    def _log(self, scope: Scope, status: int, seconds: float) -> None:
+        path = getattr(scope.get("route"), "path", scope["path"])
+        level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
+        if logger.isEnabledFor(level):
+            # makeRecord + handle: what ``logger.log`` does minus finding the caller's
+            # frame (a quarter of the access log's cost; the line is always this one).
+            extra = {
+                "method": scope["method"],
+                "path": path,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 3),
+            }
+            if "prediction_id" in scope["state"]:  # ties the client's id to the server's
+                extra["prediction_id"] = scope["state"]["prediction_id"]
+            record = logger.makeRecord(
+                logger.name, level, __file__, 0, "request", (), None, None, extra
             )
-            self._children[key] = children
-        children[0].inc()
-        children[1].observe(seconds)
-        if status >= 400:
-            self.metrics.errors.labels(kind=kind or f"http_{status}").inc()
-        if self.access_log:
-            level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
-            if logger.isEnabledFor(level):
-                # makeRecord + handle: what ``logger.log`` does minus finding the caller's
-                # frame (a quarter of the access log's cost; the line is always this one).
-                extra = {
-                    "request_id": request_id,
-                    "method": scope["method"],
-                    "path": path,
-                    "status": status,
-                    "duration_ms": round(seconds * 1000, 3),
-                }
-                if "prediction_id" in scope["state"]:  # ties the client's id to the server's
-                    extra["prediction_id"] = scope["state"]["prediction_id"]
-                logger.handle(
-                    logger.makeRecord(
-                        logger.name, level, __file__, 0, "request", (), None, None, extra
-                    )
-                )
+            logger.handle(record)
 
 
 class BodyLimitMiddleware:
@@ -284,9 +243,7 @@ class BodyLimitMiddleware:
             return
         declared = _header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await error_response(413, self._too_large, CLOSE, "body_too_large")(
-                scope, receive, send
-            )
+            await error_response(413, self._too_large, CLOSE)(scope, receive, send)
             return
         received = 0
         started = False
@@ -299,11 +256,11 @@ class BodyLimitMiddleware:
                     message = await receive()
             except TimeoutError:
                 detail = f"request body not received within {self.read_timeout_s:g} s"
-                raise ApiError(408, detail, "read_timeout", CLOSE) from None
+                raise HTTPException(408, detail, CLOSE) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise ApiError(413, self._too_large, "body_too_large", CLOSE)
+                    raise HTTPException(413, self._too_large, CLOSE)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -314,12 +271,10 @@ class BodyLimitMiddleware:
 
         try:
             await self.app(scope, counting_receive, tracking_send)
-        except ApiError as error:  # raised outside FastAPI's handlers (no route read the body)
+        except HTTPException as error:  # raised outside FastAPI's handlers (no route read the body)
             if started:
                 raise
-            response = error_response(
-                error.status_code, error.detail, dict(error.headers or {}), error.kind
-            )
+            response = error_response(error.status_code, error.detail, error.headers)
             await response(scope, receive, send)
 
 
@@ -344,9 +299,7 @@ class JsonOnlyMiddleware:
             )
             charset = params.strip().removeprefix("charset=").strip('"') if params else "utf-8"
             if not is_json or charset not in {"utf-8", "utf8"}:
-                response = error_response(
-                    415, "send the body as application/json (UTF-8)", kind="unsupported_media_type"
-                )
+                response = error_response(415, "send the body as application/json (UTF-8)")
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -410,12 +363,12 @@ class DeadlineH11Protocol(H11Protocol):
         """Count a connection closed with half a head or before any request; then close."""
         if not self.transport.is_closing():
             if self.conn.trailing_data[0]:
-                CONNECTIONS_CLOSED["header_timeout"] += 1
+                CONNECTIONS_CLOSED.labels(reason="header_timeout").inc()
             elif self.cycle is None:
-                CONNECTIONS_CLOSED["idle_timeout"] += 1
+                CONNECTIONS_CLOSED.labels(reason="idle_timeout").inc()
         super().timeout_keep_alive_handler()
 
     def send_400_response(self, msg: str) -> None:
         """Count the requests h11 could not parse (uvicorn answers them 400 and closes)."""
-        CONNECTIONS_CLOSED["malformed_request"] += 1
+        CONNECTIONS_CLOSED.labels(reason="malformed_request").inc()
         super().send_400_response(msg)

@@ -1,15 +1,14 @@
-"""The ``serve`` command, JSON logs, a client and a smoke check. Plumbing, rarely edited.
+"""The ``serve`` command, JSON logs and the demo's smoke check. Plumbing, rarely edited.
 
 ``serve`` runs uvicorn with the app factory and the production limits. Logs are one JSON
-object per line on stdout, with the request id; written directly (a QueueHandler was
-measured *slower* here: its thread competes for the GIL). ``ServingClient`` needs only the
-standard library (any script or notebook): ``ServingClient(url).predict({"feature": 1.0})``.
-``serve_and_predict`` is the last step of the ``demo`` task: it starts the real server.
+object per line on stdout (python-json-logger), with the request id (asgi-correlation-id's
+log filter); written directly (a QueueHandler was measured *slower* here: its thread
+competes for the GIL). ``serve_and_predict`` is the last step of the ``demo`` task: it
+starts the real server and sends one request with httpx.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
@@ -18,56 +17,43 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
-import uuid
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
+import httpx
 import typer
-from asgi_correlation_id import correlation_id
+from asgi_correlation_id import CorrelationIdFilter
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter
 
 from ..bundle import read_metadata
-from ..features import DatasetSpec
+from .schemas import example_row
 from .settings import get_settings
 
 LOGGER_NAME = __name__.rsplit(".", 1)[0]  # "<package>.serving"
-# Attributes every LogRecord has; anything else was passed with ``extra=`` and is kept.
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
-_STANDARD |= {"color_message", "request_id"}  # uvicorn's coloured copy; ours, read above
+# JSON keys: time, level, logger, message, request_id, then whatever ``extra=`` passed
+LOG_KEYS = {"levelname": "level", "name": "logger", "correlation_id": "request_id"}
 
 
-class JsonFormatter(logging.Formatter):
-    """Render a record as one JSON line (time, level, logger, message, request id, extras)."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", None) or correlation_id.get() or "-",
-        }
-        for key, value in vars(record).items():
-            if key not in _STANDARD:
-                entry[key] = value
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        elif record.exc_text:
-            entry["exception"] = record.exc_text
-        return json.dumps(entry, default=str)
+def json_formatter() -> JsonFormatter:
+    """One JSON object per record (uvicorn's coloured copy of its messages left out)."""
+    return JsonFormatter(
+        "{levelname}{name}{message}",
+        style="{",
+        timestamp="time",
+        rename_fields={**LOG_KEYS, "exc_info": "exception"},
+        reserved_attrs=[*RESERVED_ATTRS, "color_message"],
+    )
 
 
 def configure_logging(level: str) -> logging.Logger:
     """Send this package's logs as JSON to stdout, once (idempotent across app factories)."""
     logger = logging.getLogger(LOGGER_NAME)
     logger.setLevel(level)
-    if not any(getattr(handler, "serving_json", False) for handler in logger.handlers):
+    if not any(isinstance(handler.formatter, JsonFormatter) for handler in logger.handlers):
         handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(JsonFormatter())
-        handler.serving_json = True  # type: ignore[attr-defined]
+        handler.setFormatter(json_formatter())
+        handler.addFilter(CorrelationIdFilter(default_value="-"))
         logger.addHandler(handler)
         logger.propagate = False
     return logger
@@ -78,11 +64,13 @@ def uvicorn_log_config(level: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": f"{__name__}.JsonFormatter"}},
+        "formatters": {"json": {"()": f"{__name__}.json_formatter"}},
+        "filters": {"request_id": {"()": CorrelationIdFilter, "default_value": "-"}},
         "handlers": {
             "stdout": {
                 "class": "logging.StreamHandler",
                 "formatter": "json",
+                "filters": ["request_id"],
                 "stream": "ext://sys.stdout",
             }
         },
@@ -94,86 +82,7 @@ def uvicorn_log_config(level: str) -> dict[str, Any]:
     }
 
 
-class ServingError(RuntimeError):
-    """The API answered with an error; ``status``, ``detail`` and ``request_id`` say which."""
-
-    def __init__(self, status: int, detail: Any, request_id: str | None) -> None:
-        super().__init__(f"HTTP {status}: {detail} (request id {request_id})")
-        self.status = status
-        self.detail = detail
-        self.request_id = request_id
-
-
-class ServingClient:
-    """Calls /predict, /predict/batch, /model and /health/ready."""
-
-    def __init__(self, base_url: str = "http://127.0.0.1:8000", timeout_s: float = 10.0) -> None:
-        if not base_url.startswith(("http://", "https://")):
-            raise ValueError("base_url must start with http:// or https://")
-        self.base_url = base_url.rstrip("/")
-        self.timeout_s = timeout_s
-
-    def predict(self, row: Mapping[str, float]) -> dict[str, Any]:
-        """Prediction for one row (a mapping of feature name to value)."""
-        return self._call("POST", "/predict", dict(row))
-
-    def predict_batch(self, rows: Sequence[Mapping[str, float]]) -> dict[str, Any]:
-        """Predictions for several rows, in order."""
-        return self._call("POST", "/predict/batch", {"rows": [dict(row) for row in rows]})
-
-    def predict_image(self, image: Path) -> dict[str, Any]:
-        """Prediction for one PNG or JPEG file (the image task), as a multipart upload."""
-        boundary = uuid.uuid4().hex
-        head = f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="image"'
-        body = f"{head}\r\n\r\n".encode() + image.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
-        return self._call("POST", "/predict", body, f"multipart/form-data; boundary={boundary}")
-
-    def model(self) -> dict[str, Any]:
-        """Name, version, metrics and training date of the served model."""
-        return self._call("GET", "/model")
-
-    def ready(self) -> bool:
-        """True when the server has a verified model and is not shutting down."""
-        try:
-            self._call("GET", "/health/ready")
-        except (ServingError, OSError):
-            return False
-        return True
-
-    def _call(
-        self, method: str, path: str, payload: Any = None, content_type: str = "application/json"
-    ) -> dict[str, Any]:
-        data = payload
-        if payload is not None and not isinstance(payload, bytes):
-            data = json.dumps(payload, allow_nan=False).encode()
-        request = urllib.request.Request(  # noqa: S310 - the scheme is checked in __init__
-            self.base_url + path,
-            data=data,
-            method=method,
-            headers={"Content-Type": content_type, "X-Request-ID": uuid.uuid4().hex},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310  # nosec B310
-                return dict(json.loads(response.read()))
-        except urllib.error.HTTPError as error:
-            try:
-                body = json.loads(error.read())
-            except ValueError:
-                body = {}
-            detail = body.get("detail", error.reason) if isinstance(body, dict) else error.reason
-            raise ServingError(error.code, detail, error.headers.get("X-Request-ID")) from None
-
-
 PACKAGE = __package__.rsplit(".", 1)[0]
-
-
-def example_row(spec: DatasetSpec) -> dict[str, float]:
-    """A valid row: the middle of each feature's training range."""
-    row = {}
-    for feature in spec.features:
-        middle = (feature.minimum + feature.maximum) / 2
-        row[feature.name] = float(round(middle)) if feature.dtype == "int" else round(middle, 4)
-    return row
 
 
 def serve_and_predict(
@@ -183,24 +92,22 @@ def serve_and_predict(
     # a smoke check is not production traffic: keep it out of the prediction log
     env = {**os.environ, "SERVING_MODEL_DIR": str(model_dir), "SERVING_RECORD_PREDICTIONS": "false"}
     command = [sys.executable, "-m", f"{PACKAGE}.cli", "serve", "--port", str(port)]
+    url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
         # our own interpreter and module, fixed arguments
         process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
         try:
-            client = ServingClient(f"http://127.0.0.1:{port}")
-            deadline = time.monotonic() + timeout_s
-            while not client.ready():
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    tail = log.read().decode(errors="replace")[-2000:]
-                    raise RuntimeError(f"the server did not become ready:\n{tail}")
-                time.sleep(0.2)
+            wait_until_ready(url, process, log, timeout_s)
             spec = read_metadata(model_dir).spec
-            if spec.image_size:  # the image task: the first of the project's images
+            sent: dict[str, Any]
+            if spec.image_size:  # the image task: upload the first of the project's images
                 image = sorted((model_dir.parent / "data/raw/images").glob("*/*"))[0]
-                return {"file": str(image)}, client.predict_image(image)
-            row = example_row(spec)
-            return row, client.predict(row)
+                sent = {"file": str(image)}
+                answer = httpx.post(url + "/predict", files={"file": image.read_bytes()})
+            else:
+                sent = example_row(spec)
+                answer = httpx.post(url + "/predict", json=sent)
+            return sent, answer.raise_for_status().json()
         finally:
             process.send_signal(signal.SIGTERM)
             try:
@@ -208,6 +115,24 @@ def serve_and_predict(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def wait_until_ready(
+    url: str, process: subprocess.Popen[bytes], log: IO[bytes], timeout_s: float
+) -> None:
+    """Poll /health/ready; raise with the server's last output if it exits or times out."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(url + "/health/ready", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            log.seek(0)
+            tail = log.read().decode(errors="replace")[-2000:]
+            raise RuntimeError(f"the server did not become ready:\n{tail}")
+        time.sleep(0.2)
 
 
 FACTORY = f"{__package__}.app:create_app"

@@ -34,41 +34,33 @@ from typing import Any
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from ..prediction_log import PredictionLog, Record, Value
 
 ERROR_BUCKET_FACTORS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)  # x the spread
-# Connections this process closed before the app saw a request (``connections.py``), by reason.
-CONNECTIONS_CLOSED: collections.Counter[str] = collections.Counter()
+# Closed by uvicorn's protocol (``app.DeadlineH11Protocol``), which has no app to reach a
+# registry through: one process-wide counter, registered in every app's registry.
+CONNECTIONS_CLOSED = Counter(
+    "serving_connections_closed",
+    "Connections closed before a request reached the app, by reason.",
+    ["reason"],
+    registry=None,
+)
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class ServingMetrics:
-    """Request counts, latency, errors by kind, and the distribution of predictions."""
+    """The model's metrics: readiness, predictions, recording and feedback.
+
+    Requests by route and status and their latency are prometheus-fastapi-instrumentator's
+    ``http_requests_total`` and ``http_request_duration_seconds`` (``app.py``), in the same
+    registry.
+    """
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.requests = Counter(
-            "serving_requests",
-            "HTTP requests by route, method and status.",
-            ["route", "method", "status"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "serving_request_duration_seconds",
-            "Time from request start to response end.",
-            ["route"],
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
-        )
-        self.errors = Counter(
-            "serving_errors",
-            "Refused or failed requests by kind.",
-            ["kind"],
-            registry=self.registry,
-        )
         self.predicted_rows = Counter(
             "serving_predicted_rows", "Rows predicted.", registry=self.registry
         )
@@ -79,11 +71,6 @@ class ServingMetrics:
             "serving_model_info",
             "The served model (value 1).",
             ["name", "version"],
-            registry=self.registry,
-        )
-        self.inline = Gauge(
-            "serving_inline",
-            "1 while single rows are predicted on the event loop (a tiny model).",
             registry=self.registry,
         )
         self.classes: Counter | None = None
@@ -106,7 +93,7 @@ class ServingMetrics:
             registry=self.registry,
         )
         self.feedback_abs_error: Histogram | None = None
-        self.registry.register(ConnectionsClosedCollector())
+        self.registry.register(CONNECTIONS_CLOSED)
 
     def track_classes(self, labels: list[str]) -> None:
         """Count predictions per class (classification)."""
@@ -164,25 +151,6 @@ class ServingMetrics:
         elif self.values is not None:
             for value in predictions:
                 self.values.observe(value)
-
-
-class ConnectionsClosedCollector(Collector):
-    """``serving_connections_closed_total``: refusals made below the app, in uvicorn."""
-
-    def describe(self) -> list[Any]:
-        """Nothing up front (the family is built at each scrape)."""
-        return []
-
-    def collect(self) -> Iterator[CounterMetricFamily]:
-        """One sample per reason: idle_timeout, header_timeout, malformed_request."""
-        family = CounterMetricFamily(
-            "serving_connections_closed",
-            "Connections closed before a request reached the app, by reason.",
-            labels=["reason"],
-        )
-        for reason, count in sorted(CONNECTIONS_CLOSED.items()):
-            family.add_metric([reason], count)
-        yield family
 
 
 class MonitorSummaryCollector(Collector):
@@ -292,11 +260,6 @@ class PredictionRecorder:
             self._fail("cannot open the prediction log", error)
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self._thread.start()
-
-    @property
-    def available(self) -> bool:
-        """False once the log could not be opened or a write failed (until one succeeds)."""
-        return self.log is not None and not self._failed
 
     def record(self, prediction_id: str, inputs: str, predictions: list[Any]) -> None:
         """Queue one request: its validated body in ``/predict/batch`` form, its predictions.

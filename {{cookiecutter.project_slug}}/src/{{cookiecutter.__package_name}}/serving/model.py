@@ -2,21 +2,15 @@
 
 ``ServingState`` loads and verifies the bundle in the app's lifespan; a model that fails
 keeps the process alive with readiness 503 and the reason (no restart loop). The
-``ModelService`` predicts validated rows: tiny models on the event loop, the others in
-one inference thread with a deadline (504) and a bound on waiting requests (503).
-
-Why on the event loop: at warm-up the single-row predict is timed; under
-``SERVING_INLINE_MAX_MS`` (a linear model: ~80 us), handing the row to a thread and back
-costs more than the model. A model that later runs over that budget on a good share of
-its calls, or past the deadline once, moves to the thread for good.
+``ModelService`` predicts validated rows in one inference thread, with a deadline (504)
+and a bound on the requests waiting for it (503), so a slow model never stalls the event
+loop that answers health checks and other requests.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,22 +21,18 @@ from typing import Any
 import numpy as np
 import sklearn
 from asgi_correlation_id import correlation_id
-from fastapi import UploadFile
+from fastapi import HTTPException
 from pydantic import BaseModel
 from threadpoolctl import threadpool_limits
 
 from ..bundle import BundleError, ModelMetadata
 from ..features import DatasetSpec
 from .metrics import PredictionRecorder, ServingMetrics
-from .schemas import ApiError, attribute_names
+from .schemas import attribute_names
 from .settings import Settings
 
 logger = logging.getLogger(__name__)
 Loader = Callable[[Path], tuple[Any, ModelMetadata]]
-TIMED_CALLS = 100  # single-row predictions timed at warm-up
-SLOW_SHARE_WEIGHT = 0.02  # moving average over ~50 inline calls
-MAX_SLOW_SHARE = 0.2  # over budget on more than 20 % of recent calls: leave the loop
-INLINE_PIXELS = 256 * 256  # uploads up to this size are decoded on the event loop (< 1 ms)
 
 
 class ModelSpecMismatch(RuntimeError):
@@ -76,7 +66,7 @@ def trust_inputs() -> None:
     """Skip scikit-learn's NaN scan (~20 % of a single-row predict) in the calling thread.
 
     The request models already refuse NaN, infinity and out-of-range values; outputs are
-    still checked. scikit-learn keeps this per thread: the loop and the worker call it.
+    still checked. scikit-learn keeps this per thread: the inference thread calls it.
     """
     sklearn.set_config(assume_finite=True)
 
@@ -134,22 +124,6 @@ class Predictor:
         sample = low + np.random.default_rng(0).random((256, len(low))) * (high - low)
         return self(np.vstack([low, high, (low + high) / 2, sample]))
 
-    def single_row_p99_s(self, limit_s: float) -> float:
-        """p99 seconds of one middle row; inf once clearly over ``limit_s``, or if it fails."""
-        row = np.array([[(f.minimum + f.maximum) / 2 for f in self.spec.features]])
-        timings = []
-        for _ in range(TIMED_CALLS):
-            started = time.perf_counter()
-            try:
-                self.answers(row)
-            except Exception as error:  # passed the warm-up but fails now: keep it off the loop
-                logger.warning("timing the model failed", exc_info=error)
-                return float("inf")
-            timings.append(time.perf_counter() - started)
-            if sum(t > limit_s for t in timings) >= 3:
-                return float("inf")
-        return float(np.quantile(timings, 0.99))
-
 
 class ModelService:
     """One verified model: predicts rows, records them, counts them."""
@@ -159,7 +133,6 @@ class ModelService:
     ) -> None:
         self.metadata, self.settings, self.metrics = metadata, settings, metrics
         self.predictor = Predictor(model, metadata.spec)
-        trust_inputs()  # this is the event loop's thread: the inline path predicts here
         sample = self.predictor.warm_up()  # raises before the app is ever marked ready
         if self.predictor.labels:
             metrics.track_classes(self.predictor.labels)
@@ -168,13 +141,6 @@ class ModelService:
         getter = attrgetter(*attribute_names(metadata.spec))
         self._values = getter if len(metadata.spec.features) > 1 else lambda row: (getter(row),)
         self._header = {"model_name": metadata.name, "model_version": metadata.version}
-        self.limit_s = settings.inline_max_ms / 1000
-        self.inline = self.limit_s > 0 and self.predictor.single_row_p99_s(self.limit_s) <= (
-            self.limit_s
-        )
-        self.slow_share = 0.0
-        self._stacked: list[tuple[np.ndarray, asyncio.Future[list[dict[str, Any]]]]] = []
-        metrics.inline.set_function(lambda: float(self.inline))
         self.worker = ThreadPoolExecutor(1, "inference", initializer=trust_inputs)
         self.pending = 0  # requests admitted and not answered yet
         self.stopping = False
@@ -188,81 +154,46 @@ class ModelService:
                 max_queue=settings.prediction_queue_max,
                 max_queue_bytes=settings.prediction_queue_max_bytes,
             )
-        where = "inline on the event loop" if self.inline else "in the inference thread"
-        logger.info("single rows are predicted %s", where)
 
     async def predict(
         self, rows: Sequence[BaseModel], prediction_id: str, *, single: bool = False
     ) -> dict[str, Any]:
         """Predict validated rows in one call; the answer for ``/predict`` or ``/predict/batch``."""
         matrix = np.array([self._values(row) for row in rows], dtype=np.float64)
-        return await self._predict(  # the log gets the rows as compact /predict/batch JSON
+        return await self.predict_matrix(  # the log gets the rows as compact /predict/batch JSON
             matrix,
             prediction_id,
-            single,
             lambda: ", ".join(row.model_dump_json(by_alias=True) for row in rows),
-            "rows",
+            single=single,
         )
 
-    async def predict_images(
-        self, files: Sequence[UploadFile], prediction_id: str, *, single: bool = False
-    ) -> dict[str, Any]:
-        """Decode uploads as training reads files (``images.pixels``), then predict them.
-
-        The log gets each image's metadata and SHA-256, never its pixels (docs/serving.md).
-        """
-        from ..images import TooManyPixels, decode  # noqa: PLC0415 - the image task only
-
-        if len(files) > self.settings.max_images:
-            detail = f"{len(files)} images: at most {self.settings.max_images} per request"
-            raise ApiError(413, detail, "batch_too_large")
-        size = self.metadata.spec.image_size or 0
-        decoded = []
-        for index, file in enumerate(files):
-            data = await file.read()
-            try:
-                try:  # small images on the loop: handing them to a thread costs more (2x req/s)
-                    decoded.append(decode(data, size, max_pixels=INLINE_PIXELS))
-                except TooManyPixels:  # a large one must not stall the other requests
-                    decoded.append(await asyncio.to_thread(decode, data, size))
-            except ValueError as error:
-                raise ApiError(422, f"image {index}: {error}", "bad_image") from None
-        matrix = np.vstack([features for features, _ in decoded])
-        return await self._predict(
-            matrix, prediction_id, single, lambda: ", ".join(json.dumps(r) for _, r in decoded)
-        )
-
-    async def _predict(
+    async def predict_matrix(
         self,
         matrix: np.ndarray,
         prediction_id: str,
-        single: bool,
         log_items: Callable[[], str],
-        log_key: str = "images",
+        *,
+        single: bool = False,
+        log_key: str = "rows",
     ) -> dict[str, Any]:
-        """Predict ``matrix`` inline or in the worker; log ``{log_key: [log_items()]}``."""
+        """Predict ``matrix`` in the inference thread; log ``{log_key: [log_items()]}``."""
         if self.stopping:
-            raise ApiError(503, "shutting down", "shutting_down")
+            raise HTTPException(503, "shutting down")
         if self.pending >= self.settings.max_concurrency:
-            raise ApiError(503, "overloaded, retry later", "overloaded", {"Retry-After": "1"})
+            raise HTTPException(503, "overloaded, retry later", {"Retry-After": "1"})
         self.pending += 1
         try:
-            if single and self.inline:
-                answers = await self._predict_inline(matrix)
-            else:
-                call = asyncio.get_running_loop().run_in_executor(
-                    self.worker, self.predictor.answers, matrix
-                )
-                answers = await asyncio.wait_for(call, self.settings.timeout_s)
-        except ApiError:
-            raise
+            call = asyncio.get_running_loop().run_in_executor(
+                self.worker, self.predictor.answers, matrix
+            )
+            answers = await asyncio.wait_for(call, self.settings.timeout_s)
         except TimeoutError as error:
-            raise ApiError(504, "prediction timed out", "timeout") from error
+            raise HTTPException(504, "prediction timed out") from error
         except Exception as error:  # the cause goes to the log; the client gets a generic 500
             request_ids = [correlation_id.get() or "-"]
             message = f"prediction failed: {type(error).__name__}: {error}"
             logger.error(message, exc_info=error, extra={"request_ids": request_ids})
-            raise ApiError(500, "prediction failed", "model_error") from error
+            raise HTTPException(500, "prediction failed") from error
         finally:
             self.pending -= 1
         predictions = [answer["prediction"] for answer in answers]
@@ -273,44 +204,6 @@ class ModelService:
         if single:
             return {**self._header, "prediction_id": prediction_id, **answers[0]}
         return {**self._header, "prediction_id": prediction_id, "predictions": answers}
-
-    async def _predict_inline(self, matrix: np.ndarray) -> list[dict[str, Any]]:
-        """Predict on the loop; the rows of every request of one loop iteration in one call.
-
-        Stacking keeps the batching a thread would do under load (8 connections: several
-        rows per call) without the hand-off to the thread and back.
-        """
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[list[dict[str, Any]]] = loop.create_future()
-        self._stacked.append((matrix, future))
-        if len(self._stacked) == 1:
-            loop.call_soon(self._predict_stacked)
-        return await future
-
-    def _predict_stacked(self) -> None:
-        """Predict the stacked rows; a model that turned slow leaves the loop for good."""
-        stacked, self._stacked = self._stacked, []
-        started = time.perf_counter()
-        try:
-            answers = self.predictor.answers(np.vstack([matrix for matrix, _ in stacked]))
-        except Exception as error:  # each waiting request logs it and answers 500
-            for _, future in stacked:
-                future.set_exception(error)
-            return
-        elapsed = time.perf_counter() - started
-        self.slow_share += SLOW_SHARE_WEIGHT * (elapsed > self.limit_s) - (
-            SLOW_SHARE_WEIGHT * self.slow_share
-        )
-        if self.slow_share > MAX_SLOW_SHARE or elapsed > self.settings.timeout_s:
-            self.inline = False
-            logger.warning("the model got slow: predictions move to the inference thread")
-        start = 0
-        for matrix, future in stacked:
-            if elapsed > self.settings.timeout_s:
-                future.set_exception(ApiError(504, "prediction timed out", "timeout"))
-            else:
-                future.set_result(answers[start : start + len(matrix)])
-            start += len(matrix)
 
     def close(self) -> None:
         """Let started predictions finish, then write the queued records."""

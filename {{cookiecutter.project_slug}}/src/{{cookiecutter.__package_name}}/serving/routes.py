@@ -1,8 +1,8 @@
-"""The HTTP routes: /predict, /predict/batch, /feedback, /model, /health/*, /metrics. Yours to edit.
+"""The HTTP routes: /predict, /predict/batch, /feedback, /model, /health/*. Yours to edit.
 
 Written as FastAPI's tutorial writes them: the request model is a typed parameter, the
 response model is declared, the model service comes through ``Depends``, and failures are
-exceptions that the handlers in ``errors.py`` turn into JSON. The request and response
+``HTTPException``s that the handlers in ``schemas.py`` turn into JSON. The request and response
 models are built from the model's DatasetSpec (``schemas.py``), so ``predictions_router``
 declares those routes once ``app.py`` has read the spec; no ``from __future__ import
 annotations`` here, because FastAPI reads the parameter types at declaration.
@@ -12,13 +12,12 @@ import asyncio
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .metrics import RecordingUnavailable, new_prediction_id, written_by
 from .model import ModelService, ServingState
-from .schemas import ApiError, ApiSchemas, ErrorResponse, ModelInfo
+from .schemas import ApiSchemas, ErrorResponse, ModelInfo
 
 POLL_S = 0.1  # how often feedback looks again for a prediction another worker has not written
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -26,7 +25,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     for code, text in {
         400: "Malformed JSON",
         413: "Body or batch too large",
-        415: "Not application/json (multipart/form-data for images)",
+        415: "Not application/json",
         422: "Invalid body: wrong type, missing or unknown field, out of range; a bad image",
         500: "The model failed (details in the server log, under the request id)",
         503: "Model not ready, overloaded or shutting down",
@@ -52,7 +51,7 @@ StateDep = Annotated[ServingState, Depends(get_state)]
 async def get_service(state: StateDep) -> ModelService:
     """The model service, or 503 while no verified model is loaded."""
     if state.service is None:
-        raise ApiError(503, f"model not ready: {state.reason}", "not_ready", {"Retry-After": "5"})
+        raise HTTPException(503, f"model not ready: {state.reason}", {"Retry-After": "5"})
     return state.service
 
 
@@ -95,25 +94,10 @@ def predictions_router(schemas: ApiSchemas) -> APIRouter:
             """``{"rows": [...]}`` with at most SERVING_MAX_BATCH rows; answers in order."""
             return await service.predict(batch.rows, prediction_id)  # type: ignore[attr-defined]
 
-    else:
+    else:  # the image task: uploads instead of rows
+        from .images import add_image_routes  # noqa: PLC0415 - only the image task has it
 
-        @router.post("/predict", response_model=schemas.prediction, summary="Predict one image")
-        async def predict_image(
-            file: UploadFile, service: ServiceDep, prediction_id: PredictionId
-        ) -> Any:
-            """A PNG or JPEG upload (form field ``file``), judged by its content."""
-            return await service.predict_images([file], prediction_id, single=True)
-
-        @router.post(
-            "/predict/batch",
-            response_model=schemas.batch_prediction,
-            summary="Predict several images",
-        )
-        async def predict_images(
-            files: list[UploadFile], service: ServiceDep, prediction_id: PredictionId
-        ) -> Any:
-            """Up to SERVING_MAX_IMAGES uploads (form field ``files``); answers in order."""
-            return await service.predict_images(files, prediction_id)
+        add_image_routes(router, schemas)
 
     @router.post(
         "/feedback",
@@ -130,11 +114,10 @@ def predictions_router(schemas: ApiSchemas) -> APIRouter:
         """
         recorder = service.recorder
         if recorder is None:
-            raise ApiError(
+            raise HTTPException(
                 409,
                 "recording predictions is off (SERVING_RECORD_PREDICTIONS=false): "
                 "no prediction to attach feedback to",
-                "recording_off",
             )
         prediction_id, outcomes = body.prediction_id, body.values()  # type: ignore[attr-defined]
         deadline = written_by(prediction_id)
@@ -144,17 +127,15 @@ def predictions_router(schemas: ApiSchemas) -> APIRouter:
             ) is None and time.time() < deadline:
                 await asyncio.sleep(POLL_S)
         except ValueError as error:
-            raise ApiError(422, str(error), "feedback_count") from error
+            raise HTTPException(422, str(error)) from error
         except RecordingUnavailable as error:
-            raise ApiError(
-                503, "the prediction log is unavailable", "log_unavailable", {"Retry-After": "5"}
-            ) from error
+            detail = "the prediction log is unavailable"
+            raise HTTPException(503, detail, {"Retry-After": "5"}) from error
         if predictions is None:
-            raise ApiError(
+            raise HTTPException(
                 404,
                 f"no recorded prediction has id {prediction_id!r} "
                 "(unknown, or removed by the log's rotation)",
-                "unknown_prediction_id",
             )
         service.metrics.observe_feedback(predictions, outcomes)
         return {"prediction_id": prediction_id, "rows": len(outcomes)}
@@ -201,9 +182,3 @@ async def model_info(service: ServiceDep) -> ModelInfo:
         features=metadata.spec.features,
         classes=metadata.spec.classes,
     )
-
-
-@router.get("/metrics", include_in_schema=False)
-async def metrics(state: StateDep) -> Response:
-    """Prometheus text format, from this app's own registry."""
-    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

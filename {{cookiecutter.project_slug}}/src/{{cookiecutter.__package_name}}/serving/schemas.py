@@ -12,6 +12,7 @@ exception must never leak a stack trace or a path to the client.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, cast
 
@@ -222,31 +223,15 @@ def build_schemas(spec: DatasetSpec, *, max_batch: int) -> ApiSchemas:
 MAX_LOC_CHARS = 64
 
 
-class ApiError(StarletteHTTPException):
-    """An expected failure with a status code, a public message and a metrics kind.
-
-    An ``HTTPException``, so FastAPI lets it through even from inside the body's reading.
-    """
-
-    def __init__(
-        self, status: int, detail: str, kind: str, headers: dict[str, str] | None = None
-    ) -> None:
-        super().__init__(status, detail, headers)
-        self.kind = kind
-
-
 def error_response(
-    status: int, detail: Any, headers: dict[str, str] | None = None, kind: str | None = None
+    status: int, detail: Any, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     """The JSON error body, with the request id (the middleware puts it in the header)."""
-    response = JSONResponse(
+    return JSONResponse(
         {"detail": detail, "request_id": correlation_id.get() or "-"},
         status_code=status,
         headers=headers,
     )
-    if kind:
-        response.headers["X-Error-Kind"] = kind
-    return response
 
 
 def public_errors(errors: list[Any], prefix: tuple[str, ...] = ()) -> list[dict[str, Any]]:
@@ -262,8 +247,7 @@ def public_errors(errors: list[Any], prefix: tuple[str, ...] = ()) -> list[dict[
 def validation_response(errors: list[dict[str, Any]]) -> JSONResponse:
     """400 when the body is not JSON at all, 422 when it is JSON of the wrong shape."""
     malformed = all(error["type"] == "json_invalid" for error in errors)
-    status = 400 if malformed else 422
-    return error_response(status, errors, kind="malformed_json" if malformed else "validation")
+    return error_response(400 if malformed else 422, errors)
 
 
 async def _on_pydantic_error(_: Request, exc: Exception) -> JSONResponse:
@@ -275,19 +259,13 @@ async def _on_request_validation(_: Request, exc: Exception) -> JSONResponse:
     return validation_response(public_errors(list(cast(RequestValidationError, exc).errors())))
 
 
-async def _on_api_error(_: Request, exc: Exception) -> JSONResponse:
-    error = cast(ApiError, exc)
-    return error_response(error.status_code, error.detail, dict(error.headers or {}), error.kind)
-
-
 async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
     error = cast(StarletteHTTPException, exc)
-    return error_response(error.status_code, error.detail, dict(error.headers or {}), kind="http")
+    return error_response(error.status_code, error.detail, error.headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers above on ``app``."""
     app.add_exception_handler(ValidationError, _on_pydantic_error)
     app.add_exception_handler(RequestValidationError, _on_request_validation)
-    app.add_exception_handler(ApiError, _on_api_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)

@@ -21,7 +21,6 @@ class Settings(BaseSettings):
     model_dir: Path = Path("models")
     docs_enabled: bool = True
     max_batch: int = Field(default=1000, ge=1, le=100_000)
-    max_images: int = Field(default=32, ge=1, le=1000)  # per /predict/batch (the image task)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     timeout_s: float = Field(default=5.0, gt=0)
     max_concurrency: int = Field(default=64, ge=1)
@@ -30,7 +29,6 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     drain_s: float = Field(default=2.0, ge=0.0, le=300.0)
     blas_threads: int = Field(default=1, ge=1)
-    inline_max_ms: float = Field(default=1.0, ge=0.0, le=50.0)
     log_level: str = "INFO"
     access_log: bool = True
     record_predictions: bool = True
