@@ -20,7 +20,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from {{ cookiecutter.__package_name }} import serialization
 from {{ cookiecutter.__package_name }}.config import ESTIMATOR_TASKS
-from {{ cookiecutter.__package_name }}.training import ESTIMATORS, build_estimator, fit
+from {{ cookiecutter.__package_name }}.training import build_estimator, fit
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +44,8 @@ def test_canonical_bytes_are_stable_and_idempotent(model: LogisticRegression) ->
 
 
 def test_save_and_load_round_trip(model: LogisticRegression, tmp_path: Path) -> None:
-    path = tmp_path / "m" / "model.skops"
-    serialization.save(model, path)
+    path = tmp_path / "model.skops"
+    path.write_bytes(serialization.dumps(model))
     loaded = serialization.load(path)
     probe = np.array([[0.5, 0.0, 1.0], [-1.0, 2.0, 0.0]])
     np.testing.assert_array_equal(loaded.predict(probe), model.predict(probe))
@@ -126,7 +126,6 @@ def test_an_archive_whose_root_is_not_a_training_estimator_is_refused(tmp_path: 
 
 
 def test_every_trusted_name_is_a_class_not_a_function() -> None:
-    assert set(serialization.MODEL_TYPES) == set(ESTIMATORS)
     for names in serialization.MODEL_TYPES.values():
         for name in names:
             module, _, attribute = name.rpartition(".")
@@ -137,15 +136,15 @@ TRAINING_DATA = {"classification": load_iris, "regression": load_diabetes}
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("estimator", sorted(ESTIMATORS))
+@pytest.mark.parametrize("estimator", sorted(ESTIMATOR_TASKS))
 def test_every_estimator_training_can_produce_loads(estimator: str, tmp_path: Path) -> None:
     task = ESTIMATOR_TASKS[estimator]
     data = TRAINING_DATA[task]()
     labels = data.target.astype(str).astype(object) if task == "classification" else data.target
     fitted = fit(build_estimator(estimator, {}, seed=0), data.data, labels)
     path = tmp_path / "model.skops"
-    serialization.save(fitted, path)  # fails, naming the type, if the reviewed list misses one
-    loaded = serialization.load(path)
+    path.write_bytes(serialization.dumps(fitted))
+    loaded = serialization.load(path)  # fails, naming the type, if the reviewed list misses one
     np.testing.assert_array_equal(loaded.predict(data.data[:5]), fitted.predict(data.data[:5]))
 
 

@@ -70,9 +70,9 @@ def _train(params: Params, paths: ProjectPaths) -> None:
     frame = pd.read_csv(paths.train_data, dtype={spec.target: str} if spec.classes else None)
     cfg = params.train
     model = build_estimator(cfg.estimator, dict(cfg.hyperparameters), cfg.seed)
-    serialization.save(
-        fit(model, to_matrix(frame, spec), to_labels(frame, spec)), paths.trained_model
-    )
+    fitted = fit(model, to_matrix(frame, spec), to_labels(frame, spec))
+    paths.trained_model.parent.mkdir(parents=True, exist_ok=True)
+    paths.trained_model.write_bytes(serialization.dumps(fitted))
 
 
 def test_evaluate_gate_and_register_refusal(

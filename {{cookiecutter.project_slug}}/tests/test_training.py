@@ -10,7 +10,6 @@ from {{ cookiecutter.__package_name }}.config import ESTIMATOR_TASKS
 from {{ cookiecutter.__package_name }}.errors import DataError, ParamsError
 from {{ cookiecutter.__package_name }}.evaluation import baseline, gate, score
 from {{ cookiecutter.__package_name }}.training import (
-    ESTIMATORS,
     build_estimator,
     estimator_class,
     fit,
@@ -22,7 +21,7 @@ DEFAULTS = {"classification": "logistic_regression", "regression": "ridge"}
 
 
 def test_estimator_registries_agree() -> None:
-    assert set(ESTIMATORS) == set(ESTIMATOR_TASKS)
+    assert set(serialization.MODEL_TYPES) == set(ESTIMATOR_TASKS)
 
 
 @pytest.mark.parametrize("name", sorted(ESTIMATOR_TASKS))

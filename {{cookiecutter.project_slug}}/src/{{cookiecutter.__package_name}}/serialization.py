@@ -36,8 +36,9 @@ _PLAIN = (
     "numpy.float64",
     "numpy.int64",
 )
-# Estimator (training.ESTIMATORS) -> every type its fitted model contains, the estimator's
-# own class first. Adding an estimator: tests/test_serialization.py names what is missing.
+# Estimator (params.yaml's train.estimator) -> every type its fitted model contains, the
+# estimator's own class first (training builds that one). Adding an estimator:
+# tests/test_serialization.py names what is missing.
 MODEL_TYPES: dict[str, tuple[str, ...]] = {
     "logistic_regression": ("sklearn.linear_model._logistic.LogisticRegression", *_PLAIN),
     "random_forest": (
@@ -140,12 +141,6 @@ def trusted_types(data: bytes) -> list[str]:
     if refused:
         raise UntrustedModel(f"refusing types outside the allow-list of {root}: {refused}")
     return sorted(named)
-
-
-def save(model: Any, path: Path) -> None:
-    """Write canonical skops bytes to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(dumps(model))
 
 
 def load(path: Path) -> Any:

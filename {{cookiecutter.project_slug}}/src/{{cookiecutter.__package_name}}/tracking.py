@@ -12,7 +12,6 @@ import os
 import socket
 import sqlite3
 import subprocess
-import time
 import warnings
 from contextlib import closing
 from dataclasses import dataclass
@@ -194,9 +193,7 @@ def log_training_run(
 def log_metrics_to_run(run_id: str, metrics: dict[str, float]) -> None:
     """Add evaluation metrics to the training run, so one run shows everything."""
     quiet_mlflow()
-    from mlflow import MlflowClient  # noqa: PLC0415
-    from mlflow.entities import Metric  # noqa: PLC0415
+    import mlflow  # noqa: PLC0415
 
-    client = MlflowClient(tracking_uri())
-    now = int(time.time() * 1000)
-    client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()])
+    mlflow.set_tracking_uri(tracking_uri())
+    mlflow.log_metrics(metrics, run_id=run_id)
