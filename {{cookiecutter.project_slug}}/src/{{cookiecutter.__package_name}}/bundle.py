@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from .features import DatasetSpec
-from .serialization import UntrustedModel, dumps, trusted_types
+from .serialization import UntrustedModel, dumps, loads, trusted_types
 
 MODEL_FILE = "model.skops"
 METADATA_FILE = "model.json"
@@ -100,8 +100,6 @@ def read_metadata(directory: Path) -> ModelMetadata:
 
 def load_bundle(directory: Path) -> tuple[Any, ModelMetadata]:
     """Load the model after checking its checksum and that every type in it is allowed."""
-    import skops.io as sio  # noqa: PLC0415
-
     metadata = read_metadata(directory)
     path = directory / MODEL_FILE
     if not path.is_file():
@@ -114,11 +112,9 @@ def load_bundle(directory: Path) -> tuple[Any, ModelMetadata]:
             f"(expected {metadata.sha256[:12]}…, found {actual[:12]}…): truncated or tampered"
         )
     try:
-        trusted = trusted_types(data)  # before skops builds anything from the file
+        model = loads(data)  # the types are checked before skops builds anything
     except UntrustedModel as error:
         raise BundleError(f"model file {path} is not trusted: {error}") from error
-    try:
-        model = sio.loads(data, trusted=trusted)
     except Exception as error:  # skops raises many kinds; all mean "unusable file"
         reason = type(error).__name__
         raise BundleError(f"model file {path} could not be loaded: {reason}") from error

@@ -143,11 +143,15 @@ def trusted_types(data: bytes) -> list[str]:
     return sorted(named)
 
 
-def load(path: Path) -> Any:
-    """Load a skops file written by :func:`save`, trusting only allow-listed types."""
+def loads(data: bytes) -> Any:
+    """Build the model in skops bytes, trusting only allow-listed types."""
     import skops.io as sio  # noqa: PLC0415
 
+    return sio.loads(data, trusted=trusted_types(data))
+
+
+def load(path: Path) -> Any:
+    """Load a skops file written from :func:`dumps`."""
     if not path.is_file():
         raise DataError(f"{path}: not found (run `dvc repro` or `dvc pull`)")
-    data = path.read_bytes()
-    return sio.loads(data, trusted=trusted_types(data))
+    return loads(path.read_bytes())
