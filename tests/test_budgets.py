@@ -31,12 +31,12 @@ HOOK_BUDGET = 150
 READ_BUDGETS = {"M1": 800, "M2": 1500, "M4": 2400}
 # Issue 15, still open: row -> the figure it stands at now (a ceiling until it meets its budget).
 OVER_BUDGET = {
-    "src/": 4578,
+    "src/": 4537,
     "serving package": 1755,  # +92 for image uploads in shared modules (issue 18, phase 2)
     "monitoring": 506,
-    "generated tests": 3662,
-    "M2: lines a student must read": 1676,
-    "M4: lines a student must read": 4072,
+    "generated tests": 3571,
+    "M2: lines a student must read": 1635,
+    "M4: lines a student must read": 4031,
 }
 
 
