@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,42 +49,40 @@ def test_regression_target_must_be_numeric() -> None:
     assert "ExpectColumnValuesToBeInTypeList" in target_checks
 
 
-@pytest.mark.parametrize(
-    ("item", "text"),
-    [
-        (
-            {
-                "expectation_config": {"type": "expect_x", "kwargs": {"column": "petal"}},
-                "result": {
-                    "unexpected_count": 3,
-                    "element_count": 90,
-                    "partial_unexpected_list": [np.nan],
-                },
+def test_failure_text_names_expectation_column_and_rows() -> None:
+    failure = _failure(
+        "train",
+        {
+            "expectation_config": {"type": "expect_x", "kwargs": {"column": "petal"}},
+            "result": {
+                "unexpected_count": 3,
+                "element_count": 90,
+                "partial_unexpected_list": [np.nan],
             },
-            "expect_x on column 'petal': 3 of 90 rows unexpected, e.g. [None]",
-        ),
-        (
-            {
-                "expectation_config": {"type": "t", "kwargs": {}},
-                "exception_info": {"raised_exception": True, "exception_message": "boom\nmore"},
-            },
-            "t on table: could not be evaluated (boom)",
-        ),
-        (  # GX also nests the exception by metric
-            {
-                "expectation_config": {"type": "t", "kwargs": {"column": "c"}},
-                "exception_info": {"M(x)": {"raised_exception": True, "exception_message": "bad"}},
-            },
-            "t on column 'c': could not be evaluated (bad)",
-        ),
-        (
-            {"expectation_config": {"type": "t"}, "result": {"observed_value": ["a"]}},
-            "t on table: observed ['a']",
-        ),
-    ],
-)
-def test_failure_text_names_expectation_column_and_rows(item: dict[str, Any], text: str) -> None:
-    assert _failure("train", item).describe() == f"[train] {text}"
+        },
+    )
+    assert (
+        failure.describe()
+        == "[train] expect_x on column 'petal': 3 of 90 rows unexpected, e.g. [None]"
+    )
+    broken = _failure(
+        "test",
+        {
+            "expectation_config": {"type": "t", "kwargs": {}},
+            "exception_info": {"raised_exception": True, "exception_message": "boom\nmore"},
+        },
+    )
+    assert broken.describe() == "[test] t on table: could not be evaluated (boom)"
+    nested = _failure(
+        "test",
+        {
+            "expectation_config": {"type": "t", "kwargs": {"column": "c"}},
+            "exception_info": {"Metric(x)": {"raised_exception": True, "exception_message": "bad"}},
+        },
+    )
+    assert nested.describe() == "[test] t on column 'c': could not be evaluated (bad)"
+    observed = Failure("test", "t", None, None, None, [], ["a"], None)
+    assert "observed ['a']" in observed.describe()
 
 
 def test_report_files(tmp_path: Path) -> None:
