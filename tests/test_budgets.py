@@ -34,7 +34,7 @@ OVER_BUDGET = {
     "src/": 4537,
     "serving package": 1755,  # +92 for image uploads in shared modules (issue 18, phase 2)
     "monitoring": 506,
-    "generated tests": 3571,
+    "generated tests": 3564,
     "M2: lines a student must read": 1635,
     "M4: lines a student must read": 4031,
 }
