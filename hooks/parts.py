@@ -43,7 +43,6 @@ REMOVED_PATHS: dict[str, list[str]] = {
         "src/{package}/explain.py",
         "tests/test_explain.py",
         "src/{package}/tracking.py",
-        "src/{package}/registry.py",
         "src/{package}/bundle.py",
         "src/{package}/serialization.py",
         "tests/test_training.py",

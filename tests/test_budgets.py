@@ -31,11 +31,11 @@ HOOK_BUDGET = 150
 READ_BUDGETS = {"M1": 800, "M2": 1500, "M4": 2400}
 # Issue 15, still open: row -> the figure it stands at now (a ceiling until it meets its budget).
 OVER_BUDGET = {
-    "src/": 4241,
+    "src/": 4200,
     "serving package": 1474,
-    "generated tests": 3571,
-    "M2: lines a student must read": 1676,
-    "M4: lines a student must read": 3791,
+    "generated tests": 3473,
+    "M2: lines a student must read": 1635,
+    "M4: lines a student must read": 3750,
 }
 
 

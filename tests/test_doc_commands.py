@@ -88,9 +88,7 @@ REGISTRY: dict[str, tuple[str, ...]] = {
         CHAIN,
     ),
     r"uv run my-ml-project check( -x| -v| --skip \w+)*": (
-        f"{QUALITY}test_check_passes_when_every_step_passes",
-        f"{QUALITY}test_fail_fast_stops_at_the_first_failure",
-        f"{QUALITY}test_skip_leaves_a_check_out_and_refuses_unknown_names",
+        f"{QUALITY}test_check_runs_the_steps_and_reports_failures",
     ),
     r"uv run my-ml-project serve( --host \S+ --workers \d+)?": (
         f"{SERVE}test_serve_command_answers_and_logs_json",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,14 @@ def pytest_runtest_makereport(
         if found and task.startswith("Task "):
             report.longrepr = f"{task} not done yet: {text} (README.md, section Tasks)"
     return report
+
+
+@pytest.fixture
+def down_server() -> str:
+    """An http:// URL where nothing listens: a tracking server that is down."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 @pytest.fixture(scope="session")

@@ -72,21 +72,19 @@ def test_missing_section_is_named(project_params: dict[str, Any]) -> None:
         parse_params(raw)
 
 
-def test_estimator_must_fit_the_task(project_params: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("section", "key", "wrong"),
+    [
+        ("train", "estimator", {"classification": "ridge", "regression": "random_forest"}),
+        ("evaluate", "gate_metric", {"classification": "rmse", "regression": "accuracy"}),
+    ],
+)
+def test_estimator_and_gate_metric_must_fit_the_task(
+    project_params: dict[str, Any], section: str, key: str, wrong: dict[str, str]
+) -> None:
     raw = copy.deepcopy(project_params)
-    wrong = {"classification": "ridge", "regression": "random_forest"}[raw["data"]["task"]]
-    raw["train"]["estimator"] = wrong
-    raw["train"]["hyperparameters"] = {}
-    with pytest.raises(ParamsError, match=r"train\.estimator"):
-        parse_params(raw)
-
-
-def test_gate_metric_must_fit_the_task(project_params: dict[str, Any]) -> None:
-    raw = copy.deepcopy(project_params)
-    raw["evaluate"]["gate_metric"] = {"classification": "rmse", "regression": "accuracy"}[
-        raw["data"]["task"]
-    ]
-    with pytest.raises(ParamsError, match=r"evaluate\.gate_metric"):
+    raw[section][key] = wrong[raw["data"]["task"]]
+    with pytest.raises(ParamsError, match=rf"{section}\.{key} .*: use one of"):
         parse_params(raw)
 
 

@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -181,16 +180,11 @@ def test_clone_pull_gives_the_same_model(project: Path) -> None:
     assert _sha(clone / "models/model.skops") == _sha(project / "models/model.skops")
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def test_missing_tracking_server_is_one_line(project: Path) -> None:
+def test_missing_tracking_server_is_one_line(project: Path, down_server: str) -> None:
     before = _sha(project / "artifacts/train/model.skops")
-    uri = f"http://127.0.0.1:{_closed_port()}"
-    result = _run(project, sys.executable, "-m", f"{PKG}.stages.train", MLFLOW_TRACKING_URI=uri)
+    result = _run(
+        project, sys.executable, "-m", f"{PKG}.stages.train", MLFLOW_TRACKING_URI=down_server
+    )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().count("\n") == 0
@@ -198,9 +192,8 @@ def test_missing_tracking_server_is_one_line(project: Path) -> None:
     assert _sha(project / "artifacts/train/model.skops") == before
 
 
-def test_a_failing_stage_keeps_the_last_good_model(project: Path) -> None:
+def test_a_failing_stage_keeps_the_last_good_model(project: Path, down_server: str) -> None:
     before = {p: _sha(project / p) for p in ("models/model.skops", "models/model.json")}
-    uri = f"http://127.0.0.1:{_closed_port()}"
     result = _run(
         project,
         sys.executable,
@@ -210,7 +203,7 @@ def test_a_failing_stage_keeps_the_last_good_model(project: Path) -> None:
         "--force",
         "--single-item",
         "register",
-        MLFLOW_TRACKING_URI=uri,
+        MLFLOW_TRACKING_URI=down_server,
     )
     assert result.returncode != 0
     assert "not reachable" in result.stderr

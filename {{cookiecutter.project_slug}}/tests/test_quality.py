@@ -101,54 +101,29 @@ def _python(code: str) -> tuple[str, ...]:
     return (sys.executable, "-c", code)
 
 
-def test_check_passes_when_every_step_passes(
-    project: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("args", "exit_code", "after_ran", "shown"),
+    [
+        ([], 1, True, "E123 broken"),  # every check runs; the failing tool's output is shown
+        (["--fail-fast"], 1, False, "FAILED"),
+        (["--skip", "bad"], 0, True, "Quality gate passed"),
+        (["--skip", "nope"], 2, False, "Choose from: bad, after"),
+    ],
+)
+@pytest.mark.usefixtures("project")
+def test_check_runs_the_steps_and_reports_failures(
+    monkeypatch: pytest.MonkeyPatch, args: list[str], exit_code: int, after_ran: bool, shown: str
 ) -> None:
-    steps = {"one": quality.command(*_python("print('fine')")), "two": lambda _: (True, "")}
-    monkeypatch.setattr(quality, "default_steps", lambda: steps)
-    result = CliRunner().invoke(_app(), ["check"])
-    assert result.exit_code == 0, result.output
-    assert "Quality gate passed" in result.output
-    assert "fine" not in result.output  # a passing tool stays quiet without --verbose
-
-
-def test_check_fails_and_shows_the_failing_tool_output(
-    project: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    failing = quality.command(*_python("print('E123 broken'); raise SystemExit(3)"))
-    marker = project / "ran"
-    after = quality.command(*_python(f"open({str(marker)!r}, 'w')"))
-    monkeypatch.setattr(quality, "default_steps", lambda: {"bad": failing, "after": after})
-    result = CliRunner().invoke(_app(), ["check"])
-    assert result.exit_code == 1
-    assert "E123 broken" in result.output
-    assert "FAILED" in result.output
-    assert marker.exists()  # without --fail-fast every check runs
-
-
-def test_fail_fast_stops_at_the_first_failure(
-    project: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    marker = project / "ran"
+    marker = Path.cwd() / "ran"
     steps = {
-        "bad": lambda _: (False, "broken"),
-        "after": quality.command(*_python(f"open({str(marker)!r}, 'w')")),
+        "bad": quality.command(*_python("print('E123 broken'); raise SystemExit(3)")),
+        "after": quality.command(*_python(f"print('fine'); open({str(marker)!r}, 'w')")),
     }
     monkeypatch.setattr(quality, "default_steps", lambda: steps)
-    result = CliRunner().invoke(_app(), ["check", "--fail-fast"])
-    assert result.exit_code == 1
-    assert not marker.exists()
-
-
-def test_skip_leaves_a_check_out_and_refuses_unknown_names(
-    project: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    steps = {"bad": lambda _: (False, "broken"), "ok": lambda _: (True, "")}
-    monkeypatch.setattr(quality, "default_steps", lambda: steps)
-    assert CliRunner().invoke(_app(), ["check", "--skip", "bad"]).exit_code == 0
-    unknown = CliRunner().invoke(_app(), ["check", "--skip", "nope"])
-    assert unknown.exit_code == 2
-    assert "Choose from: bad, ok" in unknown.output
+    result = CliRunner().invoke(_app(), ["check", *args])
+    assert (result.exit_code, marker.exists()) == (exit_code, after_ran), result.output
+    assert shown in result.output
+    assert "fine" not in result.output  # a passing tool stays quiet without --verbose
 
 
 def test_check_refuses_to_run_outside_the_project_root(

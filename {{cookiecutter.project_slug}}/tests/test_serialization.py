@@ -20,7 +20,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from {{ cookiecutter.__package_name }} import serialization
 from {{ cookiecutter.__package_name }}.config import ESTIMATOR_TASKS
-from {{ cookiecutter.__package_name }}.training import ESTIMATORS, build_estimator, fit
+from {{ cookiecutter.__package_name }}.training import build_estimator, fit
 
 
 @pytest.fixture(scope="module")
@@ -30,28 +30,18 @@ def model() -> LogisticRegression:
     return LogisticRegression().fit(features, np.where(features[:, 0] > 0, "a", "b"))
 
 
-def test_canonical_bytes_are_stable_and_idempotent(model: LogisticRegression) -> None:
-    raw_a, raw_b = sio.dumps(model), sio.dumps(model)
-    canonical = serialization.canonicalize(raw_a)
-    assert canonical == serialization.canonicalize(raw_b)
-    assert serialization.canonicalize(canonical) == canonical
-    names = zipfile.ZipFile(io.BytesIO(canonical)).namelist()
-    assert names[-1] == "schema.json"
-    assert all(
-        info.date_time == (1980, 1, 1, 0, 0, 0)
-        for info in zipfile.ZipFile(io.BytesIO(canonical)).infolist()
-    )
-
-
-def test_save_and_load_round_trip(model: LogisticRegression, tmp_path: Path) -> None:
-    path = tmp_path / "m" / "model.skops"
-    serialization.save(model, path)
-    loaded = serialization.load(path)
+def test_canonical_bytes_are_stable_idempotent_and_load_back(
+    model: LogisticRegression, tmp_path: Path
+) -> None:
+    canonical = serialization.canonicalize(sio.dumps(model))
+    assert canonical == serialization.dumps(model) == serialization.canonicalize(canonical)
+    archive = zipfile.ZipFile(io.BytesIO(canonical))
+    assert archive.namelist()[-1] == "schema.json"
+    assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    path = tmp_path / "model.skops"
+    path.write_bytes(canonical)
     probe = np.array([[0.5, 0.0, 1.0], [-1.0, 2.0, 0.0]])
-    np.testing.assert_array_equal(loaded.predict(probe), model.predict(probe))
-    raw = sio.dumps(model)
-    assert serialization.canonicalize(raw) == path.read_bytes()
-    assert serialization.canonicalize(serialization.canonicalize(raw)) == path.read_bytes()
+    np.testing.assert_array_equal(serialization.load(path).predict(probe), model.predict(probe))
 
 
 class Planted:
@@ -126,7 +116,6 @@ def test_an_archive_whose_root_is_not_a_training_estimator_is_refused(tmp_path: 
 
 
 def test_every_trusted_name_is_a_class_not_a_function() -> None:
-    assert set(serialization.MODEL_TYPES) == set(ESTIMATORS)
     for names in serialization.MODEL_TYPES.values():
         for name in names:
             module, _, attribute = name.rpartition(".")
@@ -137,7 +126,7 @@ TRAINING_DATA = {"classification": load_iris, "regression": load_diabetes}
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("estimator", sorted(ESTIMATORS))
+@pytest.mark.parametrize("estimator", sorted(ESTIMATOR_TASKS))
 def test_every_estimator_training_can_produce_loads(estimator: str, tmp_path: Path) -> None:
 {%- if cookiecutter.ml_task == "image_classification" %}
     if estimator == "torch_mlp":  # the PyTorch plug-in trains where torch is installed
@@ -148,8 +137,8 @@ def test_every_estimator_training_can_produce_loads(estimator: str, tmp_path: Pa
     labels = data.target.astype(str).astype(object) if task == "classification" else data.target
     fitted = fit(build_estimator(estimator, {}, seed=0), data.data, labels)
     path = tmp_path / "model.skops"
-    serialization.save(fitted, path)  # fails, naming the type, if the reviewed list misses one
-    loaded = serialization.load(path)
+    path.write_bytes(serialization.dumps(fitted))
+    loaded = serialization.load(path)  # fails, naming the type, if the reviewed list misses one
     np.testing.assert_array_equal(loaded.predict(data.data[:5]), fitted.predict(data.data[:5]))
 
 

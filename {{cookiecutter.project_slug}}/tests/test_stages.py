@@ -70,9 +70,9 @@ def _train(params: Params, paths: ProjectPaths) -> None:
     frame = pd.read_csv(paths.train_data, dtype={spec.target: str} if spec.classes else None)
     cfg = params.train
     model = build_estimator(cfg.estimator, dict(cfg.hyperparameters), cfg.seed)
-    serialization.save(
-        fit(model, to_matrix(frame, spec), to_labels(frame, spec)), paths.trained_model
-    )
+    fitted = fit(model, to_matrix(frame, spec), to_labels(frame, spec))
+    paths.trained_model.parent.mkdir(parents=True, exist_ok=True)
+    paths.trained_model.write_bytes(serialization.dumps(fitted))
 
 
 def test_evaluate_gate_and_register_refusal(
@@ -94,13 +94,17 @@ def test_evaluate_gate_and_register_refusal(
     assert not paths.models_dir.exists()
 
 
-def test_train_register_and_cards_in_process(
+def test_train_register_and_cards_in_process_and_an_experiment_leaves_the_alias(
     prepared: tuple[Params, ProjectPaths], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The stages DVC runs, in this process: one MLflow run, a registered version, the bundle
-    serving loads and the cards (the DVC run itself is tests/test_pipeline_e2e.py, slow)."""
+    serving loads and the cards (the DVC run itself is tests/test_pipeline_e2e.py, slow).
+    Then `dvc exp run` (it sets DVC_EXP_NAME): its model is no commit's, so the alias stays."""
+    from mlflow import MlflowClient  # noqa: PLC0415 - 2 s import
+
     params, paths = prepared
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
     monkeypatch.chdir(tmp_path)  # MLflow's artifact root, ./mlruns
     for stage in (train, evaluate, register, cards):
@@ -112,21 +116,6 @@ def test_train_register_and_cards_in_process(
     assert model.predict(test.drop(columns=[params.data.target]).to_numpy()).shape == (len(test),)
     card = paths.model_card.read_text()
     assert "version 1" in card and run_info["run_id"] in card
-
-
-def test_an_experiment_registers_without_moving_the_alias(
-    prepared: tuple[Params, ProjectPaths], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """`dvc exp run` sets DVC_EXP_NAME: its model is no commit's, so the alias stays put."""
-    from mlflow import MlflowClient  # noqa: PLC0415 - 2 s import
-
-    params, paths = prepared
-    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
-    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-    monkeypatch.chdir(tmp_path)
-    for stage in (train, evaluate, register):
-        stage.main(params, paths)
     monkeypatch.setenv("DVC_EXP_NAME", "trial-seed")
     register.main(params, paths)
     name, alias = params.tracking.registered_model, params.tracking.alias

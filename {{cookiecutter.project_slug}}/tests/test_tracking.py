@@ -31,16 +31,10 @@ def test_tracking_uri_default_and_override(monkeypatch: pytest.MonkeyPatch) -> N
     assert tracking_uri() == "http://tracking:5000"
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def test_unreachable_server_fails_fast_with_one_line() -> None:
+def test_unreachable_server_fails_fast_with_one_line(down_server: str) -> None:
     start = time.monotonic()
     with pytest.raises(TrackingUnavailable) as info:
-        check_reachable(f"http://127.0.0.1:{_closed_port()}", timeout=1.0)
+        check_reachable(down_server, timeout=1.0)
     assert time.monotonic() - start < 3
     message = str(info.value)
     assert "\n" not in message

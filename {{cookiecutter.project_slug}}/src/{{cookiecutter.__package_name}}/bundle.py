@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from .features import DatasetSpec
-from .serialization import UntrustedModel, dumps, trusted_types
+from .serialization import UntrustedModel, dumps, loads, trusted_types
 
 MODEL_FILE = "model.skops"
 METADATA_FILE = "model.json"
@@ -44,16 +42,11 @@ class ModelMetadata(BaseModel):
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temporary file and rename, so a crash never leaves half a file."""
+    """Write beside the file and rename, so a crash never leaves half a file (serving reads it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(data)
+    partial.replace(path)
 
 
 def save_bundle(
@@ -100,8 +93,6 @@ def read_metadata(directory: Path) -> ModelMetadata:
 
 def load_bundle(directory: Path) -> tuple[Any, ModelMetadata]:
     """Load the model after checking its checksum and that every type in it is allowed."""
-    import skops.io as sio  # noqa: PLC0415
-
     metadata = read_metadata(directory)
     path = directory / MODEL_FILE
     if not path.is_file():
@@ -114,11 +105,9 @@ def load_bundle(directory: Path) -> tuple[Any, ModelMetadata]:
             f"(expected {metadata.sha256[:12]}…, found {actual[:12]}…): truncated or tampered"
         )
     try:
-        trusted = trusted_types(data)  # before skops builds anything from the file
+        model = loads(data)  # the types are checked before skops builds anything
     except UntrustedModel as error:
         raise BundleError(f"model file {path} is not trusted: {error}") from error
-    try:
-        model = sio.loads(data, trusted=trusted)
     except Exception as error:  # skops raises many kinds; all mean "unusable file"
         reason = type(error).__name__
         raise BundleError(f"model file {path} could not be loaded: {reason}") from error

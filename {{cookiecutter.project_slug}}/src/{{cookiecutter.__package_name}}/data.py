@@ -18,7 +18,6 @@ from pandas.api.types import is_integer_dtype
 from .errors import DataError
 from .features import DatasetSpec, FeatureSpec, Task
 
-MIN_ROWS_PER_CLASS = 2  # one for the training split, one for the test split
 BUNDLED_TARGETS = {"iris": "species", "diabetes": "progression"}
 # A feature's line in the diabetes dataset's own description: "      - bmi     body mass index"
 DESCR_FEATURE = re.compile(r"^[ \t]+- (\w+)[ \t]*(.*?)[ \t]*$", re.MULTILINE)
@@ -122,17 +121,12 @@ def split(
 
 
 def check_classes(labels: pd.Series, target: str) -> None:
-    """At least 2 classes, each with 2 rows: else training fails or a class misses a split."""
+    """At least 2 classes, else training fails two stages later. (A class too rare to be in
+    both splits is refused by scikit-learn's stratified split, which names it.)"""
     counts = labels.dropna().astype(str).value_counts()
     if len(counts) < 2:
         found = f"1 class ({counts.index[0]!r})" if len(counts) else "no labels"
         raise DataError(f"target column {target!r}: {found}, a classifier needs at least 2")
-    rare = sorted(counts[counts < MIN_ROWS_PER_CLASS].index)
-    if rare:
-        raise DataError(
-            f"target column {target!r}: class(es) {rare} have fewer than {MIN_ROWS_PER_CLASS} "
-            "rows; a stratified split needs that many to put each class in train and test"
-        )
 
 
 def derive_spec(

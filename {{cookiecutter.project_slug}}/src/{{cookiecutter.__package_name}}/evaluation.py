@@ -6,13 +6,13 @@ the mean) by 10 %" is a claim a reviewer can check.
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from .features import Task
 
@@ -104,15 +104,8 @@ def gate(metric: str, model: dict[str, float], base: dict[str, float], required:
 
 
 def write_predictions(path: Path, y_true: np.ndarray, y_pred: np.ndarray) -> None:
-    """actual,predicted per test row: DVC draws it (confusion matrix or scatter)."""
+    """actual,predicted per test row: DVC draws it (confusion matrix or scatter). Floats are
+    rounded so the file is short and the same on every platform."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["actual", "predicted"])
-        for actual, predicted in zip(y_true, y_pred, strict=True):
-            writer.writerow([_plain(actual), _plain(predicted)])
-
-
-def _plain(value: Any) -> Any:
-    """Round floats so the CSV is short and stable across platforms."""
-    return round(float(value), 6) if isinstance(value, float | np.floating) else value
+    frame = pd.DataFrame({"actual": y_true, "predicted": y_pred}).round(6)
+    frame.to_csv(path, index=False, lineterminator="\n")

@@ -36,8 +36,9 @@ _PLAIN = (
     "numpy.float64",
     "numpy.int64",
 )
-# Estimator (training.ESTIMATORS) -> every type its fitted model contains, the estimator's
-# own class first. Adding an estimator: tests/test_serialization.py names what is missing.
+# Estimator (params.yaml's train.estimator) -> every type its fitted model contains, the
+# estimator's own class first (training builds that one). Adding an estimator:
+# tests/test_serialization.py names what is missing.
 MODEL_TYPES: dict[str, tuple[str, ...]] = {
     "logistic_regression": ("sklearn.linear_model._logistic.LogisticRegression", *_PLAIN),
     "random_forest": (
@@ -145,17 +146,15 @@ def trusted_types(data: bytes) -> list[str]:
     return sorted(named)
 
 
-def save(model: Any, path: Path) -> None:
-    """Write canonical skops bytes to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(dumps(model))
+def loads(data: bytes) -> Any:
+    """Build the model in skops bytes, trusting only allow-listed types."""
+    import skops.io as sio  # noqa: PLC0415
+
+    return sio.loads(data, trusted=trusted_types(data))
 
 
 def load(path: Path) -> Any:
-    """Load a skops file written by :func:`save`, trusting only allow-listed types."""
-    import skops.io as sio  # noqa: PLC0415
-
+    """Load a skops file written from :func:`dumps`."""
     if not path.is_file():
         raise DataError(f"{path}: not found (run `dvc repro` or `dvc pull`)")
-    data = path.read_bytes()
-    return sio.loads(data, trusted=trusted_types(data))
+    return loads(path.read_bytes())

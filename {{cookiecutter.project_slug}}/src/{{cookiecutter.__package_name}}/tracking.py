@@ -1,8 +1,12 @@
-"""MLflow: one run per training with params, metrics and the model. Plumbing, rarely edited.
+"""MLflow: one run per training, the registered model and its alias. Plumbing, rarely edited.
 
 Why the reachability check comes first: when MLFLOW_TRACKING_URI names a server that is
 down, MLflow retries for minutes and then prints a traceback wall; checking with a short
 timeout before training gives one clear line and never leaves a half-logged run.
+
+Why an alias: serving and people refer to "champion", not to a version number that
+changes with every accepted model. Why not from an experiment: `dvc exp run` keeps its
+results outside the branch, so an alias moved there would name a model no commit holds.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ import os
 import socket
 import sqlite3
 import subprocess
-import time
 import warnings
 from contextlib import closing
 from dataclasses import dataclass
@@ -28,6 +31,7 @@ DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 LOCAL_ARTIFACTS = "mlruns"  # MLflow's artifact folder beside a local store
 # What the logged model needs to load; passed explicitly (inference takes 4-6 s and over-lists).
 MODEL_REQUIREMENTS = ("scikit-learn", "skops", "numpy")
+EXPERIMENT_TAG = "dvc_experiment"  # a version registered from `dvc exp run` carries its name
 
 
 def quiet_mlflow() -> None:
@@ -194,9 +198,41 @@ def log_training_run(
 def log_metrics_to_run(run_id: str, metrics: dict[str, float]) -> None:
     """Add evaluation metrics to the training run, so one run shows everything."""
     quiet_mlflow()
-    from mlflow import MlflowClient  # noqa: PLC0415
-    from mlflow.entities import Metric  # noqa: PLC0415
+    import mlflow  # noqa: PLC0415
 
-    client = MlflowClient(tracking_uri())
-    now = int(time.time() * 1000)
-    client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()])
+    mlflow.set_tracking_uri(tracking_uri())
+    mlflow.log_metrics(metrics, run_id=run_id)
+
+
+def dvc_experiment() -> str | None:
+    """The DVC experiment this stage runs in (`dvc exp run` sets DVC_EXP_NAME), or None."""
+    return os.environ.get("DVC_EXP_NAME") or None
+
+
+def register(
+    model_uri: str, name: str, alias: str, run_id: str, experiment: str | None = None
+) -> str:
+    """Create a new version of ``name`` from the run's model; return the version number.
+
+    The alias moves to it unless ``experiment`` names a DVC experiment: then the version
+    is only tagged with it.
+    """
+    quiet_mlflow()
+    import mlflow  # noqa: PLC0415 - 2 s import, only for the stages that log
+    from mlflow.exceptions import MlflowException  # noqa: PLC0415
+
+    mlflow.set_tracking_uri(tracking_uri())
+    client = mlflow.MlflowClient()
+    try:
+        client.get_run(run_id)
+    except MlflowException:
+        raise TrackingUnavailable(
+            f"training run {run_id} is not in the tracking store {tracking_uri()} "
+            "(a fresh clone or another store?): run `dvc repro --force train` to retrain"
+        ) from None
+    if experiment:
+        registered = mlflow.register_model(model_uri, name, tags={EXPERIMENT_TAG: experiment})
+    else:
+        registered = mlflow.register_model(model_uri, name)
+        client.set_registered_model_alias(name, alias, registered.version)
+    return str(registered.version)

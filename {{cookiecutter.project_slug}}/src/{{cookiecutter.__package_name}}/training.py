@@ -14,24 +14,15 @@ import numpy as np
 
 from .errors import DataError, ParamsError
 from .features import DatasetSpec
-
-# Name -> "module:Class" (imported on use, so loading this module stays cheap).
-ESTIMATORS: dict[str, str] = {
-    "logistic_regression": "sklearn.linear_model:LogisticRegression",
-    "random_forest": "sklearn.ensemble:RandomForestClassifier",
-    "ridge": "sklearn.linear_model:Ridge",
-    "random_forest_regressor": "sklearn.ensemble:RandomForestRegressor",
-{%- if cookiecutter.ml_task == "image_classification" %}
-    "torch_mlp": "{{ cookiecutter.__package_name }}.torch_model:TorchMLPClassifier",
-{%- endif %}
-}
+from .serialization import MODEL_TYPES
 
 
 def estimator_class(name: str) -> type:
-    """The scikit-learn class registered under ``name``."""
-    if name not in ESTIMATORS:
-        raise ParamsError(f"train.estimator: unknown {name!r} (allowed: {sorted(ESTIMATORS)})")
-    module, cls = ESTIMATORS[name].split(":")
+    """The scikit-learn class registered under ``name``: the first of its reviewed types
+    in ``serialization.MODEL_TYPES``, the one table of allowed estimators."""
+    if name not in MODEL_TYPES:
+        raise ParamsError(f"train.estimator: unknown {name!r} (allowed: {sorted(MODEL_TYPES)})")
+    module, _, cls = MODEL_TYPES[name][0].rpartition(".")
     return getattr(importlib.import_module(module), cls)
 
 

@@ -11,8 +11,7 @@ from ..config import Params
 from ..errors import GateFailed
 from ..features import DatasetSpec
 from ..paths import ProjectPaths
-from ..registry import dvc_experiment, register
-from ..tracking import check_reachable, log_metrics_to_run, tracking_uri
+from ..tracking import check_reachable, dvc_experiment, log_metrics_to_run, register, tracking_uri
 from ._runner import run
 
 

@@ -80,15 +80,12 @@ def main(params: Params, paths: ProjectPaths) -> None:
 
 
 def _emissions_tracker(params: Params) -> AbstractContextManager[Any]:
-    """CodeCarbon around the fit once the project has it (course milestone M3 on)."""
-    try:
-        from ..emissions import track  # noqa: PLC0415 - absent before milestone M3
-    except ModuleNotFoundError as error:
-        if error.name != f"{__package__.rsplit('.', 1)[0]}.emissions":
-            raise
-        return nullcontext(None)
+    """CodeCarbon around the fit once params.yaml has its section (course milestone M3 on,
+    which also brings ``emissions.py``)."""
     if params.emissions is None:
         return nullcontext(None)
+    from ..emissions import track  # noqa: PLC0415 - absent before milestone M3
+
     return track(params.emissions.country_iso_code, params.emissions.enabled)
 
 
