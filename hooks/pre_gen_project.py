@@ -19,7 +19,7 @@ ANSWERS_JSON = r"""
 {{ cookiecutter | tojson }}
 """
 
-MAX_NAME_LENGTH = 64
+MAX_NAME_LENGTH = 32  # the generated code is formatted to pass ruff at 100 columns up to this
 NAME_PATTERN = re.compile(r"[a-z_][a-z0-9_]*")
 # The top-level modules and distribution names of a generated project's pinned dependencies
 # (every part, s3 remote): a package with one of these names would shadow one or clash with
@@ -73,7 +73,7 @@ def suggest_name(value: str) -> str:
     name = re.sub(r"[^a-z0-9_]+", "_", value.strip().lower()).strip("_")
     if not name or name[0].isdigit():
         name = f"project_{name}".rstrip("_")
-    name = name[:MAX_NAME_LENGTH]
+    name = name[: MAX_NAME_LENGTH + 1].rsplit("_", 1)[0][:MAX_NAME_LENGTH]  # cut at a word
     if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in DEPENDENCY_NAMES:
         name = f"my_{name}"
     if name in sys.stdlib_module_names or name in RESERVED_NAMES:

@@ -33,7 +33,7 @@ READ_BUDGETS = {"M1": 800, "M2": 1500, "M4": 2400}
 OVER_BUDGET = {
     "src/": 4200,
     "serving package": 1474,
-    "generated tests": 3473,
+    "generated tests": 3484,
     "M2: lines a student must read": 1635,
     "M4: lines a student must read": 3750,
 }

@@ -59,7 +59,7 @@ BAD_SLUGS = [
     ("a/b", "path characters"),
     ("/abs", "path characters"),
     ("a\\b", "path characters"),
-    ("x" * 300, "at most 64"),
+    ("x" * 300, "at most 32"),
     ("test", "reserved"),
     ("tests", "reserved"),
 ]
@@ -94,6 +94,8 @@ def test_reserved_names_are_refused_by_the_shared_rule(name: str) -> None:
 
 
 def name_reason(name: str) -> str:
+    if len(name) > rules.MAX_NAME_LENGTH:
+        return "at most"  # a long dependency name is refused for its length first
     if not rules.NAME_PATTERN.fullmatch(name):
         return "lowercase letters"  # False, None, True fail the pattern first
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):

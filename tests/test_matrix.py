@@ -180,6 +180,42 @@ def readme_tree_paths(project: Path) -> set[str]:
     return paths
 
 
+# The longest name the hook allows, derived from a longer project name. The template is
+# formatted for the default name; a longer package name lengthens every line that imports
+# it. ruff check and ruff format read the Python files and notebooks, which differ by task and
+# by the exercise stubs, so those are the renders checked (the other answers change no line
+# that names the package).
+LONG_NAME = "Credit Risk Scoring Model For EU Retail Banks"
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {"ml_task": "classification"},
+        {"ml_task": "regression"},
+        {"ml_task": "image_classification"},
+        {"ml_task": "image_classification", "exercises": True, "milestone": "M6"},
+    ],
+    ids=["classification", "regression", "image", "image-exercises"],
+)
+def test_the_longest_derived_name_passes_the_projects_own_ruff(
+    cookies: Any, answers: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CCMLOPS_SKIP_VCS", "1")
+    result = cookies.bake(extra_context={"project_name": LONG_NAME, **answers})
+    assert result.exit_code == 0, result.exception
+    assert result.context["project_slug"] == "credit_risk_scoring_model_for_eu"  # 32, at a word
+    for command in (["check", "--no-cache"], ["format", "--check", "--no-cache"]):
+        lint = subprocess.run(
+            [sys.executable, "-m", "ruff", *command, "."],
+            cwd=result.project_path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
 def test_pytest_cookies_bakes_from_another_working_directory(tmp_path: Path) -> None:
     """A user's own test with only the ``cookies`` fixture, run away from the checkout: the
     template's Jinja extensions (hooks/) must load without this suite's conftest."""

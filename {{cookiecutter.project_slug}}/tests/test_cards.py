@@ -10,7 +10,12 @@ import pytest
 import yaml
 from huggingface_hub import DatasetCard, ModelCard
 
-from {{ cookiecutter.__package_name }}.cards import data_metadata, render, size_category, write_cards
+from {{ cookiecutter.__package_name }}.cards import (
+    data_metadata,
+    render,
+    size_category,
+    write_cards,
+)
 from {{ cookiecutter.__package_name }}.config import parse_params
 from {{ cookiecutter.__package_name }}.paths import ProjectPaths
 

@@ -13,7 +13,13 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.__package_name }}.features import DatasetSpec
-from {{ cookiecutter.__package_name }}.validation import Failure, _failure, build_checks, run_checks, write_report
+from {{ cookiecutter.__package_name }}.validation import (
+    Failure,
+    _failure,
+    build_checks,
+    run_checks,
+    write_report,
+)
 
 
 def test_checks_cover_every_column(iris) -> None:  # type: ignore[no-untyped-def]

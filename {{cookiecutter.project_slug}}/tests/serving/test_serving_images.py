@@ -110,7 +110,8 @@ def test_batch_answers_in_order_and_logs_hashes_not_images(
 
 def test_uploads_are_read_without_the_training_packages() -> None:
     """The container holds the runtime dependencies only: pandas is not among them."""
-    code = "import sys; import {{ cookiecutter.__package_name }}.images; print('pandas' in sys.modules)"
+    module = "{{ cookiecutter.__package_name }}.images"
+    code = f"import sys; import {module}; print('pandas' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
