@@ -116,7 +116,9 @@ class MonitorParams(_Section):
 
 
 class Params(_Section):
-    """The whole params.yaml."""
+    """The whole params.yaml; sections of your own stages are allowed (DVC reads them)."""
+
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True)
 
     data: DataParams
     train: TrainParams
