@@ -31,12 +31,12 @@ HOOK_BUDGET = 150
 READ_BUDGETS = {"M1": 800, "M2": 1500, "M4": 2400}
 # Issue 15, still open: row -> the figure it stands at now (a ceiling until it meets its budget).
 OVER_BUDGET = {
-    "src/": 4578,
-    "serving package": 1755,  # +92 for image uploads in shared modules (issue 18, phase 2)
+    "src/": 4591,  # +13 for the answer keys of exercises M2.3-M4.2 (issue 17.1)
+    "serving package": 1759,  # +92 image uploads (issue 18, phase 2), +4 exercise M4.2
     "monitoring": 506,
-    "generated tests": 3662,
-    "M2: lines a student must read": 1676,
-    "M4: lines a student must read": 4072,
+    "generated tests": 3698,  # +36: tests/test_exercise_m3.py, serving/test_exercise_m4.py
+    "M2: lines a student must read": 1680,  # +4 exercise M2.4
+    "M4: lines a student must read": 4085,  # +13 exercises M2.4-M4.2
 }
 
 

@@ -523,9 +523,13 @@ def test_monitoring_fails_without_a_scrape_config(broken: Any) -> None:
 
 
 @pytest.mark.tier2
-def test_exercise_items_fail_when_an_answer_is_removed(broken: Any) -> None:
+def test_exercise_items_fail_when_an_answer_is_removed(
+    broken: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The answer key's blocks taken out of the finished project, as the stub has them: each
     exercise is graded failed by name, the others of its milestone still pass."""
+    monkeypatch.setenv("PYTHONPATH", str(broken.root / "src"))  # the copy's package, not the
+    # finished project's (installed editable in the shared environment)
     _edit(broken.root / "dvc.yaml", "\n  sample:\n", "\n  not_run:\n")
     outcome = broken("exercises-m2")
     assert outcome.status == "failed", outcome

@@ -1,6 +1,6 @@
-"""Exercises of milestone M3 (README.md, section Tasks): `uv run pytest tests/test_exercise_m3.py`.
+"""Exercises M3.2-M3.4: planted faults the checks must catch, a behavioural test. Yours to edit.
 
-Each test plants a fault the project's checks must catch, or is the behavioural test you write.
+`uv run pytest tests/test_exercise_m3.py`; `ccmlops check` grades each test (README.md, Tasks).
 """
 
 from __future__ import annotations

@@ -116,9 +116,7 @@ class MonitorParams(_Section):
 
 
 class Params(_Section):
-    """The whole params.yaml; sections of your own stages are allowed (DVC reads them)."""
-
-    model_config = ConfigDict(extra="allow", strict=True, frozen=True)
+    """The whole params.yaml."""
 
     data: DataParams
     train: TrainParams
@@ -129,6 +127,9 @@ class Params(_Section):
     images: ImagesParams | None = None  # the image task only
     emissions: EmissionsParams | None = None
     monitor: MonitorParams | None = None
+    # exercise M2.3: Add a stage `sample`: `sample.rows` rows of the test split (params.yaml)
+    sample: dict[str, int] | None = None  # your stage's section: dvc.yaml reads ${sample.rows}
+    # end exercise
 
     @model_validator(mode="after")
     def _task_matches(self) -> Params:

@@ -1,4 +1,7 @@
-"""Exercise M4.2 (README.md, section Tasks): `uv run pytest tests/serving/test_exercise_m4.py`."""
+"""Exercise M4.2: a route of your own, GET /model/features, with its schema. Yours to edit.
+
+`uv run pytest tests/serving/test_exercise_m4.py`; `ccmlops check` grades it (README.md, Tasks).
+"""
 
 from __future__ import annotations
 
