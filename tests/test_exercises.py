@@ -34,7 +34,7 @@ WITHOUT_SERVING = {"M1.1", "M2.1", "M2.2", "M3.1"}  # serving/ and monitoring/ a
 # by an `exercises-m<N>` checker item (src/ccmlops/checks/exercises.py).
 TODO_TASKS = {
     "M2.3": ("dvc.yaml", "params.yaml", "src/{pkg}/config.py"),
-    "M2.4": ("src/{pkg}/stages/evaluate.py",),
+    "M2.4": ("src/{pkg}/evaluation.py",),
     "M3.2": ("src/{pkg}/validation.py",),
     "M3.3": ("src/{pkg}/image_quality.py",),  # the image task only
     "M3.4": ("tests/test_exercise_m3.py",),
