@@ -536,7 +536,11 @@ def test_exercise_items_fail_when_an_answer_is_removed(
     assert "M2.3 failed: stage(s) not_run: none has `params:`" in outcome.detail
     assert "M2.4 passed" in outcome.detail
     package = broken.root / "src" / "check_done"
-    _edit(package / "validation.py", "    checks.append(Check(", "    # removed: (Check(")
+    _edit(
+        package / "validation.py",
+        'checks.append(Check("ExpectColumnUnique',
+        '(Check("ExpectColumnUnique',
+    )
     exercise_tests = broken.root / "tests" / "test_exercise_m3.py"
     exercise_tests.write_text(exercise_tests.read_text().split("\ndef test_m3_4")[0])
     outcome = broken("exercises-m3")
