@@ -31,12 +31,12 @@ HOOK_BUDGET = 150
 READ_BUDGETS = {"M1": 800, "M2": 1500, "M4": 2400}
 # Issue 15, still open: row -> the figure it stands at now (a ceiling until it meets its budget).
 OVER_BUDGET = {
-    "src/": 4591,  # +13 for the answer keys of exercises M2.3-M4.2 (issue 17.1)
+    "src/": 4593,  # +15 for the answer keys of exercises M2.3-M4.2 (issue 17.1)
     "serving package": 1759,  # +92 image uploads (issue 18, phase 2), +4 exercise M4.2
     "monitoring": 506,
-    "generated tests": 3698,  # +36: tests/test_exercise_m3.py, serving/test_exercise_m4.py
-    "M2: lines a student must read": 1680,  # +4 exercise M2.4
-    "M4: lines a student must read": 4085,  # +13 exercises M2.4-M4.2
+    "generated tests": 3704,  # +42: the exercise tests (M3, M4), a stage of ones own (M2.3)
+    "M2: lines a student must read": 1682,  # +6 exercises M2.3, M2.4
+    "M4: lines a student must read": 4087,  # +15 exercises M2.3-M4.2
 }
 
 
