@@ -1,4 +1,4 @@
-"""Exercise markers: stub the marked bodies up to the render's milestone, list them in README.
+"""Exercise markers: stub the marked blocks up to the render's milestone, list them in README.
 
 Why a module of its own: the post-generation hook imports it from the template's hooks/ folder
 (cookiecutter copies a hook file alone), so the hook stays Git and part removal only.
@@ -14,10 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# Exercise markers in the template's Python source (see the instructor guide):
+# Exercise markers in any file with `#` comments (Python, YAML, TOML, Dockerfile, shell; see
+# the instructor guide):
 #     # exercise M2.1: One-line description of the task.
 #     ...the reference solution...
 #     # end exercise
+# A Python block that ends its function becomes `raise NotImplementedError(...)`; any other
+# block becomes a `# TODO exercise M2.1: ...` comment. A task may span files (same description).
 EXERCISE_START = re.compile(r"^(?P<indent>[ \t]*)# exercise\b(?P<rest>.*)$")
 EXERCISE_HEADER = re.compile(
     r"^ (?P<task>M(?P<milestone>[1-6])\.(?P<number>[1-9][0-9]*)): (?P<text>\S.*)$"
@@ -27,6 +30,7 @@ FUNCTION_LINE = re.compile(r"^(?P<indent>[ \t]*)(?:async[ \t]+)?def[ \t]+(?P<nam
 TASKS_PLACEHOLDER = "<!-- tasks -->"
 LINE_LENGTH = 100  # the generated project's ruff line length: stubs stay format-clean
 SKIPPED_DIRS = frozenset({".git", ".venv", "__pycache__"})
+MARKED_SUFFIXES = (".py", ".yaml", ".yml", ".toml", ".sh", "Dockerfile")
 
 
 class ExerciseError(ValueError):
@@ -35,14 +39,15 @@ class ExerciseError(ValueError):
 
 @dataclass(frozen=True)
 class Task:
-    """One exercise: its id (M2.1), what to do, and where."""
+    """One exercise: its id (M2.1), what to do, and where (``function``: None for a TODO
+    comment)."""
 
     task_id: str
     milestone: int
     number: int
     text: str
     path: str
-    function: str
+    function: str | None
 
 
 def milestone_number(answers: Mapping[str, Any]) -> int:
@@ -77,13 +82,34 @@ def stub_lines(indent: str, task: Task) -> list[str]:
     return [f"{indent}raise NotImplementedError(", *body, f"{indent})"]
 
 
-def enclosing_function(lines: Sequence[str], index: int, indent: str) -> str | None:
-    """Name of the ``def`` that the marker at ``lines[index]`` sits in."""
+def todo_lines(indent: str, task: Task) -> list[str]:
+    """``# TODO exercise M2.3: ...``, wrapped between words to the line length."""
+    words, lines = f"TODO exercise {task.task_id}: {task.text}".split(" "), [f"{indent}#"]
+    for word in words:
+        if len(lines[-1]) > len(indent) + 1 and len(f"{lines[-1]} {word}") > LINE_LENGTH:
+            lines.append(f"{indent}#  ")
+        lines[-1] = f"{lines[-1]} {word}" if not lines[-1].endswith("  ") else lines[-1] + word
+    return lines
+
+
+def enclosing_function(lines: Sequence[str], index: int, indent: str) -> tuple[str, int] | None:
+    """Name and indentation of the ``def`` that the marker at ``lines[index]`` sits in (None
+    at module level, e.g. in a module-level list)."""
+    level = len(indent)
     for line in reversed(lines[:index]):
-        found = FUNCTION_LINE.match(line)
-        if found and len(found["indent"]) < len(indent):
-            return found["name"]
+        depth = len(line) - len(line.lstrip())
+        if not line.strip() or depth >= level:
+            continue
+        if found := FUNCTION_LINE.match(line):
+            return found["name"], depth
+        level = depth
     return None
+
+
+def ends_function(lines: Sequence[str], end: int, def_indent: int) -> bool:
+    """Whether the block closed at ``lines[end]`` is the rest of its function's body."""
+    following = [line for line in lines[end + 1 :] if line.strip()]
+    return not following or len(following[0]) - len(following[0].lstrip()) <= def_indent
 
 
 def exercise_source(text: str, rel: str, stub_until: int) -> tuple[str, list[Task]]:
@@ -110,9 +136,6 @@ def exercise_source(text: str, rel: str, stub_until: int) -> tuple[str, list[Tas
                 "(expected `# exercise M<1-6>.<n>: <one-line description>`)"
             )
         indent = start["indent"]
-        function = enclosing_function(lines, index, indent)
-        if function is None:
-            raise ExerciseError(f"{where}: exercise {header['task']} is not inside a function")
         end = index + 1
         while end < len(lines) and not EXERCISE_END.match(lines[end]):
             if EXERCISE_START.match(lines[end]):
@@ -127,6 +150,8 @@ def exercise_source(text: str, rel: str, stub_until: int) -> tuple[str, list[Tas
             raise ExerciseError(
                 f"{rel}:{end + 1}: `# end exercise` must be indented like its `# exercise`"
             )
+        found = enclosing_function(lines, index, indent) if rel.endswith(".py") else None
+        function = found[0] if found and ends_function(lines, end, found[1]) else None
         task = Task(
             header["task"],
             int(header["milestone"]),
@@ -137,38 +162,47 @@ def exercise_source(text: str, rel: str, stub_until: int) -> tuple[str, list[Tas
         )
         tasks.append(task)
         if task.milestone <= stub_until:
-            out += stub_lines(indent, task)
+            out += stub_lines(indent, task) if function else todo_lines(indent, task)
         else:
             out += lines[index + 1 : end]
         index = end + 1
     return "\n".join(out), tasks
 
 
-def python_files(root: Path) -> list[Path]:
-    """Every ``*.py`` of the project, in a stable order (no .git, no .venv)."""
+def marked_files(root: Path) -> list[Path]:
+    """Every file that may hold markers, in a stable order (no .git, no .venv)."""
     found = []
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
-        found += [Path(folder) / name for name in sorted(files) if name.endswith(".py")]
+        found += [Path(folder) / name for name in sorted(files) if name.endswith(MARKED_SUFFIXES)]
     return found
 
 
 def tasks_section(tasks: Sequence[Task]) -> str:
-    """The README's "Tasks" section listing the stubbed tasks."""
+    """The README's "Tasks" section listing the stubbed tasks (a task once, with its places)."""
+    places: dict[Task, list[str]] = {}
+    for task in tasks:
+        first = next((t for t in places if t.task_id == task.task_id), task)
+        places.setdefault(first, []).append(task.path)
+        if task.function:
+            places[first].append(task.function)
     items = [
-        f"- [ ] **{task.task_id}** {task.text} (`{task.path}`, `{task.function}`)" for task in tasks
+        f"- [ ] **{task.task_id}** {task.text} ({', '.join(f'`{p}`' for p in where)})"
+        for task, where in places.items()
     ]
     return "\n".join(
         [
             "## Tasks",
             "",
             "Some functions are left for you to write: each one raises `NotImplementedError`",
-            "naming its task, and the tests that need it fail with that task's id.",
+            "naming its task, and the tests that need it fail with that task's id. Other tasks",
+            "are `# TODO exercise` comments in the files to change (the milestone's tutorial",
+            "says how each is graded).",
             "",
             *items,
             "",
-            "A task is done when the tests that named it pass (`uv run pytest`); all tasks are",
-            "done when every test passes.",
+            "A task is done when the tests that named it pass (`uv run pytest`) and",
+            "`ccmlops check` grades it passed; all tasks are done when every test passes.",
             "",
             "",
         ]
@@ -180,17 +214,17 @@ def apply_exercises(root: Path, answers: Mapping[str, Any]) -> list[Task]:
     milestone and list them in README.md. Returns the stubbed tasks."""
     stub_until = milestone_number(answers) if answers.get("exercises") else 0
     stubbed: list[Task] = []
-    seen: dict[str, str] = {}
-    for path in python_files(root):
+    seen: dict[str, Task] = {}
+    for path in marked_files(root):
         text = path.read_text(encoding="utf-8")
         if "# exercise" not in text and "# end exercise" not in text:
             continue
         rel = path.relative_to(root).as_posix()
         new_text, tasks = exercise_source(text, rel, stub_until)
         for task in tasks:
-            if task.task_id in seen:
-                raise ExerciseError(f"{rel}: task {task.task_id} is also in {seen[task.task_id]}")
-            seen[task.task_id] = rel
+            other = seen.setdefault(task.task_id, task)
+            if other is not task and (other.text != task.text or other.function or task.function):
+                raise ExerciseError(f"{rel}: task {task.task_id} is also in {other.path}")
         stubbed += [task for task in tasks if task.milestone <= stub_until]
         if new_text != text:
             path.write_text(new_text, encoding="utf-8")

@@ -72,6 +72,7 @@ REMOVED_PATHS: dict[str, list[str]] = {
         "tests/test_emissions.py",
         "tests/test_quality.py",
         "tests/test_stage_validate.py",
+        "tests/test_exercise_m3.py",
         ".pre-commit-config.yaml",
         "docs/delivery.md",
     ],

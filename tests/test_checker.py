@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from conftest import actionlint_binary, env_for, install_project, run
+from test_delivery import promtool_binary
 from typer.testing import CliRunner
 
 from ccmlops import checks as checker
@@ -34,7 +35,9 @@ PROMPT = re.compile(r"<!-- TODO\(author\):.*?-->")
 # What a team writes in a judgement section of a card: long enough to be a real answer.
 WRITTEN = "Written by the team for the course: who relies on it, where it fails, who may be harmed."
 # test_cards.py proves that written cards (no prompts left) keep the project's own tests green.
-KEPT_TESTS = ("conftest.py", "test_cards.py", "test_config.py", "test_evaluation.py")
+KEPT_TESTS = ("conftest.py", "test_cards.py", "test_config.py", "test_evaluation.py",
+              "test_exercise_m3.py", "serving")  # fmt: skip
+KEPT_SERVING_TESTS = ("conftest.py", "serving_fakes.py", "test_exercise_m4.py")  # exercise M4.2
 FAST_COVERAGE = 10  # the kept subset reaches about 15 % (the full suite needs 80)
 
 
@@ -275,9 +278,11 @@ def _git(project: Path, *args: str) -> None:
 
 @pytest.fixture(scope="module")
 def actionlint_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder holding only ``actionlint`` (the dev group's binary), to put first on PATH."""
+    """A folder holding only ``actionlint`` (the dev group's binary) and ``promtool`` (exercise
+    M6.2), to put first on PATH."""
     folder = tmp_path_factory.mktemp("bin")
     (folder / "actionlint").symlink_to(actionlint_binary())
+    (folder / "promtool").symlink_to(promtool_binary())
     return folder
 
 
@@ -299,8 +304,8 @@ def finished(
     for template in [scoping, *(project / "src" / "check_done" / "_card_templates").glob("*.j2")]:
         template.write_text(PROMPT.sub(WRITTEN, template.read_text()))
     tests = project / "tests"
-    for path in [*tests.iterdir()]:
-        if path.name not in KEPT_TESTS:
+    for path in [*tests.iterdir(), *(tests / "serving").iterdir()]:
+        if path.name not in (KEPT_SERVING_TESTS if path.parent.name == "serving" else KEPT_TESTS):
             shutil.rmtree(path) if path.is_dir() else path.unlink()
     pyproject = project / "pyproject.toml"
     pyproject.write_text(
@@ -354,6 +359,14 @@ def test_finished_project_passes_every_item(full_report: dict[str, Any]) -> None
     assert items["dockerfile"]["detail"] == "hadolint clean: Dockerfile, deploy/mlflow/Dockerfile"
     assert items["workflows"]["detail"] == "actionlint clean: cd.yml, ci.yml, uptime.yml"
     assert "/metrics answers" in items["monitoring"]["detail"]
+    assert items["exercises-m2"]["detail"] == (
+        "M2.3 passed: stage sample (sample.rows) ran; "
+        "M2.4 passed: MLflow logged test_balanced_accuracy_score"
+    )
+    for task in ("M3.2", "M3.4", "M4.2", "M5.1", "M6.2"):
+        milestone = task[1]
+        assert f"{task} passed: " in items[f"exercises-m{milestone}"]["detail"], task
+    assert "/model/features" in items["exercises-m4"]["detail"]
     score = full_report["ml_test_score"]
     assert score["tests_run_in_ci"] is True and score["categories"]["model"]["tests"] > 0
 
@@ -507,6 +520,44 @@ def test_monitoring_fails_without_a_scrape_config(broken: Any) -> None:
     (broken.root / "deploy" / "prometheus" / "prometheus.yml").write_text("global: {}\n")
     outcome = broken("monitoring")
     assert outcome.status == "failed" and "no scrape_configs" in outcome.detail
+
+
+@pytest.mark.tier2
+def test_exercise_items_fail_when_an_answer_is_removed(
+    broken: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer key's blocks taken out of the finished project, as the stub has them: each
+    exercise is graded failed by name, the others of its milestone still pass."""
+    monkeypatch.setenv("PYTHONPATH", str(broken.root / "src"))  # the copy's package, not the
+    # finished project's (installed editable in the shared environment)
+    _edit(broken.root / "dvc.yaml", "\n  sample:\n", "\n  not_run:\n")
+    outcome = broken("exercises-m2")
+    assert outcome.status == "failed", outcome
+    assert "M2.3 failed: stage(s) not_run: none has `params:`" in outcome.detail
+    assert "M2.4 passed" in outcome.detail
+    package = broken.root / "src" / "check_done"
+    _edit(
+        package / "validation.py",
+        'checks.append(Check("ExpectColumnUnique',
+        '(Check("ExpectColumnUnique',
+    )
+    exercise_tests = broken.root / "tests" / "test_exercise_m3.py"
+    exercise_tests.write_text(exercise_tests.read_text().split("\ndef test_m3_4")[0])
+    outcome = broken("exercises-m3")
+    assert outcome.status == "failed", outcome
+    assert "M3.2 failed: test_m3_2_team_checks_catch_a_target_with_a_single_value fails" in (
+        outcome.detail
+    )
+    assert "M3.4 failed: no test test_m3_4* in tests/test_exercise_m3.py" in outcome.detail
+    _edit(package / "serving" / "routes.py", '"/model/features"', '"/model"')
+    assert (
+        broken("exercises-m4").detail
+        == "M4.2 failed: no route of your own in src/check_done/serving/"
+    )
+    alerts = broken.root / "deploy" / "prometheus" / "alerts.test.yml"
+    _edit(alerts, "alertname: ModelApiNoTraffic", "alertname: ModelApiDown")
+    outcome = broken("exercises-m6")
+    assert outcome.detail.startswith("M6.2 failed: ModelApiNoTraffic not tested"), outcome
 
 
 @pytest.mark.tier2

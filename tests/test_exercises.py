@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import subprocess
 import sys
@@ -13,7 +14,10 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, env_for, run
+from test_delivery import promtool_binary
 
+from ccmlops import checks as checker
+from ccmlops.checks import exercises as graded
 from hooks import exercises
 
 # Task id -> (file in the package, function): what the template leaves for students.
@@ -26,6 +30,18 @@ TASKS = {
     "M6.1": ("monitoring/drift.py", "_psi"),
 }
 WITHOUT_SERVING = {"M1.1", "M2.1", "M2.2", "M3.1"}  # serving/ and monitoring/ are removed
+# Task id -> files (in the project): tasks whose stub is a `# TODO exercise` comment, each graded
+# by an `exercises-m<N>` checker item (src/ccmlops/checks/exercises.py).
+TODO_TASKS = {
+    "M2.3": ("dvc.yaml", "params.yaml", "src/{pkg}/config.py"),
+    "M2.4": ("src/{pkg}/evaluation.py",),
+    "M3.2": ("src/{pkg}/validation.py",),
+    "M3.3": ("src/{pkg}/image_quality.py",),  # the image task only
+    "M3.4": ("tests/test_exercise_m3.py",),
+    "M4.2": ("src/{pkg}/serving/routes.py",),
+    "M5.1": ("Dockerfile",),
+    "M6.2": ("deploy/prometheus/alerts.test.yml", "deploy/prometheus/alerts.yml"),
+}
 README_TASK = re.compile(r"^- \[ \] \*\*(M\d\.\d+)\*\* (.+) \(`src/(\w+)/(\S+)`, `(\w+)`\)$")
 NAME = "Exercise Class"
 # A pytest plugin for the generated project's run: one JSON line per failed test phase.
@@ -74,17 +90,22 @@ def readme_tasks(project: Path) -> dict[str, tuple[str, str]]:
 
 
 def test_template_marks_exactly_the_listed_tasks() -> None:
-    """Every marker in the template is a row of TASKS (a new task needs a test row here)."""
-    source = ROOT / "{{cookiecutter.project_slug}}" / "src" / "{{cookiecutter.__package_name}}"
-    marked = {}
-    for path in source.rglob("*.py"):
+    """Every marker in the template is a row of TASKS or TODO_TASKS (a new task needs a test
+    row here)."""
+    project = ROOT / "{{cookiecutter.project_slug}}"
+    marked: dict[str, set[str]] = {}
+    for path in exercises.marked_files(project):
         for line in path.read_text(encoding="utf-8").splitlines():
             found = exercises.EXERCISE_START.match(line)
             if found:
                 header = exercises.EXERCISE_HEADER.match(found["rest"])
                 assert header, line
-                marked[header["task"]] = path.relative_to(source).as_posix()
-    assert marked == {task: file for task, (file, _) in TASKS.items()}
+                rel = path.relative_to(project).as_posix()
+                marked.setdefault(header["task"], set()).add(
+                    rel.replace("{{cookiecutter.__package_name}}", "{pkg}")
+                )
+    expected = {task: {f"src/{{pkg}}/{file}"} for task, (file, _) in TASKS.items()}
+    assert marked == expected | {task: set(files) for task, files in TODO_TASKS.items()}
 
 
 def test_exercise_render_stubs_every_task_and_lists_it(bake_ccmlops: Callable[..., Path]) -> None:
@@ -105,6 +126,49 @@ def test_exercise_render_stubs_every_task_and_lists_it(bake_ccmlops: Callable[..
             check=False,
         )
         assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def todo_stubs(project: Path) -> dict[str, tuple[str, ...]]:
+    """Task id -> files holding its `# TODO exercise` comment."""
+    found: dict[str, list[str]] = {}
+    for path in exercises.marked_files(project):
+        for task in re.findall(r"# TODO exercise (M\d\.\d+):", path.read_text(encoding="utf-8")):
+            found.setdefault(task, []).append(path.relative_to(project).as_posix())
+    return {task: tuple(sorted(files)) for task, files in found.items()}
+
+
+def test_exercise_evidence_tells_the_stub_from_the_answer_key(
+    bake_ccmlops: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tier 1, the static evidence: each `# TODO exercise` stub fails its exercise's check, the
+    answer key (exercises=false) passes it. What needs a run (the DVC stage in dvc.lock, the
+    metric in MLflow, the exercise tests) is graded on the finished project in test_checker.py
+    and with answers removed in test_exercise_items_fail_when_an_answer_is_removed."""
+    stub = bake_ccmlops(project_name=NAME, exercises=True)
+    expected = {
+        task: tuple(sorted(f.replace("{pkg}", "exercise_class") for f in files))
+        for task, files in TODO_TASKS.items()
+        if task != "M3.3"
+    }
+    assert todo_stubs(stub) == expected
+    answer = bake_ccmlops(project_name="Exercise Key")
+    assert todo_stubs(answer) == {}
+    (answer / "dvc.lock").write_text("schema: '2.0'\nstages:\n  sample: {}\n")  # as if run
+    monkeypatch.setenv("PATH", f"{Path(promtool_binary()).parent}{os.pathsep}{os.environ['PATH']}")
+    static = {
+        "M2.3": graded.check_stage,
+        "M5.1": graded.check_label,
+        "M6.2": graded.check_alert,
+    }
+    for task, check in static.items():
+        stubbed = check(checker.Project.find(stub, sys.executable))
+        assert stubbed.status == "failed", (task, stubbed)
+        answered = check(checker.Project.find(answer, sys.executable))
+        assert answered.status == "passed", (task, answered)
+    route = graded.check_route(checker.Project.find(stub, sys.executable))
+    assert route.detail == "no route of your own in src/exercise_class/serving/"
+    metric = graded.check_metric(checker.Project.find(stub, sys.executable))
+    assert metric.status == "failed" and "no metric of your own" in metric.detail
 
 
 def test_exercise_render_without_serving_lists_only_what_is_there(
@@ -161,9 +225,11 @@ def test_stubbed_tests_fail_naming_their_task_and_the_solution_passes_them(
     named: dict[str, set[str]] = {task: set() for task in TASKS}
     for failure in failures:
         found = re.search(r"Task (M\d\.\d+)", failure["text"])
-        assert found and found[1] in TASKS, f"{failure['nodeid']}:\n{failure['text'][-2000:]}"
-        named[found[1]].add(failure["nodeid"])
+        known = found and found[1] in TASKS | TODO_TASKS.keys()
+        assert known, f"{failure['nodeid']}:\n{failure['text'][-2000:]}"
+        named.setdefault(found[1], set()).add(failure["nodeid"])
     assert all(named.values()), f"tasks no test points at: {[t for t, n in named.items() if not n]}"
+    assert named.get("M3.2"), "the planted-fault test of exercise M3.2 passed on the stub"
     # the project's conftest shortens a stub's failure to one line naming the task
     assert any(
         re.fullmatch(r"Task M\d\.\d+ not done yet: .+ \(README\.md, section Tasks\)", f["text"])

@@ -273,7 +273,6 @@ def test_long_task_descriptions_are_wrapped_as_ruff_formats_them() -> None:
         ("def f():\n    # exercise 1.1: Bad id\n    pass\n    # end exercise\n", "mod.py:2: mal"),
         ("def f():\n    # exercise M7.1: Bad\n    pass\n    # end exercise\n", "mod.py:2: mal"),
         ("def f():\n    # exercise M1.1:\n    pass\n    # end exercise\n", "mod.py:2: malformed"),
-        ("# exercise M1.1: Top\nx = 1\n# end exercise\n", "mod.py:1: exercise M1.1 is not inside"),
         (
             "def f():\n    # exercise M1.1: A\n    # exercise M1.2: B\n    # end exercise\n",
             "mod.py:2: exercise M1.1 is not closed before the next `# exercise` (line 3)",
@@ -292,6 +291,58 @@ def test_malformed_exercise_markers_name_the_file_and_line(
         with pytest.raises(exercises.ExerciseError) as info:
             exercises.apply_exercises(tmp_path, {**ANSWERS, "exercises": switched_on})
         assert str(info.value).startswith("src/demo/" + message), str(info.value)
+
+
+COMMENT_STUBS = {
+    "dvc.yaml": "stages:\n  a:\n    cmd: a\n  # exercise M2.3: Add a stage\n  b:\n    cmd: b\n"
+    "  # end exercise\n",
+    "params.yaml": "a: 1\n# exercise M2.3: Add a stage\nb:\n  rows: 5\n# end exercise\n",
+    "Dockerfile": "FROM python\n# exercise M5.1: Label the image\nLABEL a=b\n# end exercise\n",
+    "src/demo/mid.py": "def f() -> list[int]:\n    found = [1]\n    # exercise M3.2: Add a two\n"
+    "    found.append(2)\n    # end exercise\n    return found\n\n\nROWS = [\n"
+    "    1,\n    # exercise M3.3: Add a row\n    2,\n    # end exercise\n]\n",
+}
+
+
+def test_blocks_that_do_not_end_a_function_become_todo_comments(tmp_path: Path) -> None:
+    """YAML, Dockerfile, TOML and mid-function or module-level Python blocks: the answer goes,
+    a `# TODO exercise` comment at the block's indentation stays; one task may span files."""
+    exercise_tree(tmp_path)
+    for name, text in COMMENT_STUBS.items():
+        (tmp_path / name).write_text(text)
+    tasks = exercises.apply_exercises(tmp_path, {**ANSWERS, "exercises": True})
+    assert [(t.task_id, t.path) for t in tasks if t.function is None] == [
+        ("M2.3", "dvc.yaml"), ("M2.3", "params.yaml"), ("M3.2", "src/demo/mid.py"),
+        ("M3.3", "src/demo/mid.py"), ("M5.1", "Dockerfile"),
+    ]  # fmt: skip
+    assert (tmp_path / "dvc.yaml").read_text() == (
+        "stages:\n  a:\n    cmd: a\n  # TODO exercise M2.3: Add a stage\n"
+    )
+    assert (tmp_path / "params.yaml").read_text() == "a: 1\n# TODO exercise M2.3: Add a stage\n"
+    assert (
+        tmp_path / "Dockerfile"
+    ).read_text() == "FROM python\n# TODO exercise M5.1: Label the image\n"
+    mid = (tmp_path / "src/demo/mid.py").read_text()
+    assert "    # TODO exercise M3.2: Add a two\n    return found\n" in mid
+    assert "    1,\n    # TODO exercise M3.3: Add a row\n]\n" in mid
+    readme = (tmp_path / "README.md").read_text()
+    assert "- [ ] **M2.3** Add a stage (`dvc.yaml`, `params.yaml`)" in readme
+    assert "- [ ] **M1.1** Double the number (`src/demo/mod.py`, `kept`)" in readme
+    # exercises off: the answers stay, the markers go
+    answer = tmp_path / "answer"
+    exercise_tree(answer)
+    for name, text in COMMENT_STUBS.items():
+        (answer / name).write_text(text)
+    exercises.apply_exercises(answer, {**ANSWERS, "exercises": False})
+    assert (answer / "params.yaml").read_text() == "a: 1\nb:\n  rows: 5\n"
+    assert "exercise" not in (answer / "Dockerfile").read_text()
+
+
+def test_a_long_todo_comment_is_wrapped() -> None:
+    task = exercises.Task("M2.3", 2, 3, " ".join(["word"] * 40), "dvc.yaml", None)
+    lines = exercises.todo_lines("    ", task)
+    assert lines[0].startswith("    # TODO exercise M2.3: word")
+    assert all(len(line) <= exercises.LINE_LENGTH and line.startswith("    #") for line in lines)
 
 
 def test_a_task_id_used_twice_is_refused(tmp_path: Path) -> None:

@@ -114,7 +114,7 @@ class Student:
 def test_a_student_moves_from_m1_to_m6_by_updates_alone(
     tmp_path: Path,
     project_python: Path,
-    actionlint_bin: Path,  # noqa: F811
+    actionlint_bin: Path,  # noqa: F811 - actionlint and promtool (exercise M6.2)
 ) -> None:
     template = fresh_copy(tmp_path / "template")
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "template"]):
@@ -148,7 +148,9 @@ def test_a_student_moves_from_m1_to_m6_by_updates_alone(
     edit(student.package / "stages" / "prepare.py", 'print(f"prepare: ', 'print(f"mine: ')
     student.python_m("dvc", "repro")
     student.commit("M2: pipeline run")
-    timings["M2"] = sum(student.check("M2").values())
+    seconds = student.check("M2")
+    assert "exercises-m2" in seconds and (student.root / "reports" / "sample.csv").is_file()
+    timings["M2"] = sum(seconds.values())
 
     # M3..M6: each update keeps all of that and brings the next milestone's parts.
     arrivals = {
@@ -171,7 +173,9 @@ def test_a_student_moves_from_m1_to_m6_by_updates_alone(
             assert not PROMPT.search(card.read_text(encoding="utf-8")), card.name
         student.python_m("dvc", "repro")
         student.commit(f"{milestone}: update and pipeline run")
-        timings[milestone] = sum(student.check(milestone).values())
+        seconds = student.check(milestone)  # the milestone's exercises graded passed too
+        assert f"exercises-m{milestone[1]}" in seconds, seconds
+        timings[milestone] = sum(seconds.values())
     print(
         "check seconds per milestone:",
         json.dumps(timings),

@@ -15,7 +15,13 @@ from {{ cookiecutter.__package_name }}.paths import ProjectPaths
 ROOT = Path(__file__).resolve().parents[1]
 PKG = {{ cookiecutter.__package_name }}.__name__
 DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))
-STAGES: dict[str, Any] = DVC["stages"]
+# The stages that run a stage module of the package; a stage of your own may run any command
+# (exercise M2.3's `sample` is a `python -c` one-liner) and is held to the checks of all stages.
+STAGES: dict[str, Any] = {
+    name: stage
+    for name, stage in DVC["stages"].items()
+    if stage["cmd"].startswith(f"python -m {PKG}.stages.")
+}
 PLUMBING = {"config", "errors", "paths", "_runner"}  # parse params and report: no effect on outputs
 
 
@@ -60,7 +66,7 @@ def test_library_modules_a_stage_imports_are_deps(name: str) -> None:
 
 
 def test_params_listed_exist(project_params: dict[str, Any]) -> None:
-    for stage in STAGES.values():
+    for stage in DVC["stages"].values():
         for dotted in stage.get("params", []):
             node: Any = project_params
             for part in dotted.split("."):
@@ -96,7 +102,7 @@ def test_paths_module_and_dvc_yaml_agree() -> None:
 
 
 def test_metrics_and_plots_are_not_cached() -> None:
-    for stage in STAGES.values():
+    for stage in DVC["stages"].values():
         for kind in ("metrics", "plots"):
             for entry in stage.get(kind, []):
                 assert isinstance(entry, dict)

@@ -15,10 +15,12 @@ import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from ..template import template_dir
+from .exercises import grade
 from .project import (
     Outcome,
     Project,
@@ -215,14 +217,17 @@ print(json.dumps({"version": str(version), "run_id": run_id, "status": run.info.
 """
 
 
-def check_mlflow(project: Project) -> Outcome:
-    """M2: the registered model's version comes from a finished MLflow run with metrics."""
-    uri = os.environ.get("MLFLOW_TRACKING_URI")
-    if not uri and not (project.root / "mlflow.db").is_file():
-        return failed(
-            "no MLflow store: mlflow.db is missing; run `dvc repro --force train` "
-            "(or set MLFLOW_TRACKING_URI to your tracking server)"
-        )
+def mlflow_run(project: Project) -> dict[str, Any]:
+    """The registered model's run (version, run_id, status, metric names) or {"error": ...};
+    queried once per project (the mlflow item and exercise M2.4 share it)."""
+    if "mlflow" not in project.cache:
+        project.cache["mlflow"] = query_mlflow(project)
+    return dict(project.cache["mlflow"])
+
+
+def query_mlflow(project: Project) -> dict[str, Any]:
+    if not os.environ.get("MLFLOW_TRACKING_URI") and not (project.root / "mlflow.db").is_file():
+        return {"error": "no MLflow store (mlflow.db)"}  # the query would create an empty one
     bundle = read_json(project.root / "models" / "model.json")
     run_info = read_json(project.root / "artifacts" / "train" / "run.json")
     name = str(bundle.get("name") or project.package)
@@ -235,10 +240,24 @@ def check_mlflow(project: Project) -> Outcome:
         timeout=120,
     )
     try:
-        found = json.loads((result.stdout.strip().splitlines() or [""])[-1])
+        return dict(json.loads((result.stdout.strip().splitlines() or [""])[-1]))
     except json.JSONDecodeError:
-        return failed(f"MLflow query failed: {tail(result.stderr)}")
+        return {"error": f"MLflow query failed: {tail(result.stderr)}"}
+
+
+def check_mlflow(project: Project) -> Outcome:
+    """M2: the registered model's version comes from a finished MLflow run with metrics."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if not uri and not (project.root / "mlflow.db").is_file():
+        return failed(
+            "no MLflow store: mlflow.db is missing; run `dvc repro --force train` "
+            "(or set MLFLOW_TRACKING_URI to your tracking server)"
+        )
+    found = mlflow_run(project)
+    name = str(read_json(project.root / "models" / "model.json").get("name") or project.package)
     store = uri or "mlflow.db"
+    if found.get("error", "").startswith("MLflow query failed"):
+        return failed(found["error"])
     if "error" in found:
         return failed(f"model {name!r} in {store}: {found['error']}; run `dvc repro`")
     if found["status"] != "FINISHED" or not found["metrics"]:
@@ -441,14 +460,19 @@ ITEMS: tuple[Item, ...] = (
     Item("git", 2, True, "reproducibility", "work committed to Git", check_git),
     Item("dvc", 2, True, "reproducibility", "dvc repro up to date, dvc status clean", check_dvc),
     Item("mlflow", 2, True, "model", "MLflow run with metrics, registered model", check_mlflow),
+    Item("exercises-m2", 2, True, "reproducibility", "M2 exercises: stage, metric", grade(2)),
     Item("expectations", 3, True, "data", "Great Expectations suite passing", check_expectations),
     Item("emissions", 3, True, "model", "CodeCarbon emissions of the training", check_emissions),
     Item("pylint", 3, True, "code", "pylint score at the threshold", check_pylint),
     Item("tests", 3, True, "code", "tests pass with the required coverage", check_tests),
+    Item("exercises-m3", 3, True, "data", "M3 exercises: expectation, tests", grade(3)),
     Item("api", 4, True, "serving", "API answers its health check, OpenAPI", check_api),
+    Item("exercises-m4", 4, True, "serving", "M4 exercise: an endpoint", grade(4)),
     Item("dockerfile", 5, True, "delivery", "Dockerfiles pass hadolint", check_dockerfiles),
     Item("workflows", 5, True, "delivery", "workflows pass actionlint", check_workflows),
+    Item("exercises-m5", 5, True, "delivery", "M5 exercise: the Dockerfile", grade(5)),
     Item("monitoring", 6, True, "monitoring", "Prometheus, Grafana, /metrics", check_monitoring),
+    Item("exercises-m6", 6, True, "monitoring", "M6 exercise: an alert rule", grade(6)),
 )
 
 

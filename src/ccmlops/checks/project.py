@@ -68,6 +68,7 @@ class Project:
     package: str
     python: list[str]
     _server: dict[str, Any] | None = field(default=None, repr=False)
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)  # results items share
 
     @classmethod
     def find(cls, root: Path, python: str | None = None) -> Project:

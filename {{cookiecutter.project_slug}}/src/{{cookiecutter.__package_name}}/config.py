@@ -137,6 +137,9 @@ class Params(_Section):
     images: ImagesParams | None = None  # the image task only
     emissions: EmissionsParams | None = None
     monitor: MonitorParams | None = None
+    # exercise M2.3: Add a stage `sample`: `sample.rows` rows of the test split (params.yaml)
+    sample: dict[str, int] | None = None  # your stage's section: dvc.yaml reads ${sample.rows}
+    # end exercise
 
     @model_validator(mode="after")
     def _task_matches(self) -> Params:

@@ -36,4 +36,7 @@ def build_image_checks(cfg: ImagesParams, classes: list[str], min_rows: int) -> 
         Check("ExpectColumnValuesToBeInSet", "label", {"value_set": classes}),
         between("class_count", cfg.min_per_class),
         between("class_balance", cfg.min_balance),
+        # exercise M3.3: Catch a blank (one-colour) image: expect some contrast in every image
+        between("contrast", 1.0),
+        # end exercise
     ]

@@ -91,6 +91,15 @@ def build_checks(spec: DatasetSpec, min_rows: int) -> list[Check]:
     # end exercise
 
 
+def team_checks(spec: DatasetSpec) -> list[Check]:
+    """Your own expectations, beyond those the spec derives (tests/test_exercise_m3.py)."""
+    checks: list[Check] = []
+    # exercise M3.2: Add an expectation that fails a split whose target has a single value
+    checks.append(Check("ExpectColumnUniqueValueCountToBeBetween", spec.target, {"min_value": 2}))
+    # end exercise
+    return checks
+
+
 def run_checks(
     frames: dict[str, pd.DataFrame],
     checks: list[Check],

@@ -182,3 +182,11 @@ async def model_info(service: ServiceDep) -> ModelInfo:
         features=metadata.spec.features,
         classes=metadata.spec.classes,
     )
+
+
+# exercise M4.2: Add GET /model/features: the feature names, in the order the model reads them
+@router.get("/model/features", tags=["model"], summary="Feature names, in the model's order")
+async def model_features(service: ServiceDep) -> list[str]:
+    """What a client sends, in order: a lighter answer than the whole of GET /model."""
+    return service.metadata.spec.feature_names
+# end exercise

@@ -7,7 +7,7 @@ from ..data import read_split
 from ..errors import ParamsError, ValidationFailed
 from ..features import DatasetSpec
 from ..paths import ProjectPaths
-from ..validation import build_checks, run_checks, write_report
+from ..validation import build_checks, run_checks, team_checks, write_report
 from ._runner import run
 
 
@@ -18,7 +18,7 @@ def main(params: Params, paths: ProjectPaths) -> None:
     cfg = params.validation
     if cfg is None:
         raise ParamsError(f"{paths.params}: the validate stage needs a `validation:` section")
-    checks = build_checks(spec, cfg.min_rows)
+    checks = build_checks(spec, cfg.min_rows) + team_checks(spec)
     splits = {"train": paths.train_data, "test": paths.test_data}
     frames = {name: read_split(path, spec) for name, path in splits.items()}
     failures = run_checks(frames, checks, paths)

@@ -11,7 +11,7 @@ from ..features import DatasetSpec
 from ..image_quality import build_image_checks, with_class_counts
 from ..images import metadata
 from ..paths import ProjectPaths
-from ..validation import run_checks, write_report
+from ..validation import run_checks, team_checks, write_report
 from ._runner import run
 
 
@@ -26,6 +26,7 @@ def main(params: Params, paths: ProjectPaths) -> None:
     table = with_class_counts(metadata(files))
     write_csv(table, paths.image_metadata)
     checks = build_image_checks(params.images, spec.classes or [], params.validation.min_rows)
+    checks += team_checks(spec)
     failures = run_checks({"images": table}, checks, paths, index_column="path")
     write_report(failures, len(checks), paths.validation_report, paths.validation_summary)
     if failures:

@@ -1,0 +1,229 @@
+"""The exercise items: per milestone, evidence that the team did each exercise (issue 17.1).
+
+Why evidence, not a diff: a student's answer may differ from the template's answer key, so each
+exercise checks what the tool itself shows (a stage DVC ran, a metric MLflow logged, a planted-
+fault test that passes, an alert promtool tested). "Beyond the template's own" is read from the
+template's copy of the file with its marked answer blocks removed: an untouched stub fails.
+The M1 exercises (scoping document, data card, model card) are the ``cards`` item.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..template import template_dir
+from .project import FAILED, SKIPPED, Outcome, Project, failed, not_applicable, passed, skipped
+
+ANSWER_BLOCK = re.compile(r"^[ \t]*# exercise M.*?^[ \t]*# end exercise[ \t]*\n", re.M | re.S)
+# The metrics evaluation.py computes (register logs each as test_<name>).
+TEMPLATE_METRICS = frozenset({"accuracy", "f1_macro", "roc_auc", "rmse", "mae", "r2"})
+ROUTE = re.compile(r"@\w+\.(?:get|post|put|patch|delete)\(\s*\"(/[^\"]*)\"")
+
+
+@functools.cache
+def template_own(rel: str) -> str:
+    """The template's copy of ``rel`` without its exercise answers (``{pkg}``: the package)."""
+    rel = rel.replace("{pkg}", "{{cookiecutter.__package_name}}")
+    path = template_dir() / "{{cookiecutter.project_slug}}" / rel
+    return ANSWER_BLOCK.sub("", path.read_text(encoding="utf-8")) if path.is_file() else ""
+
+
+def load_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+
+
+def lookup(data: Any, dotted: str) -> bool:
+    """Whether ``a.b`` names a value in nested mappings."""
+    for key in dotted.split("."):
+        if not isinstance(data, dict) or key not in data:
+            return False
+        data = data[key]
+    return True
+
+
+def check_stage(project: Project) -> Outcome:
+    """M2.3: a stage beyond the template's, with parameters found in params.yaml, that ran."""
+    own = set(re.findall(r"^  (\w+):\s*$", template_own("dvc.yaml"), re.M))
+    stages = (load_yaml(project.root / "dvc.yaml") or {}).get("stages") or {}
+    new = [name for name in stages if name not in own]
+    if not new:
+        return failed("no stage of your own in dvc.yaml")
+    params = load_yaml(project.root / "params.yaml")
+    ran = (load_yaml(project.root / "dvc.lock") or {}).get("stages") or {}
+    for name in new:
+        keys = [key for key in stages[name].get("params") or [] if isinstance(key, str)]
+        if keys and all(lookup(params, key) for key in keys) and name in ran:
+            return passed(f"stage {name} ({', '.join(keys)}) ran")
+    return failed(
+        f"stage(s) {', '.join(new)}: none has `params:` found in params.yaml and a dvc.lock "
+        "entry (declare its parameters, then `dvc repro`)"
+    )
+
+
+def check_metric(project: Project) -> Outcome:
+    """M2.4: reports/metrics.json and the registered model's MLflow run have a metric of yours."""
+    from .items import mlflow_run  # items imports this module's table
+
+    model = json.loads(_text(project.root / "reports" / "metrics.json") or "{}").get("model", {})
+    new = sorted(set(model) - TEMPLATE_METRICS)
+    if not new:
+        return failed("no metric of your own in reports/metrics.json (evaluate stage)")
+    found = mlflow_run(project)
+    logged = [name for name in new if f"test_{name}" in found.get("metrics", [])]
+    if not logged:
+        reason = found.get("error", f"run {found.get('run_id', '?')[:8]} lacks them")
+        return failed(f"{', '.join(new)} not logged to MLflow ({reason}): `dvc repro`")
+    return passed(f"MLflow logged {', '.join(f'test_{name}' for name in logged)}")
+
+
+def _text(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+def exercise_tests(project: Project, rel: str) -> dict[str, str]:
+    """Test name -> PASSED/FAILED/ERROR for the project's exercise test file ``rel``."""
+    if not (project.root / rel).is_file():
+        return {}
+    result = project.run("-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", rel, timeout=300)
+    return {
+        name: status
+        for status, name in re.findall(r"^(PASSED|FAILED|ERROR) \S+::(\w+)", result.stdout, re.M)
+    }
+
+
+def by_test(rel: str, prefix: str, what: str) -> Callable[[Project], Outcome]:
+    """Graded by the project's own test(s) named ``prefix*`` in ``rel``."""
+
+    def check(project: Project) -> Outcome:
+        results = {k: v for k, v in _tests(project, rel).items() if k.startswith(prefix)}
+        if not results:
+            return failed(f"no test {prefix}* in {rel}: write it")
+        bad = [name for name, status in results.items() if status != "PASSED"]
+        if bad:
+            return failed(f"{', '.join(bad)} fails: `pytest {rel}`")
+        return passed(f"{what} ({', '.join(results)} passes)")
+
+    return check
+
+
+def _tests(project: Project, rel: str) -> dict[str, str]:
+    """The file's results, run once per project."""
+    key = f"tests {rel}"
+    if key not in project.cache:
+        project.cache[key] = exercise_tests(project, rel)
+    return dict(project.cache[key])
+
+
+def check_route(project: Project) -> Outcome:
+    """M4.2: a route beyond the template's in the serving package, and its test passes (read
+    from the source: starting the API for the schema took 40 s of the check's minute)."""
+    serving = project.root / "src" / project.package / "serving"
+    if not serving.is_dir():
+        return not_applicable("no serving app (serving=false)")
+    own = {
+        path
+        for module in ("app", "routes")
+        for path in ROUTE.findall(template_own(f"src/{{pkg}}/serving/{module}.py"))
+    }
+    mine = {path for module in serving.glob("*.py") for path in ROUTE.findall(_text(module))}
+    if not mine - own:
+        return failed(f"no route of your own in src/{project.package}/serving/")
+    outcome = by_test("tests/serving/test_exercise_m4.py", "test_m4_2", "tested")(project)
+    if outcome.status == FAILED:
+        return outcome
+    return passed(f"new route(s) {', '.join(sorted(mine - own))}; {outcome.detail}")
+
+
+def check_label(project: Project) -> Outcome:
+    """M5.1: the Dockerfile labels the image with OCI annotations."""
+    dockerfile = project.root / "Dockerfile"
+    if not dockerfile.is_file():
+        return not_applicable("no Dockerfile (docker=false)")
+    labels = re.findall(r"org\.opencontainers\.image\.(\w+)=", _text(dockerfile))
+    if not labels:
+        return failed("no `LABEL org.opencontainers.image.*` in the Dockerfile")
+    return passed(f"OCI labels: {', '.join(labels)} (the dockerfile item runs hadolint)")
+
+
+def check_alert(project: Project) -> Outcome:
+    """M6.2: an alert beyond the template's, named in alerts.test.yml, and promtool passes."""
+    folder = project.root / "deploy" / "prometheus"
+    if not (folder / "alerts.yml").is_file():
+        return not_applicable("no Prometheus alert rules (docker=false or serving=false)")
+    pattern = re.compile(r"alert(?:name)?: (\w+)")
+    own = set(pattern.findall(template_own("deploy/prometheus/alerts.yml")))
+    new = sorted(set(pattern.findall(_text(folder / "alerts.yml"))) - own)
+    tested = [name for name in new if name in pattern.findall(_text(folder / "alerts.test.yml"))]
+    if not tested:
+        what = f"{', '.join(new)} not tested" if new else "no alert of your own"
+        return failed(f"{what}: add it to alerts.yml and a case to alerts.test.yml")
+    promtool = project.tool("promtool")
+    if promtool is None:
+        return skipped(f"promtool not found (alerts {', '.join(tested)} not run)")
+    result = subprocess.run(
+        [promtool, "test", "rules", "alerts.test.yml"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        return failed(f"promtool test rules: {(result.stdout + result.stderr).strip()[-300:]}")
+    return passed(f"alert(s) {', '.join(tested)} pass `promtool test rules`")
+
+
+@dataclass(frozen=True)
+class Exercise:
+    task: str
+    check: Callable[[Project], Outcome]
+    images_only: bool = False
+
+
+M3_TESTS = "tests/test_exercise_m3.py"
+EXERCISES: dict[int, tuple[Exercise, ...]] = {
+    2: (Exercise("M2.3", check_stage), Exercise("M2.4", check_metric)),
+    3: (
+        Exercise("M3.2", by_test(M3_TESTS, "test_m3_2", "the planted fault is caught")),
+        Exercise("M3.3", by_test(M3_TESTS, "test_m3_3", "the blank image is caught"), True),
+        Exercise("M3.4", by_test(M3_TESTS, "test_m3_4", "behavioural test")),
+    ),
+    4: (Exercise("M4.2", check_route),),
+    5: (Exercise("M5.1", check_label),),
+    6: (Exercise("M6.2", check_alert),),
+}
+
+
+def grade(milestone: int) -> Callable[[Project], Outcome]:
+    """The milestone's exercises, each passed/failed/skipped with its reason, on one line."""
+
+    def check(project: Project) -> Outcome:
+        images = (project.root / "src" / project.package / "images.py").is_file()
+        done = [
+            (exercise.task, exercise.check(project))
+            for exercise in EXERCISES[milestone]
+            if images or not exercise.images_only
+        ]
+        applicable = [(task, o) for task, o in done if o.status != "not applicable"]
+        if not applicable:
+            return not_applicable("; ".join(f"{task}: {o.detail}" for task, o in done))
+        line = "; ".join(f"{task} {o.status}: {o.detail}" for task, o in applicable)
+        statuses = {o.status for _, o in applicable}
+        if FAILED in statuses:
+            return failed(line)
+        return skipped(line) if SKIPPED in statuses else passed(line)
+
+    tasks = ", ".join(exercise.task for exercise in EXERCISES[milestone])
+    check.__doc__ = f"M{milestone}: the exercises {tasks}, each graded by its evidence."
+    return check
