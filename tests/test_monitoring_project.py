@@ -35,6 +35,7 @@ ALERTS = {
     "ModelApiHighErrorRate",
     "ModelApiHighLatencyP99",
     "ModelPredictionsNotRecorded",
+    "ModelApiNoTraffic",  # exercise M6.2's answer key (the default render has exercises=false)
     "ModelDataDrift",
     "ModelNeedsRetraining",
     "ModelLowLiveAccuracy",
