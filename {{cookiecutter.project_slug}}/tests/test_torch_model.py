@@ -49,6 +49,6 @@ def test_the_model_file_holds_plain_data_and_predicts_the_same(fitted: Any, tmp_
     model, features, labels = fitted
     assert model.score(features, labels) > 0.9
     path = tmp_path / "model.skops"
-    serialization.save(model, path)  # refused, naming the type, if it held a torch object
-    loaded = serialization.load(path)
+    path.write_bytes(serialization.dumps(model))
+    loaded = serialization.load(path)  # refused, naming the type, if it held a torch object
     np.testing.assert_array_equal(loaded.predict(features), model.predict(features))
