@@ -462,7 +462,8 @@ def test_emissions_fail_when_codecarbon_was_off(broken: Any) -> None:
 
 @pytest.mark.tier2
 def test_tests_fail_on_a_failing_test_and_on_low_coverage(broken: Any) -> None:
-    for path in (broken.root / "tests").rglob("test_*.py"):  # tests/serving/ too (M4.2's)
+    shutil.rmtree(broken.root / "tests" / "serving")  # kept for M4.2; its conftest imports a lot
+    for path in (broken.root / "tests").glob("test_*.py"):
         path.unlink()
     (broken.root / "tests" / "test_ok.py").write_text("def test_ok():\n    assert True\n")
     outcome = broken("tests")

@@ -47,7 +47,10 @@ def test_running_api_passes_every_schemathesis_check(
     settings: dict[str, str],
 ) -> None:
     task = "image_classification" if task == "image" else task
-    project = generated_project("project_name=Contract Api", f"ml_task={task}")
+    # A name per parameter: the renders are installed (editable) into one shared environment,
+    # so two workers with the same package name would start each other's code.
+    name = f"Contract {task.replace('_', ' ')}{' batch' if settings else ''}"
+    project = generated_project(f"project_name={name}", f"ml_task={task}")
     fitted = run(
         [str(project_python), "-c", FIT_SCRIPT, project.name, task],
         cwd=project,
