@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,13 +171,7 @@ def check_alert(project: Project) -> Outcome:
     promtool = project.tool("promtool")
     if promtool is None:
         return skipped(f"promtool not found (alerts {', '.join(tested)} not run)")
-    result = subprocess.run(
-        [promtool, "test", "rules", "alerts.test.yml"],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = project.command([promtool, "test", "rules", "alerts.test.yml"], cwd=folder)
     if result.returncode != 0:
         return failed(f"promtool test rules: {(result.stdout + result.stderr).strip()[-300:]}")
     return passed(f"alert(s) {', '.join(tested)} pass `promtool test rules`")

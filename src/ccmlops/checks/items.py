@@ -153,9 +153,7 @@ def check_cards(project: Project) -> Outcome:
 
 
 def git(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", *args], cwd=project.root, capture_output=True, text=True, check=False
-    )
+    return project.command(["git", *args])
 
 
 def check_git(project: Project) -> Outcome:
@@ -381,13 +379,7 @@ def check_dockerfiles(project: Project) -> Outcome:
     if hadolint is None:
         return skipped(f"hadolint not found: {HADOLINT_HINT}")
     names = [str(path.relative_to(project.root)) for path in files]
-    result = subprocess.run(
-        [hadolint, "--no-color", *names],
-        cwd=project.root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = project.command([hadolint, "--no-color", *names])
     if result.returncode != 0:
         return failed(f"hadolint: {findings(result.stdout + result.stderr)}")
     return passed(f"hadolint clean: {', '.join(names)}")
@@ -407,9 +399,7 @@ def check_workflows(project: Project) -> Outcome:
     if actionlint is None:
         return skipped(f"actionlint not found: {ACTIONLINT_HINT}")
     names = [str(path.relative_to(project.root)) for path in files]
-    result = subprocess.run(
-        [actionlint, *names], cwd=project.root, capture_output=True, text=True, check=False
-    )
+    result = project.command([actionlint, *names])
     if result.returncode != 0:
         return failed(f"actionlint: {findings(result.stdout + result.stderr)}")
     return passed(f"actionlint clean: {', '.join(path.name for path in files)}")

@@ -130,10 +130,16 @@ class Project:
 
     def run(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
         """``python <args>`` in the project's environment, from its root; never raises on exit."""
+        return self.command([*self.python, *args], timeout=timeout)
+
+    def command(
+        self, args: list[str], cwd: Path | None = None, timeout: float = 900
+    ) -> subprocess.CompletedProcess[str]:
+        """Any command (a linter binary) in the project's environment; never raises on exit."""
         try:
             return subprocess.run(
-                [*self.python, *args],
-                cwd=self.root,
+                args,
+                cwd=cwd or self.root,
                 env=self.env(),
                 capture_output=True,
                 text=True,
