@@ -10,23 +10,17 @@ pip cannot install it skips; under CI=true that fails. Run once: about 3 minutes
 from __future__ import annotations
 
 import json
-import socket
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import env_for, interpreter, project_requirements, require, run
+from servers import free_port
 
 pytestmark = pytest.mark.tier2
 
 TORCH = "torch==2.13.0"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_torch_model_trains_through_the_pipeline_and_is_served(tmp_path: Path) -> None:
