@@ -1,9 +1,7 @@
-"""Which features the model relies on, and why it gave one answer. Yours to edit.
+"""Which features the model relies on, and one prediction from the command line. Yours to edit.
 
-Why these methods: permutation importance (scikit-learn) needs only ``score`` and is measured
-on the held-out split; the local attribution sets one feature at a time to its training mean
-and records how the output moves, so it needs only ``predict`` (for a linear regression it
-equals coefficient x (value - mean)). Both work for every estimator in params.yaml.
+Why permutation importance (scikit-learn): it needs only ``score``, so it works for every
+estimator in params.yaml, and it is measured on the held-out split.
 """
 
 from __future__ import annotations
@@ -50,46 +48,20 @@ def write_importance(importance: dict[str, dict[str, float]], json_path: Path, p
     plt.close(fig)
 
 
-def local_explanation(model: Any, row: np.ndarray, mean: np.ndarray) -> list[float]:
-    """Per feature: the output for ``row`` minus the output with that feature at its mean.
-
-    The output is the predicted class's probability for a classifier, the prediction otherwise.
-    """
-    probes = np.vstack([row, np.where(np.eye(len(row), dtype=bool), mean, row)])
-    if hasattr(model, "predict_proba"):
-        proba = model.predict_proba(probes)
-        outputs = proba[:, int(np.argmax(proba[0]))]
-    else:
-        outputs = np.asarray(model.predict(probes), dtype=float)
-    return [float(outputs[0] - value) for value in outputs[1:]]
-
-
 def predict(
     values: Annotated[list[float], typer.Argument(help="One value per feature, in spec order.")],
-    explain: Annotated[bool, typer.Option(help="Show each feature's contribution.")] = False,
 ) -> None:
     """Predict one row with the registered model in models/ (`-- -1.5 ...` for negatives)."""
     from .bundle import load_bundle  # noqa: PLC0415
-    from .data import read_split  # noqa: PLC0415
-    from .features import DatasetSpec  # noqa: PLC0415
     from .paths import ProjectPaths  # noqa: PLC0415
-    from .training import to_matrix  # noqa: PLC0415
 
-    paths = ProjectPaths(Path.cwd())
-    spec = DatasetSpec.load(paths.spec)
-    if len(values) != len(spec.feature_names):
-        raise typer.BadParameter(f"{len(spec.feature_names)} values: {spec.feature_names}")
-    model, _ = load_bundle(paths.models_dir)
-    row = np.array(values, dtype=float)
-    typer.echo(f"prediction: {model.predict(row[None, :])[0]}")
-    if explain:
-        mean = to_matrix(read_split(paths.train_data, spec), spec).mean(axis=0)
-        contributions = local_explanation(model, row, mean)
-        for name, value in sorted(zip(spec.feature_names, contributions, strict=True),
-                                  key=lambda pair: -abs(pair[1])):  # fmt: skip
-            typer.echo(f"  {name:30} {value:+.4f}")
+    model, metadata = load_bundle(ProjectPaths(Path.cwd()).models_dir)
+    names = metadata.spec.feature_names
+    if len(values) != len(names):
+        raise typer.BadParameter(f"{len(names)} values: {names}")
+    typer.echo(f"prediction: {model.predict(np.array([values], dtype=float))[0]}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``predict`` (with ``--explain``) to the project's task runner."""
+    """Add ``predict`` to the project's task runner."""
     app.command()(predict)

@@ -34,16 +34,21 @@ MODEL_REQUIREMENTS = ("scikit-learn", "skops", "numpy")
 EXPERIMENT_TAG = "dvc_experiment"  # a version registered from `dvc exp run` carries its name
 
 
-def quiet_mlflow() -> None:
-    """No telemetry, and a server that dies mid-run fails fast instead of retrying."""
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
-
-
 def tracking_uri() -> str:
     """MLFLOW_TRACKING_URI when set, else the local SQLite store in the project root."""
     return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def _mlflow() -> Any:
+    """MLflow (a 2 s import, only for the stages that log), set to the project's store; no
+    telemetry, and a server that dies mid-run fails fast instead of retrying."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    import mlflow  # noqa: PLC0415
+
+    mlflow.set_tracking_uri(tracking_uri())
+    return mlflow
 
 
 def check_reachable(uri: str, timeout: float = 2.0) -> None:
@@ -161,12 +166,10 @@ def log_training_run(
     trusted_types: list[str],
 ) -> RunRecord:
     """Log one run; if anything fails inside, MLflow marks the run FAILED, never FINISHED."""
-    quiet_mlflow()
-    import mlflow  # noqa: PLC0415 - 2 s import, only for the stages that log
+    mlflow = _mlflow()
     from mlflow.environment_variables import MLFLOW_RUN_ID  # noqa: PLC0415
     from mlflow.exceptions import MlflowException  # noqa: PLC0415
 
-    mlflow.set_tracking_uri(tracking_uri())
     try:
         if not MLFLOW_RUN_ID.get():  # under `mlflow run` (MLproject), log into its run
             portable_artifacts(tracking_uri(), mlflow.set_experiment(experiment).experiment_id)
@@ -195,33 +198,29 @@ def log_training_run(
     return RunRecord(run.info.run_id, run.info.experiment_id, info.model_uri)
 
 
-def log_metrics_to_run(run_id: str, metrics: dict[str, float]) -> None:
-    """Add evaluation metrics to the training run, so one run shows everything."""
-    quiet_mlflow()
-    import mlflow  # noqa: PLC0415
-
-    mlflow.set_tracking_uri(tracking_uri())
-    mlflow.log_metrics(metrics, run_id=run_id)
-
-
 def dvc_experiment() -> str | None:
     """The DVC experiment this stage runs in (`dvc exp run` sets DVC_EXP_NAME), or None."""
     return os.environ.get("DVC_EXP_NAME") or None
 
 
 def register(
-    model_uri: str, name: str, alias: str, run_id: str, experiment: str | None = None
+    model_uri: str,
+    name: str,
+    alias: str,
+    run_id: str,
+    *,
+    metrics: dict[str, float],
+    experiment: str | None = None,
 ) -> str:
-    """Create a new version of ``name`` from the run's model; return the version number.
+    """Add ``metrics`` to the training run (one run shows everything), then create a new
+    version of ``name`` from its model; return the version number.
 
     The alias moves to it unless ``experiment`` names a DVC experiment: then the version
     is only tagged with it.
     """
-    quiet_mlflow()
-    import mlflow  # noqa: PLC0415 - 2 s import, only for the stages that log
+    mlflow = _mlflow()
     from mlflow.exceptions import MlflowException  # noqa: PLC0415
 
-    mlflow.set_tracking_uri(tracking_uri())
     client = mlflow.MlflowClient()
     try:
         client.get_run(run_id)
@@ -230,6 +229,7 @@ def register(
             f"training run {run_id} is not in the tracking store {tracking_uri()} "
             "(a fresh clone or another store?): run `dvc repro --force train` to retrain"
         ) from None
+    mlflow.log_metrics(metrics, run_id=run_id)
     if experiment:
         registered = mlflow.register_model(model_uri, name, tags={EXPERIMENT_TAG: experiment})
     else:
