@@ -101,6 +101,7 @@ def test_train_register_and_cards_in_process_and_an_experiment_leaves_the_alias(
     serving loads and the cards (the DVC run itself is tests/test_pipeline_e2e.py, slow).
     Then `dvc exp run` (it sets DVC_EXP_NAME): its model is no commit's, so the alias stays."""
     from mlflow import MlflowClient  # noqa: PLC0415 - 2 s import
+    from mlflow.models import get_model_info  # noqa: PLC0415
 
     params, paths = prepared
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -110,6 +111,11 @@ def test_train_register_and_cards_in_process_and_an_experiment_leaves_the_alias(
     for stage in (train, evaluate, register, cards):
         stage.main(params, paths)
     run_info = json.loads(paths.run_info.read_text())
+    signature = get_model_info(run_info["model_uri"]).signature  # inferred from the spec's columns
+    spec = DatasetSpec.load(paths.spec)
+    assert signature.inputs.input_names() == spec.feature_names
+    output = "string" if spec.task == "classification" else "double"
+    assert signature.outputs.to_dict()[0]["type"] == output
     model, metadata = load_bundle(paths.models_dir)
     assert metadata.version == "1" and metadata.name == params.tracking.registered_model
     test = pd.read_csv(paths.test_data)

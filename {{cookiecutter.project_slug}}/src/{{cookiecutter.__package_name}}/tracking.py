@@ -25,7 +25,6 @@ from typing import Any
 from urllib.parse import urlparse
 
 from .errors import TrackingUnavailable
-from .features import DatasetSpec
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 LOCAL_ARTIFACTS = "mlruns"  # MLflow's artifact folder beside a local store
@@ -133,18 +132,6 @@ def pip_requirements() -> list[str]:
     return [f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS]
 
 
-def signature_from_spec(spec: DatasetSpec) -> Any:
-    """The MLflow signature, from the same DatasetSpec as the data card and the API."""
-    from mlflow.models.signature import ModelSignature  # noqa: PLC0415
-    from mlflow.types.schema import ColSpec, Schema  # noqa: PLC0415
-
-    inputs = Schema(
-        [ColSpec("long" if f.dtype == "int" else "double", f.name) for f in spec.features]
-    )
-    output = "string" if spec.task == "classification" else "double"
-    return ModelSignature(inputs=inputs, outputs=Schema([ColSpec(output)]))
-
-
 @dataclass(frozen=True)
 class RunRecord:
     """What later stages need to find the run and its model again."""
@@ -158,7 +145,6 @@ def log_training_run(
     *,
     experiment: str,
     model: Any,
-    spec: DatasetSpec,
     params: dict[str, Any],
     metrics: dict[str, float],
     tags: dict[str, str],
@@ -184,8 +170,7 @@ def log_training_run(
                 info = mlflow.sklearn.log_model(
                     model,
                     name="model",
-                    signature=signature_from_spec(spec),
-                    input_example=input_example,
+                    input_example=input_example,  # MLflow infers the signature from it
                     pip_requirements=pip_requirements(),  # given: inferring takes 4-6 s
                     serialization_format="skops",
                     skops_trusted_types=trusted_types,

@@ -44,7 +44,6 @@ def main(params: Params, paths: ProjectPaths) -> None:
     record = log_training_run(
         experiment=params.tracking.experiment,
         model=model,
-        spec=spec,
         params={
             "estimator": cfg.estimator,
             "seed": cfg.seed,
