@@ -18,7 +18,6 @@ import sqlite3
 import subprocess
 import warnings
 from contextlib import closing
-from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -132,15 +131,6 @@ def pip_requirements() -> list[str]:
     return [f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS]
 
 
-@dataclass(frozen=True)
-class RunRecord:
-    """What later stages need to find the run and its model again."""
-
-    run_id: str
-    experiment_id: str
-    model_uri: str
-
-
 def log_training_run(
     *,
     experiment: str,
@@ -150,8 +140,9 @@ def log_training_run(
     tags: dict[str, str],
     input_example: Any,
     trusted_types: list[str],
-) -> RunRecord:
-    """Log one run; if anything fails inside, MLflow marks the run FAILED, never FINISHED."""
+) -> Any:
+    """Log one run; return MLflow's ModelInfo (``run_id``, ``model_uri``). If anything fails
+    inside, MLflow marks the run FAILED, never FINISHED."""
     mlflow = _mlflow()
     from mlflow.environment_variables import MLFLOW_RUN_ID  # noqa: PLC0415
     from mlflow.exceptions import MlflowException  # noqa: PLC0415
@@ -159,7 +150,7 @@ def log_training_run(
     try:
         if not MLFLOW_RUN_ID.get():  # under `mlflow run` (MLproject), log into its run
             portable_artifacts(tracking_uri(), mlflow.set_experiment(experiment).experiment_id)
-        with mlflow.start_run() as run:
+        with mlflow.start_run():
             mlflow.log_params(params)
             mlflow.log_metrics(metrics)
             mlflow.set_tags(tags)
@@ -180,7 +171,7 @@ def log_training_run(
         raise TrackingUnavailable(
             f"MLflow logging failed ({first}); the run, if created, is marked FAILED"
         ) from None
-    return RunRecord(run.info.run_id, run.info.experiment_id, info.model_uri)
+    return info
 
 
 def dvc_experiment() -> str | None:
