@@ -40,8 +40,6 @@ REMOVED_PATHS: dict[str, list[str]] = {
         "tests/test_workflow.py",
         "src/{package}/training.py",
         "src/{package}/evaluation.py",
-        "src/{package}/explain.py",
-        "tests/test_explain.py",
         "src/{package}/tracking.py",
         "src/{package}/bundle.py",
         "src/{package}/serialization.py",

@@ -68,7 +68,7 @@ out["gx"] = t() - s
 serialization = __import__(f"{pkg}.serialization", fromlist=["x"])
 tracking = __import__(f"{pkg}.tracking", fromlist=["x"])
 s = t()
-tracking.log_training_run(experiment="benchmark", model=model, spec=spec, params={"k": 1},
+tracking.log_training_run(experiment="benchmark", model=model, params={"k": 1},
     metrics={"m": 1.0}, tags={}, input_example=frame[spec.feature_names].head(3)
     if spec.image_size is None else pandas.DataFrame(X[:3], columns=spec.feature_names),
     trusted_types=serialization.trusted_types(serialization.dumps(model)))

@@ -1,8 +1,9 @@
-"""Metrics, baseline and the quality gate. Yours to edit."""
+"""Metrics, baseline, the quality gate and permutation importance. Yours to edit."""
 
 from __future__ import annotations
 
 import csv
+import json
 import math
 from pathlib import Path
 
@@ -13,9 +14,14 @@ from {{ cookiecutter.__package_name }}.evaluation import (
     baseline,
     classification_metrics,
     gate,
+    global_importance,
     regression_metrics,
+    write_importance,
     write_predictions,
 )
+from {{ cookiecutter.__package_name }}.training import build_estimator, fit, to_labels, to_matrix
+
+ESTIMATOR = {"classification": "logistic_regression", "regression": "ridge"}
 
 
 def test_classification_metrics_binary_and_multiclass() -> None:
@@ -61,3 +67,17 @@ def test_predictions_csv(tmp_path: Path) -> None:
     write_predictions(path, np.array([1.0, 2.5]), np.array([1.1234567891, 2.0]))
     rows = list(csv.reader(path.open()))
     assert rows == [["actual", "predicted"], ["1.0", "1.123457"], ["2.5", "2.0"]]
+
+
+def test_permutation_importance_ranks_every_feature_and_is_written(dataset, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    train, test, spec = dataset
+    model = fit(build_estimator(ESTIMATOR[spec.task], {}, seed=0),
+                to_matrix(train, spec), to_labels(train, spec))  # fmt: skip
+    test_x, test_y = to_matrix(test, spec), to_labels(test, spec)
+    importance = global_importance(model, test_x, test_y, spec.feature_names, seed=0)
+    assert sorted(importance) == sorted(spec.feature_names)
+    means = [value["mean"] for value in importance.values()]
+    assert means == sorted(means, reverse=True) and means[0] > 0  # the model uses its inputs
+    write_importance(importance, tmp_path / "importance.json", tmp_path / "importance.png")
+    assert json.loads((tmp_path / "importance.json").read_text()) == importance
+    assert (tmp_path / "importance.png").read_bytes().startswith(b"\x89PNG")

@@ -132,7 +132,7 @@ def test_in_distribution_traffic_does_not_drift(project: tuple[Path, Any, Frames
     assert "monitored v7" in summary["reference"]["predictions"]
 
 
-def test_shifted_traffic_drifts_and_needs_retraining(project: tuple[Path, Any, Frames]) -> None:
+def test_shifted_traffic_drifts_and_the_reports_say_so(project: tuple[Path, Any, Frames]) -> None:
     root, model, frames = project
     store = root / PARAMS.store
     log_traffic(store, model, frames, shift=3.0)
@@ -144,6 +144,19 @@ def test_shifted_traffic_drifts_and_needs_retraining(project: tuple[Path, Any, F
     for feature in summary["features"].values():
         assert feature["p_value"] < PARAMS.p_value
         assert feature["psi"] > 0.2
+    summary_path, html_path = write_reports(summary, ProjectPaths(root).monitoring)
+    assert summary_path == root / "reports" / "monitoring" / "summary.json"
+    written = json.loads(summary_path.read_text(encoding="utf-8"))
+    assert {"from", "to", "rows"} <= set(written["window"])
+    assert {"labelled", "metrics"} <= set(written["live"])
+    html = html_path.read_text(encoding="utf-8")
+    assert html.startswith("<!doctype html>")
+    assert "Needs retraining" in html
+    for name in frames[2].feature_names:
+        assert name in html
+    for external in ("http://", "https://", "<script", "<link"):
+        assert external not in html  # opens offline, nothing loaded from elsewhere
+    assert not list(summary_path.parent.glob(".*"))  # no temporary file left behind
 
 
 def test_live_metrics_come_from_feedback(project: tuple[Path, Any, Frames]) -> None:
@@ -166,43 +179,17 @@ def test_live_metrics_come_from_feedback(project: tuple[Path, Any, Frames]) -> N
         assert live["metrics"]["rmse"] >= live["metrics"]["mae"]
 
 
-def test_live_metrics_wait_for_enough_feedback(project: tuple[Path, Any, Frames]) -> None:
+def test_live_metrics_wait_for_feedback_and_the_verdict_for_rows(
+    project: tuple[Path, Any, Frames],
+) -> None:
     root, model, frames = project
     store = root / PARAMS.store
     log_traffic(store, model, frames, rows=60, feedback_every=10)  # one labelled request
     summary, _ = build_summary(PARAMS, ProjectPaths(root), store, now=NOW)
     assert summary["live"]["labelled"] == 10
     assert summary["live"]["metrics"] is None
-
-
-def test_reports_are_written_self_contained(project: tuple[Path, Any, Frames]) -> None:
-    root, model, frames = project
-    store = root / PARAMS.store
-    log_traffic(store, model, frames, shift=3.0)
-    summary, _ = build_summary(PARAMS, ProjectPaths(root), store, now=NOW)
-    summary_path, html_path = write_reports(summary, ProjectPaths(root).monitoring)
-    assert summary_path == root / "reports" / "monitoring" / "summary.json"
-    written = json.loads(summary_path.read_text(encoding="utf-8"))
-    for key in ("drift_share", "needs_retraining", "features", "prediction_drift", "window"):
-        assert key in written
-    assert {"from", "to", "rows"} <= set(written["window"])
-    assert {"labelled", "metrics"} <= set(written["live"])
-    html = html_path.read_text(encoding="utf-8")
-    assert html.startswith("<!doctype html>")
-    assert "Needs retraining" in html
-    for name in frames[2].feature_names:
-        assert name in html
-    for external in ("http://", "https://", "<script", "<link"):
-        assert external not in html  # opens offline, nothing loaded from elsewhere
-    assert not list(summary_path.parent.glob(".*"))  # no temporary file left behind
-
-
-def test_too_few_rows_is_a_clear_error(project: tuple[Path, Any, Frames]) -> None:
-    root, model, frames = project
-    store = root / PARAMS.store
-    log_traffic(store, model, frames, rows=40)
     with pytest.raises(DataError, match=r"40 logged prediction\(s\).*min_rows is 50"):
-        build_summary(PARAMS, ProjectPaths(root), store, now=NOW)
+        build_summary(PARAMS, ProjectPaths(root), store, last=40, now=NOW)
 
 
 def test_window_keeps_the_newest_rows_of_the_period(project: tuple[Path, Any, Frames]) -> None:
@@ -254,15 +241,12 @@ def test_damaged_logged_values_are_missing_rows_or_a_clear_error(
             load_window(store, frames[2].feature_names)
 
 
-def test_categorical_column_uses_chi_square_and_sees_a_new_value() -> None:
+def test_categorical_drift_sees_a_new_value_and_missing_inputs_are_counted() -> None:
     reference = np.array(["a", "b"] * 50, dtype=object)
     same = column_drift("flag", reference, np.array(["b", "a"] * 40, dtype=object), 0.05, True)
     assert same.test == "chi2" and not same.drifted
     new = column_drift("flag", reference, np.array(["a", "c"] * 40, dtype=object), 0.05, True)
     assert new.drifted and any(b["label"] == "c" and b["reference"] == 0 for b in new.bins)
-
-
-def test_missing_inputs_are_counted_not_compared() -> None:
     rng = np.random.default_rng(3)
     current = rng.normal(size=200)
     current[:20] = np.nan

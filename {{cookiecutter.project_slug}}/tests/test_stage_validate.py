@@ -14,27 +14,14 @@ from {{ cookiecutter.__package_name }}.paths import ProjectPaths
 from {{ cookiecutter.__package_name }}.stages import validate
 
 
-def test_validate_passes_then_fails_on_a_nan_target(prepared: tuple[Params, ProjectPaths]) -> None:
-    params, paths = prepared
-    validate.main(params, paths)
-    assert json.loads(paths.validation_report.read_text())["success"] is True
-    train = pd.read_csv(paths.train_data)
-    train.loc[5, params.data.target] = None
-    train.to_csv(paths.train_data, index=False)
-    with pytest.raises(ValidationFailed, match="expect_column_values_to_not_be_null") as info:
-        validate.main(params, paths)
-    assert f"column '{params.data.target}': 1 of {len(train)} rows" in str(info.value)
-    assert json.loads(paths.validation_report.read_text())["success"] is False
-    assert "FAILED" in paths.validation_summary.read_text()
-
-
-def test_validate_saves_the_suite_results_and_data_docs(
+def test_validate_saves_suite_results_and_data_docs_then_fails_on_a_nan_target(
     prepared: tuple[Params, ProjectPaths],
 ) -> None:
     """The suite is a file in GX's layout; results and Data Docs HTML land in reports/."""
     params, paths = prepared
     for _ in range(2):  # a second run replaces the first one's results, it does not add
         validate.main(params, paths)
+    assert json.loads(paths.validation_report.read_text())["success"] is True
     suite = json.loads(paths.gx_suite.read_text())
     expected = json.loads(paths.validation_report.read_text())["expectations"]
     assert suite["name"] == "data_card" and len(suite["expectations"]) == expected
@@ -48,6 +35,14 @@ def test_validate_saves_the_suite_results_and_data_docs(
     assert splits == ["test", "train"]  # one page per split, named by the split
     index = (paths.data_docs / "index.html").read_text()
     assert "validations/data_card/train/" in index and "validations/data_card/test/" in index
+    train = pd.read_csv(paths.train_data)
+    train.loc[5, params.data.target] = None
+    train.to_csv(paths.train_data, index=False)
+    with pytest.raises(ValidationFailed, match="expect_column_values_to_not_be_null") as info:
+        validate.main(params, paths)
+    assert f"column '{params.data.target}': 1 of {len(train)} rows" in str(info.value)
+    assert json.loads(paths.validation_report.read_text())["success"] is False
+    assert "FAILED" in paths.validation_summary.read_text()
 
 
 def test_validate_without_its_section_names_it(

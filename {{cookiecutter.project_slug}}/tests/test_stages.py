@@ -39,28 +39,27 @@ def test_prepare_writes_raw_splits_and_spec(prepared: tuple[Params, ProjectPaths
     assert spec.target == params.data.target
 
 
-def test_prepare_reports_a_corrupted_csv(tmp_path: Path, project_params: dict[str, Any]) -> None:
-    bad = tmp_path / "bad.csv"
-    bad.write_bytes(b"a,b\n1,2\n1,2,3,4\n")
-    params = _params(project_params, data={"source": str(bad), "target": "b"})
-    with pytest.raises(DataError, match="not a valid CSV"):
-        prepare.main(params, ProjectPaths(tmp_path))
-    assert not (tmp_path / "data").exists()
-
-
-def test_prepare_refuses_a_single_class_target(
-    tmp_path: Path, project_params: dict[str, Any]
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"x,label\n1,2\n1,2,3,4\n", "not a valid CSV"),
+        # else validation passes and training stops with a scikit-learn traceback
+        (b"x,label\n" + b"".join(b"%d,yes\n" % i for i in range(40)), "'label': 1 class"),
+    ],
+    ids=["corrupted", "single-class"],
+)
+def test_prepare_refuses_bad_data_and_writes_nothing(
+    tmp_path: Path, project_params: dict[str, Any], content: bytes, message: str
 ) -> None:
-    """Else validation passes and training stops with a scikit-learn traceback."""
-    csv = tmp_path / "one_class.csv"
-    csv.write_text("x,label\n" + "".join(f"{i},yes\n" for i in range(40)), encoding="utf-8")
+    csv = tmp_path / "data.csv"
+    csv.write_bytes(content)
     params = _params(
         project_params,
         data={"source": str(csv), "target": "label", "task": "classification"},
         train={"estimator": "logistic_regression", "hyperparameters": {}},
         evaluate={"gate_metric": "accuracy"},
     )
-    with pytest.raises(DataError, match="target column 'label': 1 class"):
+    with pytest.raises(DataError, match=message):
         prepare.main(params, ProjectPaths(tmp_path / "project"))
     assert not (tmp_path / "project" / "data" / "processed").exists()
 
@@ -101,6 +100,7 @@ def test_train_register_and_cards_in_process_and_an_experiment_leaves_the_alias(
     serving loads and the cards (the DVC run itself is tests/test_pipeline_e2e.py, slow).
     Then `dvc exp run` (it sets DVC_EXP_NAME): its model is no commit's, so the alias stays."""
     from mlflow import MlflowClient  # noqa: PLC0415 - 2 s import
+    from mlflow.models import get_model_info  # noqa: PLC0415
 
     params, paths = prepared
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -110,6 +110,11 @@ def test_train_register_and_cards_in_process_and_an_experiment_leaves_the_alias(
     for stage in (train, evaluate, register, cards):
         stage.main(params, paths)
     run_info = json.loads(paths.run_info.read_text())
+    signature = get_model_info(run_info["model_uri"]).signature  # inferred from the spec's columns
+    spec = DatasetSpec.load(paths.spec)
+    assert signature.inputs.input_names() == spec.feature_names
+    output = "string" if spec.task == "classification" else "double"
+    assert signature.outputs.to_dict()[0]["type"] == output
     model, metadata = load_bundle(paths.models_dir)
     assert metadata.version == "1" and metadata.name == params.tracking.registered_model
     test = pd.read_csv(paths.test_data)

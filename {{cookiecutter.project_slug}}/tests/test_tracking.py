@@ -1,4 +1,4 @@
-"""MLflow helpers: store choice, reachability check, signature, a real run. Yours to edit."""
+"""MLflow helpers: store choice, reachability check, pinned requirements. Yours to edit."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from {{ cookiecutter.__package_name }}.tracking import (
     check_reachable,
     git_commit,
     pip_requirements,
-    signature_from_spec,
     tracking_uri,
 )
 
@@ -94,11 +93,3 @@ def test_pip_requirements_are_pinned() -> None:
     requirements = pip_requirements()
     assert [r.split("==")[0] for r in requirements] == ["scikit-learn", "skops", "numpy"]
     assert all("==" in r for r in requirements)
-
-
-def test_signature_comes_from_the_spec(dataset) -> None:  # type: ignore[no-untyped-def]
-    _, _, spec = dataset
-    signature = signature_from_spec(spec)
-    assert signature.inputs.input_names() == spec.feature_names
-    expected = "string" if spec.task == "classification" else "double"
-    assert signature.outputs.to_dict()[0]["type"] == expected

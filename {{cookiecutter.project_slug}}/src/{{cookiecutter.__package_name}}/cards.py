@@ -32,11 +32,6 @@ def size_category(rows: int) -> str:
     return "n<1K" if rows < 1_000 else "1K<n<10K" if rows < 10_000 else "n>10K"
 
 
-def dataset_id(source: str) -> str:
-    """The name the model card's ``datasets:`` and results use for the data card's dataset."""
-    return source if source in BUNDLED_TARGETS else Path(source).stem
-
-
 def _kind(spec: DatasetSpec) -> str:
     """The Hugging Face modality: ``image`` for the image task, else ``tabular``."""
     return "image" if spec.image_size else "tabular"
@@ -105,12 +100,6 @@ def render(template: str, **context: Any) -> str:
     return environment.get_template(template).render(**context)
 
 
-def write(path: Path, text: str) -> None:
-    """Write a card, creating docs/ when needed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
 def _read_json(path: Path) -> Any:
     """A pipeline output, or None when that stage does not exist (yet)."""
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
@@ -142,15 +131,6 @@ def _dataset(params: Params, paths: ProjectPaths) -> tuple[DatasetSpec, dict[str
     return spec, {"train": len(train), "test": len(test)}
 
 
-def _image_facts(paths: ProjectPaths) -> dict[str, Any] | None:
-    """The image task's card facts, once validate wrote the metadata table."""
-    from .images import card_facts  # noqa: PLC0415 - the image task only
-
-    if not paths.image_metadata.is_file():
-        return None
-    return card_facts(paths)
-
-
 def write_cards(params: Params, paths: ProjectPaths) -> list[Path]:
     """Render both cards from the facts that exist; return the files written."""
     spec, rows = _dataset(params, paths)
@@ -158,12 +138,16 @@ def write_cards(params: Params, paths: ProjectPaths) -> list[Path]:
     metrics = _read_json(paths.metrics)
     metadata = _read_json(paths.models_dir / "model.json")
     source = params.data.source
-    dataset = dataset_id(source)
-    images = _image_facts(paths) if spec.image_size else None
+    dataset = source if source in BUNDLED_TARGETS else Path(source).stem  # `datasets:` name
+    images = None
+    if spec.image_size and paths.image_metadata.is_file():  # once validate wrote the table
+        from .images import card_facts  # noqa: PLC0415 - the image task only
+
+        images = card_facts(paths)
     if source in BUNDLED_TARGETS:
         source = f"scikit-learn's bundled `{source}` dataset"
-    write(
-        paths.data_card,
+    paths.data_card.parent.mkdir(parents=True, exist_ok=True)
+    paths.data_card.write_text(
         render(
             "data_card.md.j2",
             metadata=data_metadata(spec, rows["train"] + rows["test"]).to_yaml(),
@@ -176,6 +160,7 @@ def write_cards(params: Params, paths: ProjectPaths) -> list[Path]:
             validation=_read_json(paths.validation_report),
             images=images,
         ),
+        encoding="utf-8",
     )
     trained = bool(metrics and metadata and info)
     registered_model = metadata["name"] if trained else params.tracking.registered_model
@@ -187,8 +172,7 @@ def write_cards(params: Params, paths: ProjectPaths) -> list[Path]:
         "training_type": "pre-training",
     }
     model_scores = metrics["model"] if trained else None
-    write(
-        paths.model_card,
+    paths.model_card.write_text(
         render(
             "model_card.md.j2",
             metadata=model_metadata(spec, dataset, registered_model, model_scores, co2).to_yaml(),
@@ -213,5 +197,6 @@ def write_cards(params: Params, paths: ProjectPaths) -> list[Path]:
             package=__package__,
             images=images,
         ),
+        encoding="utf-8",
     )
     return [paths.data_card, paths.model_card]

@@ -18,14 +18,12 @@ import sqlite3
 import subprocess
 import warnings
 from contextlib import closing
-from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from .errors import TrackingUnavailable
-from .features import DatasetSpec
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 LOCAL_ARTIFACTS = "mlruns"  # MLflow's artifact folder beside a local store
@@ -34,16 +32,21 @@ MODEL_REQUIREMENTS = ("scikit-learn", "skops", "numpy")
 EXPERIMENT_TAG = "dvc_experiment"  # a version registered from `dvc exp run` carries its name
 
 
-def quiet_mlflow() -> None:
-    """No telemetry, and a server that dies mid-run fails fast instead of retrying."""
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
-
-
 def tracking_uri() -> str:
     """MLFLOW_TRACKING_URI when set, else the local SQLite store in the project root."""
     return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def _mlflow() -> Any:
+    """MLflow (a 2 s import, only for the stages that log), set to the project's store; no
+    telemetry, and a server that dies mid-run fails fast instead of retrying."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    import mlflow  # noqa: PLC0415
+
+    mlflow.set_tracking_uri(tracking_uri())
+    return mlflow
 
 
 def check_reachable(uri: str, timeout: float = 2.0) -> None:
@@ -128,49 +131,26 @@ def pip_requirements() -> list[str]:
     return [f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS]
 
 
-def signature_from_spec(spec: DatasetSpec) -> Any:
-    """The MLflow signature, from the same DatasetSpec as the data card and the API."""
-    from mlflow.models.signature import ModelSignature  # noqa: PLC0415
-    from mlflow.types.schema import ColSpec, Schema  # noqa: PLC0415
-
-    inputs = Schema(
-        [ColSpec("long" if f.dtype == "int" else "double", f.name) for f in spec.features]
-    )
-    output = "string" if spec.task == "classification" else "double"
-    return ModelSignature(inputs=inputs, outputs=Schema([ColSpec(output)]))
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """What later stages need to find the run and its model again."""
-
-    run_id: str
-    experiment_id: str
-    model_uri: str
-
-
 def log_training_run(
     *,
     experiment: str,
     model: Any,
-    spec: DatasetSpec,
     params: dict[str, Any],
     metrics: dict[str, float],
     tags: dict[str, str],
     input_example: Any,
     trusted_types: list[str],
-) -> RunRecord:
-    """Log one run; if anything fails inside, MLflow marks the run FAILED, never FINISHED."""
-    quiet_mlflow()
-    import mlflow  # noqa: PLC0415 - 2 s import, only for the stages that log
+) -> Any:
+    """Log one run; return MLflow's ModelInfo (``run_id``, ``model_uri``). If anything fails
+    inside, MLflow marks the run FAILED, never FINISHED."""
+    mlflow = _mlflow()
     from mlflow.environment_variables import MLFLOW_RUN_ID  # noqa: PLC0415
     from mlflow.exceptions import MlflowException  # noqa: PLC0415
 
-    mlflow.set_tracking_uri(tracking_uri())
     try:
         if not MLFLOW_RUN_ID.get():  # under `mlflow run` (MLproject), log into its run
             portable_artifacts(tracking_uri(), mlflow.set_experiment(experiment).experiment_id)
-        with mlflow.start_run() as run:
+        with mlflow.start_run():
             mlflow.log_params(params)
             mlflow.log_metrics(metrics)
             mlflow.set_tags(tags)
@@ -181,8 +161,7 @@ def log_training_run(
                 info = mlflow.sklearn.log_model(
                     model,
                     name="model",
-                    signature=signature_from_spec(spec),
-                    input_example=input_example,
+                    input_example=input_example,  # MLflow infers the signature from it
                     pip_requirements=pip_requirements(),  # given: inferring takes 4-6 s
                     serialization_format="skops",
                     skops_trusted_types=trusted_types,
@@ -192,16 +171,7 @@ def log_training_run(
         raise TrackingUnavailable(
             f"MLflow logging failed ({first}); the run, if created, is marked FAILED"
         ) from None
-    return RunRecord(run.info.run_id, run.info.experiment_id, info.model_uri)
-
-
-def log_metrics_to_run(run_id: str, metrics: dict[str, float]) -> None:
-    """Add evaluation metrics to the training run, so one run shows everything."""
-    quiet_mlflow()
-    import mlflow  # noqa: PLC0415
-
-    mlflow.set_tracking_uri(tracking_uri())
-    mlflow.log_metrics(metrics, run_id=run_id)
+    return info
 
 
 def dvc_experiment() -> str | None:
@@ -210,18 +180,23 @@ def dvc_experiment() -> str | None:
 
 
 def register(
-    model_uri: str, name: str, alias: str, run_id: str, experiment: str | None = None
+    model_uri: str,
+    name: str,
+    alias: str,
+    run_id: str,
+    *,
+    metrics: dict[str, float],
+    experiment: str | None = None,
 ) -> str:
-    """Create a new version of ``name`` from the run's model; return the version number.
+    """Add ``metrics`` to the training run (one run shows everything), then create a new
+    version of ``name`` from its model; return the version number.
 
     The alias moves to it unless ``experiment`` names a DVC experiment: then the version
     is only tagged with it.
     """
-    quiet_mlflow()
-    import mlflow  # noqa: PLC0415 - 2 s import, only for the stages that log
+    mlflow = _mlflow()
     from mlflow.exceptions import MlflowException  # noqa: PLC0415
 
-    mlflow.set_tracking_uri(tracking_uri())
     client = mlflow.MlflowClient()
     try:
         client.get_run(run_id)
@@ -230,6 +205,7 @@ def register(
             f"training run {run_id} is not in the tracking store {tracking_uri()} "
             "(a fresh clone or another store?): run `dvc repro --force train` to retrain"
         ) from None
+    mlflow.log_metrics(metrics, run_id=run_id)
     if experiment:
         registered = mlflow.register_model(model_uri, name, tags={EXPERIMENT_TAG: experiment})
     else:

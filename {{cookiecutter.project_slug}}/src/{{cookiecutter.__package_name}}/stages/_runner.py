@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -11,13 +10,6 @@ from pathlib import Path
 from ..config import Params, load_params
 from ..errors import PipelineError
 from ..paths import ProjectPaths
-
-
-def quiet_environment() -> None:
-    """Silence telemetry and progress noise before any heavy library is imported."""
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    os.environ.setdefault("CODECARBON_LOG_LEVEL", "error")
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 
 def run(stage: str, body: Callable[[Params, ProjectPaths], None]) -> None:
@@ -29,7 +21,6 @@ def run(stage: str, body: Callable[[Params, ProjectPaths], None]) -> None:
         "--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override"
     )
     args = parser.parse_args()
-    quiet_environment()
     try:
         body(load_params(args.config, args.set), ProjectPaths(args.root))
     except PipelineError as error:

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import json
 
-from .. import explain, serialization
+from .. import serialization
 from ..config import Params
 from ..data import read_split
 from ..errors import GateFailed
-from ..evaluation import baseline, gate, score, write_predictions
+from ..evaluation import (
+    baseline,
+    gate,
+    global_importance,
+    score,
+    write_importance,
+    write_predictions,
+)
 from ..features import DatasetSpec
 from ..paths import ProjectPaths
 from ..training import to_labels, to_matrix
@@ -43,10 +50,8 @@ def main(params: Params, paths: ProjectPaths) -> None:
     paths.metrics.parent.mkdir(parents=True, exist_ok=True)
     paths.metrics.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     write_predictions(paths.predictions_plot, test_y, model.predict(test_x))
-    importance = explain.global_importance(
-        model, test_x, test_y, spec.feature_names, params.data.seed
-    )
-    explain.write_importance(importance, paths.importance, paths.importance_plot)
+    importance = global_importance(model, test_x, test_y, spec.feature_names, params.data.seed)
+    write_importance(importance, paths.importance, paths.importance_plot)
     if not decision.passed:
         raise GateFailed(decision.describe() + " - the model is not registered")
     print(f"evaluate: {decision.describe()}")

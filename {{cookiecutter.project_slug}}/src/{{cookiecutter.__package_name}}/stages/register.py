@@ -11,7 +11,7 @@ from ..config import Params
 from ..errors import GateFailed
 from ..features import DatasetSpec
 from ..paths import ProjectPaths
-from ..tracking import check_reachable, dvc_experiment, log_metrics_to_run, register, tracking_uri
+from ..tracking import check_reachable, dvc_experiment, register, tracking_uri
 from ._runner import run
 
 
@@ -25,11 +25,15 @@ def main(params: Params, paths: ProjectPaths) -> None:
     spec = DatasetSpec.load(paths.spec)
     metrics = {f"test_{k}": v for k, v in report["model"].items()}
     metrics |= {f"baseline_{k}": v for k, v in report["baseline"].items()}
-    log_metrics_to_run(info["run_id"], metrics)
     tracking = params.tracking
     experiment = dvc_experiment()
     version = register(
-        info["model_uri"], tracking.registered_model, tracking.alias, info["run_id"], experiment
+        info["model_uri"],
+        tracking.registered_model,
+        tracking.alias,
+        info["run_id"],
+        metrics=metrics,
+        experiment=experiment,
     )
     model = serialization.load(paths.trained_model)
     save_bundle(

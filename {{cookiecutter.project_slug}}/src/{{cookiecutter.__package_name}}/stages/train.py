@@ -41,10 +41,9 @@ def main(params: Params, paths: ProjectPaths) -> None:
     )
     dataset_sha256 = files_sha256(paths.train_data, paths.test_data)
     commit = git_commit()
-    record = log_training_run(
+    logged = log_training_run(
         experiment=params.tracking.experiment,
         model=model,
-        spec=spec,
         params={
             "estimator": cfg.estimator,
             "seed": cfg.seed,
@@ -65,9 +64,8 @@ def main(params: Params, paths: ProjectPaths) -> None:
     paths.trained_model.parent.mkdir(parents=True, exist_ok=True)
     paths.trained_model.write_bytes(data)
     info: dict[str, Any] = {
-        "run_id": record.run_id,
-        "experiment_id": record.experiment_id,
-        "model_uri": record.model_uri,
+        "run_id": logged.run_id,
+        "model_uri": logged.model_uri,
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_commit": commit,
         "dataset_sha256": dataset_sha256,
@@ -76,7 +74,7 @@ def main(params: Params, paths: ProjectPaths) -> None:
         info["country_iso_code"] = params.emissions.country_iso_code
         info["emissions"] = {**emission_metrics, "tracked": emissions.tracked}
     paths.run_info.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-    print(f"train: {cfg.estimator} logged as MLflow run {record.run_id}")
+    print(f"train: {cfg.estimator} logged as MLflow run {logged.run_id}")
 
 
 def _emissions_tracker(params: Params) -> AbstractContextManager[Any]:
