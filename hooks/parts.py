@@ -40,6 +40,7 @@ REMOVED_PATHS: dict[str, list[str]] = {
         "tests/test_workflow.py",
         "src/{package}/training.py",
         "src/{package}/evaluation.py",
+        "src/{package}/explain.py",
         "src/{package}/tracking.py",
         "src/{package}/bundle.py",
         "src/{package}/serialization.py",

@@ -113,7 +113,7 @@ def test_outputs_and_metrics(project: Path) -> None:
     assert DatasetCard.load(project / "docs/data_card.md").data.pretty_name
 
 
-def test_importance_in_the_card(project: Path) -> None:
+def test_importance_in_the_card_and_one_prediction_explained(project: Path) -> None:
     importance = json.loads((project / "reports/importance.json").read_text())
     spec = json.loads((project / "data/processed/spec.json").read_text())
     names = [feature["name"] for feature in spec["features"]]
@@ -122,6 +122,10 @@ def test_importance_in_the_card(project: Path) -> None:
     top = next(iter(importance))
     card = (project / "docs/model_card.md").read_text()
     assert f"| `{top}` | {importance[top]['mean']:.4f} ±" in card
+    row = [str(feature["minimum"]) for feature in spec["features"]]
+    out = _ok(project, sys.executable, "-m", f"{PKG}.cli", "predict", "--explain", "--", *row)
+    assert out.startswith("prediction: ")
+    assert sorted(line.split()[0] for line in out.splitlines()[1:]) == sorted(names)
 
 
 def test_second_repro_is_a_no_op(project: Path) -> None:

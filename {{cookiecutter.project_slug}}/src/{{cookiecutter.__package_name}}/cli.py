@@ -33,7 +33,7 @@ def cards() -> None:
 
 def _register_optional_commands() -> None:
     """Add the commands of the parts this project has (pipeline, quality, serving, monitoring)."""
-    for module in ("workflow", "quality", "serving.cli", "monitoring.cli"):
+    for module in ("workflow", "explain", "quality", "serving.cli", "monitoring.cli"):
         try:
             extra = importlib.import_module(f"{__package__}.{module}")
         except ModuleNotFoundError as error:
