@@ -10,6 +10,7 @@ import json
 import logging
 import sqlite3
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,7 @@ from conftest import app_client, running_server, valid_row
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.__package_name }}.bundle import read_metadata
-from {{ cookiecutter.__package_name }}.prediction_log import (
-    OldLogFormat,
-    PredictionLog,
-    iter_predictions,
-)
+from {{ cookiecutter.__package_name }}.prediction_log import PredictionLog, body_rows
 from {{ cookiecutter.__package_name }}.serving import metrics as recorder_module
 from {{ cookiecutter.__package_name }}.serving.metrics import PredictionRecorder, ServingMetrics
 
@@ -39,9 +36,35 @@ def metric(client: TestClient, name: str) -> float | None:
     return None
 
 
-def rows_of(path: Path) -> list[dict[str, Any]]:
-    """Everything in the prediction log, oldest first."""
-    return list(iter_predictions(path))
+def rows_of(path: Path, since: float = 0.0) -> list[dict[str, Any]]:
+    """Every logged row since ``since``, oldest first, with its outcome (None without one)."""
+    if not path.exists():
+        return []
+    with closing(sqlite3.connect(path)) as db:
+        requests = db.execute(
+            "SELECT r.request_id, r.ts, r.model_version, r.inputs, r.predictions, o.outcomes "
+            "FROM requests AS r LEFT JOIN outcomes AS o USING (request_id) "
+            "WHERE r.ts >= ? ORDER BY r.seq",
+            (since,),
+        ).fetchall()
+    found = []
+    for request_id, ts, version, inputs, predictions, outcomes in requests:
+        answers = json.loads(predictions)
+        truths = json.loads(outcomes) if outcomes else [None] * len(answers)
+        rows = zip(body_rows(json.loads(inputs)), answers, truths, strict=True)
+        for row, (values, prediction, outcome) in enumerate(rows):
+            found.append(
+                {
+                    "request_id": request_id,
+                    "row": row,
+                    "ts": ts,
+                    "model_version": version,
+                    "inputs": values,
+                    "prediction": prediction,
+                    "outcome": outcome,
+                }
+            )
+    return found
 
 
 def make_recorder(
@@ -306,7 +329,7 @@ def test_rotation_keeps_the_log_under_its_bound(tmp_path: Path) -> None:
     for i in range(35):
         writer = log if i % 2 else other_worker
         writer.record(f"r{i}", "1", [{"a": float(i)}] * 10, ["x"] * 10, ts=float(i))
-        assert log.count() <= 100
+        assert len(rows_of(path)) <= 100
         if i == 0:
             assert log.add_feedback("r0", ["x"] * 10)
     log.add_feedback("r34", ["y"] * 10)
@@ -320,50 +343,15 @@ def test_rotation_keeps_the_log_under_its_bound(tmp_path: Path) -> None:
         assert db.execute("SELECT COUNT(*) FROM outcomes WHERE request_id = 'r0'").fetchone() == (
             0,
         )
-    assert [r["ts"] for r in iter_predictions(path, since=33.0)] == [33.0] * 10 + [34.0] * 10
-
-
-VERSION_1 = """
-CREATE TABLE predictions (request_id TEXT NOT NULL, row INTEGER NOT NULL, ts REAL NOT NULL,
-    model_version TEXT NOT NULL, inputs TEXT NOT NULL, prediction TEXT NOT NULL,
-    PRIMARY KEY (request_id, row));
-CREATE TABLE feedback (request_id TEXT NOT NULL, row INTEGER NOT NULL, ts REAL NOT NULL,
-    outcome TEXT NOT NULL, PRIMARY KEY (request_id, row));
-INSERT INTO predictions VALUES ('b', 1, 2.0, '1', '{"x": 3.0, "y": 4.0}', '"q"'),
-    ('b', 0, 2.0, '1', '{"x": 1.5, "y": 2.0}', '"p"'),
-    ('a', 0, 1.0, '1', '{"x": 0.5, "y": 1.0}', '"r"');
-INSERT INTO feedback VALUES ('b', 1, 9.0, '"q"'), ('b', 0, 9.0, '"z"');
-"""
-
-
-def test_a_log_of_the_first_format_is_converted_when_the_app_opens_it(tmp_path: Path) -> None:
-    """One row per prediction (the template's first format), as an update may find it."""
-    path = tmp_path / "p.sqlite"
-    with sqlite3.connect(path) as db:
-        db.executescript(VERSION_1)
-    with pytest.raises(OldLogFormat, match="start the current one once"):
-        rows_of(path)  # readers never write: the monitor says what to do
-    PredictionLog(path).close()  # what the serving app does at start
-    fields = ("request_id", "row", "inputs", "prediction", "outcome")
-    converted = [tuple(r[field] for field in fields) for r in rows_of(path)]
-    assert converted == [
-        ("b", 0, {"x": 1.5, "y": 2.0}, "p", "z"),
-        ("b", 1, {"x": 3.0, "y": 4.0}, "q", "q"),
-        ("a", 0, {"x": 0.5, "y": 1.0}, "r", None),
-    ]
-    with sqlite3.connect(path) as db:
-        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
-    assert not tables & {"predictions", "feedback"}
-    PredictionLog(path).close()  # opening again changes nothing
-    assert len(rows_of(path)) == 3
+    assert [r["ts"] for r in rows_of(path, since=33.0)] == [33.0] * 10 + [34.0] * 10
 
 
 def test_an_old_sqlite_parameter_limit_splits_the_insert(tmp_path: Path) -> None:
     log = PredictionLog(tmp_path / "p.sqlite")
     log._db.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)  # pylint: disable=protected-access
     log.write_many([(f"r{i}", 1.0, "1", 1, ROW, '["x"]') for i in range(300)])  # 2,100 values
-    assert log.count() == 300
     log.close()
+    assert len(rows_of(tmp_path / "p.sqlite")) == 300
 
 
 def test_add_feedback_rules(tmp_path: Path) -> None:
