@@ -72,7 +72,6 @@ def make_recorder(
     metrics: ServingMetrics,
     *,
     max_queue: int = 100,
-    max_queue_bytes: int = 64 * 1024 * 1024,
     timeout_s: float = 5.0,
 ) -> PredictionRecorder:
     """A recorder of model version 1 keeping 1,000 rows; the queue limits vary by test."""
@@ -82,7 +81,6 @@ def make_recorder(
         metrics=metrics,
         max_rows=1000,
         max_queue=max_queue,
-        max_queue_bytes=max_queue_bytes,
         timeout_s=timeout_s,
     )
 
@@ -413,36 +411,26 @@ def test_a_failing_write_is_counted_logged_once_and_recovers(
     assert any("writable again" in m for m in messages)
 
 
-def test_a_full_queue_drops_and_counts_instead_of_blocking(tmp_path: Path) -> None:
+def test_a_full_queue_drops_and_counts_rows_instead_of_blocking(tmp_path: Path) -> None:
+    """The queue holds SERVING_PREDICTION_QUEUE_MAX rows: a stuck disk neither fills the
+    memory nor makes requests wait; once written, the queue has room again."""
     metrics = ServingMetrics()
-    recorder = make_recorder(tmp_path / "p.sqlite", metrics, max_queue=2)
+    batch = json.dumps({"rows": [{"a": 1.0}] * 100})
+    recorder = make_recorder(tmp_path / "p.sqlite", metrics, max_queue=250)
     try:
         with recorder._lock:  # pylint: disable=protected-access  # a stuck writer (slow disk)
             started = time.perf_counter()
-            for i in range(5):
-                recorder.record(f"r{i}", ROW, ["x"])
-            assert time.perf_counter() - started < 0.1
-    finally:
-        recorder.close()
-    assert dropped_rows(metrics, "queue_full") == 3.0
-    assert [r["request_id"] for r in rows_of(tmp_path / "p.sqlite")] == ["r0", "r1"]
-
-
-def test_large_bodies_are_bounded_in_bytes_too(tmp_path: Path) -> None:
-    """Big batches must not fill the memory while the disk is stuck (two bodies fit)."""
-    metrics = ServingMetrics()
-    body = json.dumps({"rows": [{"a": 1.0}] * 100})  # 1,210 characters
-    recorder = make_recorder(tmp_path / "p.sqlite", metrics, max_queue_bytes=2 * len(body) + 10)
-    try:
-        with recorder._lock:  # pylint: disable=protected-access  # a stuck writer
             for i in range(3):
-                recorder.record(f"r{i}", body, ["x"] * 100)
-        recorder.flush()  # written: the bound has room again
-        recorder.record("r3", body, ["x"] * 100)
+                recorder.record(f"r{i}", batch, ["x"] * 100)
+            recorder.record("r3", ROW, ["x"])
+            assert time.perf_counter() - started < 0.1
+        recorder.flush()
+        recorder.record("r4", batch, ["x"] * 100)
     finally:
         recorder.close()
     assert dropped_rows(metrics, "queue_full") == 100.0
-    assert sorted({r["request_id"] for r in rows_of(tmp_path / "p.sqlite")}) == ["r0", "r1", "r3"]
+    ids = sorted({r["request_id"] for r in rows_of(tmp_path / "p.sqlite")})
+    assert ids == ["r0", "r1", "r3", "r4"]
 
 
 @pytest.mark.usefixtures("slow_writer")

@@ -152,7 +152,6 @@ class ModelService:
                 metrics=metrics,
                 max_rows=settings.prediction_log_max_rows,
                 max_queue=settings.prediction_queue_max,
-                max_queue_bytes=settings.prediction_queue_max_bytes,
             )
 
     async def predict(
