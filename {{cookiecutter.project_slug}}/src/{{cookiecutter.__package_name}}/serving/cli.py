@@ -3,22 +3,18 @@
 ``serve`` runs uvicorn with the app factory and the production limits. Logs are one JSON
 object per line on stdout (python-json-logger), with the request id (asgi-correlation-id's
 log filter); written directly (a QueueHandler was measured *slower* here: its thread
-competes for the GIL). ``serve_and_predict`` is the last step of the ``demo`` task: it
-starts the real server and sends one request with httpx.
+competes for the GIL). ``serve_and_predict`` is the last step of the ``demo`` task.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import socket
-import subprocess
 import sys
-import tempfile
+import threading
 import time
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import Annotated, Any
 
 import httpx
 import typer
@@ -28,7 +24,7 @@ from pythonjsonlogger.json import JsonFormatter
 
 from ..bundle import read_metadata
 from .schemas import example_row
-from .settings import get_settings
+from .settings import Settings, get_settings
 
 LOGGER_NAME = __name__.rsplit(".", 1)[0]  # "<package>.serving"
 # JSON keys: time, level, logger, message, request_id, then whatever ``extra=`` passed
@@ -82,57 +78,42 @@ def uvicorn_log_config(level: str) -> dict[str, Any]:
     }
 
 
-PACKAGE = __package__.rsplit(".", 1)[0]
+def serve_and_predict(model_dir: Path, port: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Serve ``model_dir`` with uvicorn on 127.0.0.1:port, predict one row (or image), stop.
 
+    The demo's last step: the real server and a real HTTP request, in this process.
+    """
+    import uvicorn  # noqa: PLC0415 - only the demo and ``serve`` need it
 
-def serve_and_predict(
-    model_dir: Path, port: int, timeout_s: float = 60.0
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Run `serve` on 127.0.0.1:port, wait until ready, predict one row (or image), then stop it."""
+    from .app import create_app  # noqa: PLC0415 - the app imports this module
+
     # a smoke check is not production traffic: keep it out of the prediction log
-    env = {**os.environ, "SERVING_MODEL_DIR": str(model_dir), "SERVING_RECORD_PREDICTIONS": "false"}
-    command = [sys.executable, "-m", f"{PACKAGE}.cli", "serve", "--port", str(port)]
-    url = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryFile() as log:
-        # our own interpreter and module, fixed arguments
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
-        try:
-            wait_until_ready(url, process, log, timeout_s)
-            spec = read_metadata(model_dir).spec
-            sent: dict[str, Any]
-            if spec.image_size:  # the image task: upload the first of the project's images
-                image = sorted((model_dir.parent / "data/raw/images").glob("*/*"))[0]
-                sent = {"file": str(image)}
-                answer = httpx.post(url + "/predict", files={"file": image.read_bytes()})
-            else:
-                sent = example_row(spec)
-                answer = httpx.post(url + "/predict", json=sent)
-            return sent, answer.raise_for_status().json()
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def wait_until_ready(
-    url: str, process: subprocess.Popen[bytes], log: IO[bytes], timeout_s: float
-) -> None:
-    """Poll /health/ready; raise with the server's last output if it exits or times out."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            if httpx.get(url + "/health/ready", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            log.seek(0)
-            tail = log.read().decode(errors="replace")[-2000:]
-            raise RuntimeError(f"the server did not become ready:\n{tail}")
-        time.sleep(0.2)
+    settings = Settings(
+        model_dir=model_dir, record_predictions=False, access_log=False, log_level="WARNING"
+    )
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="demo-server")
+    thread.start()
+    try:
+        while not server.started and thread.is_alive():
+            time.sleep(0.05)
+        url = f"http://127.0.0.1:{port}"
+        ready = httpx.get(url + "/health/ready")
+        if ready.status_code != 200:
+            raise RuntimeError(f"the served model is not ready: {ready.json()['reason']}")
+        spec = read_metadata(model_dir).spec
+        sent: dict[str, Any]
+        if spec.image_size:  # the image task: upload the first of the project's images
+            image = sorted((model_dir.parent / "data/raw/images").glob("*/*"))[0]
+            sent = {"file": str(image)}
+            answer = httpx.post(url + "/predict", files={"file": image.read_bytes()})
+        else:
+            sent = example_row(spec)
+            answer = httpx.post(url + "/predict", json=sent)
+        return sent, answer.raise_for_status().json()
+    finally:
+        server.should_exit = True
+        thread.join()
 
 
 FACTORY = f"{__package__}.app:create_app"
