@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import shutil
 import time
 import zipfile
@@ -18,11 +19,14 @@ from typing import Any
 import pytest
 from conftest import app_client, valid_row
 from serving_fakes import Failing, ReturnsNaN, Slow, wrapping_loader
-from sklearn.linear_model import LogisticRegression
 
-from {{ cookiecutter.__package_name }}.bundle import METADATA_FILE, MODEL_FILE, read_metadata
-from {{ cookiecutter.__package_name }}.features import DatasetSpec, FeatureSpec
-from {{ cookiecutter.__package_name }}.serving.model import ModelSpecMismatch, Predictor
+from {{ cookiecutter.__package_name }}.bundle import (
+    METADATA_FILE,
+    MODEL_FILE,
+    ModelMetadata,
+    load_bundle,
+)
+from {{ cookiecutter.__package_name }}.features import FeatureSpec
 
 
 def test_model_raising_gives_a_generic_500_with_the_request_id(
@@ -78,7 +82,7 @@ def test_slow_inference_answers_504_at_the_deadline_and_503_when_overloaded(
     """A model turning slow is answered at the deadline, not when it returns (S10, S11)."""
     slow = wrapping_loader(lambda model: Slow(model, 0.0))
     with app_client(iris_dir, loader=slow, timeout_s=0.2, max_concurrency=1) as client:
-        model = client.app.state.serving.service.predictor.model  # type: ignore[attr-defined]
+        model = client.app.state.serving.service.model  # type: ignore[attr-defined]
         assert client.post("/predict", json=valid_row(iris_dir)).status_code == 200
         assert model.thread.startswith("inference")  # a fast model too: never the event loop
         model.seconds = 0.6
@@ -186,16 +190,22 @@ def test_crafted_model_file_is_refused_naming_the_type(
     assert any(refused in record.getMessage() for record in serving_logs.records)
 
 
-def test_model_that_does_not_match_its_spec(iris_dir: Path, tmp_path: Path) -> None:
-    spec = read_metadata(iris_dir).spec
-    two_classes = DatasetSpec(
-        task="classification", target="t", features=spec.features, classes=["a", "b"]
-    )
-    with pytest.raises(ModelSpecMismatch, match=r"outside spec\.classes"):
-        model = LogisticRegression().fit([[5, 3, 1, 0], [6, 3, 4, 1], [7, 3, 6, 2]], [0, 1, 2])
-        Predictor(model, two_classes)
-    wrong_width = DatasetSpec(
-        task="regression", target="t", features=[FeatureSpec(name="x", minimum=0, maximum=1)]
-    )
-    with pytest.raises(ModelSpecMismatch, match="features"):
-        Predictor(LogisticRegression().fit([[0, 1], [1, 0]], [0, 1]), wrong_width)
+@pytest.mark.parametrize(
+    ("spec", "reason"),
+    [
+        ({"classes": ["a", "b"]}, r"class index 2 outside spec\.classes"),
+        ({"features": [FeatureSpec(name="x", minimum=0, maximum=1)]}, "expects 4 features"),
+    ],
+)
+def test_model_that_does_not_match_its_spec_is_never_ready(
+    iris_dir: Path, spec: dict[str, Any], reason: str
+) -> None:
+    def load(directory: Path) -> tuple[Any, ModelMetadata]:
+        model, metadata = load_bundle(directory)
+        changed = metadata.spec.model_copy(update=spec)
+        return model, metadata.model_copy(update={"spec": changed})
+
+    with app_client(iris_dir, loader=load) as client:
+        ready = client.get("/health/ready")
+    assert ready.status_code == 503
+    assert re.search("does not match its spec: .*" + reason, ready.json()["reason"])

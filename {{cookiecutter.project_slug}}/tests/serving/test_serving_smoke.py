@@ -29,5 +29,5 @@ def test_serve_and_predict_answers_and_stops(iris_dir: Path) -> None:
 
 
 def test_serve_and_predict_says_why_the_model_is_not_ready(tmp_path: Path) -> None:
-    with pytest.raises(RuntimeError, match="the served model is not ready: .*metadata"):
+    with pytest.raises(RuntimeError, match=r"the served model is not ready: .*metadata"):
         serve_and_predict(tmp_path / "no-model", free_port())
