@@ -132,20 +132,18 @@ def test_docs_on_by_default_and_switchable_off(iris_dir: Path) -> None:
             assert client.get(path).status_code == 404
 
 
-def test_no_cors_by_default(client: TestClient) -> None:
-    preflight = client.options(
-        "/predict",
-        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
-    )
+def test_cors_is_off_by_default_then_only_for_listed_origins(iris_dir: Path) -> None:
+    evil, app = {"Origin": "https://evil.example"}, {"Origin": "https://app.example"}
+    with app_client(iris_dir) as client:
+        preflight = client.options(
+            "/predict", headers={**evil, "Access-Control-Request-Method": "POST"}
+        )
+        simple = client.get("/health/live", headers=evil)
     assert "access-control-allow-origin" not in preflight.headers
-    simple = client.get("/health/live", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in simple.headers
-
-
-def test_cors_only_for_listed_origins_and_never_with_credentials(iris_dir: Path) -> None:
     with app_client(iris_dir, cors_origins=["https://app.example"]) as client:
-        allowed = client.get("/health/live", headers={"Origin": "https://app.example"})
-        other = client.get("/health/live", headers={"Origin": "https://evil.example"})
+        allowed = client.get("/health/live", headers=app)
+        other = client.get("/health/live", headers=evil)
     assert allowed.headers["access-control-allow-origin"] == "https://app.example"
     assert "access-control-allow-credentials" not in allowed.headers
     assert "access-control-allow-origin" not in other.headers

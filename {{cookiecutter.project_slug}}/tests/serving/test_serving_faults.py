@@ -91,20 +91,18 @@ def test_slow_inference_answers_504_at_the_deadline_and_503_when_overloaded(
         waited = time.perf_counter() - started
         time.sleep(0.6)  # let the abandoned prediction finish
         with ThreadPoolExecutor(4) as pool:
-            statuses = list(
-                pool.map(lambda _: client.post("/predict", json=valid_row(iris_dir)), range(4))
-            )
+            sent = [pool.submit(client.post, "/predict", json=valid_row(iris_dir)) for _ in "abcd"]
+            time.sleep(0.1)  # one prediction is in the inference thread for 0.6 s
+            started = time.perf_counter()
+            assert client.get("/health/live").status_code == 200
+            live_s = time.perf_counter() - started
+            statuses = [answer.result() for answer in sent]
+    assert live_s < 0.3  # the event loop answers while the model works
     assert timed_out.status_code == 504 and waited < 0.5
     assert timed_out.json()["detail"] == "prediction timed out"
     codes = sorted(response.status_code for response in statuses)
     assert 503 in codes and set(codes) <= {503, 504}, codes
     assert next(r for r in statuses if r.status_code == 503).headers["Retry-After"] == "1"
-
-
-def _copy(source: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "models"
-    shutil.copytree(source, target)
-    return target
 
 
 def _assert_never_ready(model_dir: Path, words: str) -> None:
@@ -121,36 +119,34 @@ def _assert_never_ready(model_dir: Path, words: str) -> None:
     assert predict.status_code == 503 and model.status_code == 503
 
 
-def test_missing_model_directory(tmp_path: Path) -> None:
-    _assert_never_ready(tmp_path / "models", "not found")
+def _flip_a_byte(data: bytes) -> bytes:
+    middle = len(data) // 2
+    return data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1 :]
 
 
-def test_missing_model_file(iris_dir: Path, tmp_path: Path) -> None:
-    model_dir = _copy(iris_dir, tmp_path)
-    (model_dir / MODEL_FILE).unlink()
-    _assert_never_ready(model_dir, "not found")
-
-
-def test_truncated_model_file(iris_dir: Path, tmp_path: Path) -> None:
-    model_dir = _copy(iris_dir, tmp_path)
-    path = model_dir / MODEL_FILE
-    path.write_bytes(path.read_bytes()[:100])
-    _assert_never_ready(model_dir, "checksum")
-
-
-def test_tampered_model_file_same_size(iris_dir: Path, tmp_path: Path) -> None:
-    model_dir = _copy(iris_dir, tmp_path)
-    path = model_dir / MODEL_FILE
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
-    _assert_never_ready(model_dir, "checksum")
-
-
-def test_corrupt_metadata(iris_dir: Path, tmp_path: Path) -> None:
-    model_dir = _copy(iris_dir, tmp_path)
-    (model_dir / METADATA_FILE).write_text("{not json", encoding="utf-8")
-    _assert_never_ready(model_dir, "invalid")
+@pytest.mark.parametrize(
+    ("file", "damage", "words"),
+    [
+        (None, None, "not found"),  # no models/ folder at all
+        (MODEL_FILE, None, "not found"),
+        (MODEL_FILE, lambda data: data[:100], "checksum"),  # truncated
+        (MODEL_FILE, _flip_a_byte, "checksum"),  # tampered, same size
+        (METADATA_FILE, lambda data: b"{not json", "invalid"),
+    ],
+    ids=["no-folder", "no-model-file", "truncated", "tampered", "corrupt-metadata"],
+)
+def test_a_missing_or_damaged_bundle_is_never_ready(
+    iris_dir: Path, tmp_path: Path, file: str | None, damage: Any, words: str
+) -> None:
+    model_dir = tmp_path / "models"
+    if file is not None:
+        shutil.copytree(iris_dir, model_dir)
+        path = model_dir / file
+        if damage is None:
+            path.unlink()
+        else:
+            path.write_bytes(damage(path.read_bytes()))
+    _assert_never_ready(model_dir, words)
 
 
 def _crafted(data: bytes, node: dict[str, Any]) -> bytes:
@@ -177,7 +173,7 @@ def test_crafted_model_file_is_refused_naming_the_type(
 ) -> None:
     """Whoever can write models/ also rewrites model.json: the checksum matches, yet the
     file is refused because it names a type training never produces."""
-    model_dir = _copy(iris_dir, tmp_path)
+    model_dir = shutil.copytree(iris_dir, tmp_path / "models")
     module, _, name = refused.rpartition(".")
     node = {"__class__": name, "__module__": module, "__loader__": loader}
     data = _crafted((model_dir / MODEL_FILE).read_bytes(), node)

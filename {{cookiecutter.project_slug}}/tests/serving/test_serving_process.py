@@ -1,6 +1,6 @@
-"""A real uvicorn process: body limits, overload, SIGTERM, the client. Yours to edit.
+"""A real uvicorn process: body limits, SIGTERM, idle connections, workers. Yours to edit.
 
-RELIABILITY rows S6, S7, S10, S12 (each server is bounded in time and always stopped).
+RELIABILITY rows S6, S12, H2 and H4; each server is bounded in time and always stopped.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -70,72 +69,19 @@ def test_body_limit_with_and_without_content_length(served: Server) -> None:
     assert httpx.get(served.url + "/health/ready").status_code == 200
 
 
-def test_hostile_bodies_leave_the_process_healthy(served: Server) -> None:
-    for content in (b"[" * 3000, b'{"a": 1', b"\xff\xfe", b'{"a": 1e400}'):
-        response = httpx.post(served.url + "/predict", content=content, headers=JSON)
-        assert response.status_code in (400, 413, 422)
-    assert httpx.get(served.url + "/health/ready").status_code == 200
-
-
-def _post_timed(url: str, body: dict[str, Any], results: list[tuple[int, float, str]]) -> None:
-    started = time.monotonic()
-    try:
-        response = httpx.post(url, json=body, timeout=10)
-        results.append(
-            (
-                response.status_code,
-                time.monotonic() - started,
-                response.headers.get("retry-after", ""),
-            )
-        )
-    except httpx.HTTPError as error:
-        results.append((-1, time.monotonic() - started, type(error).__name__))
-
-
-def test_overload_is_a_fast_503_not_a_queue(iris_dir: Path, tmp_path: Path) -> None:
-    env = {
-        "SERVING_MODEL_DIR": str(iris_dir),
-        "FAKE_SLOW_S": "3.0",
-        "SERVING_MAX_CONCURRENCY": "2",
-        "SERVING_TIMEOUT_S": "10",
-    }
-    with running_server(tmp_path, env, factory=SLOW_FACTORY) as server:
-        results: list[tuple[int, float, str]] = []
-        threads = [
-            threading.Thread(
-                target=_post_timed, args=(server.url + "/predict", valid_row(iris_dir), results)
-            )
-            for _ in range(6)
-        ]
-        for thread in threads:
-            thread.start()
-        time.sleep(0.3)
-        started = time.monotonic()
-        live = httpx.get(server.url + "/health/live", timeout=5)
-        live_s = time.monotonic() - started
-        for thread in threads:
-            thread.join(timeout=15)
-    statuses = sorted(status for status, _, _ in results)
-    assert statuses.count(503) >= 3, results
-    assert 1 <= statuses.count(200) <= 2, results
-    # A queued request would take the model's full 3 s; anything well under it was refused
-    # at once (the wide margin keeps a loaded CI machine from failing a correct server).
-    assert all(
-        seconds < 2.0 and retry == "1" for status, seconds, retry in results if status == 503
-    ), results
-    assert live.status_code == 200 and live_s < 2.0
-
-
 def test_sigterm_drains_readiness_first_and_finishes_in_flight(
     iris_dir: Path, tmp_path: Path
 ) -> None:
     """SIGTERM at 0.3 s; drain until 1.3 s; socket closed; the 3 s request still answers."""
     env = {"SERVING_MODEL_DIR": str(iris_dir), "FAKE_SLOW_S": "3.0", "SERVING_DRAIN_S": "1.0"}
     with running_server(tmp_path, env, factory=SLOW_FACTORY) as server:
-        results: list[tuple[int, float, str]] = []
-        in_flight = threading.Thread(
-            target=_post_timed, args=(server.url + "/predict", valid_row(iris_dir), results)
-        )
+        results: list[int] = []
+
+        def predict() -> None:
+            answer = httpx.post(server.url + "/predict", json=valid_row(iris_dir), timeout=10)
+            results.append(answer.status_code)
+
+        in_flight = threading.Thread(target=predict)
         in_flight.start()
         time.sleep(0.3)
         server.process.send_signal(signal.SIGTERM)
@@ -150,7 +96,7 @@ def test_sigterm_drains_readiness_first_and_finishes_in_flight(
         exit_code = server.process.wait(timeout=10)
     assert ready.status_code == 503 and ready.json()["status"] == "draining"
     assert still_served.status_code == 200
-    assert results and results[0][0] == 200, results
+    assert results == [200]
     assert exit_code in (0, -signal.SIGTERM)
     assert "draining" in server.output()
 
