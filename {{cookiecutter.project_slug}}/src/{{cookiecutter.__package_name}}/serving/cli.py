@@ -42,40 +42,17 @@ def json_formatter() -> JsonFormatter:
     )
 
 
-def configure_logging(level: str) -> logging.Logger:
-    """Send this package's logs as JSON to stdout, once (idempotent across app factories)."""
-    logger = logging.getLogger(LOGGER_NAME)
-    logger.setLevel(level)
-    if not any(isinstance(handler.formatter, JsonFormatter) for handler in logger.handlers):
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(json_formatter())
-        handler.addFilter(CorrelationIdFilter(default_value="-"))
-        logger.addHandler(handler)
-        logger.propagate = False
-    return logger
-
-
-def uvicorn_log_config(level: str) -> dict[str, Any]:
-    """uvicorn's own loggers in the same JSON format (used by the ``serve`` command)."""
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"json": {"()": f"{__name__}.json_formatter"}},
-        "filters": {"request_id": {"()": CorrelationIdFilter, "default_value": "-"}},
-        "handlers": {
-            "stdout": {
-                "class": "logging.StreamHandler",
-                "formatter": "json",
-                "filters": ["request_id"],
-                "stream": "ext://sys.stdout",
-            }
-        },
-        "loggers": {
-            "uvicorn": {"handlers": ["stdout"], "level": level, "propagate": False},
-            "uvicorn.error": {"level": level},
-            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
-        },
-    }
+def configure_logging(level: str) -> None:
+    """Send this package's and uvicorn's logs as JSON to stdout, once per process."""
+    for name in (LOGGER_NAME, "uvicorn"):
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        if not any(isinstance(handler.formatter, JsonFormatter) for handler in logger.handlers):
+            handler = logging.StreamHandler(sys.stdout)
+            handler.setFormatter(json_formatter())
+            handler.addFilter(CorrelationIdFilter(default_value="-"))
+            logger.addHandler(handler)
+            logger.propagate = False
 
 
 def serve_and_predict(model_dir: Path, port: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -150,6 +127,7 @@ def serve(
     from .app import DeadlineH11Protocol  # noqa: PLC0415 - imports uvicorn
 
     settings = get_settings()
+    configure_logging(settings.log_level)
     config = uvicorn.Config(
         FACTORY,
         factory=True,
@@ -165,7 +143,7 @@ def serve(
         # still loading its model on 2 busy cores, in a restart loop
         timeout_worker_healthcheck=60,
         access_log=False,  # the app logs one JSON line per request, with its id
-        log_config=uvicorn_log_config(settings.log_level),
+        log_config=None,  # configure_logging's JSON, not uvicorn's coloured text
         server_header=False,
         proxy_headers=False,
     )
