@@ -184,23 +184,10 @@ def running_server(
 ) -> Iterator[Server]:
     """Start uvicorn on 127.0.0.1 and a free port; wait until it answers; stop it after."""
     port = free_port()
-    if command is None:
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            factory,
-            "--app-dir",
-            str(HERE),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-        ]
-    else:
-        command = [*command, "--port", str(port)]
+    if command is None:  # the app factory under plain uvicorn
+        options = f"--factory {factory} --host 127.0.0.1 --no-access-log".split()
+        command = [sys.executable, "-m", "uvicorn", *options, "--app-dir", str(HERE)]
+    command = [*command, "--port", str(port)]
     log = tmp_path / f"server-{port}.log"
     full_env = {**os.environ, "SERVING_DRAIN_S": "0", **env, "PYTHONUNBUFFERED": "1"}
     with log.open("wb") as sink:

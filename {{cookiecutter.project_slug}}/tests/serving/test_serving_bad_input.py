@@ -39,35 +39,32 @@ def locations(body: dict[str, Any]) -> list[list[Any]]:
     return [error["loc"] for error in body["detail"]]
 
 
-@pytest.mark.parametrize("value", ["5.1", LEAK_MARKER, True, False, [5.1], {"v": 5.1}])
-def test_wrong_types_are_422_naming_the_field(
-    client: TestClient, iris_dir: Path, value: Any
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ("5.1", "float_type"),
+        (LEAK_MARKER, "float_type"),
+        (True, "float_type"),
+        ([5.1], "float_type"),
+        ({"v": 5.1}, "float_type"),
+        (None, "float_type"),
+        (..., "missing"),
+    ],
+)
+def test_wrong_type_null_or_missing_is_422_naming_the_field(
+    client: TestClient, iris_dir: Path, value: Any, error: str
 ) -> None:
-    body = assert_clean_error(
-        client.post("/predict", json={**valid_row(iris_dir), FIRST: value}), 422
-    )
-    assert locations(body) == [["body", FIRST]]
+    row = {**valid_row(iris_dir), FIRST: value}
+    sent = {name: v for name, v in row.items() if v is not ...}
+    body = assert_clean_error(client.post("/predict", json=sent), 422)
+    assert locations(body) == [["body", FIRST]] and body["detail"][0]["type"] == error
 
 
-def test_missing_null_and_unknown_fields(client: TestClient, iris_dir: Path) -> None:
-    row = valid_row(iris_dir)
-    missing = {k: v for k, v in row.items() if k != FIRST}
-    body = assert_clean_error(client.post("/predict", json=missing), 422)
-    assert locations(body) == [["body", FIRST]] and body["detail"][0]["type"] == "missing"
-    body = assert_clean_error(client.post("/predict", json={**row, FIRST: None}), 422)
-    assert locations(body) == [["body", FIRST]]
-    body = assert_clean_error(client.post("/predict", json={**row, "colour": LEAK_MARKER}), 422)
+def test_an_unknown_field_is_422_naming_it(client: TestClient, iris_dir: Path) -> None:
+    row = {**valid_row(iris_dir), "colour": LEAK_MARKER}
+    body = assert_clean_error(client.post("/predict", json=row), 422)
     assert locations(body) == [["body", "colour"]]
     assert body["detail"][0]["type"] == "extra_forbidden"
-
-
-@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e400", "-1e400"])
-def test_non_finite_numbers_are_422(client: TestClient, iris_dir: Path, literal: str) -> None:
-    row = valid_row(iris_dir)
-    parts = [f'"{name}": {literal if name == FIRST else value}' for name, value in row.items()]
-    response = client.post("/predict", content="{" + ", ".join(parts) + "}", headers=JSON)
-    body = assert_clean_error(response, 422)
-    assert locations(body) == [["body", FIRST]]
 
 
 @pytest.mark.parametrize(("value", "bound"), [(4.2, "4.3"), (8.0, "7.9"), (-1e300, "4.3")])

@@ -29,29 +29,28 @@ from {{ cookiecutter.__package_name }}.bundle import (
 from {{ cookiecutter.__package_name }}.features import FeatureSpec
 
 
-def test_model_raising_gives_a_generic_500_with_the_request_id(
-    iris_dir: Path, serving_logs
+@pytest.mark.parametrize(
+    ("model", "wrap", "cause"),
+    [
+        ("iris", lambda model: Failing(model, after_calls=1), Failing.LEAK_MARKER),
+        ("iris", ReturnsNaN, "NaN or infinity"),
+        ("diabetes", ReturnsNaN, "NaN or infinity"),
+    ],
+)
+def test_a_failing_model_gives_a_generic_500_and_logs_the_cause(
+    model: str, wrap: Any, cause: str, request: pytest.FixtureRequest, serving_logs
 ) -> None:
-    loader = wrapping_loader(lambda model: Failing(model, after_calls=1))
-    with app_client(iris_dir, loader=loader) as client:
-        response = client.post(
-            "/predict", json=valid_row(iris_dir), headers={"X-Request-ID": "r-42"}
-        )
+    model_dir: Path = request.getfixturevalue(f"{model}_dir")
+    with app_client(model_dir, loader=wrapping_loader(wrap)) as client:
+        row = valid_row(model_dir)
+        response = client.post("/predict", json=row, headers={"X-Request-ID": "r-42"})
         assert client.get("/health/live").status_code == 200
     assert response.status_code == 500
     assert response.json() == {"detail": "prediction failed", "request_id": "r-42"}
-    assert Failing.LEAK_MARKER not in response.text
+    assert cause not in response.text
     failures = [r for r in serving_logs.records if r.getMessage().startswith("prediction failed")]
-    assert failures and Failing.LEAK_MARKER in failures[0].getMessage()
+    assert failures and cause in failures[0].getMessage()
     assert failures[0].request_ids == ["r-42"]  # type: ignore[attr-defined]
-
-
-def test_model_returning_nan_gives_a_500(iris_dir: Path, diabetes_dir: Path) -> None:
-    for model_dir in (iris_dir, diabetes_dir):
-        with app_client(model_dir, loader=wrapping_loader(ReturnsNaN)) as client:
-            response = client.post("/predict", json=valid_row(model_dir))
-        assert response.status_code == 500
-        assert response.json()["detail"] == "prediction failed"
 
 
 def test_model_failing_its_warm_up_is_never_ready(iris_dir: Path) -> None:
