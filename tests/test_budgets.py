@@ -33,7 +33,7 @@ READ_BUDGETS = {"M1": 800, "M2": 1500, "M4": 2400}
 OVER_BUDGET = {
     "src/": 4037,  # includes the answer keys of exercises M2.3-M4.2 (issue 17.1), 15 lines
     "serving package": 1392,  # includes exercise M4.2's route, 4 lines
-    "generated tests": 3308,  # includes the exercise tests (M3, M4) and M2.3's stage, 42 lines
+    "generated tests": 3307,  # includes the exercise tests (M3, M4) and M2.3's stage, 42 lines
     "M2: lines a student must read": 1641,
     "M4: lines a student must read": 3587,
 }

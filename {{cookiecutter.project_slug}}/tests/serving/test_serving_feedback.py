@@ -50,23 +50,15 @@ def rows_of(path: Path, since: float = 0.0) -> list[dict[str, Any]]:
             "WHERE r.ts >= ? ORDER BY r.seq",
             (since,),
         ).fetchall()
+    keys = ("request_id", "row", "ts", "model_version", "inputs", "prediction", "outcome")
     found = []
     for request_id, ts, version, inputs, predictions, outcomes in requests:
         answers = json.loads(predictions)
         truths = json.loads(outcomes) if outcomes else [None] * len(answers)
         rows = zip(body_rows(json.loads(inputs)), answers, truths, strict=True)
         for row, (values, prediction, outcome) in enumerate(rows):
-            found.append(
-                {
-                    "request_id": request_id,
-                    "row": row,
-                    "ts": ts,
-                    "model_version": version,
-                    "inputs": values,
-                    "prediction": prediction,
-                    "outcome": outcome,
-                }
-            )
+            logged = (request_id, row, ts, version, values, prediction, outcome)
+            found.append(dict(zip(keys, logged, strict=True)))
     return found
 
 
