@@ -214,11 +214,6 @@ def test_missing_or_corrupt_log_is_reported(tmp_path: Path, iris: Frames) -> Non
     broken.write_bytes(b"not a database" * 100)
     with pytest.raises(DataError, match="not a readable prediction log"):
         load_window(broken, spec)
-    old = tmp_path / "first-format.sqlite"  # one row per prediction, not converted yet
-    with sqlite3.connect(old) as db:
-        db.execute("CREATE TABLE predictions (request_id TEXT)")
-    with pytest.raises(DataError, match="start the current one once on this file"):
-        load_window(old, spec)
 
 
 def test_damaged_logged_values_are_missing_rows_or_a_clear_error(

@@ -25,15 +25,14 @@ import functools
 import json
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 DEFAULT_MAX_ROWS = 1_000_000
 ROTATE_SHARE = 0.1  # delete this share of max_rows when over the bound
-SCHEMA_VERSION = 2  # 1: one row per prediction (``predictions``/``feedback``), converted on open
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS requests (
+SCHEMA = """
+    CREATE TABLE IF NOT EXISTS requests (
         seq INTEGER PRIMARY KEY,
         request_id TEXT NOT NULL UNIQUE,
         ts REAL NOT NULL,
@@ -41,14 +40,14 @@ SCHEMA = (
         rows INTEGER NOT NULL,
         inputs TEXT NOT NULL,
         predictions TEXT NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS requests_by_time ON requests (ts)",
-    """CREATE TABLE IF NOT EXISTS outcomes (
+    );
+    CREATE INDEX IF NOT EXISTS requests_by_time ON requests (ts);
+    CREATE TABLE IF NOT EXISTS outcomes (
         request_id TEXT PRIMARY KEY,
         ts REAL NOT NULL,
         outcomes TEXT NOT NULL
-    )""",
-)
+    );
+"""
 Value = str | float
 # (request_id, ts, model_version, rows, inputs_json, predictions_json): see ``write_many``
 Record = tuple[str, float, str, int, str, str]
@@ -57,10 +56,6 @@ Record = tuple[str, float, str, int, str, str]
 # forced the serving event loop to give it up hundreds of times per flush (-25 % req/s
 # measured). Requests per statement: 7 parameters each, within SQLite's parameter limit.
 MAX_REQUESTS_PER_STATEMENT = 2000
-
-
-class OldLogFormat(ValueError):
-    """The file was written by an earlier version of the app and is opened read-only."""
 
 
 @functools.lru_cache(maxsize=4)
@@ -85,67 +80,17 @@ def body_rows(body: Any) -> list[dict[str, Any]]:
 
 
 def connect(path: Path, timeout_s: float = 5.0) -> sqlite3.Connection:
-    """An autocommit connection in WAL mode, tables created or converted (parent folder too)."""
+    """An autocommit connection in WAL mode, tables created (parent folder too)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, timeout=timeout_s, isolation_level=None, check_same_thread=False)
     try:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, no fsync per commit
-        if _schema_version(db) < SCHEMA_VERSION:
-            _create_or_convert(db)
+        db.executescript(SCHEMA)
     except sqlite3.Error:
         db.close()
         raise
     return db
-
-
-def _schema_version(db: sqlite3.Connection) -> int:
-    return int(db.execute("PRAGMA user_version").fetchone()[0])
-
-
-def _create_or_convert(db: sqlite3.Connection) -> None:
-    """Create the tables; regroup a version-1 log (one row per prediction) per request."""
-    db.execute("BEGIN IMMEDIATE")  # another worker may be doing the same on the same file
-    try:
-        if _schema_version(db) < SCHEMA_VERSION:
-            for statement in SCHEMA:
-                db.execute(statement)
-            tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
-            if {"predictions", "feedback"} <= tables:
-                _convert_version_1(db)
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-
-
-def _convert_version_1(db: sqlite3.Connection) -> None:
-    """Move the rows of the first format into the per-request tables, then drop its tables."""
-    requests: dict[str, tuple[float, str, dict[int, tuple[Any, Any]]]] = {}  # by first rowid
-    for request_id, row, ts, version, inputs, prediction in db.execute(
-        "SELECT request_id, row, ts, model_version, inputs, prediction FROM predictions "
-        "ORDER BY rowid"
-    ):
-        entry = requests.setdefault(request_id, (ts, version, {}))
-        entry[2][row] = (json.loads(inputs), json.loads(prediction))
-    records: list[Record] = []
-    for request_id, (ts, version, by_row) in requests.items():
-        rows = [by_row[row] for row in sorted(by_row)]
-        inputs, outputs = encode_rows([r[0] for r in rows]), json.dumps([r[1] for r in rows])
-        records.append((request_id, ts, version, len(rows), inputs, outputs))
-    _insert(db, records)
-    outcomes: dict[str, list[Any]] = {}
-    for request_id, ts, outcome in db.execute(
-        "SELECT request_id, ts, outcome FROM feedback ORDER BY request_id, row"
-    ):
-        outcomes.setdefault(request_id, [ts, []])[1].append(json.loads(outcome))
-    db.executemany(
-        "INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?)",
-        [(request_id, ts, json.dumps(values)) for request_id, (ts, values) in outcomes.items()],
-    )
-    db.execute("DROP TABLE predictions")
-    db.execute("DROP TABLE feedback")
 
 
 def _insert(db: sqlite3.Connection, records: Sequence[Record]) -> int:
@@ -165,19 +110,8 @@ def _insert(db: sqlite3.Connection, records: Sequence[Record]) -> int:
 
 
 def open_read_only(path: Path) -> sqlite3.Connection:
-    """A read-only connection; OldLogFormat for a file the current app has not converted yet."""
-    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
-    try:
-        old = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'predictions'").fetchone()
-        if old is not None and _schema_version(db) < SCHEMA_VERSION:
-            raise OldLogFormat(
-                f"{path} was written by an earlier version of the serving app: start the "
-                "current one once on this file (it converts the log), then read it again"
-            )
-    except BaseException:
-        db.close()
-        raise
-    return db
+    """A read-only connection (the ``monitor`` command never writes the log)."""
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
 
 
 class PredictionLog:
@@ -264,44 +198,6 @@ class PredictionLog:
         )
         return True
 
-    def count(self) -> int:
-        """Predictions (rows) in the log."""
-        return int(self._db.execute("SELECT coalesce(sum(rows), 0) FROM requests").fetchone()[0])
-
     def close(self) -> None:
         """Close the connection (the WAL is checkpointed into the main file)."""
         self._db.close()
-
-
-def iter_predictions(path: Path, since: float | None = None) -> Iterator[dict[str, Any]]:
-    """Logged predictions, a row at a time (oldest first), each with its outcome or None.
-
-    Each item: ``request_id``, ``row`` (0..n-1 in the request), ``ts``, ``model_version``,
-    ``inputs`` (dict feature -> value), ``prediction`` and ``outcome``. Opens the file
-    read-only; yields nothing if it does not exist. ``since`` keeps rows with ``ts >= since``.
-    """
-    if not path.exists():
-        return
-    db = open_read_only(path)
-    try:
-        cursor = db.execute(
-            "SELECT r.request_id, r.ts, r.model_version, r.inputs, r.predictions, o.outcomes "
-            "FROM requests AS r LEFT JOIN outcomes AS o ON o.request_id = r.request_id "
-            "WHERE r.ts >= ? ORDER BY r.seq",
-            (float("-inf") if since is None else since,),
-        )
-        for request_id, ts, version, inputs, predictions, outcomes in cursor:
-            rows, answers = body_rows(json.loads(inputs)), json.loads(predictions)
-            truths = [None] * len(answers) if outcomes is None else json.loads(outcomes)
-            for row, prediction in enumerate(answers):
-                yield {
-                    "request_id": request_id,
-                    "row": row,
-                    "ts": ts,
-                    "model_version": version,
-                    "inputs": rows[row] if row < len(rows) else {},
-                    "prediction": prediction,
-                    "outcome": truths[row] if row < len(truths) else None,
-                }
-    finally:
-        db.close()

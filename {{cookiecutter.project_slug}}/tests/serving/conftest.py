@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -65,27 +66,10 @@ def _iris() -> tuple[np.ndarray, np.ndarray, DatasetSpec]:
     return data.data, data.target, spec
 
 
-def _bundle(
-    factory: pytest.TempPathFactory,
-    folder: str,
-    model: Any,
-    spec: DatasetSpec,
-    *,
-    name: str,
-    version: str,
-    metrics: dict[str, float],
-) -> Path:
+def _bundle(factory: pytest.TempPathFactory, model: Any, spec: DatasetSpec, **about: Any) -> Path:
     """Save a fitted model as the pipeline would, in a fresh models/ folder."""
-    directory = factory.mktemp(folder) / "models"
-    save_bundle(
-        model,
-        directory,
-        name=name,
-        version=version,
-        spec=spec,
-        metrics=metrics,
-        trained_at=TRAINED_AT,
-    )
+    directory = factory.mktemp(about["name"]) / "models"
+    save_bundle(model, directory, spec=spec, trained_at=TRAINED_AT, **about)
     return directory
 
 
@@ -95,7 +79,7 @@ def iris_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     x, y, spec = _iris()
     model = LogisticRegression(max_iter=1000).fit(x, y)
     return _bundle(
-        tmp_path_factory, "iris", model, spec, name="iris", version="3", metrics={"accuracy": 0.97}
+        tmp_path_factory, model, spec, name="iris", version="3", metrics={"accuracy": 0.97}
     )
 
 
@@ -103,16 +87,9 @@ def iris_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def iris_labels_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Logistic regression fitted on label *strings*."""
     x, y, spec = _iris()
-    labels = np.asarray(spec.classes)[y]
-    model = LogisticRegression(max_iter=1000).fit(x, labels)
+    model = LogisticRegression(max_iter=1000).fit(x, np.asarray(spec.classes)[y])
     return _bundle(
-        tmp_path_factory,
-        "iris_labels",
-        model,
-        spec,
-        name="iris-labels",
-        version="1",
-        metrics={"accuracy": 0.97},
+        tmp_path_factory, model, spec, name="iris-labels", version="1", metrics={"accuracy": 0.97}
     )
 
 
@@ -123,13 +100,7 @@ def diabetes_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     spec = spec_for("regression", list(data.feature_names), data.data, "progression")
     model = Ridge().fit(data.data, data.target)
     return _bundle(
-        tmp_path_factory,
-        "diabetes",
-        model,
-        spec,
-        name="diabetes",
-        version="7",
-        metrics={"rmse": 53.0},
+        tmp_path_factory, model, spec, name="diabetes", version="7", metrics={"rmse": 53.0}
     )
 
 
@@ -191,13 +162,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass
 class Server:
     """A uvicorn process started by a test; always stopped by ``running_server``."""
 
-    def __init__(self, process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-        self.process = process
-        self.url = url
-        self.log = log
+    process: subprocess.Popen[bytes]
+    url: str
+    log: Path
 
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
@@ -213,23 +184,10 @@ def running_server(
 ) -> Iterator[Server]:
     """Start uvicorn on 127.0.0.1 and a free port; wait until it answers; stop it after."""
     port = free_port()
-    if command is None:
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            factory,
-            "--app-dir",
-            str(HERE),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-        ]
-    else:
-        command = [*command, "--port", str(port)]
+    if command is None:  # the app factory under plain uvicorn
+        options = f"--factory {factory} --host 127.0.0.1 --no-access-log".split()
+        command = [sys.executable, "-m", "uvicorn", *options, "--app-dir", str(HERE)]
+    command = [*command, "--port", str(port)]
     log = tmp_path / f"server-{port}.log"
     full_env = {**os.environ, "SERVING_DRAIN_S": "0", **env, "PYTHONUNBUFFERED": "1"}
     with log.open("wb") as sink:

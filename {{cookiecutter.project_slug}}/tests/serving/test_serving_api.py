@@ -17,51 +17,38 @@ from {{ cookiecutter.__package_name }}.bundle import load_bundle
 from {{ cookiecutter.__package_name }}.serving.cli import json_formatter
 
 
-def test_predict_one_row_matches_the_model_in_process(any_model_dir: Path) -> None:
+def test_predictions_match_the_model_in_process_one_row_or_a_batch(any_model_dir: Path) -> None:
     model, metadata = load_bundle(any_model_dir)
-    row = valid_row(any_model_dir)
-    with app_client(any_model_dir) as client:
-        response = client.post("/predict", json=row)
-    assert response.status_code == 200
-    body = response.json()
-    assert body["model_name"] == metadata.name
-    assert body["model_version"] == metadata.version
-    matrix = np.array([[row[name] for name in metadata.spec.feature_names]])
-    if metadata.spec.task == "regression":
-        assert body["prediction"] == pytest.approx(float(model.predict(matrix)[0]), rel=1e-9)
-        assert set(body) == {"model_name", "model_version", "prediction_id", "prediction"}
-    else:
-        classes = metadata.spec.classes or []
-        probabilities = body["probabilities"]
-        assert list(probabilities) == classes or set(probabilities) == set(classes)
-        assert abs(sum(probabilities.values()) - 1) < 1e-9
-        expected = model.predict(matrix)[0]
-        expected_label = expected if isinstance(expected, str) else classes[int(expected)]
-        assert body["prediction"] == expected_label
-        assert max(probabilities, key=probabilities.__getitem__) == expected_label
-
-
-def test_batch_keeps_order_and_matches_single_rows(any_model_dir: Path) -> None:
-    _, metadata = load_bundle(any_model_dir)
     features = metadata.spec.features
-    rows = [{f.name: f.minimum for f in features}, {f.name: f.maximum for f in features}]
-    for fraction in (0.25, 0.5, 0.75):
-        rows.append({f.name: f.minimum + fraction * (f.maximum - f.minimum) for f in features})
+    shares = (0.25, 0.5, 0.75)
+    rows = [{f.name: f.minimum + k * (f.maximum - f.minimum) for f in features} for k in shares]
+    rows += [{f.name: f.minimum for f in features}, {f.name: f.maximum for f in features}]
     with app_client(any_model_dir) as client:
-        batch = client.post("/predict/batch", json={"rows": rows})
+        batch = client.post("/predict/batch", json={"rows": rows}).json()
         singles = [client.post("/predict", json=row).json() for row in rows]
-    assert batch.status_code == 200
-    predictions = batch.json()["predictions"]
-    assert len(predictions) == len(rows)
-    for one, single in zip(predictions, singles, strict=True):
-        expected = single["prediction"]
-        if isinstance(expected, float):
-            expected = pytest.approx(expected, rel=1e-9)
-        assert one["prediction"] == expected
-    assert batch.json()["model_version"] == metadata.version
+    matrix = np.array([[row[name] for name in metadata.spec.feature_names] for row in rows])
+    expected = model.predict(matrix)
+    assert batch["model_version"] == metadata.version
+    for one, single in zip(batch["predictions"], singles, strict=True):
+        assert one["prediction"] == single["prediction"] or one["prediction"] == pytest.approx(
+            single["prediction"], rel=1e-9
+        )
+    for single, value in zip(singles, expected, strict=True):
+        assert single["model_name"] == metadata.name
+        assert single["model_version"] == metadata.version
+        if metadata.spec.task == "regression":
+            assert single["prediction"] == pytest.approx(float(value), rel=1e-9)
+            assert set(single) == {"model_name", "model_version", "prediction_id", "prediction"}
+            continue
+        classes = metadata.spec.classes or []
+        label = value if isinstance(value, str) else classes[int(value)]
+        probabilities = single["probabilities"]
+        assert set(probabilities) == set(classes)
+        assert abs(sum(probabilities.values()) - 1) < 1e-9
+        assert single["prediction"] == label == max(probabilities, key=probabilities.__getitem__)
 
 
-def test_model_endpoint_describes_the_bundle(client: TestClient, iris_dir: Path) -> None:
+def test_model_endpoint_and_health_describe_the_bundle(client: TestClient, iris_dir: Path) -> None:
     _, metadata = load_bundle(iris_dir)
     body = client.get("/model").json()
     assert body["name"] == "iris"
@@ -70,13 +57,8 @@ def test_model_endpoint_describes_the_bundle(client: TestClient, iris_dir: Path)
     assert body["trained_at"].startswith("2026-01-01")
     assert [f["name"] for f in body["features"]] == metadata.spec.feature_names
     assert body["classes"] == metadata.spec.classes
-
-
-def test_health_when_ready(client: TestClient) -> None:
     assert client.get("/health/live").json() == {"status": "alive"}
-    ready = client.get("/health/ready")
-    assert ready.status_code == 200
-    assert ready.json()["model_version"] == "3"
+    assert client.get("/health/ready").json()["model_version"] == "3"
 
 
 def test_request_id_is_echoed_generated_or_replaced(client: TestClient) -> None:
@@ -132,20 +114,18 @@ def test_docs_on_by_default_and_switchable_off(iris_dir: Path) -> None:
             assert client.get(path).status_code == 404
 
 
-def test_no_cors_by_default(client: TestClient) -> None:
-    preflight = client.options(
-        "/predict",
-        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
-    )
+def test_cors_is_off_by_default_then_only_for_listed_origins(iris_dir: Path) -> None:
+    evil, app = {"Origin": "https://evil.example"}, {"Origin": "https://app.example"}
+    with app_client(iris_dir) as client:
+        preflight = client.options(
+            "/predict", headers={**evil, "Access-Control-Request-Method": "POST"}
+        )
+        simple = client.get("/health/live", headers=evil)
     assert "access-control-allow-origin" not in preflight.headers
-    simple = client.get("/health/live", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in simple.headers
-
-
-def test_cors_only_for_listed_origins_and_never_with_credentials(iris_dir: Path) -> None:
     with app_client(iris_dir, cors_origins=["https://app.example"]) as client:
-        allowed = client.get("/health/live", headers={"Origin": "https://app.example"})
-        other = client.get("/health/live", headers={"Origin": "https://evil.example"})
+        allowed = client.get("/health/live", headers=app)
+        other = client.get("/health/live", headers=evil)
     assert allowed.headers["access-control-allow-origin"] == "https://app.example"
     assert "access-control-allow-credentials" not in allowed.headers
     assert "access-control-allow-origin" not in other.headers

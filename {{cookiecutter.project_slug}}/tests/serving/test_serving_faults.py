@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import shutil
 import time
 import zipfile
@@ -18,36 +19,38 @@ from typing import Any
 import pytest
 from conftest import app_client, valid_row
 from serving_fakes import Failing, ReturnsNaN, Slow, wrapping_loader
-from sklearn.linear_model import LogisticRegression
 
-from {{ cookiecutter.__package_name }}.bundle import METADATA_FILE, MODEL_FILE, read_metadata
-from {{ cookiecutter.__package_name }}.features import DatasetSpec, FeatureSpec
-from {{ cookiecutter.__package_name }}.serving.model import ModelSpecMismatch, Predictor
+from {{ cookiecutter.__package_name }}.bundle import (
+    METADATA_FILE,
+    MODEL_FILE,
+    ModelMetadata,
+    load_bundle,
+)
+from {{ cookiecutter.__package_name }}.features import FeatureSpec
 
 
-def test_model_raising_gives_a_generic_500_with_the_request_id(
-    iris_dir: Path, serving_logs
+@pytest.mark.parametrize(
+    ("model", "wrap", "cause"),
+    [
+        ("iris", lambda model: Failing(model, after_calls=1), Failing.LEAK_MARKER),
+        ("iris", ReturnsNaN, "NaN or infinity"),
+        ("diabetes", ReturnsNaN, "NaN or infinity"),
+    ],
+)
+def test_a_failing_model_gives_a_generic_500_and_logs_the_cause(
+    model: str, wrap: Any, cause: str, request: pytest.FixtureRequest, serving_logs
 ) -> None:
-    loader = wrapping_loader(lambda model: Failing(model, after_calls=1))
-    with app_client(iris_dir, loader=loader) as client:
-        response = client.post(
-            "/predict", json=valid_row(iris_dir), headers={"X-Request-ID": "r-42"}
-        )
+    model_dir: Path = request.getfixturevalue(f"{model}_dir")
+    with app_client(model_dir, loader=wrapping_loader(wrap)) as client:
+        row = valid_row(model_dir)
+        response = client.post("/predict", json=row, headers={"X-Request-ID": "r-42"})
         assert client.get("/health/live").status_code == 200
     assert response.status_code == 500
     assert response.json() == {"detail": "prediction failed", "request_id": "r-42"}
-    assert Failing.LEAK_MARKER not in response.text
+    assert cause not in response.text
     failures = [r for r in serving_logs.records if r.getMessage().startswith("prediction failed")]
-    assert failures and Failing.LEAK_MARKER in failures[0].getMessage()
+    assert failures and cause in failures[0].getMessage()
     assert failures[0].request_ids == ["r-42"]  # type: ignore[attr-defined]
-
-
-def test_model_returning_nan_gives_a_500(iris_dir: Path, diabetes_dir: Path) -> None:
-    for model_dir in (iris_dir, diabetes_dir):
-        with app_client(model_dir, loader=wrapping_loader(ReturnsNaN)) as client:
-            response = client.post("/predict", json=valid_row(model_dir))
-        assert response.status_code == 500
-        assert response.json()["detail"] == "prediction failed"
 
 
 def test_model_failing_its_warm_up_is_never_ready(iris_dir: Path) -> None:
@@ -78,7 +81,7 @@ def test_slow_inference_answers_504_at_the_deadline_and_503_when_overloaded(
     """A model turning slow is answered at the deadline, not when it returns (S10, S11)."""
     slow = wrapping_loader(lambda model: Slow(model, 0.0))
     with app_client(iris_dir, loader=slow, timeout_s=0.2, max_concurrency=1) as client:
-        model = client.app.state.serving.service.predictor.model  # type: ignore[attr-defined]
+        model = client.app.state.serving.service.model  # type: ignore[attr-defined]
         assert client.post("/predict", json=valid_row(iris_dir)).status_code == 200
         assert model.thread.startswith("inference")  # a fast model too: never the event loop
         model.seconds = 0.6
@@ -87,20 +90,18 @@ def test_slow_inference_answers_504_at_the_deadline_and_503_when_overloaded(
         waited = time.perf_counter() - started
         time.sleep(0.6)  # let the abandoned prediction finish
         with ThreadPoolExecutor(4) as pool:
-            statuses = list(
-                pool.map(lambda _: client.post("/predict", json=valid_row(iris_dir)), range(4))
-            )
+            sent = [pool.submit(client.post, "/predict", json=valid_row(iris_dir)) for _ in "abcd"]
+            time.sleep(0.1)  # one prediction is in the inference thread for 0.6 s
+            started = time.perf_counter()
+            assert client.get("/health/live").status_code == 200
+            live_s = time.perf_counter() - started
+            statuses = [answer.result() for answer in sent]
+    assert live_s < 0.3  # the event loop answers while the model works
     assert timed_out.status_code == 504 and waited < 0.5
     assert timed_out.json()["detail"] == "prediction timed out"
     codes = sorted(response.status_code for response in statuses)
     assert 503 in codes and set(codes) <= {503, 504}, codes
     assert next(r for r in statuses if r.status_code == 503).headers["Retry-After"] == "1"
-
-
-def _copy(source: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "models"
-    shutil.copytree(source, target)
-    return target
 
 
 def _assert_never_ready(model_dir: Path, words: str) -> None:
@@ -117,36 +118,34 @@ def _assert_never_ready(model_dir: Path, words: str) -> None:
     assert predict.status_code == 503 and model.status_code == 503
 
 
-def test_missing_model_directory(tmp_path: Path) -> None:
-    _assert_never_ready(tmp_path / "models", "not found")
+def _flip_a_byte(data: bytes) -> bytes:
+    middle = len(data) // 2
+    return data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1 :]
 
 
-def test_missing_model_file(iris_dir: Path, tmp_path: Path) -> None:
-    model_dir = _copy(iris_dir, tmp_path)
-    (model_dir / MODEL_FILE).unlink()
-    _assert_never_ready(model_dir, "not found")
-
-
-def test_truncated_model_file(iris_dir: Path, tmp_path: Path) -> None:
-    model_dir = _copy(iris_dir, tmp_path)
-    path = model_dir / MODEL_FILE
-    path.write_bytes(path.read_bytes()[:100])
-    _assert_never_ready(model_dir, "checksum")
-
-
-def test_tampered_model_file_same_size(iris_dir: Path, tmp_path: Path) -> None:
-    model_dir = _copy(iris_dir, tmp_path)
-    path = model_dir / MODEL_FILE
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
-    _assert_never_ready(model_dir, "checksum")
-
-
-def test_corrupt_metadata(iris_dir: Path, tmp_path: Path) -> None:
-    model_dir = _copy(iris_dir, tmp_path)
-    (model_dir / METADATA_FILE).write_text("{not json", encoding="utf-8")
-    _assert_never_ready(model_dir, "invalid")
+@pytest.mark.parametrize(
+    ("file", "damage", "words"),
+    [
+        (None, None, "not found"),  # no models/ folder at all
+        (MODEL_FILE, None, "not found"),
+        (MODEL_FILE, lambda data: data[:100], "checksum"),  # truncated
+        (MODEL_FILE, _flip_a_byte, "checksum"),  # tampered, same size
+        (METADATA_FILE, lambda data: b"{not json", "invalid"),
+    ],
+    ids=["no-folder", "no-model-file", "truncated", "tampered", "corrupt-metadata"],
+)
+def test_a_missing_or_damaged_bundle_is_never_ready(
+    iris_dir: Path, tmp_path: Path, file: str | None, damage: Any, words: str
+) -> None:
+    model_dir = tmp_path / "models"
+    if file is not None:
+        shutil.copytree(iris_dir, model_dir)
+        path = model_dir / file
+        if damage is None:
+            path.unlink()
+        else:
+            path.write_bytes(damage(path.read_bytes()))
+    _assert_never_ready(model_dir, words)
 
 
 def _crafted(data: bytes, node: dict[str, Any]) -> bytes:
@@ -173,7 +172,7 @@ def test_crafted_model_file_is_refused_naming_the_type(
 ) -> None:
     """Whoever can write models/ also rewrites model.json: the checksum matches, yet the
     file is refused because it names a type training never produces."""
-    model_dir = _copy(iris_dir, tmp_path)
+    model_dir = shutil.copytree(iris_dir, tmp_path / "models")
     module, _, name = refused.rpartition(".")
     node = {"__class__": name, "__module__": module, "__loader__": loader}
     data = _crafted((model_dir / MODEL_FILE).read_bytes(), node)
@@ -186,16 +185,22 @@ def test_crafted_model_file_is_refused_naming_the_type(
     assert any(refused in record.getMessage() for record in serving_logs.records)
 
 
-def test_model_that_does_not_match_its_spec(iris_dir: Path, tmp_path: Path) -> None:
-    spec = read_metadata(iris_dir).spec
-    two_classes = DatasetSpec(
-        task="classification", target="t", features=spec.features, classes=["a", "b"]
-    )
-    with pytest.raises(ModelSpecMismatch, match=r"outside spec\.classes"):
-        model = LogisticRegression().fit([[5, 3, 1, 0], [6, 3, 4, 1], [7, 3, 6, 2]], [0, 1, 2])
-        Predictor(model, two_classes)
-    wrong_width = DatasetSpec(
-        task="regression", target="t", features=[FeatureSpec(name="x", minimum=0, maximum=1)]
-    )
-    with pytest.raises(ModelSpecMismatch, match="features"):
-        Predictor(LogisticRegression().fit([[0, 1], [1, 0]], [0, 1]), wrong_width)
+@pytest.mark.parametrize(
+    ("spec", "reason"),
+    [
+        ({"classes": ["a", "b"]}, r"class index 2 outside spec\.classes"),
+        ({"features": [FeatureSpec(name="x", minimum=0, maximum=1)]}, "expects 4 features"),
+    ],
+)
+def test_model_that_does_not_match_its_spec_is_never_ready(
+    iris_dir: Path, spec: dict[str, Any], reason: str
+) -> None:
+    def load(directory: Path) -> tuple[Any, ModelMetadata]:
+        model, metadata = load_bundle(directory)
+        changed = metadata.spec.model_copy(update=spec)
+        return model, metadata.model_copy(update={"spec": changed})
+
+    with app_client(iris_dir, loader=load) as client:
+        ready = client.get("/health/ready")
+    assert ready.status_code == 503
+    assert re.search("does not match its spec: .*" + reason, ready.json()["reason"])

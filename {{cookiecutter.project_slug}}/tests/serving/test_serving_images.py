@@ -54,7 +54,7 @@ def digits_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     labels = DIGITS.target[:600].astype(str)
     spec = image_spec(pd.DataFrame({"label": labels}), 8)
     model = LogisticRegression(max_iter=500).fit(x, labels)
-    return _bundle(tmp_path_factory, "digits", model, spec, name="digits", version="1", metrics={})
+    return _bundle(tmp_path_factory, model, spec, name="digits", version="1", metrics={})
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
-"""A real uvicorn process: body limits, overload, SIGTERM, the client. Yours to edit.
+"""A real uvicorn process: body limits, SIGTERM, idle connections, workers. Yours to edit.
 
-RELIABILITY rows S6, S7, S10, S12 (each server is bounded in time and always stopped).
+RELIABILITY rows S12, H2 and H4; each server is bounded in time and always stopped.
 """
 
 from __future__ import annotations
@@ -15,115 +15,36 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from conftest import PACKAGE, Server, free_port, running_server, valid_row
+from conftest import PACKAGE, free_port, running_server, valid_row
 
 from {{ cookiecutter.__package_name }}.serving.cli import tcp_listener
 
 pytestmark = pytest.mark.slow  # real processes: a few seconds each
-JSON = {"Content-Type": "application/json"}
 SLOW_FACTORY = "serving_fakes:create_slow_app"
 
 
 SERVE = [sys.executable, "-c", f"from {PACKAGE}.cli import app; app()", "serve"]
 
 
-@pytest.fixture(scope="module")
-def served(iris_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def test_serve_command_answers_and_logs_json(iris_dir: Path, tmp_path: Path) -> None:
     """The project's ``serve`` command, as a user would start it."""
-    env = {"SERVING_MODEL_DIR": str(iris_dir), "SERVING_MAX_BODY_BYTES": "4096"}
     command = [*SERVE, "--host", "127.0.0.1"]
-    with running_server(tmp_path_factory.mktemp("serve"), env, command=command) as server:
-        yield server
-
-
-def test_serve_command_answers_and_logs_json(served: Server, iris_dir: Path) -> None:
-    response = httpx.post(
-        served.url + "/predict", json=valid_row(iris_dir), headers={"X-Request-ID": "cli-1"}
-    )
+    env = {"SERVING_MODEL_DIR": str(iris_dir)}
+    with running_server(tmp_path, env, command=command) as served:
+        response = httpx.post(
+            served.url + "/predict", json=valid_row(iris_dir), headers={"X-Request-ID": "cli-1"}
+        )
+        time.sleep(0.2)
     assert response.status_code == 200
     assert "server" not in response.headers
-    time.sleep(0.2)
     lines = [json.loads(line) for line in served.output().splitlines() if line.startswith("{")]
     assert any(line.get("request_id") == "cli-1" and line.get("status") == 200 for line in lines)
     assert any(line["logger"].startswith("uvicorn") for line in lines)
-
-
-def test_body_limit_with_and_without_content_length(served: Server) -> None:
-    declared = httpx.post(served.url + "/predict", content=b" " * 8192, headers=JSON)
-    assert declared.status_code == 413
-
-    def chunks() -> Iterator[bytes]:
-        for _ in range(64):
-            yield b" " * 1024
-
-    streamed = httpx.post(served.url + "/predict", content=chunks(), headers=JSON)
-    assert streamed.request.headers.get("transfer-encoding") == "chunked"
-    assert streamed.status_code == 413
-    assert "4096" in streamed.json()["detail"]
-    assert httpx.get(served.url + "/health/ready").status_code == 200
-
-
-def test_hostile_bodies_leave_the_process_healthy(served: Server) -> None:
-    for content in (b"[" * 3000, b'{"a": 1', b"\xff\xfe", b'{"a": 1e400}'):
-        response = httpx.post(served.url + "/predict", content=content, headers=JSON)
-        assert response.status_code in (400, 413, 422)
-    assert httpx.get(served.url + "/health/ready").status_code == 200
-
-
-def _post_timed(url: str, body: dict[str, Any], results: list[tuple[int, float, str]]) -> None:
-    started = time.monotonic()
-    try:
-        response = httpx.post(url, json=body, timeout=10)
-        results.append(
-            (
-                response.status_code,
-                time.monotonic() - started,
-                response.headers.get("retry-after", ""),
-            )
-        )
-    except httpx.HTTPError as error:
-        results.append((-1, time.monotonic() - started, type(error).__name__))
-
-
-def test_overload_is_a_fast_503_not_a_queue(iris_dir: Path, tmp_path: Path) -> None:
-    env = {
-        "SERVING_MODEL_DIR": str(iris_dir),
-        "FAKE_SLOW_S": "3.0",
-        "SERVING_MAX_CONCURRENCY": "2",
-        "SERVING_TIMEOUT_S": "10",
-    }
-    with running_server(tmp_path, env, factory=SLOW_FACTORY) as server:
-        results: list[tuple[int, float, str]] = []
-        threads = [
-            threading.Thread(
-                target=_post_timed, args=(server.url + "/predict", valid_row(iris_dir), results)
-            )
-            for _ in range(6)
-        ]
-        for thread in threads:
-            thread.start()
-        time.sleep(0.3)
-        started = time.monotonic()
-        live = httpx.get(server.url + "/health/live", timeout=5)
-        live_s = time.monotonic() - started
-        for thread in threads:
-            thread.join(timeout=15)
-    statuses = sorted(status for status, _, _ in results)
-    assert statuses.count(503) >= 3, results
-    assert 1 <= statuses.count(200) <= 2, results
-    # A queued request would take the model's full 3 s; anything well under it was refused
-    # at once (the wide margin keeps a loaded CI machine from failing a correct server).
-    assert all(
-        seconds < 2.0 and retry == "1" for status, seconds, retry in results if status == 503
-    ), results
-    assert live.status_code == 200 and live_s < 2.0
 
 
 def test_sigterm_drains_readiness_first_and_finishes_in_flight(
@@ -132,10 +53,13 @@ def test_sigterm_drains_readiness_first_and_finishes_in_flight(
     """SIGTERM at 0.3 s; drain until 1.3 s; socket closed; the 3 s request still answers."""
     env = {"SERVING_MODEL_DIR": str(iris_dir), "FAKE_SLOW_S": "3.0", "SERVING_DRAIN_S": "1.0"}
     with running_server(tmp_path, env, factory=SLOW_FACTORY) as server:
-        results: list[tuple[int, float, str]] = []
-        in_flight = threading.Thread(
-            target=_post_timed, args=(server.url + "/predict", valid_row(iris_dir), results)
-        )
+        results: list[int] = []
+
+        def predict() -> None:
+            answer = httpx.post(server.url + "/predict", json=valid_row(iris_dir), timeout=10)
+            results.append(answer.status_code)
+
+        in_flight = threading.Thread(target=predict)
         in_flight.start()
         time.sleep(0.3)
         server.process.send_signal(signal.SIGTERM)
@@ -150,7 +74,7 @@ def test_sigterm_drains_readiness_first_and_finishes_in_flight(
         exit_code = server.process.wait(timeout=10)
     assert ready.status_code == 503 and ready.json()["status"] == "draining"
     assert still_served.status_code == 200
-    assert results and results[0][0] == 200, results
+    assert results == [200]
     assert exit_code in (0, -signal.SIGTERM)
     assert "draining" in server.output()
 

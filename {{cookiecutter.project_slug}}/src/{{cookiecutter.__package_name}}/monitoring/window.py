@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..prediction_log import OldLogFormat, body_rows, open_read_only
+from ..prediction_log import body_rows, open_read_only
 
 QUERY = """
 SELECT r.ts, r.model_version, r.rows, r.inputs, r.predictions, o.outcomes
@@ -68,7 +68,7 @@ def _read(store: Path, start: float, last: int | None) -> list[tuple[Any, ...]]:
     try:
         with contextlib.closing(open_read_only(store)) as connection:
             return connection.execute(QUERY, (start, last)).fetchall()
-    except (OldLogFormat, sqlite3.DatabaseError) as error:
+    except sqlite3.DatabaseError as error:
         raise DataError(f"{store}: not a readable prediction log ({error})") from None
 
 

@@ -20,14 +20,13 @@ import re
 import signal
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from types import FrameType
 
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI, HTTPException
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from prometheus_fastapi_instrumentator import Instrumentator, metrics
 from starlette.requests import ClientDisconnect
@@ -52,7 +51,6 @@ from .settings import Settings, get_settings
 logger = logging.getLogger(__name__)
 QUIET_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
 CLOSE = {"Connection": "close"}  # the rest of a refused body is not read
-BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # a client's X-Request-ID, else a new one
 
 
@@ -103,19 +101,10 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
     )
     app.state.serving = ServingState(settings=settings, metrics=serving_metrics, loader=loader)
     install_error_handlers(app)
-    routers = (routes.router, routes.predictions_router(read_schemas(settings)))
-    for router in routers:
-        app.include_router(router)
-    body_routes = {  # the JSON check is for these; any other method is the router's 405
-        (method, route.path)
-        for router in routers
-        for route in router.routes
-        if isinstance(route, APIRoute) and _takes_json(route)
-        for method in BODY_METHODS.intersection(route.methods or ())
-    }
+    app.include_router(routes.router)
+    app.include_router(routes.predictions_router(read_schemas(settings)))
     # Added innermost first; outermost to innermost: CorrelationId -> Instrumentator (metrics)
-    # -> RequestContext -> CORS -> BodyLimit -> JsonOnly.
-    app.add_middleware(JsonOnlyMiddleware, body_routes=body_routes)
+    # -> RequestContext -> CORS -> BodyLimit.
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
@@ -149,12 +138,6 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
         validator=lambda value: _VALID_REQUEST_ID.fullmatch(value) is not None,
     )
     return app
-
-
-def _takes_json(route: APIRoute) -> bool:
-    """Routes whose body is JSON (a form's uploads are not)."""
-    field = route.body_field
-    return field is None or getattr(field.field_info, "media_type", "") == "application/json"
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -210,21 +193,15 @@ class RequestContextMiddleware:
     def _log(self, scope: Scope, status: int, seconds: float) -> None:
         path = getattr(scope.get("route"), "path", scope["path"])
         level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
-        if logger.isEnabledFor(level):
-            # makeRecord + handle: what ``logger.log`` does minus finding the caller's
-            # frame (a quarter of the access log's cost; the line is always this one).
-            extra = {
-                "method": scope["method"],
-                "path": path,
-                "status": status,
-                "duration_ms": round(seconds * 1000, 3),
-            }
-            if "prediction_id" in scope["state"]:  # ties the client's id to the server's
-                extra["prediction_id"] = scope["state"]["prediction_id"]
-            record = logger.makeRecord(
-                logger.name, level, __file__, 0, "request", (), None, None, extra
-            )
-            logger.handle(record)
+        extra = {
+            "method": scope["method"],
+            "path": path,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 3),
+        }
+        if "prediction_id" in scope["state"]:  # ties the client's id to the server's
+            extra["prediction_id"] = scope["state"]["prediction_id"]
+        logger.log(level, "request", extra=extra)
 
 
 class BodyLimitMiddleware:
@@ -276,33 +253,6 @@ class BodyLimitMiddleware:
                 raise
             response = error_response(error.status_code, error.detail, error.headers)
             await response(scope, receive, send)
-
-
-class JsonOnlyMiddleware:
-    """415 for a request body that is not declared as UTF-8 JSON.
-
-    Only for the ``(method, path)`` pairs that take a body: any other method is the
-    router's to refuse with 405, as the OpenAPI document promises.
-    """
-
-    def __init__(self, app: ASGIApp, body_routes: Collection[tuple[str, str]]) -> None:
-        self.app = app
-        self.body_routes = frozenset(body_routes)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and (scope["method"], scope["path"]) in self.body_routes:
-            content_type = (_header(scope, b"content-type") or b"").decode("latin-1").lower()
-            media, _, params = content_type.partition(";")
-            media = media.strip()
-            is_json = media == "application/json" or (
-                media.startswith("application/") and media.endswith("+json")
-            )
-            charset = params.strip().removeprefix("charset=").strip('"') if params else "utf-8"
-            if not is_json or charset not in {"utf-8", "utf8"}:
-                response = error_response(415, "send the body as application/json (UTF-8)")
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
 
 
 def install_drain_handler(on_drain: Callable[[], None], delay_s: float) -> Callable[[], None]:

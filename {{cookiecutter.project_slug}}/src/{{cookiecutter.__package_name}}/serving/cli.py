@@ -3,22 +3,18 @@
 ``serve`` runs uvicorn with the app factory and the production limits. Logs are one JSON
 object per line on stdout (python-json-logger), with the request id (asgi-correlation-id's
 log filter); written directly (a QueueHandler was measured *slower* here: its thread
-competes for the GIL). ``serve_and_predict`` is the last step of the ``demo`` task: it
-starts the real server and sends one request with httpx.
+competes for the GIL). ``serve_and_predict`` is the last step of the ``demo`` task.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import socket
-import subprocess
 import sys
-import tempfile
+import threading
 import time
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import Annotated, Any
 
 import httpx
 import typer
@@ -28,7 +24,7 @@ from pythonjsonlogger.json import JsonFormatter
 
 from ..bundle import read_metadata
 from .schemas import example_row
-from .settings import get_settings
+from .settings import Settings, get_settings
 
 LOGGER_NAME = __name__.rsplit(".", 1)[0]  # "<package>.serving"
 # JSON keys: time, level, logger, message, request_id, then whatever ``extra=`` passed
@@ -46,93 +42,55 @@ def json_formatter() -> JsonFormatter:
     )
 
 
-def configure_logging(level: str) -> logging.Logger:
-    """Send this package's logs as JSON to stdout, once (idempotent across app factories)."""
-    logger = logging.getLogger(LOGGER_NAME)
-    logger.setLevel(level)
-    if not any(isinstance(handler.formatter, JsonFormatter) for handler in logger.handlers):
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(json_formatter())
-        handler.addFilter(CorrelationIdFilter(default_value="-"))
-        logger.addHandler(handler)
-        logger.propagate = False
-    return logger
+def configure_logging(level: str) -> None:
+    """Send this package's and uvicorn's logs as JSON to stdout, once per process."""
+    for name in (LOGGER_NAME, "uvicorn"):
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        if not any(isinstance(handler.formatter, JsonFormatter) for handler in logger.handlers):
+            handler = logging.StreamHandler(sys.stdout)
+            handler.setFormatter(json_formatter())
+            handler.addFilter(CorrelationIdFilter(default_value="-"))
+            logger.addHandler(handler)
+            logger.propagate = False
 
 
-def uvicorn_log_config(level: str) -> dict[str, Any]:
-    """uvicorn's own loggers in the same JSON format (used by the ``serve`` command)."""
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"json": {"()": f"{__name__}.json_formatter"}},
-        "filters": {"request_id": {"()": CorrelationIdFilter, "default_value": "-"}},
-        "handlers": {
-            "stdout": {
-                "class": "logging.StreamHandler",
-                "formatter": "json",
-                "filters": ["request_id"],
-                "stream": "ext://sys.stdout",
-            }
-        },
-        "loggers": {
-            "uvicorn": {"handlers": ["stdout"], "level": level, "propagate": False},
-            "uvicorn.error": {"level": level},
-            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
-        },
-    }
+def serve_and_predict(model_dir: Path, port: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Serve ``model_dir`` with uvicorn on 127.0.0.1:port, predict one row (or image), stop.
 
+    The demo's last step: the real server and a real HTTP request, in this process.
+    """
+    import uvicorn  # noqa: PLC0415 - only the demo and ``serve`` need it
 
-PACKAGE = __package__.rsplit(".", 1)[0]
+    from .app import create_app  # noqa: PLC0415 - the app imports this module
 
-
-def serve_and_predict(
-    model_dir: Path, port: int, timeout_s: float = 60.0
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Run `serve` on 127.0.0.1:port, wait until ready, predict one row (or image), then stop it."""
     # a smoke check is not production traffic: keep it out of the prediction log
-    env = {**os.environ, "SERVING_MODEL_DIR": str(model_dir), "SERVING_RECORD_PREDICTIONS": "false"}
-    command = [sys.executable, "-m", f"{PACKAGE}.cli", "serve", "--port", str(port)]
-    url = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryFile() as log:
-        # our own interpreter and module, fixed arguments
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
-        try:
-            wait_until_ready(url, process, log, timeout_s)
-            spec = read_metadata(model_dir).spec
-            sent: dict[str, Any]
-            if spec.image_size:  # the image task: upload the first of the project's images
-                image = sorted((model_dir.parent / "data/raw/images").glob("*/*"))[0]
-                sent = {"file": str(image)}
-                answer = httpx.post(url + "/predict", files={"file": image.read_bytes()})
-            else:
-                sent = example_row(spec)
-                answer = httpx.post(url + "/predict", json=sent)
-            return sent, answer.raise_for_status().json()
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def wait_until_ready(
-    url: str, process: subprocess.Popen[bytes], log: IO[bytes], timeout_s: float
-) -> None:
-    """Poll /health/ready; raise with the server's last output if it exits or times out."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            if httpx.get(url + "/health/ready", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            log.seek(0)
-            tail = log.read().decode(errors="replace")[-2000:]
-            raise RuntimeError(f"the server did not become ready:\n{tail}")
-        time.sleep(0.2)
+    settings = Settings(
+        model_dir=model_dir, record_predictions=False, access_log=False, log_level="WARNING"
+    )
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="demo-server")
+    thread.start()
+    try:
+        while not server.started and thread.is_alive():
+            time.sleep(0.05)
+        url = f"http://127.0.0.1:{port}"
+        ready = httpx.get(url + "/health/ready")
+        if ready.status_code != 200:
+            raise RuntimeError(f"the served model is not ready: {ready.json()['reason']}")
+        spec = read_metadata(model_dir).spec
+        sent: dict[str, Any]
+        if spec.image_size:  # the image task: upload the first of the project's images
+            image = sorted((model_dir.parent / "data/raw/images").glob("*/*"))[0]
+            sent = {"file": str(image)}
+            answer = httpx.post(url + "/predict", files={"file": image.read_bytes()})
+        else:
+            sent = example_row(spec)
+            answer = httpx.post(url + "/predict", json=sent)
+        return sent, answer.raise_for_status().json()
+    finally:
+        server.should_exit = True
+        thread.join()
 
 
 FACTORY = f"{__package__}.app:create_app"
@@ -169,6 +127,7 @@ def serve(
     from .app import DeadlineH11Protocol  # noqa: PLC0415 - imports uvicorn
 
     settings = get_settings()
+    configure_logging(settings.log_level)
     config = uvicorn.Config(
         FACTORY,
         factory=True,
@@ -184,7 +143,7 @@ def serve(
         # still loading its model on 2 busy cores, in a restart loop
         timeout_worker_healthcheck=60,
         access_log=False,  # the app logs one JSON line per request, with its id
-        log_config=uvicorn_log_config(settings.log_level),
+        log_config=None,  # configure_logging's JSON, not uvicorn's coloured text
         server_header=False,
         proxy_headers=False,
     )

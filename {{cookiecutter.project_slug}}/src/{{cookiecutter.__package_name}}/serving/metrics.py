@@ -5,17 +5,14 @@ metrics are the feedback loop: predictions recorded or dropped, live accuracy (o
 error) from ``POST /feedback``, and the drift share and retraining flag of the ``monitor``
 command's JSON summary, read when Prometheus scrapes.
 
-``PredictionRecorder`` records every prediction without slowing the request that made it.
-
-Why a queue and one writer thread: the request only appends a tuple to a bounded deque
-(a few microseconds, no lock: its body as received and its predictions as JSON); the
-writer wakes every 2 s (or as soon as the queue is half full) and inserts the waiting
-requests with a few multi-row statements in one transaction. Fewer, larger flushes cost
-the event loop less (0.80-0.88x of the requests/s without recording when flushing every
-0.5 s), and the writer formats nothing, so it holds the GIL only briefly. A full queue
-(the disk cannot keep up), in requests or in bytes of bodies, drops the new requests and
-counts their rows rather than making requests wait; a failing disk (full, read-only,
-locked) is logged once, counted, and the app keeps serving. ``close`` writes what is
+``PredictionRecorder`` records every prediction without slowing the request that made it:
+the request appends a tuple to a deque (no lock, no formatting: its body as received and
+its predictions as JSON); one writer thread wakes every 2 s, or as soon as the queue is half
+full, and inserts what waits with a few multi-row statements in one transaction (fewer,
+larger flushes cost the event loop less: 0.80-0.88x the requests/s when flushing every
+0.5 s). The queue holds at most ``max_queue`` rows: when the disk cannot keep up, new rows
+are dropped and counted rather than making requests wait. A failing disk (full, read-only,
+locked) is logged once and counted, and the app keeps serving; ``close`` writes what is
 still queued, so a clean shutdown loses nothing.
 """
 
@@ -170,28 +167,24 @@ class MonitorSummaryCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         """Both gauges; each with a sample only if the summary holds a usable value."""
-        share = GaugeMetricFamily(
-            "model_drift_share", "Share of drifted features in the last monitor run (0..1)."
-        )
-        retrain = GaugeMetricFamily(
-            "model_needs_retraining", "1 when the last monitor run marked the model for retraining."
-        )
-        summary = self._read()
-        value = summary.get("drift_share")
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-            share.add_metric([], float(value))
-        flag = summary.get("needs_retraining")
-        if isinstance(flag, bool):
-            retrain.add_metric([], float(flag))
-        yield share
-        yield retrain
-
-    def _read(self) -> dict[str, Any]:
         try:
             summary = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return {}
-        return summary if isinstance(summary, dict) else {}
+            summary = {}
+        share = summary.get("drift_share") if isinstance(summary, dict) else None
+        flag = summary.get("needs_retraining") if isinstance(summary, dict) else None
+        family = GaugeMetricFamily(
+            "model_drift_share", "Share of drifted features in the last monitor run (0..1)."
+        )
+        if isinstance(share, (int, float)) and not isinstance(share, bool) and math.isfinite(share):
+            family.add_metric([], float(share))
+        yield family
+        family = GaugeMetricFamily(
+            "model_needs_retraining", "1 when the last monitor run marked the model for retraining."
+        )
+        if isinstance(flag, bool):
+            family.add_metric([], float(flag))
+        yield family
 
 
 logger = logging.getLogger(__name__)
@@ -236,19 +229,17 @@ class PredictionRecorder:
         metrics: ServingMetrics,
         max_rows: int,
         max_queue: int,
-        max_queue_bytes: int = 64 * 1024 * 1024,
         timeout_s: float = 5.0,
     ) -> None:
         self.path = path
         self.model_version = model_version
         self.max_queue = max_queue
-        self.max_queue_bytes = max_queue_bytes
         self.metrics = metrics
         self._queue: collections.deque[Record] = collections.deque()
-        # queued body size = bytes_in - bytes_out: each counter has one writer (the event
-        # loop, the thread holding _lock), so no update is lost without a lock on the loop
-        self._bytes_in = 0
-        self._bytes_out = 0
+        # rows queued = rows_in - rows_out: each counter has one writer (the event loop,
+        # the thread holding _lock), so no update is lost without a lock on the event loop
+        self._rows_in = 0
+        self._rows_out = 0
         self._lock = threading.Lock()  # serialises every use of the log
         self._wake = threading.Event()
         self._stopping = False
@@ -264,21 +255,18 @@ class PredictionRecorder:
     def record(self, prediction_id: str, inputs: str, predictions: list[Any]) -> None:
         """Queue one request: its validated body in ``/predict/batch`` form, its predictions.
 
-        The body is stored as sent: formatting the rows' floats again would cost more than
-        the rest of recording (see ``prediction_log``). Encoding the predictions here, on the
-        event loop, keeps the writer thread's hold on the GIL short (no latency spikes).
+        Encoding the predictions here, on the event loop, keeps the writer thread's hold on
+        the GIL short (no latency spikes).
         """
-        queued, held, size = len(self._queue), self._bytes_in - self._bytes_out, len(inputs)
-        if queued >= self.max_queue or held + size > self.max_queue_bytes or self._stopping:
-            self.metrics.predictions_dropped.labels(reason="queue_full").inc(len(predictions))
+        rows = len(predictions)
+        queued = self._rows_in - self._rows_out + rows
+        if queued > self.max_queue or self._stopping:
+            self.metrics.predictions_dropped.labels(reason="queue_full").inc(rows)
             return
         outputs = json.dumps(predictions)
-        self._queue.append(
-            (prediction_id, time.time(), self.model_version, len(predictions), inputs, outputs)
-        )
-        self._bytes_in += size
-        # a fast app must not fill the queue before the next flush
-        if queued == self.max_queue // 2 or held < self.max_queue_bytes // 2 <= held + size:
+        self._queue.append((prediction_id, time.time(), self.model_version, rows, inputs, outputs))
+        self._rows_in += rows
+        if queued >= self.max_queue // 2:  # a fast app must not fill the queue before a flush
             self._wake.set()
 
     def flush(self) -> None:
@@ -333,7 +321,7 @@ class PredictionRecorder:
         while queue:
             count = min(len(queue), MAX_REQUESTS_PER_TRANSACTION)
             records = [queue.popleft() for _ in range(count)]
-            self._bytes_out += sum(len(record[4]) for record in records)
+            self._rows_out += sum(record[3] for record in records)
             self._write(records)
 
     def _write(self, records: list[Record]) -> None:

@@ -2,9 +2,9 @@
 
 ``ServingState`` loads and verifies the bundle in the app's lifespan; a model that fails
 keeps the process alive with readiness 503 and the reason (no restart loop). The
-``ModelService`` predicts validated rows in one inference thread, with a deadline (504)
-and a bound on the requests waiting for it (503), so a slow model never stalls the event
-loop that answers health checks and other requests.
+``ModelService`` checks the model against its spec, then predicts validated rows in one
+inference thread, with a deadline (504) and a bound on the requests waiting for it (503),
+so a slow model never stalls the event loop that answers health checks and other requests.
 """
 
 from __future__ import annotations
@@ -71,26 +71,48 @@ def trust_inputs() -> None:
     sklearn.set_config(assume_finite=True)
 
 
-class Predictor:
-    """Runs the estimator on a 2-D float array; answers with the spec's labels, checked."""
+class ModelService:
+    """One verified model: predicts rows in the inference thread, records them, counts them."""
 
-    def __init__(self, model: Any, spec: DatasetSpec) -> None:
-        self.model, self.spec = model, spec
+    def __init__(
+        self, model: Any, metadata: ModelMetadata, settings: Settings, metrics: ServingMetrics
+    ) -> None:
+        spec = metadata.spec
+        self.model, self.metadata, self.settings, self.metrics = model, metadata, settings, metrics
         self.labels = class_labels(model, spec) if spec.task == "classification" else []
         self.has_proba = bool(self.labels) and callable(getattr(model, "predict_proba", None))
         expected = getattr(model, "n_features_in_", len(spec.features))
         if expected != len(spec.features):
-            raise ModelSpecMismatch(
-                f"model expects {expected} features, spec lists {len(spec.features)}"
+            listed = len(spec.features)
+            raise ModelSpecMismatch(f"model expects {expected} features, spec lists {listed}")
+        sample = self.warm_up()  # raises before the app is ever marked ready
+        if self.labels:
+            metrics.track_classes(self.labels)
+        else:
+            metrics.track_values(sample)
+        getter = attrgetter(*attribute_names(spec))
+        self._values = getter if len(spec.features) > 1 else lambda row: (getter(row),)
+        self._header = {"model_name": metadata.name, "model_version": metadata.version}
+        self.worker = ThreadPoolExecutor(1, "inference", initializer=trust_inputs)
+        self.pending = 0  # requests admitted and not answered yet
+        self.stopping = False
+        self.recorder: PredictionRecorder | None = None
+        if settings.record_predictions:
+            self.recorder = PredictionRecorder(
+                settings.prediction_log,
+                model_version=metadata.version,
+                metrics=metrics,
+                max_rows=settings.prediction_log_max_rows,
+                max_queue=settings.prediction_queue_max,
             )
 
-    def __call__(self, rows: np.ndarray) -> np.ndarray:
+    def outputs(self, rows: np.ndarray) -> np.ndarray:
         """Probabilities (n, classes), label indices (n,) or values (n,); always finite."""
         if self.has_proba:
             out = np.asarray(self.model.predict_proba(rows), dtype=np.float64)
             shape: tuple[int, ...] = (len(rows), len(self.labels))
         elif self.labels:
-            known = self.spec.classes or []
+            known = self.metadata.spec.classes or []
             raw = self.model.predict(rows)
             chosen = [known[int(v)] if isinstance(v, (int, np.integer)) else str(v) for v in raw]
             out = np.array([self.labels.index(label) for label in chosen], dtype=np.float64)
@@ -105,8 +127,8 @@ class Predictor:
         return out
 
     def answers(self, rows: np.ndarray) -> list[dict[str, Any]]:
-        """One JSON-ready answer per row (numpy work stays in the calling thread)."""
-        outputs = self(rows)
+        """One JSON-ready answer per row (run in the inference thread, numpy work included)."""
+        outputs = self.outputs(rows)
         if not self.labels:
             return [{"prediction": value} for value in outputs.tolist()]
         if not self.has_proba:
@@ -119,41 +141,11 @@ class Predictor:
 
     def warm_up(self) -> np.ndarray:
         """Predict the corners and middle of the spec's ranges; raises if anything is off."""
-        low = np.array([f.minimum for f in self.spec.features], dtype=np.float64)
-        high = np.array([f.maximum for f in self.spec.features], dtype=np.float64)
+        features = self.metadata.spec.features
+        low = np.array([f.minimum for f in features], dtype=np.float64)
+        high = np.array([f.maximum for f in features], dtype=np.float64)
         sample = low + np.random.default_rng(0).random((256, len(low))) * (high - low)
-        return self(np.vstack([low, high, (low + high) / 2, sample]))
-
-
-class ModelService:
-    """One verified model: predicts rows, records them, counts them."""
-
-    def __init__(
-        self, model: Any, metadata: ModelMetadata, settings: Settings, metrics: ServingMetrics
-    ) -> None:
-        self.metadata, self.settings, self.metrics = metadata, settings, metrics
-        self.predictor = Predictor(model, metadata.spec)
-        sample = self.predictor.warm_up()  # raises before the app is ever marked ready
-        if self.predictor.labels:
-            metrics.track_classes(self.predictor.labels)
-        else:
-            metrics.track_values(sample)
-        getter = attrgetter(*attribute_names(metadata.spec))
-        self._values = getter if len(metadata.spec.features) > 1 else lambda row: (getter(row),)
-        self._header = {"model_name": metadata.name, "model_version": metadata.version}
-        self.worker = ThreadPoolExecutor(1, "inference", initializer=trust_inputs)
-        self.pending = 0  # requests admitted and not answered yet
-        self.stopping = False
-        self.recorder: PredictionRecorder | None = None
-        if settings.record_predictions:
-            self.recorder = PredictionRecorder(
-                settings.prediction_log,
-                model_version=metadata.version,
-                metrics=metrics,
-                max_rows=settings.prediction_log_max_rows,
-                max_queue=settings.prediction_queue_max,
-                max_queue_bytes=settings.prediction_queue_max_bytes,
-            )
+        return self.outputs(np.vstack([low, high, (low + high) / 2, sample]))
 
     async def predict(
         self, rows: Sequence[BaseModel], prediction_id: str, *, single: bool = False
@@ -183,9 +175,7 @@ class ModelService:
             raise HTTPException(503, "overloaded, retry later", {"Retry-After": "1"})
         self.pending += 1
         try:
-            call = asyncio.get_running_loop().run_in_executor(
-                self.worker, self.predictor.answers, matrix
-            )
+            call = asyncio.get_running_loop().run_in_executor(self.worker, self.answers, matrix)
             answers = await asyncio.wait_for(call, self.settings.timeout_s)
         except TimeoutError as error:
             raise HTTPException(504, "prediction timed out") from error

@@ -68,6 +68,21 @@ async def issue_prediction_id(request: Request) -> str:
 PredictionId = Annotated[str, Depends(issue_prediction_id)]
 
 
+async def require_json(request: Request) -> None:
+    """415 unless the body is declared as UTF-8 JSON (FastAPI alone answers such a body 422)."""
+    media, _, params = request.headers.get("content-type", "").lower().partition(";")
+    media = media.strip()
+    is_json = media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+    charset = params.strip().removeprefix("charset=").strip('"') if params else "utf-8"
+    if not is_json or charset not in {"utf-8", "utf8"}:
+        raise HTTPException(415, "send the body as application/json (UTF-8)")
+
+
+JSON_ONLY = [Depends(require_json)]  # the routes whose body is JSON (image uploads are not)
+
+
 def predictions_router(schemas: ApiSchemas) -> APIRouter:
     """POST /predict, /predict/batch and /feedback, typed with the models of one spec."""
     router = APIRouter(tags=["predict"], responses=ERRORS)
@@ -75,7 +90,12 @@ def predictions_router(schemas: ApiSchemas) -> APIRouter:
 
     if schemas.image_size is None:
 
-        @router.post("/predict", response_model=schemas.prediction, summary="Predict one row")
+        @router.post(
+            "/predict",
+            response_model=schemas.prediction,
+            summary="Predict one row",
+            dependencies=JSON_ONLY,
+        )
         async def predict(row: Row, service: ServiceDep, prediction_id: PredictionId) -> Any:  # type: ignore[valid-type]
             """The prediction (and class probabilities), the model's version and the
             ``prediction_id`` to send feedback with."""
@@ -85,6 +105,7 @@ def predictions_router(schemas: ApiSchemas) -> APIRouter:
             "/predict/batch",
             response_model=schemas.batch_prediction,
             summary="Predict several rows",
+            dependencies=JSON_ONLY,
         )
         async def predict_batch(
             batch: Batch,  # type: ignore[valid-type]
@@ -104,6 +125,7 @@ def predictions_router(schemas: ApiSchemas) -> APIRouter:
         tags=["feedback"],
         responses=FEEDBACK_ERRORS,
         summary="Send the true outcome of a prediction",
+        dependencies=JSON_ONLY,
     )
     async def feedback(body: Feedback, service: ServiceDep) -> dict[str, Any]:  # type: ignore[valid-type]
         """``{"prediction_id", "outcome"}`` after /predict; ``"outcomes": [...]`` after a batch.

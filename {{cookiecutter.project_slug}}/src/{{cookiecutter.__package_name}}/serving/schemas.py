@@ -12,7 +12,7 @@ exception must never leak a stack trace or a path to the client.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, cast
 
@@ -20,7 +20,7 @@ from asgi_correlation_id import correlation_id
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..features import DatasetSpec, FeatureSpec
@@ -234,12 +234,11 @@ def error_response(
     )
 
 
-def public_errors(errors: list[Any], prefix: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+def public_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     """Location, message and type of each error: never the input, its context or a URL."""
     cleaned = []
     for error in errors:
-        loc = [*prefix, *error.get("loc", ())]
-        loc = [item[:MAX_LOC_CHARS] if isinstance(item, str) else item for item in loc]
+        loc = [item[:MAX_LOC_CHARS] if isinstance(item, str) else item for item in error["loc"]]
         cleaned.append({"loc": loc, "msg": error.get("msg", ""), "type": error.get("type", "")})
     return cleaned
 
@@ -250,13 +249,8 @@ def validation_response(errors: list[dict[str, Any]]) -> JSONResponse:
     return error_response(400 if malformed else 422, errors)
 
 
-async def _on_pydantic_error(_: Request, exc: Exception) -> JSONResponse:
-    errors = cast(ValidationError, exc).errors(include_url=False, include_input=False)
-    return validation_response(public_errors(list(errors), prefix=("body",)))
-
-
 async def _on_request_validation(_: Request, exc: Exception) -> JSONResponse:
-    return validation_response(public_errors(list(cast(RequestValidationError, exc).errors())))
+    return validation_response(public_errors(cast(RequestValidationError, exc).errors()))
 
 
 async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
@@ -266,6 +260,5 @@ async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers above on ``app``."""
-    app.add_exception_handler(ValidationError, _on_pydantic_error)
     app.add_exception_handler(RequestValidationError, _on_request_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)

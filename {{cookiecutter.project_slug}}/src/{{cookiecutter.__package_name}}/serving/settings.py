@@ -34,8 +34,7 @@ class Settings(BaseSettings):
     record_predictions: bool = True
     prediction_log: Path = Path("monitoring/predictions.sqlite")
     prediction_log_max_rows: int = Field(default=1_000_000, ge=10)
-    prediction_queue_max: int = Field(default=10_000, ge=1)
-    prediction_queue_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    prediction_queue_max: int = Field(default=100_000, ge=1)  # rows waiting to be written
     monitor_summary: Path = Path("reports/monitoring/summary.json")
 
     @field_validator("cors_origins")
