@@ -15,6 +15,7 @@ PACKAGE_DIR = Path(cli.__file__).parent
 # The module or package of each part -> the tasks it adds (absent parts add none).
 PART_TASKS = {
     "workflow.py": {"setup", "demo", "plots"},
+    "explain.py": {"predict"},
     "quality.py": {"check"},
     "serving": {"serve"},
     "monitoring": {"monitor"},
