@@ -428,10 +428,12 @@ def test_finished_project_passes_every_item(full_report: dict[str, Any]) -> None
         "M2.3 passed: stage sample (sample.rows) ran; "
         "M2.4 passed: MLflow logged test_balanced_accuracy_score"
     )
-    for task in ("M3.2", "M3.4", "M4.2", "M5.1", "M6.2"):
+    for task in ("M3.2", "M3.4", "M4.2", "M5.1", "M6.2", "M6.3"):
         milestone = task[1]
         assert f"{task} passed: " in items[f"exercises-m{milestone}"]["detail"], task
     assert "/model/features" in items["exercises-m4"]["detail"]
+    panel = "M6.3 passed: a panel of your own shows serving_predicted_rows_total"
+    assert panel in items["exercises-m6"]["detail"]
     score = full_report["ml_test_score"]
     assert score["tests_run_in_ci"] is True and score["categories"]["model"]["tests"] > 0
 
@@ -622,8 +624,13 @@ def test_exercise_items_fail_when_an_answer_is_removed(
     )
     alerts = broken.root / "deploy" / "prometheus" / "alerts.test.yml"
     _edit(alerts, "alertname: ModelApiNoTraffic", "alertname: ModelApiDown")
+    dashboard = broken.root / "deploy" / "grafana" / "dashboards" / "model-api.json"
+    panels = json.loads(dashboard.read_text())
+    panels["panels"] = [p for p in panels["panels"] if p["title"] != "Rows predicted / s"]
+    dashboard.write_text(json.dumps(panels))
     outcome = broken("exercises-m6")
     assert outcome.detail.startswith("M6.2 failed: ModelApiNoTraffic not tested"), outcome
+    assert "M6.3 failed: no panel of your own in deploy/grafana/dashboards/" in outcome.detail
 
 
 @pytest.mark.tier2
