@@ -11,21 +11,25 @@ the ML Test Score summary of the full suite is checked statically on a baked pro
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
 import re
 import shutil
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import actionlint_binary, env_for, install_project, run
+from rich.console import Console
 from test_delivery import promtool_binary
 from typer.testing import CliRunner
 
 from ccmlops import checks as checker
+from ccmlops.checks.command import run_with_progress
 from ccmlops.cli import app
 from ccmlops.template import template_dir
 
@@ -149,6 +153,67 @@ def test_the_tests_item_leaves_slow_end_to_end_tests_to_ci(
     outcome = next(item.check for item in checker.ITEMS if item.id == "tests")(project)
     assert outcome.status == "passed", outcome.detail
     assert "1 passed, 1 deselected" in outcome.detail and "slow left to CI" in outcome.detail
+
+
+@pytest.mark.tier2
+def test_the_exercise_items_read_their_tests_from_the_tests_items_run(
+    tmp_path: Path, project_python: Path
+) -> None:
+    """One pytest session serves the tests item and the exercise tests it ran (running the
+    exercise files again cost M3 and M4 20-25 s each); alone, the exercise item runs its file."""
+    root = _fake_project(tmp_path / "p")
+    (root / "tests").mkdir()
+    (root / "tests" / "conftest.py").write_text(
+        "from pathlib import Path\n\n\ndef pytest_sessionstart(session):\n"
+        "    with (Path(__file__).parent.parent / 'sessions.txt').open('a') as f:\n"
+        "        f.write('session\\n')\n"
+    )
+    (root / "tests" / "test_exercise_m3.py").write_text(
+        "def test_m3_2_planted():\n    assert True\n\n\ndef test_m3_4_behaviour():\n"
+        "    assert True\n"
+    )
+    project = checker.Project.find(root, str(project_python))
+    items = checker.select("M3", ["tests", "exercises-m3"])
+    quiet = Console(file=io.StringIO())
+    data = run_with_progress(project, "M3", items, [], quiet)
+    assert [item["status"] for item in data["items"]] == ["passed", "passed"], data["items"]
+    assert (root / "sessions.txt").read_text().count("session") == 1
+    alone = checker.Project.find(root, str(project_python))
+    data = run_with_progress(alone, "M3", checker.select("M3", ["exercises-m3"]), [], quiet)
+    assert data["items"][0]["status"] == "passed", data["items"]
+    assert (root / "sessions.txt").read_text().count("session") == 2
+
+
+def test_items_run_at_the_same_time_and_report_in_table_order(tmp_path: Path) -> None:
+    """The first item waits for the second (in turn, it would wait in vain), a result both
+    need is computed once, and the progress lines keep the table's order."""
+    project = checker.Project(_fake_project(tmp_path / "p"), "pkg", ["python"])
+    released, computed = threading.Event(), []
+
+    def probe() -> str:
+        computed.append("probe")
+        return "probed"
+
+    def first(project: checker.Project) -> checker.Outcome:
+        ok = released.wait(timeout=10)
+        shared = project.shared("probe", probe)
+        return checker.passed(shared) if ok else checker.failed("ran alone, never released")
+
+    def second(project: checker.Project) -> checker.Outcome:
+        released.set()
+        return checker.passed(project.shared("probe", probe))
+
+    items = [
+        checker.Item("first", 1, True, "docs", "waits for the second", first),
+        checker.Item("second", 1, True, "docs", "releases the first", second),
+    ]
+    log = io.StringIO()
+    data = run_with_progress(project, "M1", items, [], Console(file=log, width=200))
+    assert [(i["status"], i["detail"]) for i in data["items"]] == [("passed", "probed")] * 2
+    assert computed == ["probe"]
+    lines = log.getvalue().splitlines()
+    assert lines[0].startswith("[1/2] first: waits for the second ... passed"), lines
+    assert lines[1].startswith("[2/2] second: releases the first ... passed"), lines
 
 
 def test_exit_codes_and_json_only_on_stdout(tmp_path: Path) -> None:
@@ -363,10 +428,12 @@ def test_finished_project_passes_every_item(full_report: dict[str, Any]) -> None
         "M2.3 passed: stage sample (sample.rows) ran; "
         "M2.4 passed: MLflow logged test_balanced_accuracy_score"
     )
-    for task in ("M3.2", "M3.4", "M4.2", "M5.1", "M6.2"):
+    for task in ("M3.2", "M3.4", "M4.2", "M5.1", "M6.2", "M6.3"):
         milestone = task[1]
         assert f"{task} passed: " in items[f"exercises-m{milestone}"]["detail"], task
     assert "/model/features" in items["exercises-m4"]["detail"]
+    panel = "M6.3 passed: a panel of your own shows serving_predicted_rows_total"
+    assert panel in items["exercises-m6"]["detail"]
     score = full_report["ml_test_score"]
     assert score["tests_run_in_ci"] is True and score["categories"]["model"]["tests"] > 0
 
@@ -557,8 +624,13 @@ def test_exercise_items_fail_when_an_answer_is_removed(
     )
     alerts = broken.root / "deploy" / "prometheus" / "alerts.test.yml"
     _edit(alerts, "alertname: ModelApiNoTraffic", "alertname: ModelApiDown")
+    dashboard = broken.root / "deploy" / "grafana" / "dashboards" / "model-api.json"
+    panels = json.loads(dashboard.read_text())
+    panels["panels"] = [p for p in panels["panels"] if p["title"] != "Rows predicted / s"]
+    dashboard.write_text(json.dumps(panels))
     outcome = broken("exercises-m6")
     assert outcome.detail.startswith("M6.2 failed: ModelApiNoTraffic not tested"), outcome
+    assert "M6.3 failed: no panel of your own in deploy/grafana/dashboards/" in outcome.detail
 
 
 @pytest.mark.tier2

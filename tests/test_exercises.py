@@ -41,6 +41,7 @@ TODO_TASKS = {
     "M4.2": ("src/{pkg}/serving/routes.py",),
     "M5.1": ("Dockerfile",),
     "M6.2": ("deploy/prometheus/alerts.test.yml", "deploy/prometheus/alerts.yml"),
+    "M6.3": ("deploy/grafana/provisioning/dashboards/dashboards.yml",),
 }
 README_TASK = re.compile(r"^- \[ \] \*\*(M\d\.\d+)\*\* (.+) \(`src/(\w+)/(\S+)`, `(\w+)`\)$")
 NAME = "Exercise Class"

@@ -95,11 +95,14 @@ def exercise_tests(project: Project, rel: str) -> dict[str, str]:
     """Test name -> PASSED/FAILED/ERROR for the project's exercise test file ``rel``."""
     if not (project.root / rel).is_file():
         return {}
-    result = project.run("-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", rel, timeout=300)
-    return {
-        name: status
-        for status, name in re.findall(r"^(PASSED|FAILED|ERROR) \S+::(\w+)", result.stdout, re.M)
-    }
+    if "tests" in project.selected:  # the whole suite runs anyway: read the file's results
+        from .items import project_tests  # items imports this module's table
+
+        result = project_tests(project)
+    else:
+        result = project.run("-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", rel)
+    found = rf"^(PASSED|FAILED|ERROR) {re.escape(rel)}::(\w+)"
+    return {name: status for status, name in re.findall(found, result.stdout, re.M)}
 
 
 def by_test(rel: str, prefix: str, what: str) -> Callable[[Project], Outcome]:
@@ -119,10 +122,7 @@ def by_test(rel: str, prefix: str, what: str) -> Callable[[Project], Outcome]:
 
 def _tests(project: Project, rel: str) -> dict[str, str]:
     """The file's results, run once per project."""
-    key = f"tests {rel}"
-    if key not in project.cache:
-        project.cache[key] = exercise_tests(project, rel)
-    return dict(project.cache[key])
+    return dict(project.shared(f"tests {rel}", lambda: exercise_tests(project, rel)))
 
 
 def check_route(project: Project) -> Outcome:
@@ -177,6 +177,39 @@ def check_alert(project: Project) -> Outcome:
     return passed(f"alert(s) {', '.join(tested)} pass `promtool test rules`")
 
 
+EXPR = re.compile(r'"expr":\s*"((?:[^"\\]|\\.)*)"')
+# M6.3's answer panel: JSON has no comments, so the template keeps it out of exercise renders.
+ANSWER_PANEL = re.compile(r"\{%- if not cookiecutter\.exercises %\}.*?\{%- endif %\}", re.S)
+PROMQL_NAME = re.compile(r"\b[a-zA-Z_:][a-zA-Z0-9_:]*\b")
+
+
+def family(name: str) -> str:
+    """A metric's family name: ``x`` for ``x_total``, ``x_bucket``, ``x_sum``, ``x_count``."""
+    return re.sub(r"_(?:total|bucket|sum|count|created)$", "", name)
+
+
+def check_panel(project: Project) -> Outcome:
+    """M6.3: a dashboard panel beyond the template's whose query reads a metric the API
+    exports (its /metrics, from the probe the api and monitoring items share)."""
+    folder = project.root / "deploy" / "grafana" / "dashboards"
+    if not folder.is_dir():
+        return not_applicable("no Grafana dashboards (docker=false or serving=false)")
+    template = template_own("deploy/grafana/dashboards/model-api.json")
+    own = set(EXPR.findall(ANSWER_PANEL.sub("", template)))
+    new = {expr for path in folder.glob("*.json") for expr in EXPR.findall(_text(path))} - own
+    if not new:
+        return failed("no panel of your own in deploy/grafana/dashboards/ (a new `expr`)")
+    metrics = project.server().get("metrics", "")
+    exported = {
+        family(name) for name in re.findall(r"^(?:# TYPE )?([a-zA-Z_:][\w:]*)", metrics, re.M)
+    }
+    named = {name for expr in new for name in PROMQL_NAME.findall(expr)}
+    shown = sorted(name for name in named if family(name) in exported)
+    if not shown:
+        return failed(f"your panel's query names no metric /metrics exports: {sorted(new)[0]}")
+    return passed(f"a panel of your own shows {', '.join(shown)}")
+
+
 @dataclass(frozen=True)
 class Exercise:
     task: str
@@ -194,7 +227,7 @@ EXERCISES: dict[int, tuple[Exercise, ...]] = {
     ),
     4: (Exercise("M4.2", check_route),),
     5: (Exercise("M5.1", check_label),),
-    6: (Exercise("M6.2", check_alert),),
+    6: (Exercise("M6.2", check_alert), Exercise("M6.3", check_panel)),
 }
 
 

@@ -218,9 +218,7 @@ print(json.dumps({"version": str(version), "run_id": run_id, "status": run.info.
 def mlflow_run(project: Project) -> dict[str, Any]:
     """The registered model's run (version, run_id, status, metric names) or {"error": ...};
     queried once per project (the mlflow item and exercise M2.4 share it)."""
-    if "mlflow" not in project.cache:
-        project.cache["mlflow"] = query_mlflow(project)
-    return dict(project.cache["mlflow"])
+    return dict(project.shared("mlflow", lambda: query_mlflow(project)))
 
 
 def query_mlflow(project: Project) -> dict[str, Any]:
@@ -298,6 +296,24 @@ def check_emissions(project: Project) -> Outcome:
     )
 
 
+def slow_left_out(project: Project) -> list[str]:
+    """``-m "not slow"`` when the project marks its end-to-end tests ``slow``."""
+    markers = project.setting("pytest", "ini_options", "markers", default=[])
+    return ["-m", "not slow"] if any(str(m).startswith("slow:") for m in markers) else []
+
+
+def project_tests(project: Project) -> subprocess.CompletedProcess[str]:
+    """The project's tests with coverage, run once per check: the exercise items read their
+    own tests' results from its ``-rA`` report instead of running them again."""
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return project.run("-m", "pytest", "--cov", "--cov-report=term", "-q", "-rA",
+                           "-p", "no:cacheprovider", *slow_left_out(project))  # fmt: skip
+
+    result: subprocess.CompletedProcess[str] = project.shared("pytest", run)
+    return result
+
+
 def check_tests(project: Project) -> Outcome:
     """M3: the project's tests pass with its own coverage threshold ([tool.coverage.report]).
 
@@ -305,11 +321,8 @@ def check_tests(project: Project) -> Outcome:
     already proves the pipeline reproduces, and they took minutes of the 60 s a check may take.
     """
     required = float(project.setting("coverage", "report", "fail_under", default=0))
-    markers = project.setting("pytest", "ini_options", "markers", default=[])
-    fast = ["-m", "not slow"] if any(str(m).startswith("slow:") for m in markers) else []
-    result = project.run(
-        "-m", "pytest", "--cov", "--cov-report=term", "-q", "-p", "no:cacheprovider", *fast
-    )
+    fast = slow_left_out(project)
+    result = project_tests(project)
     output = result.stdout + result.stderr
     if "unrecognized arguments: --cov" in output:
         return failed("pytest-cov is not installed in the project environment: `uv sync`")

@@ -14,10 +14,12 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tomllib
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -67,8 +69,10 @@ class Project:
     root: Path
     package: str
     python: list[str]
-    _server: dict[str, Any] | None = field(default=None, repr=False)
     cache: dict[str, Any] = field(default_factory=dict, repr=False)  # results items share
+    selected: frozenset[str] = frozenset()  # the item ids being checked (set by the runner)
+    _locks: dict[str, threading.Lock] = field(default_factory=dict, repr=False)
+    _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def find(cls, root: Path, python: str | None = None) -> Project:
@@ -158,11 +162,19 @@ class Project:
         path = os.pathsep.join([*map(str, folders), os.environ.get("PATH", "")])
         return shutil.which(name, path=path)
 
+    def shared(self, key: str, compute: Callable[[], Any]) -> Any:
+        """A result several items need (the API probe, the MLflow query), computed once even
+        when the items run at the same time (``ccmlops check`` runs them in threads)."""
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self.cache:
+                self.cache[key] = compute()
+        return self.cache[key]
+
     def server(self) -> dict[str, Any]:
         """Start ``<project> serve`` once, probe health, OpenAPI and /metrics, stop it."""
-        if self._server is None:
-            self._server = probe_server(self)
-        return self._server
+        return dict(self.shared("server", lambda: probe_server(self)))
 
 
 def python_command(root: Path, python: str | None) -> list[str]:
