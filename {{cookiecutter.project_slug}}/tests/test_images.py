@@ -1,4 +1,4 @@
-"""The image task: folders per class, file-list splits, and validation that names bad files."""
+"""The image task: class folders, file-list splits, validation naming files. Yours to edit."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stage prepare (image task): gather the images, split them into file lists, write the spec."""
+"""Stage prepare (image task): gather, split into file lists, write the spec. Yours to edit."""
 
 from __future__ import annotations
 
