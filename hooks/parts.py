@@ -117,6 +117,7 @@ REMOVED_PATHS: dict[str, list[str]] = {
         "tests/test_torch_model.py",
         "docs/pytorch.md",
         "notebooks/01_explore_images.ipynb",
+        "benchmarks/images.py",
     ],
     # what only the tabular tasks have
     "tabular": [

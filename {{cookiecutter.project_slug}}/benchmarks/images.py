@@ -1,4 +1,4 @@
-"""Image serving benchmark: served uploads against in-process decode + predict. Plumbing, rarely edited.
+"""Image serving: served uploads against in-process decode + predict. Plumbing, rarely edited.
 
 Fits the default model (logistic regression on ``images.size`` pixels) on the bundled digits
 written as 64 x 64 PNG files, starts the app on it with uvicorn on 127.0.0.1 and prints:
@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 from serving import PACKAGE, server  # benchmarks/serving.py: the server's start and stop
 
@@ -66,9 +65,13 @@ def in_process_ms(model: Any, png: bytes, size: int, repeat: int = 500) -> float
 def multipart(route: str, field: str, png: bytes, count: int) -> bytes:
     """A keep-alive HTTP/1.1 request uploading ``count`` copies of the PNG."""
     part = (
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{field}"; filename="x.png"\r\n'
-        "Content-Type: image/png\r\n\r\n"
-    ).encode() + png + b"\r\n"
+        (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{field}"; filename="x.png"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + png
+        + b"\r\n"
+    )
     body = part * count + f"--{BOUNDARY}--\r\n".encode()
     head = (
         f"POST {route} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n"
@@ -131,8 +134,9 @@ def main(argv: list[str] | None = None) -> int:
                    f"{PACKAGE}.serving.app:create_app", "--host", "127.0.0.1", "--port",
                    "{port}", "--no-access-log"]  # fmt: skip
         with server(command, "/health/ready", env) as url:
-            one, batch = multipart("/predict", "file", png, 1), multipart(
-                "/predict/batch", "files", png, 16
+            one, batch = (
+                multipart("/predict", "file", png, 1),
+                multipart("/predict/batch", "files", png, 16),
             )
             run_load(url, one, 2, 1)  # warm-up
             served = run_load(url, one, args.duration, 1)
