@@ -98,7 +98,7 @@ def test_paths_module_and_dvc_yaml_agree() -> None:
     else:
         declared -= {str(path) for path in images}
     expected = {str(paths.models_dir / "model.skops"), str(paths.models_dir / "model.json")}
-    outputs = _outputs() - {"reports/split.json"}  # exercise M2.5's, named in its stage
+    outputs = _outputs() - {"reports/split.json"}  # the M2.5 exercise's metric
     assert outputs == declared | expected
 
 
