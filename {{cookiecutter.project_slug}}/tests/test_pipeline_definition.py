@@ -108,3 +108,20 @@ def test_metrics_and_plots_are_not_cached() -> None:
             for entry in stage.get(kind, []):
                 assert isinstance(entry, dict)
                 assert next(iter(entry.values()))["cache"] is False
+
+
+def test_stages_run_with_one_blas_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Extra BLAS threads only spin on these small matrices (a 0.05 s fit took 10 s)."""
+    from threadpoolctl import threadpool_info  # noqa: PLC0415
+
+    from {{ cookiecutter.__package_name }}.stages._runner import run  # noqa: PLC0415
+
+    seen: list[int] = []
+
+    def body(*_: object) -> None:
+        seen.extend(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas")
+
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    monkeypatch.setattr("sys.argv", ["stage", "--config", str(tmp_path / "params.yaml")])
+    run("stage", body)
+    assert seen and set(seen) == {1}
