@@ -31,11 +31,12 @@ HOOK_BUDGET = 150
 READ_BUDGETS = {"M1": 800, "M2": 1500, "M4": 2400}
 # Issue 15, still open: row -> the figure it stands at now (a ceiling until it meets its budget).
 OVER_BUDGET = {
-    "src/": 4215,  # includes the answer keys of exercises M2.3-M4.2 (issue 17.1), 15 lines
+    "src/": 4217,  # includes the answer keys of exercises M2.3-M4.2 (issue 17.1), 15 lines,
+    # and the stages' one-BLAS-thread limit (issue 18.8), 2 lines
     "serving package": 1478,  # includes exercise M4.2's route, 4 lines
     "generated tests": 3526,  # includes the exercise tests (M3, M4) and M2.3's stage, 42 lines
-    "M2: lines a student must read": 1641,
-    "M4: lines a student must read": 3765,
+    "M2: lines a student must read": 1643,
+    "M4: lines a student must read": 3767,
 }
 
 

@@ -32,9 +32,7 @@ def run(stage: str, body: Callable[[Params, ProjectPaths], None]) -> None:
     )
     args = parser.parse_args()
     quiet_environment()
-    # One BLAS thread: on these small matrices extra threads only spin (on a busy 2-core
-    # machine the image task's fit took 10 s instead of 0.05 s, and the first repro 274 s).
-    threadpool_limits(limits=1, user_api="blas")
+    threadpool_limits(limits=1, user_api="blas")  # more only spin on small data (docs/pipeline.md)
     try:
         body(load_params(args.config, args.set), ProjectPaths(args.root))
     except PipelineError as error:
