@@ -115,14 +115,16 @@ REMOVED_PATHS: dict[str, list[str]] = {
         "src/{package}/torch_model.py",
         "tests/test_torch_model.py",
         "docs/pytorch.md",
+        "notebooks/01_explore_images.ipynb",
+        "benchmarks/images.py",
     ],
-    # what only the tabular tasks have (the image task's notebook is phase 2 of issue 18)
+    # what only the tabular tasks have
     "tabular": [
         "src/{package}/stages/prepare.py",
         "src/{package}/stages/validate.py",
         "tests/test_stages.py",
         "tests/test_stage_validate.py",
-        "notebooks",
+        "notebooks/01_explore.ipynb",
     ],
 }
 

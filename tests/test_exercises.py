@@ -35,6 +35,7 @@ WITHOUT_SERVING = {"M1.1", "M2.1", "M2.2", "M3.1"}  # serving/ and monitoring/ a
 TODO_TASKS = {
     "M2.3": ("dvc.yaml", "params.yaml", "src/{pkg}/config.py"),
     "M2.4": ("src/{pkg}/evaluation.py",),
+    "M2.5": ("dvc.yaml", "src/{pkg}/stages/prepare_images.py"),  # the image task only
     "M3.2": ("src/{pkg}/validation.py",),
     "M3.3": ("src/{pkg}/image_quality.py",),  # the image task only
     "M3.4": ("tests/test_exercise_m3.py",),
@@ -43,6 +44,7 @@ TODO_TASKS = {
     "M6.2": ("deploy/prometheus/alerts.test.yml", "deploy/prometheus/alerts.yml"),
     "M6.3": ("deploy/grafana/provisioning/dashboards/dashboards.yml",),
 }
+IMAGE_TASKS = {"M2.5", "M3.3"}
 README_TASK = re.compile(r"^- \[ \] \*\*(M\d\.\d+)\*\* (.+) \(`src/(\w+)/(\S+)`, `(\w+)`\)$")
 NAME = "Exercise Class"
 # A pytest plugin for the generated project's run: one JSON line per failed test phase.
@@ -149,7 +151,7 @@ def test_exercise_evidence_tells_the_stub_from_the_answer_key(
     expected = {
         task: tuple(sorted(f.replace("{pkg}", "exercise_class") for f in files))
         for task, files in TODO_TASKS.items()
-        if task != "M3.3"
+        if task not in IMAGE_TASKS
     }
     assert todo_stubs(stub) == expected
     answer = bake_ccmlops(project_name="Exercise Key")
@@ -170,6 +172,36 @@ def test_exercise_evidence_tells_the_stub_from_the_answer_key(
     assert route.detail == "no route of your own in src/exercise_class/serving/"
     metric = graded.check_metric(checker.Project.find(stub, sys.executable))
     assert metric.status == "failed" and "no metric of your own" in metric.detail
+    image_exercise_evidence_tells_the_stub_from_the_answer_key(bake_ccmlops)
+
+
+def image_exercise_evidence_tells_the_stub_from_the_answer_key(
+    bake_ccmlops: Callable[..., Path],
+) -> None:
+    """M2.5 (image task): prepare's per-class counts, a DVC metric; graded on a faked run
+    here (the real one: test_pipeline_project.py's image case runs `ccmlops check`)."""
+    stub = bake_ccmlops(project_name="Image Class", ml_task="image_classification", exercises=True)
+    expected = {task: files for task, files in todo_stubs(stub).items() if task in IMAGE_TASKS}
+    assert expected == {
+        task: tuple(sorted(f.replace("{pkg}", "image_class") for f in TODO_TASKS[task]))
+        for task in IMAGE_TASKS
+    }
+    answer = bake_ccmlops(project_name="Image Key", ml_task="image_classification")
+    for project in (stub, answer):  # as if `dvc repro` had run the answer key's prepare stage
+        (project / "data" / "processed").mkdir(parents=True, exist_ok=True)
+        (project / "data" / "processed" / "spec.json").write_text('{"classes": ["0", "1"]}')
+        counts = {"train": {"0": 3, "1": 4}, "test": {"0": 1, "1": 1}}
+        (project / "reports").mkdir(exist_ok=True)
+        (project / "reports" / "split.json").write_text(json.dumps(counts))
+        lock = "schema: '2.0'\nstages:\n  prepare:\n    outs:\n    - path: reports/split.json\n"
+        (project / "dvc.lock").write_text(lock)
+    stubbed = graded.check_split_counts(checker.Project.find(stub, sys.executable))
+    assert stubbed.status == "failed" and "no metrics file" in stubbed.detail, stubbed
+    answered = graded.check_split_counts(checker.Project.find(answer, sys.executable))
+    assert answered.status == "passed", answered
+    (answer / "reports" / "split.json").write_text('{"train": {"0": 3}}')  # a class missing
+    partial = graded.check_split_counts(checker.Project.find(answer, sys.executable))
+    assert partial.status == "failed" and "'1'" in partial.detail, partial
 
 
 def test_exercise_render_without_serving_lists_only_what_is_there(

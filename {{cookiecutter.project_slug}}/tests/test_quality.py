@@ -178,3 +178,9 @@ def test_notebook_runs_with_papermill(path: Path, tmp_path: Path) -> None:
         features = [column for column in frame.columns if column != data.target]
         assert features
         assert all(f"('{name}'," in shown for name in features), shown[-2000:]
+{%- if cookiecutter.ml_task == "image_classification" %}
+    if path.name == "01_explore_images.ipynb":  # counts, sizes, the samples, the model's view
+        outputs = [out.get("data", {}) for cell in cells for out in cell.get("outputs", [])]
+        assert sum("image/png" in data for data in outputs) == 2  # contact sheet, model input
+        assert all(word in shown for word in ("Name: count", "width", "brightness", "contrast"))
+{%- endif %}

@@ -87,6 +87,30 @@ def check_metric(project: Project) -> Outcome:
     return passed(f"MLflow logged {', '.join(f'test_{name}' for name in logged)}")
 
 
+def check_split_counts(project: Project) -> Outcome:
+    """M2.5 (images): prepare declares a metrics file counting every class, and it ran."""
+    stage = ((load_yaml(project.root / "dvc.yaml") or {}).get("stages") or {}).get("prepare") or {}
+    files = [next(iter(m)) if isinstance(m, dict) else m for m in stage.get("metrics") or []]
+    if not files:
+        return failed("the prepare stage declares no metrics file in dvc.yaml")
+    ran = ((load_yaml(project.root / "dvc.lock") or {}).get("stages") or {}).get("prepare") or {}
+    written = {out.get("path") for out in ran.get("outs") or [] if isinstance(out, dict)}
+    spec = json.loads(_text(project.root / "data" / "processed" / "spec.json") or "{}")
+    for name in files:
+        counted = _keys(json.loads(_text(project.root / name) or "{}"))
+        missing = sorted(set(spec.get("classes") or []) - counted)
+        if name in written and counted and not missing:
+            return passed(f"{name} counts the images of every class")
+    return failed(f"{', '.join(files)}: not in dvc.lock, or lacks class(es) {missing}: `dvc repro`")
+
+
+def _keys(data: Any) -> set[str]:
+    """Every key of a nested JSON object (a DVC metrics file)."""
+    if not isinstance(data, dict):
+        return set()
+    return set(data).union(*(_keys(value) for value in data.values()))
+
+
 def _text(path: Path) -> str:
     return path.read_text(encoding="utf-8") if path.is_file() else ""
 
@@ -219,7 +243,11 @@ class Exercise:
 
 M3_TESTS = "tests/test_exercise_m3.py"
 EXERCISES: dict[int, tuple[Exercise, ...]] = {
-    2: (Exercise("M2.3", check_stage), Exercise("M2.4", check_metric)),
+    2: (
+        Exercise("M2.3", check_stage),
+        Exercise("M2.4", check_metric),
+        Exercise("M2.5", check_split_counts, True),
+    ),
     3: (
         Exercise("M3.2", by_test(M3_TESTS, "test_m3_2", "the planted fault is caught")),
         Exercise("M3.3", by_test(M3_TESTS, "test_m3_3", "the blank image is caught"), True),

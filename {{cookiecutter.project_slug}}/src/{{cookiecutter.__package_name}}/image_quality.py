@@ -1,4 +1,4 @@
-"""Data checks for images: Great Expectations on the metadata table, one row per file.
+"""Data checks for images: GX on the metadata table, one row per file. Yours to edit.
 
 Why a table: GX checks columns, so each image becomes a row (format, size, mode, hash,
 brightness, ...) and the same suite, results and Data Docs as the tabular task apply.

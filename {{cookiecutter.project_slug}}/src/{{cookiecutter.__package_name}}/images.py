@@ -1,4 +1,4 @@
-"""The image task: a folder per class, file lists for the splits, pixels as features.
+"""The image task: class folders, file-list splits, pixels as features. Yours to edit.
 
 Why file lists: the split is two small CSVs (path, label) in Git, the images stay one
 DVC-tracked folder, and every stage reads the pixels it needs from the files themselves.

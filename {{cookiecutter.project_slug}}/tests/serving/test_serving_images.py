@@ -1,6 +1,7 @@
-"""The image task's /predict: uploads, judged by their content, each bad one a named 4xx.
+"""The image task's /predict: each bad upload a named 4xx. Yours to edit.
 
-Yours to edit. docs/serving.md ("Images") lists the cases and why each answer is what it is.
+Uploads are judged by their content. docs/serving.md ("Images") lists the cases and why each
+answer is what it is.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
 from ..config import Params, load_params
 from ..errors import PipelineError
 from ..paths import ProjectPaths
@@ -21,6 +23,7 @@ def run(stage: str, body: Callable[[Params, ProjectPaths], None]) -> None:
         "--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override"
     )
     args = parser.parse_args()
+    threadpool_limits(limits=1, user_api="blas")  # more only spin on small data (docs/pipeline.md)
     try:
         body(load_params(args.config, args.set), ProjectPaths(args.root))
     except PipelineError as error:

@@ -1,4 +1,4 @@
-"""Stage prepare (image task): gather the images, split them into file lists, write the spec."""
+"""Stage prepare (image task): gather, split into file lists, write the spec. Yours to edit."""
 
 from __future__ import annotations
 
@@ -21,6 +21,12 @@ def main(params: Params, paths: ProjectPaths) -> None:
     write_csv(train, paths.train_data)
     write_csv(test, paths.test_data)
     spec.save(paths.spec)
+    # exercise M2.5: Write each split's images per class to reports/split.json, a DVC metric
+    report = paths.root / "reports" / "split.json"
+    report.parent.mkdir(exist_ok=True)
+    counts = train.label.value_counts().rename("train").to_frame()
+    counts.join(test.label.value_counts().rename("test")).sort_index().to_json(report, indent=2)
+    # end exercise
     print(f"prepare: {len(train)} train + {len(test)} test images, {len(set(train.label))} classes")
 
 

@@ -1,4 +1,4 @@
-"""Stage validate (image task): the metadata table of every image, checked with GX."""
+"""Stage validate (image task): every image's metadata, checked with GX. Yours to edit."""
 
 from __future__ import annotations
 
