@@ -451,6 +451,7 @@ def broken(
 
     def check(item: str) -> Outcome:
         (found,) = [i for i in checker.ITEMS if i.id == item]
+        project.cache.clear()  # each call is a check of its own, as each `ccmlops check` is
         return checker.run_item(found, project).outcome
 
     check.root = copy  # type: ignore[attr-defined]
