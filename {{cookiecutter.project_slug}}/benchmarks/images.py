@@ -15,7 +15,6 @@ folder: ``models/`` and ``monitoring/`` are not touched.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import statistics
 import sys
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from serving import PACKAGE, server  # benchmarks/serving.py: the server's start and stop
+from serving import PACKAGE, send_requests, server  # benchmarks/serving.py
 
 ROOT = Path(__file__).resolve().parents[1]
 BOUNDARY = "benchmarkboundary"
@@ -83,34 +82,8 @@ def multipart(route: str, field: str, png: bytes, count: int) -> bytes:
 def run_load(url: str, request: bytes, duration: float, connections: int) -> dict[str, float]:
     """req/s, p50 and p99 (ms), errors of ``connections`` keep-alive clients for ``duration``."""
     host, port = url.split("//")[1].split(":")
-    latencies: list[float] = []
-    errors = 0
-
-    async def one_connection(stop: float) -> None:
-        nonlocal errors
-        reader, writer = await asyncio.open_connection(host, int(port))
-        while time.perf_counter() < stop:
-            started = time.perf_counter()
-            writer.write(request)
-            status = await reader.readline()
-            length = 0
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-            await reader.readexactly(length)
-            latencies.append(time.perf_counter() - started)
-            errors += not status.split()[1].startswith(b"2")
-        writer.close()
-
-    async def main() -> float:
-        started = time.perf_counter()
-        await asyncio.gather(*(one_connection(started + duration) for _ in range(connections)))
-        return time.perf_counter() - started
-
-    elapsed = asyncio.run(main())
-    cuts = statistics.quantiles(latencies, n=100)
-    return {"rps": len(latencies) / elapsed, "p50": cuts[49] * 1000, "p99": cuts[98] * 1000,
-            "errors": errors}  # fmt: skip
+    rps, p50, p99, errors = send_requests(host, int(port), request, duration, connections)
+    return {"rps": rps, "p50": p50, "p99": p99, "errors": errors}
 
 
 def main(argv: list[str] | None = None) -> int:

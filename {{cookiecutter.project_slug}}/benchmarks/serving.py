@@ -177,12 +177,20 @@ def run_python_load(
         f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(payload)}\r\n\r\n"
     ).encode() + payload
+    return send_requests(host, int(port), request, duration, connections)
+
+
+def send_requests(
+    host: str, port: int, request: bytes, duration: float, connections: int
+) -> tuple[float, float, float, int]:
+    """req/s, p50 and p99 (ms) and errors of ``connections`` keep-alive clients sending the
+    raw HTTP/1.1 ``request`` for ``duration`` seconds (benchmarks/images.py sends uploads)."""
     latencies: list[float] = []
     errors = 0
 
     async def one_connection(stop: float) -> None:
         nonlocal errors
-        reader, writer = await asyncio.open_connection(host, int(port))
+        reader, writer = await asyncio.open_connection(host, port)
         while time.perf_counter() < stop:
             started = time.perf_counter()
             writer.write(request)
