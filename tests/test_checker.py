@@ -335,10 +335,11 @@ def test_ml_test_score_of_the_default_and_the_ci_less_project(
 # ----------------------------------------------------------------------------- a real project
 
 
-def _git(project: Path, *args: str) -> None:
+def _git(project: Path, *args: str) -> str:
     identity = ["-c", "user.name=Checker Test", "-c", "user.email=checker@example.com"]
     result = run(["git", *identity, *args], cwd=project)
     assert result.returncode == 0, result.stderr
+    return result.stdout
 
 
 @pytest.fixture(scope="module")
@@ -382,6 +383,12 @@ def finished(
     assert repro.returncode == 0, repro.stdout[-2000:] + repro.stderr[-2000:]
     _git(project, "add", "-A")
     _git(project, "commit", "-q", "-m", "Milestones done")
+    trial = run(  # exercise M2.6: a second run with another parameter, kept in Git refs
+        [str(project_python), "-m", "dvc", "exp", "run", "-q", "--temp", "-S", "sample.rows=3"],
+        cwd=project,
+        env=env_for(project_python),
+    )
+    assert trial.returncode == 0, trial.stderr[-2000:]
     yield project
 
 
@@ -424,9 +431,11 @@ def test_finished_project_passes_every_item(full_report: dict[str, Any]) -> None
     assert items["dockerfile"]["detail"] == "hadolint clean: Dockerfile, deploy/mlflow/Dockerfile"
     assert items["workflows"]["detail"] == "actionlint clean: cd.yml, ci.yml, uptime.yml"
     assert "/metrics answers" in items["monitoring"]["detail"]
-    assert items["exercises-m2"]["detail"] == (
-        "M2.3 passed: stage sample (sample.rows) ran; "
-        "M2.4 passed: MLflow logged test_balanced_accuracy_score"
+    assert re.fullmatch(
+        r"M2\.3 passed: stage sample \(sample\.rows\) ran; "
+        r"M2\.4 passed: MLflow logged test_balanced_accuracy_score; "
+        r"M2\.6 passed: experiment [\w-]+ ran with other parameters",
+        items["exercises-m2"]["detail"],
     )
     for task in ("M3.2", "M3.4", "M4.2", "M5.1", "M6.2", "M6.3"):
         milestone = task[1]
@@ -604,6 +613,9 @@ def test_exercise_items_fail_when_an_answer_is_removed(
     assert outcome.status == "failed", outcome
     assert "M2.3 failed: stage(s) not_run: none has `params:`" in outcome.detail
     assert "M2.4 passed" in outcome.detail
+    for ref in _git(broken.root, "for-each-ref", "--format=%(refname)", "refs/exps/").split():
+        _git(broken.root, "update-ref", "-d", ref)
+    assert "M2.6 failed: no experiment with other parameters" in broken("exercises-m2").detail
     package = broken.root / "src" / "check_done"
     _edit(
         package / "validation.py",

@@ -36,6 +36,7 @@ TODO_TASKS = {
     "M2.3": ("dvc.yaml", "params.yaml", "src/{pkg}/config.py"),
     "M2.4": ("src/{pkg}/evaluation.py",),
     "M2.5": ("dvc.yaml", "src/{pkg}/stages/prepare_images.py"),  # the image task only
+    "M2.6": ("params.yaml",),  # an experiment: graded by its Git ref
     "M3.2": ("src/{pkg}/validation.py",),
     "M3.3": ("src/{pkg}/image_quality.py",),  # the image task only
     "M3.4": ("tests/test_exercise_m3.py",),
@@ -145,8 +146,9 @@ def test_exercise_evidence_tells_the_stub_from_the_answer_key(
 ) -> None:
     """Tier 1, the static evidence: each `# TODO exercise` stub fails its exercise's check, the
     answer key (exercises=false) passes it. What needs a run (the DVC stage in dvc.lock, the
-    metric in MLflow, the exercise tests) is graded on the finished project in test_checker.py
-    and with answers removed in test_exercise_items_fail_when_an_answer_is_removed."""
+    metric in MLflow, the experiment's Git ref, the exercise tests) is graded on the finished
+    project in test_checker.py and with answers removed in
+    test_exercise_items_fail_when_an_answer_is_removed."""
     stub = bake_ccmlops(project_name=NAME, exercises=True)
     expected = {
         task: tuple(sorted(f.replace("{pkg}", "exercise_class") for f in files))
@@ -172,6 +174,8 @@ def test_exercise_evidence_tells_the_stub_from_the_answer_key(
     assert route.detail == "no route of your own in src/exercise_class/serving/"
     metric = graded.check_metric(checker.Project.find(stub, sys.executable))
     assert metric.status == "failed" and "no metric of your own" in metric.detail
+    experiment = graded.check_experiment(checker.Project.find(stub, sys.executable))
+    assert experiment.status == "failed" and "no experiment" in experiment.detail  # no refs/exps
     image_exercise_evidence_tells_the_stub_from_the_answer_key(bake_ccmlops)
 
 

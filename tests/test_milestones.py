@@ -251,6 +251,8 @@ def test_a_student_moves_from_m1_to_m6_by_updates_alone(
         student.python_m("dvc", "repro")
         student.python_m("dvc", "push")
         student.commit(f"{milestone}: exercises and pipeline run")
+        if milestone == "M2":  # M2.6: a second run with another parameter, kept in Git refs
+            student.python_m("dvc", "exp", "run", "-q", "--temp", "-S", "sample.rows=3")
         # Every item graded passed, its exercises too. The `tests` and `pylint` items (the
         # project's suite, 3 minutes per milestone at load 8; pylint 50-135 s) run at M6 only,
         # where the code and the suite hold every earlier milestone's; exercises-m3 and -m4

@@ -173,6 +173,12 @@ def grade_team(
     )
     if cloned.returncode != 0:
         return row(False, ["clone"], [f"git clone failed: {tail(cloned.stderr)}"])
+    # Experiments (exercise M2.6) live in Git refs that a clone leaves behind.
+    subprocess.run(
+        ["git", "-C", str(clone), "fetch", "-q", "origin", "+refs/exps/*:refs/exps/*"],
+        capture_output=True,
+        check=False,
+    )
     if python is None and not (clone / "uv.lock").is_file():
         return row(False, ["environment"], ["no uv.lock committed: pass --python a shared env"])
     try:

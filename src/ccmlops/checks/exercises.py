@@ -25,6 +25,8 @@ from .project import FAILED, SKIPPED, Outcome, Project, failed, not_applicable, 
 ANSWER_BLOCK = re.compile(r"^[ \t]*# exercise M.*?^[ \t]*# end exercise[ \t]*\n", re.M | re.S)
 # The metrics evaluation.py computes (register logs each as test_<name>).
 TEMPLATE_METRICS = frozenset({"accuracy", "f1_macro", "roc_auc", "rmse", "mae", "r2"})
+# What `dvc exp run` commits: refs/exps/<2 hex>/<rest of the baseline's sha>/<name>.
+EXPERIMENT_REF = re.compile(r"^refs/exps/[0-9a-f]{2}/[0-9a-f]{38}/[^/]+$")
 ROUTE = re.compile(r"@\w+\.(?:get|post|put|patch|delete)\(\s*\"(/[^\"]*)\"")
 
 
@@ -102,6 +104,22 @@ def check_split_counts(project: Project) -> Outcome:
         if name in written and counted and not missing:
             return passed(f"{name} counts the images of every class")
     return failed(f"{', '.join(files)}: not in dvc.lock, or lacks class(es) {missing}: `dvc repro`")
+
+
+def check_experiment(project: Project) -> Outcome:
+    """M2.6: an experiment that ran with other parameters than its baseline, kept in Git.
+
+    Why Git refs: `dvc exp run` commits each experiment on top of its baseline commit, and
+    `dvc exp push origin` shares it, so a fresh clone sees both runs (grade fetches them)."""
+    listed = project.command(["git", "for-each-ref", "--format=%(refname)", "refs/exps/"])
+    for ref in filter(EXPERIMENT_REF.match, listed.stdout.split()):
+        changed = project.command(["git", "diff", "--name-only", f"{ref}^", ref]).stdout.split()
+        if {"params.yaml", "dvc.lock"} <= set(changed):
+            return passed(f"experiment {ref.rsplit('/', 1)[1]} ran with other parameters")
+    return failed(
+        "no experiment with other parameters in Git: `dvc exp run -S <param>=<value>`, "
+        "compare with `dvc exp show`, then `dvc exp push origin`"
+    )
 
 
 def _keys(data: Any) -> set[str]:
@@ -247,6 +265,7 @@ EXERCISES: dict[int, tuple[Exercise, ...]] = {
         Exercise("M2.3", check_stage),
         Exercise("M2.4", check_metric),
         Exercise("M2.5", check_split_counts, True),
+        Exercise("M2.6", check_experiment),
     ),
     3: (
         Exercise("M3.2", by_test(M3_TESTS, "test_m3_2", "the planted fault is caught")),
