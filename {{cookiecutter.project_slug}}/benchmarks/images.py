@@ -5,7 +5,8 @@ written as 64 x 64 PNG files, starts the app on it with uvicorn on 127.0.0.1 and
 
 - in process: the median of ``images.decode`` + ``predict_proba`` of one PNG (what a request
   runs, without HTTP);
-- one connection, one image per request: p50 and its ratio to the in-process time;
+- one connection, one image per request: p50 and its ratio to the in-process time, next to
+  the HTTP floor: a bare FastAPI endpoint that reads the same upload and returns a constant;
 - ``--connections`` connections: req/s of 1 image and of a batch of 16 images per request.
 
 Usage: ``python benchmarks/images.py [--duration 10] [--connections 8]``. Works in a temp
@@ -29,6 +30,17 @@ from serving import PACKAGE, send_requests, server  # benchmarks/serving.py
 
 ROOT = Path(__file__).resolve().parents[1]
 BOUNDARY = "benchmarkboundary"
+UPLOAD_APP = """
+from fastapi import FastAPI, UploadFile
+
+app = FastAPI()
+
+
+@app.post("/predict")
+async def predict(file: UploadFile) -> dict:
+    await file.read()
+    return {"prediction": "0"}
+"""
 
 
 def fit_bundle(workdir: Path, size: int) -> tuple[Any, bytes]:
@@ -103,6 +115,14 @@ def main(argv: list[str] | None = None) -> int:
             "SERVING_MODEL_DIR": str(workdir / "model"),
             "SERVING_PREDICTION_LOG": str(workdir / "predictions.sqlite"),
         }
+        (workdir / "upload_app.py").write_text(UPLOAD_APP, encoding="utf-8")
+        bare = [sys.executable, "-m", "uvicorn", "upload_app:app", "--app-dir", str(workdir),
+                "--host", "127.0.0.1", "--port", "{port}", "--no-access-log"]  # fmt: skip
+        with server(bare, "/docs", env) as url:
+            run_load(url, multipart("/predict", "file", png, 1), 2, 1)  # warm-up
+            floor = run_load(url, multipart("/predict", "file", png, 1), args.duration, 1)["p50"]
+        print(f"HTTP floor, a bare upload endpoint, 1 connection: p50 {floor:.2f} ms = "
+              f"{floor / local:.2f} x in process")  # fmt: skip
         command = [sys.executable, "-m", "uvicorn", "--factory",
                    f"{PACKAGE}.serving.app:create_app", "--host", "127.0.0.1", "--port",
                    "{port}", "--no-access-log"]  # fmt: skip
@@ -114,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
             run_load(url, one, 2, 1)  # warm-up
             served = run_load(url, one, args.duration, 1)
             print(f"served, 1 connection: p50 {served['p50']:.2f} ms = "
-                  f"{served['p50'] / local:.2f} x in process")  # fmt: skip
+                  f"{served['p50'] / local:.2f} x in process, "
+                  f"{served['p50'] - floor:.2f} ms above the HTTP floor")  # fmt: skip
             for name, request, count in (("1 image", one, 1), ("batch of 16", batch, 16)):
                 found = run_load(url, request, args.duration, args.connections)
                 print(f"served, {args.connections} connections, {name}: {found['rps']:,.0f} "
