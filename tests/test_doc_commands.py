@@ -122,8 +122,6 @@ REGISTRY: dict[str, tuple[str, ...]] = {
         f"{TEAM}test_credentials_stay_out_of_git",
     ),
     r"export MLFLOW_TRACKING_URI=\S+": (f"{TEAM}test_run_and_registered_model_are_on_the_server",),
-    r"(uv run )?mlflow run \. --env-manager local --experiment-name \w+"
-    r"( -e train( -P \w+=('[^']*'|\S+))+)?": (PIPELINE,),
     r"promtool (check|test) rules \S+": (
         "tests/test_monitoring_project.py::test_alert_rules_pass_promtool_and_their_unit_tests",
     ),
