@@ -80,8 +80,8 @@ REGISTRY: dict[str, tuple[str, ...]] = {
     # the generated project
     r"uv run my-ml-project (demo|plots)": (NEWCOMER,),
     r"uv run my-ml-project setup": (
-        "tests/test_projects.py::test_setup_initialises_dvc_when_generation_could_not",
-        "project/tests/test_workflow.py::test_setup_initialises_dvc_once",
+        "tests/test_projects.py::test_setup_makes_the_repository_when_generation_could_not",
+        "project/tests/test_workflow.py::test_setup_makes_a_git_repository_once",
     ),
     r"uv run my-ml-project cards": (
         "project/tests/test_cli.py::test_cards_task_writes_both_cards",
