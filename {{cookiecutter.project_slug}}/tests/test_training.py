@@ -86,7 +86,7 @@ def test_default_model_beats_the_baseline(dataset) -> None:  # type: ignore[no-u
         score(dummy, spec.task, test_x, test_y),
         0.1,
     )
-    assert decision.passed, decision.describe()
+    assert decision["passed"], decision["description"]
 
 
 def test_data_the_estimator_refuses_is_a_data_error() -> None:
