@@ -28,6 +28,7 @@ def estimator_class(name: str) -> type:
 
 def build_estimator(name: str, hyperparameters: dict[str, Any], seed: int) -> Any:
     """An unfitted estimator; scikit-learn names an unknown hyperparameter and the valid ones."""
+    # exercise M2.1: Build the estimator named in params.yaml, refusing unknown hyperparameters
     estimator = estimator_class(name)()
     settings = dict(hyperparameters)
     if "random_state" in estimator.get_params():
@@ -36,6 +37,7 @@ def build_estimator(name: str, hyperparameters: dict[str, Any], seed: int) -> An
         return estimator.set_params(**settings)
     except ValueError as error:
         raise ParamsError(f"train.hyperparameters: {error}") from None
+    # end exercise
 
 
 def to_matrix(frame: Any, spec: DatasetSpec) -> np.ndarray:
