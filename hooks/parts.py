@@ -31,7 +31,6 @@ PARTS: dict[str, tuple[str, tuple[str, ...]]] = {
 # part -> paths the post-generation hook removes when the answers leave the part out
 REMOVED_PATHS: dict[str, list[str]] = {
     "pipeline": [
-        "MLproject",
         "dvc.yaml",
         ".dvc",
         ".dvcignore",
@@ -65,10 +64,8 @@ REMOVED_PATHS: dict[str, list[str]] = {
         "src/{package}/stages/validate_images.py",
         "tests/test_images.py",  # its stages need the pipeline and the data checks
         "src/{package}/stages/validate.py",
-        "src/{package}/emissions.py",
         "src/{package}/quality.py",
         "tests/test_validation.py",
-        "tests/test_emissions.py",
         "tests/test_quality.py",
         "tests/test_stage_validate.py",
         "tests/test_exercise_m3.py",

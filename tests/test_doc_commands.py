@@ -80,8 +80,8 @@ REGISTRY: dict[str, tuple[str, ...]] = {
     # the generated project
     r"uv run my-ml-project (demo|plots)": (NEWCOMER,),
     r"uv run my-ml-project setup": (
-        "tests/test_projects.py::test_setup_initialises_dvc_when_generation_could_not",
-        "project/tests/test_workflow.py::test_setup_initialises_dvc_once",
+        "tests/test_projects.py::test_setup_makes_the_repository_when_generation_could_not",
+        "project/tests/test_workflow.py::test_setup_makes_a_git_repository_once",
     ),
     r"uv run my-ml-project cards": (
         "project/tests/test_cli.py::test_cards_task_writes_both_cards",
@@ -122,8 +122,6 @@ REGISTRY: dict[str, tuple[str, ...]] = {
         f"{TEAM}test_credentials_stay_out_of_git",
     ),
     r"export MLFLOW_TRACKING_URI=\S+": (f"{TEAM}test_run_and_registered_model_are_on_the_server",),
-    r"(uv run )?mlflow run \. --env-manager local --experiment-name \w+"
-    r"( -e train( -P \w+=('[^']*'|\S+))+)?": (PIPELINE,),
     r"promtool (check|test) rules \S+": (
         "tests/test_monitoring_project.py::test_alert_rules_pass_promtool_and_their_unit_tests",
     ),

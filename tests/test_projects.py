@@ -56,7 +56,7 @@ def test_named_project_passes_its_own_tests_and_lint(
 BARE_LINTERS = (("mypy",), ("bandit", "-r", "src"), ("pylint", "src"), ("pylint", "tests"))
 
 
-def test_setup_initialises_dvc_when_generation_could_not(
+def test_setup_makes_the_repository_when_generation_could_not(
     tmp_path: Path, project_python: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from conftest import install_project

@@ -129,16 +129,3 @@ def test_a_huge_wrong_value_is_shown_shortened(project_params: dict[str, Any]) -
     with pytest.raises(ParamsError) as info:
         parse_params(raw)
     assert "data.features" in str(info.value) and len(str(info.value)) < 2_000
-
-
-def test_overrides_replace_values_for_one_run_and_empty_keeps_the_file() -> None:
-    """What `mlflow run -e train -P ...` passes (MLproject): YAML values, empty = unchanged."""
-    path = Path(__file__).resolve().parents[1] / "params.yaml"
-    shipped = load_params(path)
-    changed = load_params(
-        path, ["train.seed=7", "train.hyperparameters={max_depth: 3}", "train.estimator="]
-    )
-    assert changed.train.seed == 7 and dict(changed.train.hyperparameters) == {"max_depth": 3}
-    assert changed.train.estimator == shipped.train.estimator
-    with pytest.raises(ParamsError, match="seed"):
-        load_params(path, ["train.seed=many"])

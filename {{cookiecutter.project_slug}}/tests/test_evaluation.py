@@ -53,14 +53,14 @@ def test_baselines_are_naive() -> None:
 
 def test_gate_directions() -> None:
     higher = gate("accuracy", {"accuracy": 0.9}, {"accuracy": 0.5}, 0.5)
-    assert higher.passed and higher.improvement == pytest.approx(0.8)
+    assert higher["passed"] and higher["improvement"] == pytest.approx(0.8)
     lower = gate("rmse", {"rmse": 60.0}, {"rmse": 75.0}, 0.1)
-    assert lower.passed and lower.improvement == pytest.approx(0.2)
+    assert lower["passed"] and lower["improvement"] == pytest.approx(0.2)
     failing = gate("rmse", {"rmse": 74.0}, {"rmse": 75.0}, 0.1)
-    assert not failing.passed
-    assert "FAILED" in failing.describe()
-    assert gate("accuracy", {"accuracy": 0.5}, {"accuracy": 0.0}, 0.1).passed
-    assert not gate("accuracy", {"accuracy": 0.0}, {"accuracy": 0.0}, 0.1).passed
+    assert not failing["passed"]
+    assert "FAILED" in failing["description"]
+    assert gate("accuracy", {"accuracy": 0.5}, {"accuracy": 0.0}, 0.1)["passed"]
+    assert not gate("accuracy", {"accuracy": 0.0}, {"accuracy": 0.0}, 0.1)["passed"]
 
 
 def test_predictions_csv(tmp_path: Path) -> None:

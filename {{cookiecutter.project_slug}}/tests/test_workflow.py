@@ -1,8 +1,7 @@
-"""`setup` initialises DVC and its default remote once; `demo` reports paths. Yours to edit."""
+"""`setup` makes the Git repository generation could not; `demo` reports paths. Yours to edit."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,17 +9,15 @@ import pytest
 from {{ cookiecutter.__package_name }} import workflow
 
 
-def test_setup_initialises_dvc_once(
+def test_setup_makes_a_git_repository_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=tmp_path, check=True)
+    """Where generation found no git; DVC's files ship with the template."""
     monkeypatch.setattr(workflow, "PROJECT_ROOT", tmp_path)
     workflow.setup()
-    config = (tmp_path / ".dvc" / "config").read_text(encoding="utf-8")
-    assert "remote = storage" in config and workflow.DEFAULT_REMOTE in config
-    assert "analytics = false" in config
+    assert (tmp_path / ".git" / "HEAD").read_text(encoding="utf-8") == "ref: refs/heads/main\n"
     workflow.setup()
-    assert "DVC is already initialised." in capsys.readouterr().out
+    assert "DVC is already initialised" in capsys.readouterr().out
 
 
 def test_results_list_only_what_the_pipeline_wrote(

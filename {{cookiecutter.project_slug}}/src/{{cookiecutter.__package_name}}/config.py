@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import reprlib
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -193,24 +192,12 @@ def _refuse_aliases(text: str, path: Path) -> None:
             )
 
 
-def load_params(path: Path, overrides: Sequence[str] = ()) -> Params:
-    """Read and validate params.yaml, with ``section.key=value`` overrides applied first.
-
-    Overrides are how `mlflow run -e train -P ...` (MLproject) passes parameters; the value is
-    YAML (``0.5``, ``{C: 2}``) and an empty value keeps the file's.
-    """
+def load_params(path: Path) -> Params:
+    """Read and validate params.yaml."""
     try:
         text = path.read_text(encoding="utf-8")
         _refuse_aliases(text, path)
         raw = yaml.safe_load(text)
-        for override in overrides:
-            dotted, _, value = override.partition("=")
-            *sections, key = dotted.split(".")
-            if value and isinstance(raw, dict):
-                target = raw
-                for section in sections:
-                    target = target.setdefault(section, {})
-                target[key] = yaml.safe_load(value)
     except FileNotFoundError:
         raise ParamsError(f"{path}: not found (run from the project root)") from None
     except yaml.YAMLError as error:

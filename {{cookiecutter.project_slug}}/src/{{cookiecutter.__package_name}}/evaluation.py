@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -21,6 +20,16 @@ from .features import Task
 
 LOWER_IS_BETTER = {"rmse", "mae"}
 N_REPEATS = 10  # shuffles per feature: mean and spread of the score drop
+
+
+class Gate(TypedDict):
+    """The quality gate's decision and the numbers behind it (``gate`` in metrics.json)."""
+
+    metric: str
+    improvement: float
+    required: float
+    passed: bool
+    description: str  # one line for logs and the error message
 
 
 def classification_metrics(
@@ -82,37 +91,24 @@ def baseline(task: Task, train_x: np.ndarray, train_y: np.ndarray) -> Any:
     # end exercise
 
 
-@dataclass(frozen=True)
-class Gate:
-    """The decision and the numbers behind it."""
-
-    metric: str
-    model: float
-    baseline: float
-    improvement: float
-    required: float
-
-    @property
-    def passed(self) -> bool:
-        """True when the relative improvement reaches the required margin."""
-        return self.improvement >= self.required
-
-    def describe(self) -> str:
-        """One line for logs and the error message."""
-        verdict = "passed" if self.passed else "FAILED"
-        return (
-            f"quality gate {verdict}: {self.metric} {self.model:.4g} vs baseline "
-            f"{self.baseline:.4g} (improvement {self.improvement:+.1%}, "
-            f"required {self.required:+.1%})"
-        )
-
-
 def gate(metric: str, model: dict[str, float], base: dict[str, float], required: float) -> Gate:
-    """Relative improvement over the baseline, in the metric's better direction."""
+    """The decision as reports/metrics.json records it: the relative improvement over the
+    baseline, in the metric's better direction, against the required margin."""
     ours, theirs = model[metric], base[metric]
     gain = theirs - ours if metric in LOWER_IS_BETTER else ours - theirs
     improvement = gain / abs(theirs) if theirs else (math.inf if gain > 0 else 0.0)
-    return Gate(metric, ours, theirs, improvement, required)
+    passed = improvement >= required
+    description = (
+        f"quality gate {'passed' if passed else 'FAILED'}: {metric} {ours:.4g} vs baseline "
+        f"{theirs:.4g} (improvement {improvement:+.1%}, required {required:+.1%})"
+    )
+    return Gate(
+        metric=metric,
+        improvement=round(improvement, 6),
+        required=required,
+        passed=passed,
+        description=description,
+    )
 
 
 def write_predictions(path: Path, y_true: np.ndarray, y_pred: np.ndarray) -> None:

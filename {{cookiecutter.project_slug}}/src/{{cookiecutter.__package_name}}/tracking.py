@@ -144,12 +144,10 @@ def log_training_run(
     """Log one run; return MLflow's ModelInfo (``run_id``, ``model_uri``). If anything fails
     inside, MLflow marks the run FAILED, never FINISHED."""
     mlflow = _mlflow()
-    from mlflow.environment_variables import MLFLOW_RUN_ID  # noqa: PLC0415
     from mlflow.exceptions import MlflowException  # noqa: PLC0415
 
     try:
-        if not MLFLOW_RUN_ID.get():  # under `mlflow run` (MLproject), log into its run
-            portable_artifacts(tracking_uri(), mlflow.set_experiment(experiment).experiment_id)
+        portable_artifacts(tracking_uri(), mlflow.set_experiment(experiment).experiment_id)
         with mlflow.start_run():
             mlflow.log_params(params)
             mlflow.log_metrics(metrics)

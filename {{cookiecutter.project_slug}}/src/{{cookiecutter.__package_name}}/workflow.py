@@ -1,4 +1,4 @@
-"""The tasks `setup` (DVC and its remote), `demo` and `plots`. Plumbing, rarely edited."""
+"""The tasks `setup` (Git where it was missing), `demo` and `plots`. Plumbing, rarely edited."""
 
 from __future__ import annotations
 
@@ -29,38 +29,17 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return result
 
 
-def _git_root() -> Path | None:
-    if shutil.which("git") is None:
-        return None
-    result = subprocess.run(
-        ["git", "rev-parse", "--show-toplevel"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return Path(result.stdout.strip()) if result.returncode == 0 else None
-
-
 def setup() -> None:
-    """Finish the set-up: a Git repository, and DVC with the default remote, if missing."""
-    dvc = [sys.executable, "-m", "dvc"]
-    git_root = _git_root()
-    if git_root is None and shutil.which("git"):  # generated where git was missing
-        _run("git", "init", "-q", "-b", "main")
-        git_root = PROJECT_ROOT
-    if (PROJECT_ROOT / ".dvc").is_dir():  # the template ships DVC's files
-        console.print("DVC is already initialised.")
-    else:
-        init = [*dvc, "init", "-q"]
-        if git_root is None:
-            init.append("--no-scm")
-        elif git_root.resolve() != PROJECT_ROOT.resolve():
-            init.append("--subdir")
-        _run(*init)
-        _run(*dvc, "config", "core.analytics", "false")
-        _run(*dvc, "remote", "add", "--default", "--force", "storage", DEFAULT_REMOTE)
-        console.print("Initialised DVC with the remote [bold]storage[/bold] -> " + DEFAULT_REMOTE)
+    """Finish the set-up where generation could not: a Git repository when git was missing.
+
+    DVC needs no set-up: its files, with the default remote, ship with the template."""
+    if shutil.which("git") is not None:
+        git = subprocess.run(
+            ["git", "rev-parse"], cwd=PROJECT_ROOT, capture_output=True, check=False
+        )
+        if git.returncode != 0:  # generated where git was missing
+            _run("git", "init", "-q", "-b", "main")
+    console.print(f"DVC is already initialised, with the remote storage -> {DEFAULT_REMOTE}")
     if (PROJECT_ROOT / "uv.lock").exists():
         console.print("Commit [bold]uv.lock[/bold]: CI and the Docker build install from it.")
     console.print("[green]Set-up complete.[/green] Next: [bold]uv run dvc repro[/bold]")

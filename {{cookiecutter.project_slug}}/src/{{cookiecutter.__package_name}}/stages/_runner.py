@@ -19,13 +19,10 @@ def run(stage: str, body: Callable[[Params, ProjectPaths], None]) -> None:
     parser = argparse.ArgumentParser(prog=f"python -m <package>.stages.{stage}")
     parser.add_argument("--config", type=Path, default=Path("params.yaml"), help="params file")
     parser.add_argument("--root", type=Path, default=Path(), help="project root")
-    parser.add_argument(
-        "--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override"
-    )
     args = parser.parse_args()
     threadpool_limits(limits=1, user_api="blas")  # more only spin on small data (docs/pipeline.md)
     try:
-        body(load_params(args.config, args.set), ProjectPaths(args.root))
+        body(load_params(args.config), ProjectPaths(args.root))
     except PipelineError as error:
         print(f"{stage}: error: {error}", file=sys.stderr)
         sys.exit(1)

@@ -38,13 +38,7 @@ def main(params: Params, paths: ProjectPaths) -> None:
     report = {
         "model": model_metrics,
         "baseline": base_metrics,
-        "gate": {
-            "metric": decision.metric,
-            "improvement": round(decision.improvement, 6),
-            "required": decision.required,
-            "passed": decision.passed,
-            "description": decision.describe(),
-        },
+        "gate": decision,
         "test_rows": len(test),
     }
     paths.metrics.parent.mkdir(parents=True, exist_ok=True)
@@ -52,9 +46,9 @@ def main(params: Params, paths: ProjectPaths) -> None:
     write_predictions(paths.predictions_plot, test_y, model.predict(test_x))
     importance = global_importance(model, test_x, test_y, spec.feature_names, params.data.seed)
     write_importance(importance, paths.importance, paths.importance_plot)
-    if not decision.passed:
-        raise GateFailed(decision.describe() + " - the model is not registered")
-    print(f"evaluate: {decision.describe()}")
+    if not decision["passed"]:
+        raise GateFailed(decision["description"] + " - the model is not registered")
+    print(f"evaluate: {decision['description']}")
 
 
 if __name__ == "__main__":
