@@ -189,29 +189,13 @@ class MonitorSummaryCollector(Collector):
 
 logger = logging.getLogger(__name__)
 FLUSH_INTERVAL_S = 2.0
-WRITE_MARGIN_S = 1.0  # time a flush may take on a busy machine
 MAX_REQUESTS_PER_TRANSACTION = 5000
 
 
 def new_prediction_id() -> str:
-    """The id feedback refers to: 32 hex digits, the issue time in ms (12) then 80 random bits.
-
-    Issued by the server, never taken from the client, so nobody can overwrite another
-    client's prediction or guess its id; the time says how long another worker may still
-    hold it in its queue (``written_by``).
-    """
-    return f"{time.time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
-
-
-def written_by(prediction_id: str) -> float:
-    """Unix time by which whichever worker issued ``prediction_id`` has written it.
-
-    Each worker queues its own predictions and writes them every FLUSH_INTERVAL_S, so
-    feedback reaching another worker may have to wait that long (read-your-writes across
-    workers at no cost to the prediction path). An issue time in the future counts as now.
-    """
-    issued = int(prediction_id[:12], 16) / 1000
-    return min(issued, time.time()) + FLUSH_INTERVAL_S + WRITE_MARGIN_S
+    """The id feedback refers to: 128 random bits, issued by the server, never the client's,
+    so nobody can overwrite another client's prediction or guess its id."""
+    return os.urandom(16).hex()
 
 
 class RecordingUnavailable(RuntimeError):

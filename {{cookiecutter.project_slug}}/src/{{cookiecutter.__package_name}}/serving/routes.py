@@ -9,17 +9,15 @@ annotations`` here, because FastAPI reads the parameter types at declaration.
 """
 
 import asyncio
-import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from .metrics import RecordingUnavailable, new_prediction_id, written_by
+from .metrics import RecordingUnavailable, new_prediction_id
 from .model import ModelService, ServingState
 from .schemas import ApiSchemas, ErrorResponse, ModelInfo
 
-POLL_S = 0.1  # how often feedback looks again for a prediction another worker has not written
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse, "description": text}
     for code, text in {
@@ -131,8 +129,7 @@ def predictions_router(schemas: ApiSchemas) -> APIRouter:
         """``{"prediction_id", "outcome"}`` after /predict; ``"outcomes": [...]`` after a batch.
 
         Stored next to the prediction in the prediction log, where the ``monitor`` command
-        computes live accuracy. A prediction made a moment ago by another worker may still
-        be in that worker's queue: feedback waits until it must have been written.
+        computes live accuracy.
         """
         recorder = service.recorder
         if recorder is None:
@@ -142,12 +139,8 @@ def predictions_router(schemas: ApiSchemas) -> APIRouter:
                 "no prediction to attach feedback to",
             )
         prediction_id, outcomes = body.prediction_id, body.values()  # type: ignore[attr-defined]
-        deadline = written_by(prediction_id)
         try:
-            while (
-                predictions := await asyncio.to_thread(recorder.feedback, prediction_id, outcomes)
-            ) is None and time.time() < deadline:
-                await asyncio.sleep(POLL_S)
+            predictions = await asyncio.to_thread(recorder.feedback, prediction_id, outcomes)
         except ValueError as error:
             raise HTTPException(422, str(error)) from error
         except RecordingUnavailable as error:
