@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from .metrics import RecordingUnavailable, new_prediction_id
-from .model import ModelService, ServingState
+from .model import ModelService
 from .schemas import ApiSchemas, ErrorResponse, ModelInfo
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -37,20 +37,17 @@ FEEDBACK_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def get_state(request: Request) -> ServingState:
-    """The app's serving state (set by ``create_app``)."""
-    state: ServingState = request.app.state.serving
-    return state
+async def get_model(request: Request) -> ModelService:
+    """The app's model service, loaded or not (set by ``create_app``)."""
+    service: ModelService = request.app.state.service
+    return service
 
 
-StateDep = Annotated[ServingState, Depends(get_state)]
-
-
-async def get_service(state: StateDep) -> ModelService:
+async def get_service(service: Annotated[ModelService, Depends(get_model)]) -> ModelService:
     """The model service, or 503 while no verified model is loaded."""
-    if state.service is None:
-        raise HTTPException(503, f"model not ready: {state.reason}", {"Retry-After": "5"})
-    return state.service
+    if not service.loaded:
+        raise HTTPException(503, f"model not ready: {service.reason}", {"Retry-After": "5"})
+    return service
 
 
 ServiceDep = Annotated[ModelService, Depends(get_service)]
@@ -173,15 +170,15 @@ async def live() -> dict[str, str]:
     summary="A verified model is loaded",
     responses={503: {"description": "Not ready, with the reason"}},
 )
-async def ready(state: StateDep) -> JSONResponse:
+async def ready(service: Annotated[ModelService, Depends(get_model)]) -> JSONResponse:
     """200 with the model version, or 503 with why not (missing, tampered, draining...)."""
-    if state.ready and state.service is not None:
-        metadata = state.service.metadata
+    if service.ready:
+        metadata = service.metadata
         return JSONResponse(
             {"status": "ready", "model_name": metadata.name, "model_version": metadata.version}
         )
-    status = "draining" if state.draining else "not_ready"
-    return JSONResponse({"status": status, "reason": state.reason}, status_code=503)
+    status = "draining" if service.draining else "not_ready"
+    return JSONResponse({"status": status, "reason": service.reason}, status_code=503)
 
 
 @router.get("/model", tags=["model"], summary="The served model")
