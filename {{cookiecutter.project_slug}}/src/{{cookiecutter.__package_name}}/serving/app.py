@@ -37,7 +37,7 @@ from .. import PROJECT_DESCRIPTION, PROJECT_NAME, __version__
 from ..bundle import BundleError, load_bundle, read_metadata
 from . import routes
 from .cli import configure_logging
-from .metrics import CONNECTIONS_CLOSED, LATENCY_BUCKETS, ServingMetrics
+from .metrics import LATENCY_BUCKETS, ServingMetrics
 from .model import Loader, ModelService
 from .schemas import (
     ApiSchemas,
@@ -308,17 +308,3 @@ class DeadlineH11Protocol(H11Protocol):
         """uvicorn's, minus cancelling the timer: ``handle_events`` does at a complete head."""
         self.conn.receive_data(data)
         self.handle_events()
-
-    def timeout_keep_alive_handler(self) -> None:
-        """Count a connection closed with half a head or before any request; then close."""
-        if not self.transport.is_closing():
-            if self.conn.trailing_data[0]:
-                CONNECTIONS_CLOSED.labels(reason="header_timeout").inc()
-            elif self.cycle is None:
-                CONNECTIONS_CLOSED.labels(reason="idle_timeout").inc()
-        super().timeout_keep_alive_handler()
-
-    def send_400_response(self, msg: str) -> None:
-        """Count the requests h11 could not parse (uvicorn answers them 400 and closes)."""
-        CONNECTIONS_CLOSED.labels(reason="malformed_request").inc()
-        super().send_400_response(msg)

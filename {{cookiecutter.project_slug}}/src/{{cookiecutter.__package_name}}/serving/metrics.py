@@ -37,14 +37,6 @@ from prometheus_client.registry import Collector
 from ..prediction_log import PredictionLog, Record, Value
 
 ERROR_BUCKET_FACTORS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)  # x the spread
-# Closed by uvicorn's protocol (``app.DeadlineH11Protocol``), which has no app to reach a
-# registry through: one process-wide counter, registered in every app's registry.
-CONNECTIONS_CLOSED = Counter(
-    "serving_connections_closed",
-    "Connections closed before a request reached the app, by reason.",
-    ["reason"],
-    registry=None,
-)
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -90,7 +82,6 @@ class ServingMetrics:
             registry=self.registry,
         )
         self.feedback_abs_error: Histogram | None = None
-        self.registry.register(CONNECTIONS_CLOSED)
 
     def track_classes(self, labels: list[str]) -> None:
         """Count predictions per class (classification)."""
