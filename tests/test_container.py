@@ -336,7 +336,7 @@ def test_compose_api_service_comes_up_with_podman_compose(image: Image) -> None:
         for key in ("POSTGRES_USER", "POSTGRES_PASSWORD", "MINIO_ROOT_USER",
                     "MINIO_ROOT_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "ALERT_WEBHOOK_URL")
     }  # fmt: skip
-    env = {**placeholders, "API_PORT": str(port), "SERVING_WORKERS": "1"}
+    env = {**placeholders, "API_PORT": str(port)}
     slug = image.project.name.replace("_", "-")
     assert podman("tag", image.tag, f"{slug}-api:local").returncode == 0  # no second build
     try:

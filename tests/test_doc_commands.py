@@ -90,9 +90,8 @@ REGISTRY: dict[str, tuple[str, ...]] = {
     r"uv run my-ml-project check( -x| -v| --skip \w+)*": (
         f"{QUALITY}test_check_runs_the_steps_and_reports_failures",
     ),
-    r"uv run my-ml-project serve( --host \S+ --workers \d+)?": (
+    r"uv run my-ml-project serve( --host \S+)?": (
         f"{SERVE}test_serve_command_answers_and_logs_json",
-        f"{SERVE}test_feedback_right_after_its_prediction_succeeds_on_any_worker",
         "tests/test_serving_project.py::test_generated_api_serves_its_bundle",
     ),
     r"uv run my-ml-project monitor( --since \d+| --last \d+| --export \S+| --store \S+)*": (

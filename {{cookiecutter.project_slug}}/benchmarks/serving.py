@@ -3,8 +3,7 @@
 Runs a bounded load (``wrk`` if installed, else a small asyncio client) against real
 uvicorn processes on 127.0.0.1 and prints req/s, p50 and p99 with ratios:
 
-- this app, single rows and batches of 100; the ``serve`` command with 1 and 2 workers,
-  and ``uvicorn --workers 2`` (which loses TCP_NODELAY: see docs/serving.md);
+- this app, single rows and batches of 100, and through the ``serve`` command;
 - ``mlflow models serve --env-manager local`` on the same model (if MLflow is installed);
 - a FastAPI endpoint returning a constant (the ceiling for any FastAPI app here);
 - a random forest (a slow model), one connection, against its in-process predict time;
@@ -482,17 +481,8 @@ def main(argv: list[str] | None = None) -> int:
             "--port",
             "{port}",
         ]
-        for workers in (1, 2):
-            with server(
-                [*serve_cmd, "--workers", str(workers)], "/health/ready", linear_env
-            ) as url:
-                results[f"serve_{workers}w"] = load(
-                    f"serve --workers {workers}, 1 row", url + "/predict", one, args, workdir
-                )
-        with server([*app_cmd, "--workers", "2"], "/health/ready", linear_env) as url:
-            results["uvicorn_2w"] = load(
-                "uvicorn --workers 2 (no TCP_NODELAY)", url + "/predict", one, args, workdir
-            )
+        with server(serve_cmd, "/health/ready", linear_env) as url:
+            results["serve"] = load("serve, 1 row", url + "/predict", one, args, workdir)
         model_path = (
             None
             if args.skip_mlflow
@@ -600,8 +590,6 @@ def print_report(
             ("app / mlflow models serve, req/s", app.requests_per_s / mlflow.requests_per_s, ">= 3")
         )
         ratios.append(("app / mlflow models serve, p99", app.p99_ms / mlflow.p99_ms, "< 1"))
-    two = results["serve_2w"].requests_per_s / results["serve_1w"].requests_per_s
-    ratios.append(("serve: 2 workers / 1 worker, req/s", two, "> 1"))
     ratios.append(
         ("forest p50 / in-process predict", results["forest"].p50_ms / forest_ms, "<= 1.2")
     )

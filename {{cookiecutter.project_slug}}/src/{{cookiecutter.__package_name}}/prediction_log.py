@@ -2,7 +2,7 @@
 
 Why SQLite and the standard library only: the serving app writes it (without pandas), the
 ``monitor`` command reads it, and both must run anywhere Python does. One file, WAL mode
-(readers never block the writer; several ``serve`` workers can share the file), and an
+(the ``monitor`` command reads while the app writes), and an
 append-only table pair keyed by the ``prediction_id`` the server issued with the answer
 (column ``request_id``; never a client's own id, so no client can overwrite another's row).
 

@@ -81,7 +81,7 @@ def test_slow_inference_answers_504_at_the_deadline_and_503_when_overloaded(
     """A model turning slow is answered at the deadline, not when it returns (S10, S11)."""
     slow = wrapping_loader(lambda model: Slow(model, 0.0))
     with app_client(iris_dir, loader=slow, timeout_s=0.2, max_concurrency=1) as client:
-        model = client.app.state.serving.service.model  # type: ignore[attr-defined]
+        model = client.app.state.service.model  # type: ignore[attr-defined]
         assert client.post("/predict", json=valid_row(iris_dir)).status_code == 200
         assert model.thread.startswith("inference")  # a fast model too: never the event loop
         model.seconds = 0.6

@@ -1,28 +1,23 @@
-"""A real uvicorn process: body limits, SIGTERM, idle connections, workers. Yours to edit.
+"""A real uvicorn process: body limits, SIGTERM, idle connections. Yours to edit.
 
-RELIABILITY rows S12, H2 and H4; each server is bounded in time and always stopped.
+RELIABILITY rows S12 and H2; each server is bounded in time and always stopped.
 """
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import json
 import re
 import signal
 import socket
-import sqlite3
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import PACKAGE, free_port, running_server, valid_row
-
-from {{ cookiecutter.__package_name }}.serving.cli import tcp_listener
+from conftest import PACKAGE, running_server, valid_row
 
 pytestmark = pytest.mark.slow  # real processes: a few seconds each
 SLOW_FACTORY = "serving_fakes:create_slow_app"
@@ -79,20 +74,6 @@ def test_sigterm_drains_readiness_first_and_finishes_in_flight(
     assert "draining" in server.output()
 
 
-def test_multi_worker_listener_is_marked_tcp_so_nodelay_is_set() -> None:
-    """uvicorn's own multi-worker socket has proto 0: asyncio then leaves Nagle on (40 ms)."""
-    import uvicorn  # noqa: PLC0415
-
-    config = uvicorn.Config("unused:app", host="127.0.0.1", port=free_port(), workers=2)
-    sock = tcp_listener(config)
-    try:
-        assert sock.proto == socket.IPPROTO_TCP
-        assert sock.get_inheritable()
-        assert sock.getsockname()[0] == "127.0.0.1"
-    finally:
-        sock.close()
-
-
 def _metric(text: str, name: str, labels: str) -> float:
     """One sample of the Prometheus text (0 when the series is absent)."""
     sample = re.escape(name + "{" + labels + "}")
@@ -107,7 +88,7 @@ def test_idle_and_half_sent_connections_do_not_take_the_service_down(
 
     Liveness and predictions still answer; half-sent bodies beyond SERVING_MAX_IN_FLIGHT
     get a fast 503; after SERVING_READ_TIMEOUT_S the server has closed every one of them
-    and /metrics counts each refusal by kind.
+    and /metrics counts each refused request by status.
     """
     env = {
         "SERVING_MODEL_DIR": str(iris_dir),
@@ -144,33 +125,6 @@ def test_idle_and_half_sent_connections_do_not_take_the_service_down(
                     statuses.append(int(answer.split()[1]))
         metrics = httpx.get(server.url + "/metrics", timeout=5).text
     assert sorted(statuses) == [408] * 40 + [503] * 10, statuses
-    closed = "serving_connections_closed_total"
-    assert _metric(metrics, closed, 'reason="idle_timeout"') == 150
-    assert _metric(metrics, closed, 'reason="header_timeout"') == 100
     for status, count in (("408", 40), ("503", 11)):
         labels = f'handler="/predict",method="POST",status="{status}"'
         assert _metric(metrics, "http_requests_total", labels) == count
-
-
-def test_feedback_right_after_its_prediction_succeeds_on_any_worker(
-    iris_dir: Path, tmp_path: Path
-) -> None:
-    """RELIABILITY H4: each of 2 workers queues its own predictions for up to 2 s; feedback
-    sent right after a prediction often reaches the other worker, and must still find it."""
-    log = tmp_path / "workers.sqlite"
-    env = {"SERVING_MODEL_DIR": str(iris_dir), "SERVING_PREDICTION_LOG": str(log)}
-    command = [*SERVE, "--host", "127.0.0.1", "--workers", "2"]
-    with running_server(tmp_path, env, command=command, startup_s=90) as server:
-
-        def predict_then_feedback(_: int) -> int:
-            answer = httpx.post(server.url + "/predict", json=valid_row(iris_dir), timeout=10)
-            body = {"prediction_id": answer.json()["prediction_id"], "outcome": "setosa"}
-            return httpx.post(server.url + "/feedback", json=body, timeout=10).status_code
-
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            statuses = list(pool.map(predict_then_feedback, range(40)))
-        workers = server.output().count('"model ready"')
-    assert workers == 2
-    assert statuses == [200] * 40, collections.Counter(statuses)
-    with sqlite3.connect(log) as db:
-        assert db.execute("SELECT COUNT(*) FROM outcomes").fetchone() == (40,)

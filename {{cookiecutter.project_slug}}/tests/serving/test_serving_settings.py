@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
+from {{ cookiecutter.__package_name }}.cli import app
 from {{ cookiecutter.__package_name }}.serving.settings import Settings
 
 
@@ -18,3 +20,9 @@ from {{ cookiecutter.__package_name }}.serving.settings import Settings
 def test_unsafe_or_invalid_values_are_refused(name: str, value: object) -> None:
     with pytest.raises(ValidationError, match=name):
         Settings(**{name: value})  # type: ignore[arg-type]
+
+
+def test_serve_runs_one_process_so_feedback_sees_every_prediction() -> None:
+    """RELIABILITY H4: one worker per process; scale with replicas, each with its own log."""
+    result = CliRunner().invoke(app, ["serve", "--workers", "2"])
+    assert result.exit_code == 2 and "No such option" in result.output

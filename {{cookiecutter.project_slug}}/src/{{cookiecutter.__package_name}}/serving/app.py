@@ -37,8 +37,8 @@ from .. import PROJECT_DESCRIPTION, PROJECT_NAME, __version__
 from ..bundle import BundleError, load_bundle, read_metadata
 from . import routes
 from .cli import configure_logging
-from .metrics import CONNECTIONS_CLOSED, LATENCY_BUCKETS, ServingMetrics
-from .model import Loader, ServingState
+from .metrics import LATENCY_BUCKETS, ServingMetrics
+from .model import Loader, ModelService
 from .schemas import (
     ApiSchemas,
     build_schemas,
@@ -57,18 +57,18 @@ _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # a client's X-Request
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Load and verify the model once; on SIGTERM report not-ready, drain, stop the worker."""
-    state: ServingState = app.state.serving
-    state.load()
+    service: ModelService = app.state.service
+    service.load()
     # Objects alive now (libraries, model) live as long as the process: freezing them keeps
     # the cyclic GC from re-scanning them, which caused 100 ms p99 pauses under load.
     gc.collect()
     gc.freeze()
-    remove_handler = install_drain_handler(state.begin_drain, state.settings.drain_s)
+    remove_handler = install_drain_handler(service.begin_drain, service.settings.drain_s)
     try:
         yield
     finally:
         remove_handler()
-        state.close()
+        service.close()
 
 
 def read_schemas(settings: Settings) -> ApiSchemas:
@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
     )
-    app.state.serving = ServingState(settings=settings, metrics=serving_metrics, loader=loader)
+    app.state.service = ModelService(settings, serving_metrics, loader)
     install_error_handlers(app)
     app.include_router(routes.router)
     app.include_router(routes.predictions_router(read_schemas(settings)))
@@ -308,17 +308,3 @@ class DeadlineH11Protocol(H11Protocol):
         """uvicorn's, minus cancelling the timer: ``handle_events`` does at a complete head."""
         self.conn.receive_data(data)
         self.handle_events()
-
-    def timeout_keep_alive_handler(self) -> None:
-        """Count a connection closed with half a head or before any request; then close."""
-        if not self.transport.is_closing():
-            if self.conn.trailing_data[0]:
-                CONNECTIONS_CLOSED.labels(reason="header_timeout").inc()
-            elif self.cycle is None:
-                CONNECTIONS_CLOSED.labels(reason="idle_timeout").inc()
-        super().timeout_keep_alive_handler()
-
-    def send_400_response(self, msg: str) -> None:
-        """Count the requests h11 could not parse (uvicorn answers them 400 and closes)."""
-        CONNECTIONS_CLOSED.labels(reason="malformed_request").inc()
-        super().send_400_response(msg)

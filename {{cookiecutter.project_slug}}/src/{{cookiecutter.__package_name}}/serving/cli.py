@@ -9,7 +9,6 @@ competes for the GIL). ``serve_and_predict`` is the last step of the ``demo`` ta
 from __future__ import annotations
 
 import logging
-import socket
 import sys
 import threading
 import time
@@ -96,33 +95,18 @@ def serve_and_predict(model_dir: Path, port: int) -> tuple[dict[str, Any], dict[
 FACTORY = f"{__package__}.app:create_app"
 
 
-def tcp_listener(config: Any) -> socket.socket:
-    """uvicorn's multi-worker socket, re-wrapped so asyncio enables TCP_NODELAY on it.
-
-    uvicorn 0.54 binds it with ``proto=0``; asyncio then leaves Nagle's algorithm on and
-    every keep-alive request waits ~40 ms for a delayed ACK (Kludex/uvicorn#3149:
-    172 req/s instead of thousands with 2 workers here).
-    """
-    sock: socket.socket = config.bind_socket()
-    if sock.family not in (socket.AF_INET, socket.AF_INET6) or sock.proto == socket.IPPROTO_TCP:
-        return sock
-    fixed = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
-    fixed.set_inheritable(True)
-    return fixed
-
-
 def serve(
     host: Annotated[
         str, typer.Option(envvar="SERVING_HOST", help="Interface to bind.")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="SERVING_PORT", help="TCP port.")] = 8000,
-    workers: Annotated[
-        int, typer.Option(envvar="SERVING_WORKERS", min=1, help="Processes (one per core).")
-    ] = 1,
 ) -> None:
-    """Serve the model in models/ over HTTP (settings: SERVING_* variables, docs/serving.md)."""
+    """Serve the model in models/ over HTTP (settings: SERVING_* variables, docs/serving.md).
+
+    One process: feedback finds every prediction in its queue. Scale with replicas behind a
+    load balancer, each with its own prediction log (docs/serving.md, "Scaling").
+    """
     import uvicorn  # noqa: PLC0415 - only this command needs it
-    from uvicorn.supervisors import Multiprocess  # noqa: PLC0415
 
     from .app import DeadlineH11Protocol  # noqa: PLC0415 - imports uvicorn
 
@@ -133,23 +117,16 @@ def serve(
         factory=True,
         host=host,
         port=port,
-        workers=workers,
         http=DeadlineH11Protocol,  # idle and half-sent connections closed after the timeout
         # no limit_concurrency: it counts idle connections too; the app limits requests
         backlog=256,
         timeout_keep_alive=settings.read_timeout_s,
         timeout_graceful_shutdown=int(settings.drain_s + settings.timeout_s + 5),
-        # a worker must be ready within this; 5 s (uvicorn's default) killed every worker
-        # still loading its model on 2 busy cores, in a restart loop
-        timeout_worker_healthcheck=60,
         access_log=False,  # the app logs one JSON line per request, with its id
         log_config=None,  # configure_logging's JSON, not uvicorn's coloured text
         server_header=False,
         proxy_headers=False,
     )
-    if workers > 1:
-        Multiprocess(config, sockets=[tcp_listener(config)]).run()
-        return
     server = uvicorn.Server(config)
     server.run()
     if not server.started:

@@ -37,14 +37,6 @@ from prometheus_client.registry import Collector
 from ..prediction_log import PredictionLog, Record, Value
 
 ERROR_BUCKET_FACTORS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)  # x the spread
-# Closed by uvicorn's protocol (``app.DeadlineH11Protocol``), which has no app to reach a
-# registry through: one process-wide counter, registered in every app's registry.
-CONNECTIONS_CLOSED = Counter(
-    "serving_connections_closed",
-    "Connections closed before a request reached the app, by reason.",
-    ["reason"],
-    registry=None,
-)
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -90,7 +82,6 @@ class ServingMetrics:
             registry=self.registry,
         )
         self.feedback_abs_error: Histogram | None = None
-        self.registry.register(CONNECTIONS_CLOSED)
 
     def track_classes(self, labels: list[str]) -> None:
         """Count predictions per class (classification)."""
@@ -189,29 +180,13 @@ class MonitorSummaryCollector(Collector):
 
 logger = logging.getLogger(__name__)
 FLUSH_INTERVAL_S = 2.0
-WRITE_MARGIN_S = 1.0  # time a flush may take on a busy machine
 MAX_REQUESTS_PER_TRANSACTION = 5000
 
 
 def new_prediction_id() -> str:
-    """The id feedback refers to: 32 hex digits, the issue time in ms (12) then 80 random bits.
-
-    Issued by the server, never taken from the client, so nobody can overwrite another
-    client's prediction or guess its id; the time says how long another worker may still
-    hold it in its queue (``written_by``).
-    """
-    return f"{time.time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
-
-
-def written_by(prediction_id: str) -> float:
-    """Unix time by which whichever worker issued ``prediction_id`` has written it.
-
-    Each worker queues its own predictions and writes them every FLUSH_INTERVAL_S, so
-    feedback reaching another worker may have to wait that long (read-your-writes across
-    workers at no cost to the prediction path). An issue time in the future counts as now.
-    """
-    issued = int(prediction_id[:12], 16) / 1000
-    return min(issued, time.time()) + FLUSH_INTERVAL_S + WRITE_MARGIN_S
+    """The id feedback refers to: 128 random bits, issued by the server, never the client's,
+    so nobody can overwrite another client's prediction or guess its id."""
+    return os.urandom(16).hex()
 
 
 class RecordingUnavailable(RuntimeError):

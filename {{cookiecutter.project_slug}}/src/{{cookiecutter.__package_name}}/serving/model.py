@@ -1,10 +1,10 @@
 """The served model: loading, verifying and running it for the routes. Plumbing, rarely edited.
 
-``ServingState`` loads and verifies the bundle in the app's lifespan; a model that fails
-keeps the process alive with readiness 503 and the reason (no restart loop). The
-``ModelService`` checks the model against its spec, then predicts validated rows in one
-inference thread, with a deadline (504) and a bound on the requests waiting for it (503),
-so a slow model never stalls the event loop that answers health checks and other requests.
+``ModelService.load`` loads and verifies the bundle in the app's lifespan; a model that
+fails keeps the process alive with readiness 503 and the reason (no restart loop). Then it
+predicts validated rows in one inference thread, with a deadline (504) and a bound on the
+requests waiting for it (503), so a slow model never stalls the event loop that answers
+health checks and other requests.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -71,21 +70,76 @@ def trust_inputs() -> None:
     sklearn.set_config(assume_finite=True)
 
 
-class ModelService:
-    """One verified model: predicts rows in the inference thread, records them, counts them."""
+def public_reason(error: Exception, model_dir: Path) -> str:
+    """The error's message without the server's file paths."""
+    message = str(error)
+    for path in sorted({str(model_dir.resolve()), str(model_dir)}, key=len, reverse=True):
+        message = message.replace(path, "<model_dir>")
+    return message
 
-    def __init__(
-        self, model: Any, metadata: ModelMetadata, settings: Settings, metrics: ServingMetrics
-    ) -> None:
-        spec = metadata.spec
-        self.model, self.metadata, self.settings, self.metrics = model, metadata, settings, metrics
+
+class ModelService:
+    """The served model, once loaded and verified, or why not; predicts rows in one thread.
+
+    Held in ``app.state.service``. ``load`` never raises: a model that fails keeps the
+    process alive with readiness 503 and ``reason`` (no restart loop).
+    """
+
+    model: Any
+    metadata: ModelMetadata
+    labels: list[str]
+
+    def __init__(self, settings: Settings, metrics: ServingMetrics, loader: Loader) -> None:
+        self.settings, self.metrics, self.loader = settings, metrics, loader
+        self.loaded = False
+        self.reason = "the model has not been loaded yet"
+        self.draining = False
+        self.pending = 0  # requests admitted and not answered yet
+        self.worker = ThreadPoolExecutor(1, "inference", initializer=trust_inputs)
+        self.recorder: PredictionRecorder | None = None
+
+    @property
+    def ready(self) -> bool:
+        """True when a verified model answers and no shutdown has begun."""
+        return self.loaded and not self.draining
+
+    def load(self) -> None:
+        """Load, verify and warm up the model; on failure keep the reason, never raise."""
+        model_dir = self.settings.model_dir
+        # BLAS threads spin after each call and steal CPU from the event loop (+50 % req/s)
+        threadpool_limits(limits=self.settings.blas_threads)
+        try:
+            self._verify(*self.loader(model_dir))
+        except BundleError as error:
+            self.reason = public_reason(error, model_dir)
+        except ModelSpecMismatch as error:
+            self.reason = f"the model does not match its spec: {error}"
+        except OSError as error:  # e.g. a mounted file (mode 0600) the app user may not read
+            name, why = error.filename or model_dir, error.strerror or error
+            self.reason = public_reason(OSError(f"cannot read {name}: {why}"), model_dir)
+        except Exception as error:  # a broken model must not crash the server
+            self.reason = f"the model failed its warm-up prediction ({type(error).__name__})"
+            logger.error("warm-up failed", exc_info=error)
+        if not self.loaded:
+            logger.error("model not ready: %s", self.reason, extra={"model_dir": str(model_dir)})
+            return
+        self.reason = ""
+        self.metrics.ready.set(1)
+        name, version = self.metadata.name, self.metadata.version
+        self.metrics.model_info.labels(name=name, version=version).set(1)
+        logger.info("model ready", extra={"model": name, "version": version})
+
+    def _verify(self, model: Any, metadata: ModelMetadata) -> None:
+        """Check ``model`` against its spec and warm it up; raises before it is ever ready."""
+        spec, settings, metrics = metadata.spec, self.settings, self.metrics
+        self.model, self.metadata = model, metadata
         self.labels = class_labels(model, spec) if spec.task == "classification" else []
         self.has_proba = bool(self.labels) and callable(getattr(model, "predict_proba", None))
         expected = getattr(model, "n_features_in_", len(spec.features))
         if expected != len(spec.features):
             listed = len(spec.features)
             raise ModelSpecMismatch(f"model expects {expected} features, spec lists {listed}")
-        sample = self.warm_up()  # raises before the app is ever marked ready
+        sample = self.warm_up()
         if self.labels:
             metrics.track_classes(self.labels)
         else:
@@ -93,10 +147,6 @@ class ModelService:
         getter = attrgetter(*attribute_names(spec))
         self._values = getter if len(spec.features) > 1 else lambda row: (getter(row),)
         self._header = {"model_name": metadata.name, "model_version": metadata.version}
-        self.worker = ThreadPoolExecutor(1, "inference", initializer=trust_inputs)
-        self.pending = 0  # requests admitted and not answered yet
-        self.stopping = False
-        self.recorder: PredictionRecorder | None = None
         if settings.record_predictions:
             self.recorder = PredictionRecorder(
                 settings.prediction_log,
@@ -105,6 +155,7 @@ class ModelService:
                 max_rows=settings.prediction_log_max_rows,
                 max_queue=settings.prediction_queue_max,
             )
+        self.loaded = True
 
     def outputs(self, rows: np.ndarray) -> np.ndarray:
         """Probabilities (n, classes), label indices (n,) or values (n,); always finite."""
@@ -169,8 +220,6 @@ class ModelService:
         log_key: str = "rows",
     ) -> dict[str, Any]:
         """Predict ``matrix`` in the inference thread; log ``{log_key: [log_items()]}``."""
-        if self.stopping:
-            raise HTTPException(503, "shutting down")
         if self.pending >= self.settings.max_concurrency:
             raise HTTPException(503, "overloaded, retry later", {"Retry-After": "1"})
         self.pending += 1
@@ -195,65 +244,6 @@ class ModelService:
             return {**self._header, "prediction_id": prediction_id, **answers[0]}
         return {**self._header, "prediction_id": prediction_id, "predictions": answers}
 
-    def close(self) -> None:
-        """Let started predictions finish, then write the queued records."""
-        self.stopping = True
-        self.worker.shutdown(wait=True, cancel_futures=True)
-        if self.recorder is not None:
-            self.recorder.close()
-
-
-def public_reason(error: Exception, model_dir: Path) -> str:
-    """The error's message without the server's file paths."""
-    message = str(error)
-    for path in sorted({str(model_dir.resolve()), str(model_dir)}, key=len, reverse=True):
-        message = message.replace(path, "<model_dir>")
-    return message
-
-
-@dataclass
-class ServingState:
-    """Held in ``app.state.serving``: the service once ready, or why not."""
-
-    settings: Settings
-    metrics: ServingMetrics
-    loader: Loader
-    service: ModelService | None = None
-    reason: str = "the model has not been loaded yet"
-    draining: bool = False
-
-    @property
-    def ready(self) -> bool:
-        """True when a verified model answers and no shutdown has begun."""
-        return self.service is not None and not self.draining
-
-    def load(self) -> None:
-        """Load, verify and warm up the model; on failure keep the reason, never raise."""
-        model_dir = self.settings.model_dir
-        # BLAS threads spin after each call and steal CPU from the event loop (+50 % req/s)
-        threadpool_limits(limits=self.settings.blas_threads)
-        try:
-            model, metadata = self.loader(model_dir)
-            self.service = ModelService(model, metadata, self.settings, self.metrics)
-        except BundleError as error:
-            self.reason = public_reason(error, model_dir)
-        except ModelSpecMismatch as error:
-            self.reason = f"the model does not match its spec: {error}"
-        except OSError as error:  # e.g. a mounted file (mode 0600) the app user may not read
-            name, why = error.filename or model_dir, error.strerror or error
-            self.reason = public_reason(OSError(f"cannot read {name}: {why}"), model_dir)
-        except Exception as error:  # a broken model must not crash the server
-            self.reason = f"the model failed its warm-up prediction ({type(error).__name__})"
-            logger.error("warm-up failed", exc_info=error)
-        if self.service is None:
-            logger.error("model not ready: %s", self.reason, extra={"model_dir": str(model_dir)})
-            return
-        self.reason = ""
-        self.metrics.ready.set(1)
-        metadata = self.service.metadata
-        self.metrics.model_info.labels(name=metadata.name, version=metadata.version).set(1)
-        logger.info("model ready", extra={"model": metadata.name, "version": metadata.version})
-
     def begin_drain(self) -> None:
         """Shutdown has begun: readiness answers 503 from now on."""
         self.draining, self.reason = True, "shutting down"
@@ -261,7 +251,8 @@ class ServingState:
         logger.info("draining: readiness now answers 503")
 
     def close(self) -> None:
-        """Stop the service (after the server has finished in-flight requests)."""
-        service, self.service = self.service, None
-        if service is not None:
-            service.close()
+        """Let started predictions finish (after the server's drain), then write the log."""
+        self.loaded = False
+        self.worker.shutdown(wait=True, cancel_futures=True)
+        if self.recorder is not None:
+            self.recorder.close()

@@ -9,17 +9,15 @@ annotations`` here, because FastAPI reads the parameter types at declaration.
 """
 
 import asyncio
-import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from .metrics import RecordingUnavailable, new_prediction_id, written_by
-from .model import ModelService, ServingState
+from .metrics import RecordingUnavailable, new_prediction_id
+from .model import ModelService
 from .schemas import ApiSchemas, ErrorResponse, ModelInfo
 
-POLL_S = 0.1  # how often feedback looks again for a prediction another worker has not written
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse, "description": text}
     for code, text in {
@@ -39,20 +37,17 @@ FEEDBACK_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def get_state(request: Request) -> ServingState:
-    """The app's serving state (set by ``create_app``)."""
-    state: ServingState = request.app.state.serving
-    return state
+async def get_model(request: Request) -> ModelService:
+    """The app's model service, loaded or not (set by ``create_app``)."""
+    service: ModelService = request.app.state.service
+    return service
 
 
-StateDep = Annotated[ServingState, Depends(get_state)]
-
-
-async def get_service(state: StateDep) -> ModelService:
+async def get_service(service: Annotated[ModelService, Depends(get_model)]) -> ModelService:
     """The model service, or 503 while no verified model is loaded."""
-    if state.service is None:
-        raise HTTPException(503, f"model not ready: {state.reason}", {"Retry-After": "5"})
-    return state.service
+    if not service.loaded:
+        raise HTTPException(503, f"model not ready: {service.reason}", {"Retry-After": "5"})
+    return service
 
 
 ServiceDep = Annotated[ModelService, Depends(get_service)]
@@ -131,8 +126,7 @@ def predictions_router(schemas: ApiSchemas) -> APIRouter:
         """``{"prediction_id", "outcome"}`` after /predict; ``"outcomes": [...]`` after a batch.
 
         Stored next to the prediction in the prediction log, where the ``monitor`` command
-        computes live accuracy. A prediction made a moment ago by another worker may still
-        be in that worker's queue: feedback waits until it must have been written.
+        computes live accuracy.
         """
         recorder = service.recorder
         if recorder is None:
@@ -142,12 +136,8 @@ def predictions_router(schemas: ApiSchemas) -> APIRouter:
                 "no prediction to attach feedback to",
             )
         prediction_id, outcomes = body.prediction_id, body.values()  # type: ignore[attr-defined]
-        deadline = written_by(prediction_id)
         try:
-            while (
-                predictions := await asyncio.to_thread(recorder.feedback, prediction_id, outcomes)
-            ) is None and time.time() < deadline:
-                await asyncio.sleep(POLL_S)
+            predictions = await asyncio.to_thread(recorder.feedback, prediction_id, outcomes)
         except ValueError as error:
             raise HTTPException(422, str(error)) from error
         except RecordingUnavailable as error:
@@ -180,15 +170,15 @@ async def live() -> dict[str, str]:
     summary="A verified model is loaded",
     responses={503: {"description": "Not ready, with the reason"}},
 )
-async def ready(state: StateDep) -> JSONResponse:
+async def ready(service: Annotated[ModelService, Depends(get_model)]) -> JSONResponse:
     """200 with the model version, or 503 with why not (missing, tampered, draining...)."""
-    if state.ready and state.service is not None:
-        metadata = state.service.metadata
+    if service.ready:
+        metadata = service.metadata
         return JSONResponse(
             {"status": "ready", "model_name": metadata.name, "model_version": metadata.version}
         )
-    status = "draining" if state.draining else "not_ready"
-    return JSONResponse({"status": status, "reason": state.reason}, status_code=503)
+    status = "draining" if service.draining else "not_ready"
+    return JSONResponse({"status": status, "reason": service.reason}, status_code=503)
 
 
 @router.get("/model", tags=["model"], summary="The served model")
