@@ -148,6 +148,7 @@ def test_notebook_is_committed_without_outputs(path: Path) -> None:
     assert all(cell["outputs"] == [] and cell["execution_count"] is None for cell in code)
 
 
+@pytest.mark.slow  # a Jupyter kernel per notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
 def test_notebook_runs_with_papermill(path: Path, tmp_path: Path) -> None:
     """Run the notebook as a user's Jupyter would (a kernel, the parameters cell injected)."""

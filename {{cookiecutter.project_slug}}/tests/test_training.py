@@ -54,7 +54,8 @@ def test_to_matrix_follows_the_spec_not_the_frame(iris) -> None:  # type: ignore
 
 def _fitted(dataset, name: str | None = None):  # type: ignore[no-untyped-def]
     train, _, spec = dataset
-    estimator = build_estimator(name or DEFAULTS[spec.task], {}, seed=42)
+    small = {"n_estimators": 10} if name and "forest" in name else {}
+    estimator = build_estimator(name or DEFAULTS[spec.task], small, seed=42)
     return fit(estimator, to_matrix(train, spec), to_labels(train, spec))
 
 

@@ -10,6 +10,7 @@ import pytest
 from {{ cookiecutter.__package_name }} import workflow
 
 
+@pytest.mark.slow  # `dvc init` and `dvc remote add` as processes
 def test_setup_initialises_dvc_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
