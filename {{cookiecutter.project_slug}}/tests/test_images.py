@@ -84,6 +84,7 @@ def test_pixels_are_the_features(bundled: Path, monkeypatch: pytest.MonkeyPatch)
     assert matrix.shape == (5, 64) and matrix.min() >= 0.0 and matrix.max() <= 1.0
 
 
+@pytest.mark.slow  # Great Expectations on every image
 def test_validate_passes_on_the_bundled_digits(
     prepared_images: tuple[Params, ProjectPaths],
 ) -> None:
@@ -119,6 +120,7 @@ def test_a_duplicate_across_splits_stops_validation_naming_the_files(
     assert original in str(info.value) and copy in str(info.value)
 
 
+@pytest.mark.slow  # MLflow's store and registry
 def test_train_evaluate_register_and_cards_in_process(
     prepared_images: tuple[Params, ProjectPaths], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
