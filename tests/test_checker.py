@@ -167,9 +167,11 @@ def _marked_slow(node: ast.FunctionDef, module: ast.Module) -> bool:
 
 
 def _used(node: ast.AST) -> Iterator[str]:
-    """Modules imported and names or attributes read, except under ``pytest.raises``: a
-    stage refusing its input stops before its heavy library starts."""
-    if isinstance(node, ast.With) and "raises" in ast.unparse(node.items[0]):
+    """Modules imported and names or attributes read, except where a stage refuses its
+    params or fails the gate: it stops before its heavy library starts."""
+    if isinstance(node, ast.With) and re.search(
+        r"raises\((ParamsError|GateFailed)", ast.unparse(node)
+    ):
         return
     if isinstance(node, ast.Import | ast.ImportFrom):
         yield from (str(getattr(node, "module", None) or node.names[0].name).split("."))
@@ -189,9 +191,11 @@ def test_the_fast_suite_runs_no_heavy_library_in_process(
     heavy = []
     for path in tests.glob("test_*.py"):  # tests/serving/ is trimmed on its own (issue 15)
         module = ast.parse(path.read_text(encoding="utf-8"))
-        tests_in = [n for n in module.body if isinstance(n, ast.FunctionDef)]
-        for node in tests_in:
-            if node.name.startswith("test") and not _marked_slow(node, module):
+        for node in module.body:  # the tests and their fixtures
+            if not isinstance(node, ast.FunctionDef) or _marked_slow(node, module):
+                continue
+            fixture = any("fixture" in ast.unparse(mark) for mark in node.decorator_list)
+            if node.name.startswith("test") or fixture:
                 used = HEAVY.intersection(_used(node))
                 heavy += [f"{path.name}::{node.name}: {sorted(used)}"] * bool(used)
     assert not heavy, heavy

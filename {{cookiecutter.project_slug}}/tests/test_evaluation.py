@@ -41,14 +41,10 @@ def test_regression_metrics_known_values() -> None:
 
 
 def test_baselines_are_naive() -> None:
-    features = np.zeros((4, 1))
-    assert (
-        list(baseline("classification", features, np.array(["a", "a", "a", "b"])).predict(features))
-        == ["a"] * 4
-    )
-    assert (
-        baseline("regression", features, np.array([1.0, 2.0, 3.0, 6.0])).predict(features)[0] == 3.0
-    )
+    x = np.zeros((4, 1))
+    majority = baseline("classification", x, np.array(["a", "a", "a", "b"]))
+    assert list(majority.predict(x)) == ["a"] * 4
+    assert baseline("regression", x, np.array([1.0, 2.0, 3.0, 6.0])).predict(x)[0] == 3.0
 
 
 def test_gate_directions() -> None:

@@ -96,6 +96,7 @@ def test_validate_passes_on_the_bundled_digits(
     assert "PASSED" in paths.validation_summary.read_text()
 
 
+@pytest.mark.slow  # the validate stage over every image
 def test_a_corrupt_image_stops_validation_naming_the_file(
     prepared_images: tuple[Params, ProjectPaths],
 ) -> None:
@@ -108,6 +109,7 @@ def test_a_corrupt_image_stops_validation_naming_the_file(
     assert broken in paths.validation_summary.read_text()
 
 
+@pytest.mark.slow  # the validate stage over every image
 def test_a_duplicate_across_splits_stops_validation_naming_the_files(
     prepared_images: tuple[Params, ProjectPaths],
 ) -> None:

@@ -116,10 +116,12 @@ def project(tmp_path: Path, dataset: Frames) -> tuple[Path, Any, Frames]:
     return tmp_path, make_reference(tmp_path, dataset), dataset
 
 
-def test_in_distribution_traffic_does_not_drift(project: tuple[Path, Any, Frames]) -> None:
+def test_calm_traffic_does_not_drift_and_live_metrics_come_from_feedback(
+    project: tuple[Path, Any, Frames],
+) -> None:
     root, model, frames = project
     store = root / PARAMS.store
-    log_traffic(store, model, frames)
+    log_traffic(store, model, frames, feedback_every=2)
     summary, window = build_summary(PARAMS, ProjectPaths(root), store, now=NOW)
     assert len(window) == 300
     assert summary["needs_retraining"] is False
@@ -130,6 +132,19 @@ def test_in_distribution_traffic_does_not_drift(project: tuple[Path, Any, Frames
     assert summary["window"]["model_versions"] == {"7": 300}
     assert summary["reference"]["rows"] == len(frames[0])
     assert "monitored v7" in summary["reference"]["predictions"]
+    live = summary["live"]  # metrics from the outcomes clients sent back
+    assert live["labelled"] == 150 == int(window.labelled.sum())
+    predicted = window.predictions[window.labelled]
+    actual = window.outcomes[window.labelled]
+    if frames[2].task == "classification":
+        hits = [str(p) == str(a) for p, a in zip(predicted, actual, strict=True)]
+        expected = float(np.mean(hits))
+        assert live["metrics"]["accuracy"] == pytest.approx(expected, abs=1e-6)
+        assert 0 <= live["metrics"]["f1_macro"] <= 1
+    else:
+        errors = np.abs(np.asarray(predicted, float) - np.asarray(actual, float))
+        assert live["metrics"]["mae"] == pytest.approx(errors.mean(), rel=1e-5)
+        assert live["metrics"]["rmse"] >= live["metrics"]["mae"]
 
 
 def test_shifted_traffic_drifts_and_the_reports_say_so(project: tuple[Path, Any, Frames]) -> None:
@@ -157,26 +172,6 @@ def test_shifted_traffic_drifts_and_the_reports_say_so(project: tuple[Path, Any,
     for external in ("http://", "https://", "<script", "<link"):
         assert external not in html  # opens offline, nothing loaded from elsewhere
     assert not list(summary_path.parent.glob(".*"))  # no temporary file left behind
-
-
-def test_live_metrics_come_from_feedback(project: tuple[Path, Any, Frames]) -> None:
-    root, model, frames = project
-    store = root / PARAMS.store
-    log_traffic(store, model, frames, feedback_every=2)
-    summary, window = build_summary(PARAMS, ProjectPaths(root), store, now=NOW)
-    live = summary["live"]
-    assert live["labelled"] == 150 == int(window.labelled.sum())
-    predicted = window.predictions[window.labelled]
-    actual = window.outcomes[window.labelled]
-    if frames[2].task == "classification":
-        hits = [str(p) == str(a) for p, a in zip(predicted, actual, strict=True)]
-        expected = float(np.mean(hits))
-        assert live["metrics"]["accuracy"] == pytest.approx(expected, abs=1e-6)
-        assert 0 <= live["metrics"]["f1_macro"] <= 1
-    else:
-        errors = np.abs(np.asarray(predicted, float) - np.asarray(actual, float))
-        assert live["metrics"]["mae"] == pytest.approx(errors.mean(), rel=1e-5)
-        assert live["metrics"]["rmse"] >= live["metrics"]["mae"]
 
 
 def test_live_metrics_wait_for_feedback_and_the_verdict_for_rows(

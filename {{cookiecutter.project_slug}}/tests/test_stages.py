@@ -29,15 +29,6 @@ def _params(raw: dict[str, Any], **changes: dict[str, Any]) -> Params:
     return parse_params(data)
 
 
-def test_prepare_writes_raw_splits_and_spec(prepared: tuple[Params, ProjectPaths]) -> None:
-    params, paths = prepared
-    raw = pd.read_csv(paths.raw_data)
-    train, test = pd.read_csv(paths.train_data), pd.read_csv(paths.test_data)
-    assert len(train) + len(test) == len(raw)
-    spec = DatasetSpec.load(paths.spec)
-    assert spec.target == params.data.target
-
-
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -73,10 +64,13 @@ def _train(params: Params, paths: ProjectPaths) -> None:
     paths.trained_model.write_bytes(serialization.dumps(fitted))
 
 
-def test_evaluate_gate_and_register_refusal(
+def test_prepare_then_evaluate_gate_and_register_refusal(
     prepared: tuple[Params, ProjectPaths], project_params: dict[str, Any]
 ) -> None:
-    params, paths = prepared
+    params, paths = prepared  # prepare wrote the raw data, its splits and their spec
+    train, test = pd.read_csv(paths.train_data), pd.read_csv(paths.test_data)
+    assert len(train) + len(test) == len(pd.read_csv(paths.raw_data))
+    assert DatasetSpec.load(paths.spec).target == params.data.target
     _train(params, paths)
     evaluate.main(params, paths)
     report = json.loads(paths.metrics.read_text())
