@@ -201,20 +201,15 @@ def test_window_keeps_the_newest_rows_of_the_period(project: tuple[Path, Any, Fr
     assert newest.ts.max() == recent.ts.max() and newest.ts.min() > recent.ts.min()
 
 
-def test_missing_or_corrupt_log_is_reported(tmp_path: Path, iris: Frames) -> None:
-    spec = iris[2].feature_names
-    with pytest.raises(DataError, match="no prediction log"):
-        load_window(tmp_path / "none.sqlite", spec)
-    broken = tmp_path / "broken.sqlite"
-    broken.write_bytes(b"not a database" * 100)
-    with pytest.raises(DataError, match="not a readable prediction log"):
-        load_window(broken, spec)
-
-
-def test_damaged_logged_values_are_missing_rows_or_a_clear_error(
+def test_a_missing_or_corrupt_log_or_damaged_values_are_missing_rows_or_a_clear_error(
     project: tuple[Path, Any, Frames],
 ) -> None:
     root, model, frames = project
+    with pytest.raises(DataError, match="no prediction log"):
+        load_window(root / "none.sqlite", frames[2].feature_names)
+    (root / "broken.sqlite").write_bytes(b"not a database" * 100)
+    with pytest.raises(DataError, match="not a readable prediction log"):
+        load_window(root / "broken.sqlite", frames[2].feature_names)
     store = root / PARAMS.store
     log_traffic(store, model, frames, rows=30)  # three requests of 10 rows
     with sqlite3.connect(store) as db:

@@ -29,14 +29,11 @@ def test_every_registered_estimator_builds(name: str) -> None:
         assert estimator.get_params()["random_state"] == 3
 
 
-def test_unknown_estimator_and_hyperparameter_are_named() -> None:
+def test_unknown_estimator_hyperparameter_or_wrong_type_is_named(iris) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ParamsError, match="unknown 'svm'"):
         estimator_class("svm")
     with pytest.raises(ParamsError, match=r"\['n_trees'\]"):
         build_estimator("random_forest", {"n_trees": 3}, seed=0)
-
-
-def test_wrong_hyperparameter_type_is_named(iris) -> None:  # type: ignore[no-untyped-def]
     train, _, spec = iris
     estimator = build_estimator("logistic_regression", {"C": "strong"}, seed=0)
     with pytest.raises(ParamsError, match="'C' parameter"):

@@ -37,7 +37,7 @@ def test_checks_cover_every_column_with_the_tolerant_range(dataset) -> None:  # 
     assert bounds["min_value"] == pytest.approx(first.minimum - width / 2)
 
 
-def test_failure_text_names_expectation_column_and_rows() -> None:
+def test_failure_text_and_report_name_expectation_column_and_rows(tmp_path: Path) -> None:
     failure = _failure(
         "train",
         {
@@ -71,10 +71,7 @@ def test_failure_text_names_expectation_column_and_rows() -> None:
     assert nested.describe() == "[test] t on column 'c': could not be evaluated (bad)"
     observed = Failure("test", "t", None, None, None, [], ["a"], None)
     assert "observed ['a']" in observed.describe()
-
-
-def test_report_files(tmp_path: Path) -> None:
-    failure = Failure("train", "expect_x", "a", 1, 10, [5], None)
+    failure = Failure("train", "expect_x", "a", 1, 10, [5], None)  # and the report files
     write_report([failure], 7, tmp_path / "r" / "v.json", tmp_path / "r" / "v.md")
     report = json.loads((tmp_path / "r" / "v.json").read_text())
     assert report["success"] is False
