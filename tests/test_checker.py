@@ -159,6 +159,9 @@ def test_the_tests_item_leaves_slow_end_to_end_tests_to_ci(
 # What makes a test cost seconds: MLflow's store, a Jupyter kernel, `dvc init` as processes,
 # the register and cards stages (MLflow) and the validate stages (Great Expectations).
 HEAVY = {"mlflow", "papermill", ".setup", "register", "cards", "validate", "validate_images"}
+# The image task's one in-process run of its pixel-model stages: without it the fast suite of
+# an image M3 starter covers 75 % of the code, under the 80 % the tests item requires.
+NEEDED_FOR_COVERAGE = {"test_images.py::test_train_evaluate_register_and_cards_in_process"}
 
 
 def _marked_slow(node: ast.FunctionDef, module: ast.Module) -> bool:
@@ -197,7 +200,8 @@ def test_the_fast_suite_runs_no_heavy_library_in_process(
             fixture = any("fixture" in ast.unparse(mark) for mark in node.decorator_list)
             if node.name.startswith("test") or fixture:
                 used = HEAVY.intersection(_used(node))
-                heavy += [f"{path.name}::{node.name}: {sorted(used)}"] * bool(used)
+                needed = f"{path.name}::{node.name}" in NEEDED_FOR_COVERAGE
+                heavy += [f"{path.name}::{node.name}: {sorted(used)}"] * bool(used and not needed)
     assert not heavy, heavy
 
 

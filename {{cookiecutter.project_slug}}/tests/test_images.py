@@ -122,7 +122,6 @@ def test_a_duplicate_across_splits_stops_validation_naming_the_files(
     assert original in str(info.value) and copy in str(info.value)
 
 
-@pytest.mark.slow  # MLflow's store and registry
 def test_train_evaluate_register_and_cards_in_process(
     prepared_images: tuple[Params, ProjectPaths], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
