@@ -50,21 +50,22 @@ def project_params() -> dict[str, Any]:
     return yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text(encoding="utf-8"))
 
 
-@pytest.fixture(scope="session", params=["iris", "diabetes"])
-def dataset(request: pytest.FixtureRequest) -> tuple[pd.DataFrame, pd.DataFrame, DatasetSpec]:
-    """(train, test, spec) for each bundled dataset, split as the pipeline does."""
-    frame, descriptions = load_bundled(request.param)
-    target, task = TARGETS[request.param], TASKS[request.param]
+def bundled_split(name: str) -> tuple[pd.DataFrame, pd.DataFrame, DatasetSpec]:
+    """(train, test, spec) of a bundled dataset, split as the pipeline does."""
+    frame, descriptions = load_bundled(name)
+    target, task = TARGETS[name], TASKS[name]
     train, test = split(frame, target, task, test_size=0.25, seed=42)
     return train, test, derive_spec(train, target, task, descriptions)
 
 
+@pytest.fixture(scope="session", params=["iris", "diabetes"])
+def dataset(request: pytest.FixtureRequest) -> tuple[pd.DataFrame, pd.DataFrame, DatasetSpec]:
+    return bundled_split(request.param)
+
+
 @pytest.fixture(scope="session")
 def iris() -> tuple[pd.DataFrame, pd.DataFrame, DatasetSpec]:
-    """(train, test, spec) for iris only."""
-    frame, descriptions = load_bundled("iris")
-    train, test = split(frame, "species", "classification", test_size=0.25, seed=42)
-    return train, test, derive_spec(train, "species", "classification", descriptions)
+    return bundled_split("iris")
 
 
 @pytest.fixture

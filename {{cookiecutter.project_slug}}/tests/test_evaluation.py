@@ -25,7 +25,7 @@ from {{ cookiecutter.__package_name }}.training import build_estimator, fit, to_
 ESTIMATOR = {"classification": "logistic_regression", "regression": "ridge"}
 
 
-def test_classification_metrics_binary_and_multiclass() -> None:
+def test_classification_and_regression_metrics_known_values() -> None:
     y_true, y_pred = np.array(["a", "a", "b", "b"]), np.array(["a", "b", "b", "b"])
     proba = np.array([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [0.1, 0.9]])
     expected = {"accuracy": 0.75, "f1_macro": (2 / 3 + 0.8) / 2, "roc_auc": 1.0}
@@ -33,22 +33,15 @@ def test_classification_metrics_binary_and_multiclass() -> None:
     assert "roc_auc" not in classification_metrics(y_true, y_pred, None, ["a", "b"])
     three = np.array(["a", "b", "c"])
     assert classification_metrics(three, three, np.eye(3), ["a", "b", "c"])["roc_auc"] == 1.0
-
-
-def test_regression_metrics_known_values() -> None:
     result = regression_metrics(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 5.0]))
     assert result == pytest.approx({"mae": 2 / 3, "rmse": math.sqrt(4 / 3), "r2": 1 - 4 / 2})
 
 
 def test_baselines_are_naive() -> None:
-    features = np.zeros((4, 1))
-    assert (
-        list(baseline("classification", features, np.array(["a", "a", "a", "b"])).predict(features))
-        == ["a"] * 4
-    )
-    assert (
-        baseline("regression", features, np.array([1.0, 2.0, 3.0, 6.0])).predict(features)[0] == 3.0
-    )
+    x = np.zeros((4, 1))
+    majority = baseline("classification", x, np.array(["a", "a", "a", "b"]))
+    assert list(majority.predict(x)) == ["a"] * 4
+    assert baseline("regression", x, np.array([1.0, 2.0, 3.0, 6.0])).predict(x)[0] == 3.0
 
 
 def test_gate_directions() -> None:

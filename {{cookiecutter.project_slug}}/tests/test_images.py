@@ -84,6 +84,7 @@ def test_pixels_are_the_features(bundled: Path, monkeypatch: pytest.MonkeyPatch)
     assert matrix.shape == (5, 64) and matrix.min() >= 0.0 and matrix.max() <= 1.0
 
 
+@pytest.mark.slow  # Great Expectations on every image
 def test_validate_passes_on_the_bundled_digits(
     prepared_images: tuple[Params, ProjectPaths],
 ) -> None:
@@ -95,6 +96,7 @@ def test_validate_passes_on_the_bundled_digits(
     assert "PASSED" in paths.validation_summary.read_text()
 
 
+@pytest.mark.slow  # the validate stage over every image
 def test_a_corrupt_image_stops_validation_naming_the_file(
     prepared_images: tuple[Params, ProjectPaths],
 ) -> None:
@@ -107,6 +109,7 @@ def test_a_corrupt_image_stops_validation_naming_the_file(
     assert broken in paths.validation_summary.read_text()
 
 
+@pytest.mark.slow  # the validate stage over every image
 def test_a_duplicate_across_splits_stops_validation_naming_the_files(
     prepared_images: tuple[Params, ProjectPaths],
 ) -> None:

@@ -116,10 +116,12 @@ def project(tmp_path: Path, dataset: Frames) -> tuple[Path, Any, Frames]:
     return tmp_path, make_reference(tmp_path, dataset), dataset
 
 
-def test_in_distribution_traffic_does_not_drift(project: tuple[Path, Any, Frames]) -> None:
+def test_calm_traffic_does_not_drift_and_live_metrics_come_from_feedback(
+    project: tuple[Path, Any, Frames],
+) -> None:
     root, model, frames = project
     store = root / PARAMS.store
-    log_traffic(store, model, frames)
+    log_traffic(store, model, frames, feedback_every=2)
     summary, window = build_summary(PARAMS, ProjectPaths(root), store, now=NOW)
     assert len(window) == 300
     assert summary["needs_retraining"] is False
@@ -130,6 +132,19 @@ def test_in_distribution_traffic_does_not_drift(project: tuple[Path, Any, Frames
     assert summary["window"]["model_versions"] == {"7": 300}
     assert summary["reference"]["rows"] == len(frames[0])
     assert "monitored v7" in summary["reference"]["predictions"]
+    live = summary["live"]  # metrics from the outcomes clients sent back
+    assert live["labelled"] == 150 == int(window.labelled.sum())
+    predicted = window.predictions[window.labelled]
+    actual = window.outcomes[window.labelled]
+    if frames[2].task == "classification":
+        hits = [str(p) == str(a) for p, a in zip(predicted, actual, strict=True)]
+        expected = float(np.mean(hits))
+        assert live["metrics"]["accuracy"] == pytest.approx(expected, abs=1e-6)
+        assert 0 <= live["metrics"]["f1_macro"] <= 1
+    else:
+        errors = np.abs(np.asarray(predicted, float) - np.asarray(actual, float))
+        assert live["metrics"]["mae"] == pytest.approx(errors.mean(), rel=1e-5)
+        assert live["metrics"]["rmse"] >= live["metrics"]["mae"]
 
 
 def test_shifted_traffic_drifts_and_the_reports_say_so(project: tuple[Path, Any, Frames]) -> None:
@@ -159,26 +174,6 @@ def test_shifted_traffic_drifts_and_the_reports_say_so(project: tuple[Path, Any,
     assert not list(summary_path.parent.glob(".*"))  # no temporary file left behind
 
 
-def test_live_metrics_come_from_feedback(project: tuple[Path, Any, Frames]) -> None:
-    root, model, frames = project
-    store = root / PARAMS.store
-    log_traffic(store, model, frames, feedback_every=2)
-    summary, window = build_summary(PARAMS, ProjectPaths(root), store, now=NOW)
-    live = summary["live"]
-    assert live["labelled"] == 150 == int(window.labelled.sum())
-    predicted = window.predictions[window.labelled]
-    actual = window.outcomes[window.labelled]
-    if frames[2].task == "classification":
-        hits = [str(p) == str(a) for p, a in zip(predicted, actual, strict=True)]
-        expected = float(np.mean(hits))
-        assert live["metrics"]["accuracy"] == pytest.approx(expected, abs=1e-6)
-        assert 0 <= live["metrics"]["f1_macro"] <= 1
-    else:
-        errors = np.abs(np.asarray(predicted, float) - np.asarray(actual, float))
-        assert live["metrics"]["mae"] == pytest.approx(errors.mean(), rel=1e-5)
-        assert live["metrics"]["rmse"] >= live["metrics"]["mae"]
-
-
 def test_live_metrics_wait_for_feedback_and_the_verdict_for_rows(
     project: tuple[Path, Any, Frames],
 ) -> None:
@@ -206,20 +201,15 @@ def test_window_keeps_the_newest_rows_of_the_period(project: tuple[Path, Any, Fr
     assert newest.ts.max() == recent.ts.max() and newest.ts.min() > recent.ts.min()
 
 
-def test_missing_or_corrupt_log_is_reported(tmp_path: Path, iris: Frames) -> None:
-    spec = iris[2].feature_names
-    with pytest.raises(DataError, match="no prediction log"):
-        load_window(tmp_path / "none.sqlite", spec)
-    broken = tmp_path / "broken.sqlite"
-    broken.write_bytes(b"not a database" * 100)
-    with pytest.raises(DataError, match="not a readable prediction log"):
-        load_window(broken, spec)
-
-
-def test_damaged_logged_values_are_missing_rows_or_a_clear_error(
+def test_a_missing_or_corrupt_log_or_damaged_values_are_missing_rows_or_a_clear_error(
     project: tuple[Path, Any, Frames],
 ) -> None:
     root, model, frames = project
+    with pytest.raises(DataError, match="no prediction log"):
+        load_window(root / "none.sqlite", frames[2].feature_names)
+    (root / "broken.sqlite").write_bytes(b"not a database" * 100)
+    with pytest.raises(DataError, match="not a readable prediction log"):
+        load_window(root / "broken.sqlite", frames[2].feature_names)
     store = root / PARAMS.store
     log_traffic(store, model, frames, rows=30)  # three requests of 10 rows
     with sqlite3.connect(store) as db:

@@ -40,6 +40,7 @@ PARAMS = MonitorParams(
     min_feedback=20,
 )  # fmt: skip
 METADATA = ["width", "height", "brightness", "contrast"]
+pytestmark = pytest.mark.slow  # the prepare and validate stages over every image, once
 
 
 @pytest.fixture(scope="module")

@@ -65,8 +65,12 @@ def test_library_modules_a_stage_imports_are_deps(name: str) -> None:
     assert not missing
 
 
-def test_params_listed_exist(project_params: dict[str, Any]) -> None:
+def test_params_listed_exist_and_metrics_and_plots_are_not_cached(
+    project_params: dict[str, Any],
+) -> None:
     for stage in DVC["stages"].values():
+        for entry in [*stage.get("metrics", []), *stage.get("plots", [])]:
+            assert next(iter(entry.values()))["cache"] is False
         for dotted in stage.get("params", []):
             node: Any = project_params
             for part in dotted.split("."):
@@ -99,11 +103,3 @@ def test_paths_module_and_dvc_yaml_agree() -> None:
         declared -= {str(path) for path in images}
     expected = {str(paths.models_dir / "model.skops"), str(paths.models_dir / "model.json")}
     assert _outputs() - {"reports/split.json"} == declared | expected  # minus M2.5's metric
-
-
-def test_metrics_and_plots_are_not_cached() -> None:
-    for stage in DVC["stages"].values():
-        for kind in ("metrics", "plots"):
-            for entry in stage.get(kind, []):
-                assert isinstance(entry, dict)
-                assert next(iter(entry.values()))["cache"] is False

@@ -111,7 +111,10 @@ def test_default_steps_cover_every_gate_and_their_tools_are_installed() -> None:
         assert importlib.util.find_spec(module) is not None, f"{module} missing: run `uv sync`"
 
 
-def test_notebook_lint_reports_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_notebook_lint_reports_findings_and_needs_uvx(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert quality.lint_notebooks(tmp_path) == (True, "no notebooks")
     (tmp_path / "notebooks").mkdir()
     (tmp_path / "notebooks" / "a.ipynb").write_text("{}", encoding="utf-8")
     fake = tmp_path / "fake_pynblint.py"
@@ -126,14 +129,6 @@ def test_notebook_lint_reports_findings(tmp_path: Path, monkeypatch: pytest.Monk
     passed, output = quality.lint_notebooks(tmp_path)
     assert not passed
     assert "a.ipynb: untitled-notebook: no title" in output
-
-
-def test_notebook_lint_needs_uvx_and_accepts_no_notebooks(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    assert quality.lint_notebooks(tmp_path) == (True, "no notebooks")
-    (tmp_path / "notebooks").mkdir()
-    (tmp_path / "notebooks" / "a.ipynb").write_text("{}", encoding="utf-8")
     monkeypatch.setattr(quality.shutil, "which", lambda _: None)
     passed, output = quality.lint_notebooks(tmp_path)
     assert not passed
@@ -148,6 +143,7 @@ def test_notebook_is_committed_without_outputs(path: Path) -> None:
     assert all(cell["outputs"] == [] and cell["execution_count"] is None for cell in code)
 
 
+@pytest.mark.slow  # a Jupyter kernel per notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
 def test_notebook_runs_with_papermill(path: Path, tmp_path: Path) -> None:
     """Run the notebook as a user's Jupyter would (a kernel, the parameters cell injected)."""

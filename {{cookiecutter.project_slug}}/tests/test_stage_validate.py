@@ -14,6 +14,7 @@ from {{ cookiecutter.__package_name }}.paths import ProjectPaths
 from {{ cookiecutter.__package_name }}.stages import validate
 
 
+@pytest.mark.slow  # about 8 s: two Great Expectations runs with their Data Docs
 def test_validate_saves_suite_results_and_data_docs_then_fails_on_a_nan_target(
     prepared: tuple[Params, ProjectPaths],
 ) -> None:

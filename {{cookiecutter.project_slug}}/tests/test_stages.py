@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,15 +27,6 @@ def _params(raw: dict[str, Any], **changes: dict[str, Any]) -> Params:
     for section, values in changes.items():
         data[section].update(values)
     return parse_params(data)
-
-
-def test_prepare_writes_raw_splits_and_spec(prepared: tuple[Params, ProjectPaths]) -> None:
-    params, paths = prepared
-    raw = pd.read_csv(paths.raw_data)
-    train, test = pd.read_csv(paths.train_data), pd.read_csv(paths.test_data)
-    assert len(train) + len(test) == len(raw)
-    spec = DatasetSpec.load(paths.spec)
-    assert spec.target == params.data.target
 
 
 @pytest.mark.parametrize(
@@ -74,10 +64,13 @@ def _train(params: Params, paths: ProjectPaths) -> None:
     paths.trained_model.write_bytes(serialization.dumps(fitted))
 
 
-def test_evaluate_gate_and_register_refusal(
+def test_prepare_then_evaluate_gate_and_register_refusal(
     prepared: tuple[Params, ProjectPaths], project_params: dict[str, Any]
 ) -> None:
-    params, paths = prepared
+    params, paths = prepared  # prepare wrote the raw data, its splits and their spec
+    train, test = pd.read_csv(paths.train_data), pd.read_csv(paths.test_data)
+    assert len(train) + len(test) == len(pd.read_csv(paths.raw_data))
+    assert DatasetSpec.load(paths.spec).target == params.data.target
     _train(params, paths)
     evaluate.main(params, paths)
     report = json.loads(paths.metrics.read_text())
@@ -93,6 +86,7 @@ def test_evaluate_gate_and_register_refusal(
     assert not paths.models_dir.exists()
 
 
+@pytest.mark.slow  # about 10 s: MLflow's store, registry and model logging
 def test_train_register_and_cards_in_process_and_an_experiment_leaves_the_alias(
     prepared: tuple[Params, ProjectPaths], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -129,24 +123,6 @@ def test_train_register_and_cards_in_process_and_an_experiment_leaves_the_alias(
     trial = client.get_model_version(name, "2")
     assert trial.tags["dvc_experiment"] == "trial-seed" and alias not in trial.aliases
     assert load_bundle(paths.models_dir)[1].version == "2"
-
-
-@pytest.mark.slow
-def test_artifacts_follow_a_moved_project(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, project_params: dict[str, Any]
-) -> None:
-    """MLflow records absolute artifact paths; a moved project must not write to the old one."""
-    old, moved = tmp_path / "old", tmp_path / "moved"
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)  # the default: ./mlflow.db
-    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-    prepare.main(parse_params(project_params), ProjectPaths(old))
-    (old / "params.yaml").write_text(json.dumps(project_params), encoding="utf-8")
-    command = [sys.executable, "-m", train.__name__]  # a process per run, as under DVC
-    subprocess.run(command, cwd=old, check=True, capture_output=True)
-    old.rename(moved)
-    subprocess.run(command, cwd=moved, check=True, capture_output=True)
-    assert not old.exists(), "artifacts were written into the old project folder"
-    assert len(list((moved / "mlruns").rglob("MLmodel"))) == 2
 
 
 def test_runner_turns_errors_into_one_line(

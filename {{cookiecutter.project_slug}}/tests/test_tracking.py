@@ -30,7 +30,7 @@ def test_tracking_uri_default_and_override(monkeypatch: pytest.MonkeyPatch) -> N
     assert tracking_uri() == "http://tracking:5000"
 
 
-def test_unreachable_server_fails_fast_with_one_line(down_server: str) -> None:
+def test_a_down_server_fails_fast_in_one_line_a_live_one_passes(down_server: str) -> None:
     start = time.monotonic()
     with pytest.raises(TrackingUnavailable) as info:
         check_reachable(down_server, timeout=1.0)
@@ -38,10 +38,7 @@ def test_unreachable_server_fails_fast_with_one_line(down_server: str) -> None:
     message = str(info.value)
     assert "\n" not in message
     assert "not reachable" in message and "MLFLOW_TRACKING_URI" in message
-
-
-def test_local_stores_and_live_servers_pass() -> None:
-    check_reachable("sqlite:///mlflow.db")
+    check_reachable("sqlite:///mlflow.db")  # local stores and live servers pass
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen()
@@ -83,13 +80,12 @@ def test_read_only_sqlite_store_is_named_fast(
     check_reachable(uri)  # writable again: passes
 
 
-def test_git_commit_outside_a_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_git_commit_outside_a_repo_and_pinned_requirements(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
     assert git_commit() == "unknown"
-
-
-def test_pip_requirements_are_pinned() -> None:
     requirements = pip_requirements()
     assert [r.split("==")[0] for r in requirements] == ["scikit-learn", "skops", "numpy"]
     assert all("==" in r for r in requirements)

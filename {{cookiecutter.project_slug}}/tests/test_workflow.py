@@ -9,6 +9,7 @@ import pytest
 from {{ cookiecutter.__package_name }} import workflow
 
 
+@pytest.mark.slow  # setup: the checker's fast suite leaves workflow.setup to CI
 def test_setup_makes_a_git_repository_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
