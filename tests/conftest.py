@@ -210,7 +210,17 @@ def stop_process_group(process: subprocess.Popen[Any], timeout: float = 20) -> N
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Make ``xdist_group`` work again: pytest-xdist 3.8 tags a grouped test's id by setting
     ``item._nodeid``, which pytest 9.2 no longer reads (ids live in ``item._id``), so the
-    groups were silently spread over the workers (each building its own images)."""
+    groups were silently spread over the workers (each building its own images).
+
+    Longest first: xdist hands out groups by size, then single tests in collection order, so
+    the modules holding an end-to-end test (the 5-minute M1-to-M6 chain), then the tier-2
+    ones, come first; a long test collected last ran alone at the end. A module stays in one
+    piece (its module fixtures are built once)."""
+    rank: dict[Path, tuple[bool, bool]] = {}
+    for item in items:
+        mine = (not item.get_closest_marker("e2e"), not item.get_closest_marker("tier2"))
+        rank[item.path] = min(rank.get(item.path, mine), mine)
+    items.sort(key=lambda item: rank[item.path])
     if not getattr(config.option, "loadgroup", False):
         return
     for item in items:

@@ -2,7 +2,8 @@
 
 Two team repositories are made here as the instructor guide sets a class up: generated with
 ``dvc_remote=s3``, the class bucket recorded in ``.dvc/config`` and committed. Team A writes
-its cards, runs the pipeline, commits and pushes; team B runs and commits but never pushes.
+its cards, runs the pipeline, commits and pushes; team B (a copy of A's repository before
+the cards, with its own prefix) has run and committed but never pushes.
 ``ccmlops grade`` clones both (real ``git clone``), pulls from moto's S3 server
 (tests/servers.py) and grades them in the shared environment, into one table; then the
 grader is run without what it needs, and must say what is missing.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import re
+import shutil
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -63,8 +65,8 @@ def _git(project: Path, *args: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def _team(out: Path, name: str, python: Path, room: Classroom, *, finish: bool) -> Path:
-    """A milestone-M3 starter with the class remote; the team's work, committed (and pushed)."""
+def _team(out: Path, name: str, python: Path, room: Classroom) -> Path:
+    """A milestone-M3 starter with the class remote, its pipeline run and committed."""
     made = run(
         [CCMLOPS, "new", "--no-input", "-o", str(out), f"project_name={name}", "dvc_remote=s3",
          "milestone=M3"],
@@ -74,30 +76,41 @@ def _team(out: Path, name: str, python: Path, room: Classroom, *, finish: bool) 
     assert made.returncode == 0, made.stderr
     project = next(p for p in out.iterdir() if p.name.startswith(name.lower().replace(" ", "_")))
     install_project(python, project)
-    env = room.env(python)
-    # The instructor guide: the class bucket, one prefix per team, committed in the starter.
-    url = f"s3://{BUCKET}/{project.name}"
-    moved = run([str(python), "-m", "dvc", "remote", "modify", "storage", "url", url], project, env)
-    assert moved.returncode == 0, moved.stderr
-    _git(project, "commit", "-qam", "Class DVC remote")
+    _class_remote(project, python, room)
     tests = project / "tests"  # a fast subset with a matching threshold, as in test_checker.py
     for path in [*tests.iterdir()]:
         if path.is_file() and path.name.startswith("test_") and path.name not in KEPT_TESTS:
             path.unlink()
     pyproject = project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace("fail_under = 80", "fail_under = 10"))
-    if finish:
-        cards = (project / "src" / project.name / "_card_templates").glob("*.j2")
-        for template in [project / "docs" / "scoping.md", *cards]:
-            template.write_text(PROMPT.sub(WRITTEN, template.read_text()))
-    repro = run([str(python), "-m", "dvc", "repro"], cwd=project, env=env)
+    _repro_and_commit(project, python, room)
+    return project
+
+
+def _class_remote(project: Path, python: Path, room: Classroom) -> None:
+    """The instructor guide: the class bucket, one prefix per team, committed in the starter."""
+    url = f"s3://{BUCKET}/{project.name}"
+    moved = run([str(python), "-m", "dvc", "remote", "modify", "storage", "url", url], project,
+                room.env(python))  # fmt: skip
+    assert moved.returncode == 0, moved.stderr
+    _git(project, "commit", "-qam", "Class DVC remote")
+
+
+def _repro_and_commit(project: Path, python: Path, room: Classroom) -> None:
+    repro = run([str(python), "-m", "dvc", "repro"], cwd=project, env=room.env(python))
     assert repro.returncode == 0, repro.stdout[-2000:] + repro.stderr[-2000:]
     _git(project, "add", "-A")
     _git(project, "commit", "-qm", "Milestone M3")
-    if finish:
-        pushed = run([str(python), "-m", "dvc", "push"], cwd=project, env=env)
-        assert pushed.returncode == 0, pushed.stderr
-    return project
+
+
+def _finish(project: Path, python: Path, room: Classroom) -> None:
+    """The team writes its cards, reruns the pipeline (the cards stage), commits and pushes."""
+    cards = (project / "src" / project.name / "_card_templates").glob("*.j2")
+    for template in [project / "docs" / "scoping.md", *cards]:
+        template.write_text(PROMPT.sub(WRITTEN, template.read_text()))
+    _repro_and_commit(project, python, room)
+    pushed = run([str(python), "-m", "dvc", "push"], cwd=project, env=room.env(python))
+    assert pushed.returncode == 0, pushed.stderr
 
 
 @pytest.fixture(scope="module")
@@ -115,8 +128,15 @@ def classroom(
         servers.create_bucket(python, endpoint, BUCKET)
         room = Classroom(endpoint, {})
         out = tmp_path_factory.mktemp("class")
-        room.teams["team_a"] = _team(out, "Team A", project_python, room, finish=True)
-        room.teams["team_b"] = _team(out, "Team B", project_python, room, finish=False)
+        team_a = _team(out, "Team A", project_python, room)
+        # Team B: the same run pipeline, its own prefix, cards unwritten, never pushed. A copy,
+        # not a second render and pipeline run (45 s of CI); the grader names a team by its
+        # repository's folder, whatever the package inside.
+        team_b = out / "team_b"
+        shutil.copytree(team_a, team_b, symlinks=True)
+        _class_remote(team_b, project_python, room)
+        _finish(team_a, project_python, room)
+        room.teams |= {"team_a": team_a, "team_b": team_b}
         yield room
     finally:
         for process in reversed(started):

@@ -41,12 +41,14 @@ IDENTITY = {f"GIT_{who}_{what}": value for who in ("AUTHOR", "COMMITTER")
             for what, value in (("NAME", "Test"), ("EMAIL", "test@example.com"))}  # fmt: skip
 
 
-@pytest.mark.parametrize("task", ["classification", "regression", "image_classification"])
+@pytest.mark.parametrize("task", ["regression", "image_classification"])
 def test_repro_push_and_no_op_in_the_generated_project(
     generated_project: Callable[..., Path], project_python: Path, task: str
 ) -> None:
-    """`dvc repro`, a no-op repro and a push for each task; then an experiment
-    (classification) and the checker on the image project."""
+    """`dvc repro`, a no-op repro and a push for each task; one prediction explained as the
+    model card says; then a `dvc exp run` experiment (regression) and `ccmlops check` (image).
+    The classification pipeline runs by `dvc repro` in test_checker.py's finished project, the
+    default render's own end-to-end test (test_projects.py) and the newcomer test."""
     project = generated_project(
         f"project_name=Pipe {task}", f"ml_task={task}", "serving=false", "docker=false"
     )
@@ -70,10 +72,29 @@ def test_repro_push_and_no_op_in_the_generated_project(
     status = run(["git", "status", "--porcelain"], cwd=project).stdout
     assert "dvc.lock" in status and "reports/" in status
     assert "data/" not in status and "models/" not in status and "mlflow.db" not in status
-    if task == "classification":
+    one_prediction_is_explained_as_the_card_says(project_python, project)
+    if task == "regression":
         experiment_never_moves_the_champion(project_python, project)
-    elif task == "image_classification":
+    else:
         the_checker_passes_every_applicable_item(project_python, project)
+
+
+def one_prediction_is_explained_as_the_card_says(python: Path, project: Path) -> None:
+    """The task's own outputs, as the project's end-to-end test reads them (that test runs in
+    full on the default render only, tests/test_projects.py): the card's importance table and
+    `cli predict --explain`, one line per feature."""
+    importance = json.loads((project / "reports" / "importance.json").read_text())
+    spec = json.loads((project / "data" / "processed" / "spec.json").read_text())
+    names = sorted(feature["name"] for feature in spec["features"])
+    assert sorted(importance) == names
+    top = next(iter(importance))
+    card = (project / "docs" / "model_card.md").read_text()
+    assert f"| `{top}` | {importance[top]['mean']:.4f} ±" in card
+    row = [str(feature["minimum"]) for feature in spec["features"]]
+    cli = f"{_package(project)}.cli"
+    explained = _in(python, project, cli, "predict", "--explain", "--", *row)
+    assert explained.stdout.startswith("prediction: "), explained.stdout + explained.stderr
+    assert sorted(line.split()[0] for line in explained.stdout.splitlines()[1:]) == names
 
 
 PROMPT = re.compile(r"<!-- TODO\(author\):.*?-->")
@@ -168,10 +189,9 @@ def test_faults_are_one_line_without_traceback(
     assert not (project / "artifacts").exists()
 
 
-def test_card_templates_are_copied_byte_for_byte(
-    generated_project: Callable[..., Path], project_python: Path
-) -> None:
-    project = generated_project("project_name=Pipe Cards", "serving=false", "docker=false")
+def test_card_templates_are_copied_byte_for_byte(bake_ccmlops: Callable[..., Path]) -> None:
+    """A render is enough (`_copy_without_render`): no Git, DVC or install."""
+    project = bake_ccmlops(project_name="Pipe Cards", serving=False, docker=False)
     generated = project / "src" / _package(project) / "_card_templates"
     sources = sorted((TEMPLATE / "_card_templates").glob("*.j2"))
     assert [p.name for p in sources] == ["data_card.md.j2", "model_card.md.j2"]

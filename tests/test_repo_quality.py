@@ -64,3 +64,22 @@ def test_an_xdist_group_runs_on_one_worker(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     workers = set(re.findall(r"^\[(gw\d+)\] .*PASSED", result.stdout, flags=re.MULTILINE))
     assert len(workers) == 1, result.stdout
+
+
+def test_modules_with_the_longest_tests_are_handed_out_first(tmp_path: Path) -> None:
+    """The 5-minute chain, collected late, ran alone at the end of a 2-worker run; now modules
+    with an end-to-end test go first, then tier-2 ones, each module kept together."""
+    (tmp_path / "conftest.py").write_text(
+        HOOK_CONFTEST.format(path=str(ROOT / "tests" / "conftest.py"))
+    )
+    (tmp_path / "test_a.py").write_text("def test_quick(): pass\n")
+    marked = "import pytest\npytestmark = pytest.mark.{}\ndef test_{}(): pass\n"
+    (tmp_path / "test_b.py").write_text(marked.format("tier2", "installed"))
+    (tmp_path / "test_c.py").write_text(
+        marked.format("tier2", "set_up") + "@pytest.mark.e2e\ndef test_end_to_end(): pass\n"
+    )
+    result = run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p",
+                  "no:cacheprovider", "--dist", "loadgroup"], cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    collected = [line.split("::")[1] for line in result.stdout.splitlines() if "::" in line]
+    assert collected == ["test_set_up", "test_end_to_end", "test_installed", "test_quick"]
