@@ -112,5 +112,3 @@ def test_yaml_aliases_are_refused_fast_in_one_line(tmp_path: Path) -> None:
     message = str(info.value)
     assert "\n" not in message and len(message) < 300, message
     assert str(bomb) in message and "line 2" in message
-
-
