@@ -114,6 +114,12 @@ def the_checker_passes_every_applicable_item(python: Path, project: Path) -> Non
     Without its `tests` item: the project's own suite (5 min at load 8) runs in test_projects."""
     run(["git", "add", "-A"], cwd=project).check_returncode()
     run(["git", "commit", "-qm", "done"], cwd=project, env=IDENTITY).check_returncode()
+    # Exercise M2.6 (compare two runs): the cheapest experiment reruns evaluate onwards only.
+    # In the workspace, as docs/pipeline.md says: a --temp copy has no mlflow.db to register in.
+    trial = _in(python, project, "dvc", "exp", "run", "-q", "-S", "evaluate.min_improvement=0.19",
+                **IDENTITY)  # fmt: skip
+    assert trial.returncode == 0, trial.stdout[-3000:] + trial.stderr[-3000:]
+    run(["git", "commit", "-qam", "keep the trial"], cwd=project, env=IDENTITY).check_returncode()
     env = env_for(python)
     env["PATH"] = f"{Path(actionlint_binary()).parent}{os.pathsep}{env['PATH']}"
     ccmlops = str(Path(sys.executable).parent / "ccmlops")
@@ -130,6 +136,7 @@ def the_checker_passes_every_applicable_item(python: Path, project: Path) -> Non
     }  # fmt: skip
     assert "M2.5 passed: reports/split.json counts" in items["exercises-m2"]["detail"]
     assert "M3.3 passed: the blank image is caught" in items["exercises-m3"]["detail"]
+    assert "M2.6 passed: experiment" in items["exercises-m2"]["detail"]
 
 
 def experiment_never_moves_the_champion(python: Path, project: Path) -> None:
