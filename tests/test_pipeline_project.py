@@ -154,6 +154,30 @@ def experiment_never_moves_the_champion(python: Path, project: Path) -> None:
     assert "@champion not moved" in trial.stdout
 
 
+def test_the_image_projects_benchmarks_run(
+    generated_project: Callable[..., Path], project_python: Path
+) -> None:
+    """The benchmarks are plumbing that only a person runs: each runs once here, short, so an
+    API they call cannot drift away unnoticed (pipeline.py once imported a removed module).
+    The image render has three of the four; test_serving_project.py runs serving.py."""
+    project = generated_project("project_name=Bench Digits", "ml_task=image_classification")
+    outputs = {}
+    for script, *args, expected in (
+        ("pipeline.py", "dvc repro (first run, all stages)"),
+        ("images.py", "--duration", "1", "batch of 16"),
+        ("monitoring.py", "--rows", "2000", "--runs", "1", "(exit code 0)"),
+    ):
+        bench = run([str(project_python), f"benchmarks/{script}", *args], cwd=project,
+                    env=env_for(project_python))  # fmt: skip
+        assert bench.returncode == 0 and expected in bench.stdout, bench.stdout + bench.stderr
+        outputs[script] = bench.stdout
+        print(bench.stdout)
+    assert all(
+        tool in outputs["pipeline.py"] for tool in ("MLflow", "Great Expectations", "CodeCarbon")
+    )
+    assert outputs["images.py"].count("errors 0") == 2  # 1 image and a batch of 16 per request
+
+
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -187,3 +187,16 @@ def test_without_serving_there_is_no_serve_command(
     result = run([str(script), "--help"], cwd=project, env=env_for(project_python))
     assert result.returncode == 0, result.stderr
     assert "serve" not in result.stdout.split("Commands")[-1]
+
+
+def test_the_serving_benchmark_runs(
+    generated_project: Callable[..., Path], project_python: Path
+) -> None:
+    """benchmarks/serving.py's shortest comparison (recording off, on, on, off, 1 s each) runs
+    the real app under load, so the benchmark cannot drift from the app unnoticed. Its other
+    scenarios share these functions; the whole run takes a minute (docs/serving.md)."""
+    project = generated_project("project_name=Bench Api")
+    args = ["benchmarks/serving.py", "--only", "recording", "--duration", "1"]
+    bench = run([str(project_python), *args], cwd=project, env=env_for(project_python))
+    assert bench.returncode == 0, bench.stdout + bench.stderr
+    assert "recording on / off, req/s" in bench.stdout, bench.stdout
