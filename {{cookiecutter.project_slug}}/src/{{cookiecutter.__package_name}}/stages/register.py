@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from .. import serialization
-from ..bundle import save_bundle
+from .. import bundle
 from ..config import Params
 from ..errors import GateFailed
 from ..features import DatasetSpec
@@ -35,8 +34,8 @@ def main(params: Params, paths: ProjectPaths) -> None:
         metrics=metrics,
         experiment=experiment,
     )
-    model = serialization.load(paths.trained_model)
-    save_bundle(
+    model = bundle.load(paths.trained_model)
+    bundle.save_bundle(
         model,
         paths.models_dir,
         name=tracking.registered_model,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from .. import serialization
+from .. import bundle
 from ..config import Params
 from ..data import files_sha256, read_split
 from ..features import DatasetSpec
@@ -31,7 +31,7 @@ def main(params: Params, paths: ProjectPaths) -> None:
     tracker = _emissions_tracker(params)
     with tracker or nullcontext():
         model = fit(estimator, features, labels)
-    data = serialization.dumps(model)
+    data = bundle.dumps(model)
     emission_metrics = {}
     if tracker is not None:
         measured = tracker.final_emissions_data
@@ -60,7 +60,7 @@ def main(params: Params, paths: ProjectPaths) -> None:
             if spec.image_size is None  # the image task's rows are files: its pixels instead
             else pd.DataFrame(features[:3], columns=spec.feature_names)
         ),
-        trusted_types=serialization.trusted_types(data),
+        trusted_types=bundle.trusted_types(data),
     )
     paths.trained_model.parent.mkdir(parents=True, exist_ok=True)
     paths.trained_model.write_bytes(data)
