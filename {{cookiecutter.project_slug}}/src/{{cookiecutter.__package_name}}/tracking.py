@@ -57,7 +57,15 @@ def check_reachable(uri: str, timeout: float = 2.0) -> None:
     """
     parsed = urlparse(uri)
     if parsed.scheme == "sqlite":
-        _check_writable(_sqlite_file(uri))
+        store = _sqlite_file(uri)
+        for path in (store, store.parent):  # SQLite writes the file and a journal beside it
+            if path.exists() and not os.access(path, os.W_OK):
+                kind = "folder" if path.is_dir() else "file"
+                raise TrackingUnavailable(
+                    f"MLflow store {store}: permission denied, the {kind} {path} is read-only for "
+                    f"this user (`chmod u+w {path}`), or set MLFLOW_TRACKING_URI to another store. "
+                    "Nothing was logged or changed."
+                )
         return
     if parsed.scheme not in {"http", "https"}:
         return
@@ -96,18 +104,6 @@ def portable_artifacts(uri: str, experiment_id: str) -> None:
             (relative, int(experiment_id), default),
         )
         db.commit()
-
-
-def _check_writable(store: Path) -> None:
-    """SQLite writes the file and a journal next to it: both need write permission."""
-    for path in (store, store.parent):
-        if path.exists() and not os.access(path, os.W_OK):
-            kind = "folder" if path.is_dir() else "file"
-            raise TrackingUnavailable(
-                f"MLflow store {store}: permission denied, the {kind} {path} is read-only for "
-                f"this user (`chmod u+w {path}`), or set MLFLOW_TRACKING_URI to another store. "
-                "Nothing was logged or changed."
-            )
 
 
 def git_commit() -> str:
@@ -170,11 +166,6 @@ def log_training_run(
             f"MLflow logging failed ({first}); the run, if created, is marked FAILED"
         ) from None
     return info
-
-
-def dvc_experiment() -> str | None:
-    """The DVC experiment this stage runs in (`dvc exp run` sets DVC_EXP_NAME), or None."""
-    return os.environ.get("DVC_EXP_NAME") or None
 
 
 def register(

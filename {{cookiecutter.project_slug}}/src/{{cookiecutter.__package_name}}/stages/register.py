@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
 
 from .. import bundle
@@ -10,7 +11,7 @@ from ..config import Params
 from ..errors import GateFailed
 from ..features import DatasetSpec
 from ..paths import ProjectPaths
-from ..tracking import check_reachable, dvc_experiment, register, tracking_uri
+from ..tracking import check_reachable, register, tracking_uri
 from ._runner import run
 
 
@@ -25,7 +26,7 @@ def main(params: Params, paths: ProjectPaths) -> None:
     metrics = {f"test_{k}": v for k, v in report["model"].items()}
     metrics |= {f"baseline_{k}": v for k, v in report["baseline"].items()}
     tracking = params.tracking
-    experiment = dvc_experiment()
+    experiment = os.environ.get("DVC_EXP_NAME")  # set by `dvc exp run`
     version = register(
         info["model_uri"],
         tracking.registered_model,
