@@ -144,10 +144,9 @@ def log_training_run(
 
     try:
         portable_artifacts(tracking_uri(), mlflow.set_experiment(experiment).experiment_id)
-        with mlflow.start_run():
+        with mlflow.start_run(tags=tags):
             mlflow.log_params(params)
             mlflow.log_metrics(metrics)
-            mlflow.set_tags(tags)
             logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)  # "no pip"
             with warnings.catch_warnings():
                 # MLflow checks the input example (a DataFrame) against the numpy-fitted model.
@@ -195,9 +194,8 @@ def register(
             "(a fresh clone or another store?): run `dvc repro --force train` to retrain"
         ) from None
     mlflow.log_metrics(metrics, run_id=run_id)
-    if experiment:
-        registered = mlflow.register_model(model_uri, name, tags={EXPERIMENT_TAG: experiment})
-    else:
-        registered = mlflow.register_model(model_uri, name)
+    tags = {EXPERIMENT_TAG: experiment} if experiment else None
+    registered = mlflow.register_model(model_uri, name, tags=tags)
+    if not experiment:
         client.set_registered_model_alias(name, alias, registered.version)
     return str(registered.version)

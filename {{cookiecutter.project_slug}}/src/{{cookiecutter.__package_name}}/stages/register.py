@@ -35,9 +35,8 @@ def main(params: Params, paths: ProjectPaths) -> None:
         metrics=metrics,
         experiment=experiment,
     )
-    model = bundle.load(paths.trained_model)
     bundle.save_bundle(
-        model,
+        bundle.load(paths.trained_model),
         paths.models_dir,
         name=tracking.registered_model,
         version=version,
