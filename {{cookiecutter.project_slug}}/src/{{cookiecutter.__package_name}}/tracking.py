@@ -18,7 +18,6 @@ import sqlite3
 import subprocess
 import warnings
 from contextlib import closing
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -27,8 +26,6 @@ from .errors import TrackingUnavailable
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 LOCAL_ARTIFACTS = "mlruns"  # MLflow's artifact folder beside a local store
-# What the logged model needs to load; passed explicitly (inference takes 4-6 s and over-lists).
-MODEL_REQUIREMENTS = ("scikit-learn", "skops", "numpy")
 EXPERIMENT_TAG = "dvc_experiment"  # a version registered from `dvc exp run` carries its name
 
 
@@ -122,11 +119,6 @@ def git_commit() -> str:
     return result.stdout.strip()
 
 
-def pip_requirements() -> list[str]:
-    """Pinned to the versions installed here, so the logged model loads the same way."""
-    return [f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS]
-
-
 def log_training_run(
     *,
     experiment: str,
@@ -142,6 +134,8 @@ def log_training_run(
     mlflow = _mlflow()
     from mlflow.exceptions import MlflowException  # noqa: PLC0415
 
+    # scikit-learn and skops pinned to the versions here (inferring the list takes 4-6 s)
+    requirements = mlflow.sklearn.get_default_pip_requirements(include_skops=True)
     try:
         portable_artifacts(tracking_uri(), mlflow.set_experiment(experiment).experiment_id)
         with mlflow.start_run(tags=tags):
@@ -155,7 +149,7 @@ def log_training_run(
                     model,
                     name="model",
                     input_example=input_example,  # MLflow infers the signature from it
-                    pip_requirements=pip_requirements(),  # given: inferring takes 4-6 s
+                    pip_requirements=requirements,
                     serialization_format="skops",
                     skops_trusted_types=trusted_types,
                 )
