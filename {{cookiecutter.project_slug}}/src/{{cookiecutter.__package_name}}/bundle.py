@@ -159,9 +159,9 @@ def trusted_types(data: bytes) -> list[str]:
     return sorted(named)
 
 
-def _read(path: Path) -> bytes:
+def _read(path: Path, what: str = "model file") -> bytes:
     if not path.is_file():
-        raise BundleError(f"{path}: not found (run `dvc repro` or `dvc pull`)")
+        raise BundleError(f"{what} not found: {path} (run `dvc repro` or `dvc pull`)")
     return path.read_bytes()
 
 
@@ -230,7 +230,7 @@ def read_metadata(directory: Path) -> ModelMetadata:
     """Read and validate ``model.json``."""
     path = directory / METADATA_FILE
     try:
-        return ModelMetadata.model_validate_json(_read(path))
+        return ModelMetadata.model_validate_json(_read(path, "model metadata"))
     except ValueError as error:
         raise BundleError(f"model metadata {path} is invalid: {error}") from error
 
