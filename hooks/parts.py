@@ -42,7 +42,6 @@ REMOVED_PATHS: dict[str, list[str]] = {
         "src/{package}/explain.py",
         "src/{package}/tracking.py",
         "src/{package}/bundle.py",
-        "src/{package}/serialization.py",
         "tests/test_training.py",
         "tests/test_evaluation.py",
         "tests/test_serialization.py",

@@ -18,9 +18,8 @@ from sklearn.datasets import load_diabetes, load_iris
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
-from {{ cookiecutter.__package_name }} import serialization
+from {{ cookiecutter.__package_name }} import bundle
 from {{ cookiecutter.__package_name }}.config import ESTIMATOR_TASKS
-from {{ cookiecutter.__package_name }}.errors import DataError
 from {{ cookiecutter.__package_name }}.training import build_estimator, fit
 
 
@@ -34,15 +33,15 @@ def model() -> LogisticRegression:
 def test_canonical_bytes_are_stable_idempotent_and_load_back(
     model: LogisticRegression, tmp_path: Path
 ) -> None:
-    canonical = serialization.canonicalize(sio.dumps(model))
-    assert canonical == serialization.dumps(model) == serialization.canonicalize(canonical)
+    canonical = bundle.canonicalize(sio.dumps(model))
+    assert canonical == bundle.dumps(model) == bundle.canonicalize(canonical)
     archive = zipfile.ZipFile(io.BytesIO(canonical))
     assert archive.namelist()[-1] == "schema.json"
     assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
     path = tmp_path / "model.skops"
     path.write_bytes(canonical)
     probe = np.array([[0.5, 0.0, 1.0], [-1.0, 2.0, 0.0]])
-    np.testing.assert_array_equal(serialization.load(path).predict(probe), model.predict(probe))
+    np.testing.assert_array_equal(bundle.load(path).predict(probe), model.predict(probe))
 
 
 class Planted:
@@ -95,31 +94,31 @@ def test_crafted_archives_are_refused_before_loading(
     model: LogisticRegression, case: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     refused, node = CRAFTED[case]
-    data = _edited(serialization.dumps(model), _set_param("solver", node))
+    data = _edited(bundle.dumps(model), _set_param("solver", node))
 
     def never(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("skops was asked to load a refused archive")
 
     monkeypatch.setattr(sio, "loads", never)
-    with pytest.raises(serialization.UntrustedModel, match=re.escape(refused)):
-        serialization.trusted_types(data)
+    with pytest.raises(bundle.UntrustedModel, match=re.escape(refused)):
+        bundle.trusted_types(data)
 
 
 def test_an_archive_whose_root_is_not_a_training_estimator_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "evil.skops"
     path.write_bytes(sio.dumps({"model": Planted()}))
-    with pytest.raises(serialization.UntrustedModel, match=r"builtins\.dict"):
-        serialization.load(path)
+    with pytest.raises(bundle.UntrustedModel, match=r"builtins\.dict"):
+        bundle.load(path)
     # a part of a trusted estimator is not a model on its own
     tree = DecisionTreeClassifier().fit([[0.0], [1.0]], ["a", "b"])
-    with pytest.raises(serialization.UntrustedModel, match="DecisionTreeClassifier"):
-        serialization.trusted_types(sio.dumps(tree))
-    with pytest.raises(DataError, match="dvc repro"):  # a missing file says how to get it
-        serialization.load(tmp_path / "missing.skops")
+    with pytest.raises(bundle.UntrustedModel, match="DecisionTreeClassifier"):
+        bundle.trusted_types(sio.dumps(tree))
+    with pytest.raises(bundle.BundleError, match="dvc repro"):  # a missing file says how to get it
+        bundle.load(tmp_path / "missing.skops")
 
 
 def test_every_trusted_name_is_a_class_not_a_function() -> None:
-    for names in serialization.MODEL_TYPES.values():
+    for names in bundle.MODEL_TYPES.values():
         for name in names:
             module, _, attribute = name.rpartition(".")
             assert isinstance(getattr(importlib.import_module(module), attribute), type), name
@@ -141,6 +140,6 @@ def test_every_estimator_training_can_produce_loads(estimator: str, tmp_path: Pa
     small = {"n_estimators": 5} if "forest" in estimator else {}  # the types, not the size
     fitted = fit(build_estimator(estimator, small, seed=0), data.data, labels)
     path = tmp_path / "model.skops"
-    path.write_bytes(serialization.dumps(fitted))
-    loaded = serialization.load(path)  # fails, naming the type, if the reviewed list misses one
+    path.write_bytes(bundle.dumps(fitted))
+    loaded = bundle.load(path)  # fails, naming the type, if the reviewed list misses one
     np.testing.assert_array_equal(loaded.predict(data.data[:5]), fitted.predict(data.data[:5]))

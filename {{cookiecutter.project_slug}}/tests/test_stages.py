@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.__package_name }} import serialization
+from {{ cookiecutter.__package_name }} import bundle
 from {{ cookiecutter.__package_name }}.bundle import load_bundle
 from {{ cookiecutter.__package_name }}.config import Params, parse_params
 from {{ cookiecutter.__package_name }}.errors import DataError, GateFailed
@@ -61,7 +61,7 @@ def _train(params: Params, paths: ProjectPaths) -> None:
     model = build_estimator(cfg.estimator, dict(cfg.hyperparameters), cfg.seed)
     fitted = fit(model, to_matrix(frame, spec), to_labels(frame, spec))
     paths.trained_model.parent.mkdir(parents=True, exist_ok=True)
-    paths.trained_model.write_bytes(serialization.dumps(fitted))
+    paths.trained_model.write_bytes(bundle.dumps(fitted))
 
 
 def test_prepare_then_evaluate_gate_and_register_refusal(

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-from {{ cookiecutter.__package_name }} import serialization
+from {{ cookiecutter.__package_name }} import bundle
 from {{ cookiecutter.__package_name }}.errors import ParamsError
 from {{ cookiecutter.__package_name }}.torch_model import TorchMLPClassifier
 
@@ -49,6 +49,6 @@ def test_the_model_file_holds_plain_data_and_predicts_the_same(fitted: Any, tmp_
     model, features, labels = fitted
     assert model.score(features, labels) > 0.9
     path = tmp_path / "model.skops"
-    path.write_bytes(serialization.dumps(model))
-    loaded = serialization.load(path)  # refused, naming the type, if it held a torch object
+    path.write_bytes(bundle.dumps(model))
+    loaded = bundle.load(path)  # refused, naming the type, if it held a torch object
     np.testing.assert_array_equal(loaded.predict(features), model.predict(features))

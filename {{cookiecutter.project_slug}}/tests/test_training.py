@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from {{ cookiecutter.__package_name }} import serialization
+from {{ cookiecutter.__package_name }} import bundle
 from {{ cookiecutter.__package_name }}.config import ESTIMATOR_TASKS
 from {{ cookiecutter.__package_name }}.errors import DataError, ParamsError
 from {{ cookiecutter.__package_name }}.evaluation import baseline, gate, score
@@ -22,7 +22,7 @@ DEFAULTS = {"classification": "logistic_regression", "regression": "ridge"}
 
 @pytest.mark.parametrize("name", sorted(ESTIMATOR_TASKS))
 def test_every_registered_estimator_builds(name: str) -> None:
-    assert set(serialization.MODEL_TYPES) == set(ESTIMATOR_TASKS)  # the two tables agree
+    assert set(bundle.MODEL_TYPES) == set(ESTIMATOR_TASKS)  # the two tables agree
     estimator = build_estimator(name, {}, seed=3)
     assert isinstance(estimator, estimator_class(name))
     if "random_state" in estimator.get_params():
@@ -62,7 +62,7 @@ def test_training_is_deterministic_to_the_byte(dataset, forest: bool) -> None:  
     name = {"classification": "random_forest", "regression": "random_forest_regressor"}
     chosen = name[spec.task] if forest else None
     first, second = _fitted(dataset, chosen), _fitted(dataset, chosen)
-    assert serialization.dumps(first) == serialization.dumps(second)
+    assert bundle.dumps(first) == bundle.dumps(second)
 
 
 def test_default_model_beats_the_baseline(dataset) -> None:  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .errors import ParamsError
 from .features import Task
 
-# Estimator name -> task it solves. serialization.MODEL_TYPES maps the same names to classes.
+# Estimator name -> task it solves. bundle.MODEL_TYPES maps the same names to classes.
 ESTIMATOR_TASKS: dict[str, Task] = {
     "logistic_regression": "classification",
     "random_forest": "classification",

@@ -43,12 +43,8 @@ def classification_metrics(
         "f1_macro": float(metrics.f1_score(y_true, y_pred, average="macro", zero_division=0)),
     }
     if proba is not None and len(set(y_true)) > 1:
-        if len(classes) == 2:
-            auc = metrics.roc_auc_score(y_true, proba[:, 1], labels=classes)
-        else:
-            auc = metrics.roc_auc_score(
-                y_true, proba, multi_class="ovr", average="macro", labels=classes
-            )
+        scores = proba[:, 1] if len(classes) == 2 else proba  # two classes: the second's
+        auc = metrics.roc_auc_score(y_true, scores, multi_class="ovr", labels=classes)
         result["roc_auc"] = float(auc)
     return result
 

@@ -1,7 +1,7 @@
 """A PyTorch network as a scikit-learn classifier: ``train.estimator: torch_mlp``. Yours to edit.
 
 Why the learned weights are numpy arrays: the model file is a skops archive that may hold
-only reviewed types (``serialization.MODEL_TYPES``); a torch tensor or module would need
+only reviewed types (``bundle.MODEL_TYPES``); a torch tensor or module would need
 pickle, which runs code on loading. Torch trains (``pip install torch==2.13.0``,
 docs/pytorch.md); predicting is the same network in numpy, so serving needs no torch.
 Changing the network: edit ``network`` and ``forward`` together (tests/test_torch_model.py

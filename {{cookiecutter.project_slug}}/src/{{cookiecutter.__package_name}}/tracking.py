@@ -18,7 +18,6 @@ import sqlite3
 import subprocess
 import warnings
 from contextlib import closing
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -27,8 +26,6 @@ from .errors import TrackingUnavailable
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 LOCAL_ARTIFACTS = "mlruns"  # MLflow's artifact folder beside a local store
-# What the logged model needs to load; passed explicitly (inference takes 4-6 s and over-lists).
-MODEL_REQUIREMENTS = ("scikit-learn", "skops", "numpy")
 EXPERIMENT_TAG = "dvc_experiment"  # a version registered from `dvc exp run` carries its name
 
 
@@ -57,7 +54,15 @@ def check_reachable(uri: str, timeout: float = 2.0) -> None:
     """
     parsed = urlparse(uri)
     if parsed.scheme == "sqlite":
-        _check_writable(_sqlite_file(uri))
+        store = _sqlite_file(uri)
+        for path in (store, store.parent):  # SQLite writes the file and a journal beside it
+            if path.exists() and not os.access(path, os.W_OK):
+                kind = "folder" if path.is_dir() else "file"
+                raise TrackingUnavailable(
+                    f"MLflow store {store}: permission denied, the {kind} {path} is read-only for "
+                    f"this user (`chmod u+w {path}`), or set MLFLOW_TRACKING_URI to another store. "
+                    "Nothing was logged or changed."
+                )
         return
     if parsed.scheme not in {"http", "https"}:
         return
@@ -98,18 +103,6 @@ def portable_artifacts(uri: str, experiment_id: str) -> None:
         db.commit()
 
 
-def _check_writable(store: Path) -> None:
-    """SQLite writes the file and a journal next to it: both need write permission."""
-    for path in (store, store.parent):
-        if path.exists() and not os.access(path, os.W_OK):
-            kind = "folder" if path.is_dir() else "file"
-            raise TrackingUnavailable(
-                f"MLflow store {store}: permission denied, the {kind} {path} is read-only for "
-                f"this user (`chmod u+w {path}`), or set MLFLOW_TRACKING_URI to another store. "
-                "Nothing was logged or changed."
-            )
-
-
 def git_commit() -> str:
     """The commit the code came from, with '-dirty' when tracked files have local changes
     (git's own describe: the full hash, tags ignored)."""
@@ -124,11 +117,6 @@ def git_commit() -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return result.stdout.strip()
-
-
-def pip_requirements() -> list[str]:
-    """Pinned to the versions installed here, so the logged model loads the same way."""
-    return [f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS]
 
 
 def log_training_run(
@@ -146,12 +134,13 @@ def log_training_run(
     mlflow = _mlflow()
     from mlflow.exceptions import MlflowException  # noqa: PLC0415
 
+    # scikit-learn and skops pinned to the versions here (inferring the list takes 4-6 s)
+    requirements = mlflow.sklearn.get_default_pip_requirements(include_skops=True)
     try:
         portable_artifacts(tracking_uri(), mlflow.set_experiment(experiment).experiment_id)
-        with mlflow.start_run():
+        with mlflow.start_run(tags=tags):
             mlflow.log_params(params)
             mlflow.log_metrics(metrics)
-            mlflow.set_tags(tags)
             logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)  # "no pip"
             with warnings.catch_warnings():
                 # MLflow checks the input example (a DataFrame) against the numpy-fitted model.
@@ -160,7 +149,7 @@ def log_training_run(
                     model,
                     name="model",
                     input_example=input_example,  # MLflow infers the signature from it
-                    pip_requirements=pip_requirements(),  # given: inferring takes 4-6 s
+                    pip_requirements=requirements,
                     serialization_format="skops",
                     skops_trusted_types=trusted_types,
                 )
@@ -170,11 +159,6 @@ def log_training_run(
             f"MLflow logging failed ({first}); the run, if created, is marked FAILED"
         ) from None
     return info
-
-
-def dvc_experiment() -> str | None:
-    """The DVC experiment this stage runs in (`dvc exp run` sets DVC_EXP_NAME), or None."""
-    return os.environ.get("DVC_EXP_NAME") or None
 
 
 def register(
@@ -204,9 +188,8 @@ def register(
             "(a fresh clone or another store?): run `dvc repro --force train` to retrain"
         ) from None
     mlflow.log_metrics(metrics, run_id=run_id)
-    if experiment:
-        registered = mlflow.register_model(model_uri, name, tags={EXPERIMENT_TAG: experiment})
-    else:
-        registered = mlflow.register_model(model_uri, name)
+    tags = {EXPERIMENT_TAG: experiment} if experiment else None
+    registered = mlflow.register_model(model_uri, name, tags=tags)
+    if not experiment:
         client.set_registered_model_alias(name, alias, registered.version)
     return str(registered.version)

@@ -12,14 +12,14 @@ from typing import Any
 
 import numpy as np
 
+from .bundle import MODEL_TYPES
 from .errors import DataError, ParamsError
 from .features import DatasetSpec
-from .serialization import MODEL_TYPES
 
 
 def estimator_class(name: str) -> type:
     """The scikit-learn class registered under ``name``: the first of its reviewed types
-    in ``serialization.MODEL_TYPES``, the one table of allowed estimators."""
+    in ``bundle.MODEL_TYPES``, the one table of allowed estimators."""
     if name not in MODEL_TYPES:
         raise ParamsError(f"train.estimator: unknown {name!r} (allowed: {sorted(MODEL_TYPES)})")
     module, _, cls = MODEL_TYPES[name][0].rpartition(".")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .. import serialization
+from .. import bundle
 from ..config import Params
 from ..data import read_split
 from ..errors import GateFailed
@@ -28,7 +28,7 @@ def main(params: Params, paths: ProjectPaths) -> None:
     spec = DatasetSpec.load(paths.spec)
     train, test = read_split(paths.train_data, spec), read_split(paths.test_data, spec)
     test_x, test_y = to_matrix(test, spec), to_labels(test, spec)
-    model = serialization.load(paths.trained_model)
+    model = bundle.load(paths.trained_model)
     dummy = baseline(spec.task, to_matrix(train, spec), to_labels(train, spec))
     model_metrics = score(model, spec.task, test_x, test_y)
     base_metrics = score(dummy, spec.task, test_x, test_y)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
 
-from .. import serialization
-from ..bundle import save_bundle
+from .. import bundle
 from ..config import Params
 from ..errors import GateFailed
 from ..features import DatasetSpec
 from ..paths import ProjectPaths
-from ..tracking import check_reachable, dvc_experiment, register, tracking_uri
+from ..tracking import check_reachable, register, tracking_uri
 from ._runner import run
 
 
@@ -26,7 +26,7 @@ def main(params: Params, paths: ProjectPaths) -> None:
     metrics = {f"test_{k}": v for k, v in report["model"].items()}
     metrics |= {f"baseline_{k}": v for k, v in report["baseline"].items()}
     tracking = params.tracking
-    experiment = dvc_experiment()
+    experiment = os.environ.get("DVC_EXP_NAME")  # set by `dvc exp run`
     version = register(
         info["model_uri"],
         tracking.registered_model,
@@ -35,9 +35,8 @@ def main(params: Params, paths: ProjectPaths) -> None:
         metrics=metrics,
         experiment=experiment,
     )
-    model = serialization.load(paths.trained_model)
-    save_bundle(
-        model,
+    bundle.save_bundle(
+        bundle.load(paths.trained_model),
         paths.models_dir,
         name=tracking.registered_model,
         version=version,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 
-from .. import serialization
+from .. import bundle
 from ..config import Params
 from ..data import files_sha256, read_split
 from ..features import DatasetSpec
@@ -28,18 +29,9 @@ def main(params: Params, paths: ProjectPaths) -> None:
     frame = read_split(paths.train_data, spec)
     features, labels = to_matrix(frame, spec), to_labels(frame, spec)
     estimator = build_estimator(cfg.estimator, dict(cfg.hyperparameters), cfg.seed)
-    tracker = _emissions_tracker(params)
-    with tracker or nullcontext():
+    with measure_emissions(params) as emission_metrics:
         model = fit(estimator, features, labels)
-    data = serialization.dumps(model)
-    emission_metrics = {}
-    if tracker is not None:
-        measured = tracker.final_emissions_data
-        emission_metrics = {
-            "emissions_kg": measured.emissions,
-            "energy_kwh": measured.energy_consumed,
-            "training_duration_s": measured.duration,
-        }
+    data = bundle.dumps(model)
     dataset_sha256 = files_sha256(paths.train_data, paths.test_data)
     commit = git_commit()
     logged = log_training_run(
@@ -60,7 +52,7 @@ def main(params: Params, paths: ProjectPaths) -> None:
             if spec.image_size is None  # the image task's rows are files: its pixels instead
             else pd.DataFrame(features[:3], columns=spec.feature_names)
         ),
-        trusted_types=serialization.trusted_types(data),
+        trusted_types=bundle.trusted_types(data),
     )
     paths.trained_model.parent.mkdir(parents=True, exist_ok=True)
     paths.trained_model.write_bytes(data)
@@ -73,22 +65,29 @@ def main(params: Params, paths: ProjectPaths) -> None:
     }
     if params.emissions is not None:
         info["country_iso_code"] = params.emissions.country_iso_code
-        info["emissions"] = {**emission_metrics, "tracked": tracker is not None}
+        info["emissions"] = {**emission_metrics, "tracked": params.emissions.enabled}
     paths.run_info.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     print(f"train: {cfg.estimator} logged as MLflow run {logged.run_id}")
 
 
-def _emissions_tracker(params: Params) -> Any:
-    """CodeCarbon's offline tracker (the country in params.yaml gives the carbon intensity, no
-    network) once params.yaml has an enabled `emissions:` section (course milestone M3 on)."""
+@contextmanager
+def measure_emissions(params: Params) -> Iterator[dict[str, float]]:
+    """CodeCarbon's offline tracker around the block (the country in params.yaml gives the
+    carbon intensity, no network) once params.yaml has an enabled `emissions:` section (course
+    milestone M3 on); the dict it yields holds the measures when the block ends."""
+    measured: dict[str, float] = {}
     if params.emissions is None or not params.emissions.enabled:
-        return None
+        yield measured
+        return
     os.environ.setdefault("CODECARBON_LOG_LEVEL", "error")  # the only fully quiet switch
     from codecarbon import OfflineEmissionsTracker  # noqa: PLC0415 - slow start-up, from M3 on
 
-    return OfflineEmissionsTracker(
-        country_iso_code=params.emissions.country_iso_code, save_to_file=False, log_level="error"
-    )
+    country = params.emissions.country_iso_code
+    with OfflineEmissionsTracker(country_iso_code=country, save_to_file=False) as tracker:
+        yield measured
+    found = tracker.final_emissions_data
+    measured.update(emissions_kg=found.emissions, energy_kwh=found.energy_consumed)
+    measured["training_duration_s"] = found.duration
 
 
 if __name__ == "__main__":
