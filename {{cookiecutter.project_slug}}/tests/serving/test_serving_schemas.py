@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from pydantic import ValidationError
 
 from {{ cookiecutter.__package_name }}.bundle import read_metadata
 from {{ cookiecutter.__package_name }}.features import DatasetSpec, FeatureSpec
-from {{ cookiecutter.__package_name }}.serving.schemas import attribute_names, build_schemas
+from {{ cookiecutter.__package_name }}.serving.schemas import build_schemas
 
 
 def test_openapi_request_schema_is_the_bundle_spec(any_model_dir: Path) -> None:
@@ -35,6 +36,12 @@ def test_openapi_request_schema_is_the_bundle_spec(any_model_dir: Path) -> None:
         assert prediction["type"] == "number"
     batch = schemas["PredictBatch"]["properties"]["rows"]
     assert batch["minItems"] == 1 and batch["maxItems"] == 1000
+    feedback = schemas["FeedbackRequest"]  # the one-of rule the handler enforces, stated (H5)
+    assert feedback["oneOf"] == [{"required": ["outcome"]}, {"required": ["outcomes"]}]
+    assert feedback["additionalProperties"] is False
+    for name in ("outcome", "outcomes"):  # null is refused by the handler, so not offered
+        assert "default" not in feedback["properties"][name]
+        assert "null" not in json.dumps(feedback["properties"][name])
 
 
 def test_openapi_agrees_with_the_mlflow_signature(iris_dir: Path, diabetes_dir: Path) -> None:
@@ -75,11 +82,3 @@ def test_int_features_are_strict_integers_with_bounds() -> None:
     widened = build_schemas(spec.model_copy(update={"range_tolerance": 0.1}), max_batch=3)
     limits = widened.row.model_json_schema()["properties"]["rooms"]
     assert (limits["minimum"], limits["maximum"]) == (0, 10)
-
-
-def test_generated_attributes_follow_the_model_column_order(iris_dir: Path) -> None:
-    spec = read_metadata(iris_dir).spec
-    schemas = build_schemas(spec, max_batch=10)
-    row = schemas.row.model_validate({f.name: f.maximum for f in reversed(spec.features)})
-    values = [getattr(row, name) for name in attribute_names(spec)]
-    assert values == [f.maximum for f in spec.features]
