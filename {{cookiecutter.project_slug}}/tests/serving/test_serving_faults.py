@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from conftest import app_client, valid_row
-from serving_fakes import Failing, ReturnsNaN, Slow, wrapping_loader
+from serving_fakes import LEAK_MARKER, faking_loader
 
 from {{ cookiecutter.__package_name }}.bundle import (
     METADATA_FILE,
@@ -30,18 +30,18 @@ from {{ cookiecutter.__package_name }}.features import FeatureSpec
 
 
 @pytest.mark.parametrize(
-    ("model", "wrap", "cause"),
+    ("model", "fault", "cause"),
     [
-        ("iris", lambda model: Failing(model, after_calls=1), Failing.LEAK_MARKER),
-        ("iris", ReturnsNaN, "NaN or infinity"),
-        ("diabetes", ReturnsNaN, "NaN or infinity"),
+        ("iris", {"fail_after": 1}, LEAK_MARKER),
+        ("iris", {"nan_after": 1}, "NaN or infinity"),
+        ("diabetes", {"nan_after": 1}, "NaN or infinity"),
     ],
 )
 def test_a_failing_model_gives_a_generic_500_and_logs_the_cause(
-    model: str, wrap: Any, cause: str, request: pytest.FixtureRequest, serving_logs
+    model: str, fault: dict[str, int], cause: str, request: pytest.FixtureRequest, serving_logs
 ) -> None:
     model_dir: Path = request.getfixturevalue(f"{model}_dir")
-    with app_client(model_dir, loader=wrapping_loader(wrap)) as client:
+    with app_client(model_dir, loader=faking_loader(**fault)) as client:
         row = valid_row(model_dir)
         response = client.post("/predict", json=row, headers={"X-Request-ID": "r-42"})
         assert client.get("/health/live").status_code == 200
@@ -68,7 +68,7 @@ def _assert_never_ready(model_dir: Path, reason: str, loader: Any = None) -> Non
 
 
 def test_model_failing_its_warm_up_is_never_ready(iris_dir: Path) -> None:
-    _assert_never_ready(iris_dir, "warm-up", loader=wrapping_loader(Failing))
+    _assert_never_ready(iris_dir, "warm-up", loader=faking_loader(fail_after=0))
 
 
 @pytest.mark.parametrize("name", ["model.skops", "/etc/ssl/certs/ca.pem"])
@@ -86,8 +86,7 @@ def test_slow_inference_answers_504_at_the_deadline_and_503_when_overloaded(
     iris_dir: Path,
 ) -> None:
     """A model turning slow is answered at the deadline, not when it returns (S10, S11)."""
-    slow = wrapping_loader(lambda model: Slow(model, 0.0))
-    with app_client(iris_dir, loader=slow, timeout_s=0.2, max_concurrency=1) as client:
+    with app_client(iris_dir, loader=faking_loader(), timeout_s=0.2, max_concurrency=1) as client:
         model = client.app.state.service.model  # type: ignore[attr-defined]
         assert client.post("/predict", json=valid_row(iris_dir)).status_code == 200
         assert model.thread.startswith("inference")  # a fast model too: never the event loop
