@@ -112,7 +112,7 @@ def test_predictions_are_recorded_feedback_finds_a_queued_one_shutdown_writes_th
     assert started <= first["ts"] <= time.time()
 
 
-def test_batch_rows_are_recorded_under_the_answers_prediction_id(
+def test_a_batch_is_recorded_under_one_prediction_id_and_gets_feedback_per_row(
     iris_dir: Path, tmp_path: Path
 ) -> None:
     log = tmp_path / "predictions.sqlite"
@@ -122,17 +122,31 @@ def test_batch_rows_are_recorded_under_the_answers_prediction_id(
     padded = json.dumps({"rows": rows}, indent=2) + " " * 100_000  # must not fill the disk
     with app_client(iris_dir, prediction_log=log) as client:
         response = client.post("/predict/batch", content=padded, headers=JSON)
-        assert response.status_code == 200
-    prediction_id = response.json()["prediction_id"]
+        prediction_id = response.json()["prediction_id"]
+        predicted = [p["prediction"] for p in response.json()["predictions"]]
+        other = next(c for c in read_metadata(iris_dir).spec.classes or [] if c != predicted[1])
+        outcomes = [predicted[0], other, predicted[2]]  # one wrong label
+        body = {"prediction_id": prediction_id, "outcomes": outcomes}
+        assert client.post("/feedback", json=body).status_code == 200
+        assert metric(client, 'model_feedback_total{result="correct"}') == 2.0
+        assert metric(client, 'model_feedback_total{result="wrong"}') == 1.0
+        mismatch = client.post("/feedback", json={**body, "outcomes": outcomes[:1]})
+        assert mismatch.status_code == 422
+        assert "3 logged rows, got 1 outcomes" in mismatch.json()["detail"]
+        unknown = {"prediction_id": UNKNOWN, "outcome": predicted[0]}
+        started = time.perf_counter()
+        missing = client.post("/feedback", json=unknown, headers={"X-Request-ID": "fb-1"})
+        assert time.perf_counter() - started < 0.5  # one process: nothing to wait for
+    assert missing.status_code == 404 and missing.json()["request_id"] == "fb-1"
+    assert UNKNOWN in missing.json()["detail"]
     recorded = rows_of(log)
     assert [(r["request_id"], r["row"]) for r in recorded] == [(prediction_id, i) for i in range(3)]
     assert [r["inputs"][first] for r in recorded] == pytest.approx([r[first] for r in rows])
-    assert [r["prediction"] for r in recorded] == [
-        p["prediction"] for p in response.json()["predictions"]
-    ]
+    assert [r["prediction"] for r in recorded] == predicted
+    assert [r["outcome"] for r in recorded] == outcomes
     with closing(sqlite3.connect(log)) as db:  # one database row per request, compact JSON
         stored = db.execute("SELECT rows, inputs FROM requests").fetchall()
-    assert [(n, json.loads(body)) for n, body in stored] == [(3, {"rows": rows})]
+    assert [(n, json.loads(text)) for n, text in stored] == [(3, {"rows": rows})]
     assert len(stored[0][1]) < len(json.dumps({"rows": rows})) + 20
 
 
@@ -160,27 +174,6 @@ def test_a_reused_client_request_id_never_overwrites_a_prediction(
     assert recorded == [(ids[0], row[name], label), (ids[1], other[name], None)]
     access = [r for r in serving_logs.records if getattr(r, "path", None) == "/predict"]
     assert [(r.correlation_id, r.prediction_id) for r in access] == [("same", i) for i in ids]  # type: ignore[attr-defined]
-
-
-def test_batch_feedback_a_wrong_label_and_an_unknown_id(iris_dir: Path, tmp_path: Path) -> None:
-    row = valid_row(iris_dir)
-    with app_client(iris_dir, prediction_log=tmp_path / "p.sqlite") as client:
-        response = client.post("/predict/batch", json={"rows": [row, row]})
-        predicted = response.json()["predictions"][0]["prediction"]
-        other = next(c for c in read_metadata(iris_dir).spec.classes or [] if c != predicted)
-        body = {"prediction_id": response.json()["prediction_id"], "outcomes": [predicted, other]}
-        assert client.post("/feedback", json=body).status_code == 200
-        assert metric(client, 'model_feedback_total{result="correct"}') == 1.0
-        assert metric(client, 'model_feedback_total{result="wrong"}') == 1.0
-        mismatch = client.post("/feedback", json={**body, "outcomes": [predicted]})
-        assert mismatch.status_code == 422
-        assert "2 logged rows, got 1 outcomes" in mismatch.json()["detail"]
-        unknown = {"prediction_id": UNKNOWN, "outcome": predicted}
-        started = time.perf_counter()
-        missing = client.post("/feedback", json=unknown, headers={"X-Request-ID": "fb-1"})
-        assert time.perf_counter() - started < 0.5  # one process: nothing to wait for
-    assert missing.status_code == 404 and missing.json()["request_id"] == "fb-1"
-    assert UNKNOWN in missing.json()["detail"]
 
 
 @pytest.mark.parametrize(
