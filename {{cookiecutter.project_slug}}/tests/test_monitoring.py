@@ -49,10 +49,6 @@ PARAMS = MonitorParams(
 NOW = 1_800_000_000.0
 
 
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
-
-
 def make_reference(root: Path, frames: Frames) -> Any:
     """data/processed/{train.csv,spec.json}, data/raw/dataset.csv and a model bundle."""
     train, test, spec = frames
@@ -99,14 +95,12 @@ def log_traffic(
     log = PredictionLog(store, max_rows=100_000)
     for number, first in enumerate(range(0, rows, 10)):
         block = slice(first, first + 10)
-        inputs = [
-            dict(zip(spec.feature_names, map(float, row), strict=True)) for row in matrix[block]
-        ]
+        inputs = pd.DataFrame(matrix[block], columns=spec.feature_names).to_dict("records")
         request = f"{prefix}-{number}"
         ts = start + first
-        log.record(request, "7", inputs, [_plain(v) for v in predicted[block]], ts=ts)
+        log.record(request, "7", inputs, predicted[block].tolist(), ts=ts)
         if number % feedback_every == 0:
-            log.add_feedback(request, [_plain(v) for v in truth[block]], ts=ts + 60)
+            log.add_feedback(request, truth[block].tolist(), ts=ts + 60)
     log.close()
 
 

@@ -110,18 +110,13 @@ def test_slow_inference_answers_504_at_the_deadline_and_503_when_overloaded(
     assert next(r for r in statuses if r.status_code == 503).headers["Retry-After"] == "1"
 
 
-def _flip_a_byte(data: bytes) -> bytes:
-    middle = len(data) // 2
-    return data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1 :]
-
-
 @pytest.mark.parametrize(
     ("file", "damage", "words"),
     [
         (None, None, "not found"),  # no models/ folder at all
         (MODEL_FILE, None, "not found"),
         (MODEL_FILE, lambda data: data[:100], "checksum"),  # truncated
-        (MODEL_FILE, _flip_a_byte, "checksum"),  # tampered, same size
+        (MODEL_FILE, lambda data: data[:-1] + bytes([data[-1] ^ 1]), "checksum"),  # tampered
         (METADATA_FILE, lambda data: b"{not json", "invalid"),
     ],
     ids=["no-folder", "no-model-file", "truncated", "tampered", "corrupt-metadata"],
