@@ -23,9 +23,9 @@ from typer.testing import CliRunner
 
 from {{ cookiecutter.__package_name }}.bundle import save_bundle
 from {{ cookiecutter.__package_name }}.cli import app
-from {{ cookiecutter.__package_name }}.config import MonitorParams, parse_params
+from {{ cookiecutter.__package_name }}.config import MonitorParams
 from {{ cookiecutter.__package_name }}.data import write_csv
-from {{ cookiecutter.__package_name }}.errors import DataError, ParamsError
+from {{ cookiecutter.__package_name }}.errors import DataError
 from {{ cookiecutter.__package_name }}.features import DatasetSpec
 from {{ cookiecutter.__package_name }}.monitoring import cli as monitor_cli
 from {{ cookiecutter.__package_name }}.monitoring.drift import column_drift
@@ -47,10 +47,6 @@ PARAMS = MonitorParams(
     min_feedback=20,
 )
 NOW = 1_800_000_000.0
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
 
 
 def make_reference(root: Path, frames: Frames) -> Any:
@@ -99,14 +95,12 @@ def log_traffic(
     log = PredictionLog(store, max_rows=100_000)
     for number, first in enumerate(range(0, rows, 10)):
         block = slice(first, first + 10)
-        inputs = [
-            dict(zip(spec.feature_names, map(float, row), strict=True)) for row in matrix[block]
-        ]
+        inputs = pd.DataFrame(matrix[block], columns=spec.feature_names).to_dict("records")
         request = f"{prefix}-{number}"
         ts = start + first
-        log.record(request, "7", inputs, [_plain(v) for v in predicted[block]], ts=ts)
+        log.record(request, "7", inputs, predicted[block].tolist(), ts=ts)
         if number % feedback_every == 0:
-            log.add_feedback(request, [_plain(v) for v in truth[block]], ts=ts + 60)
+            log.add_feedback(request, truth[block].tolist(), ts=ts + 60)
     log.close()
 
 
@@ -128,7 +122,6 @@ def test_calm_traffic_does_not_drift_and_live_metrics_come_from_feedback(
     assert summary["drift_share"] < PARAMS.max_drift_share
     assert summary["prediction_drift"]["drifted"] is False
     assert set(summary["features"]) == set(frames[2].feature_names)
-    assert summary["window"]["rows"] == 300
     assert summary["window"]["model_versions"] == {"7": 300}
     assert summary["reference"]["rows"] == len(frames[0])
     assert "monitored v7" in summary["reference"]["predictions"]
@@ -140,11 +133,9 @@ def test_calm_traffic_does_not_drift_and_live_metrics_come_from_feedback(
         hits = [str(p) == str(a) for p, a in zip(predicted, actual, strict=True)]
         expected = float(np.mean(hits))
         assert live["metrics"]["accuracy"] == pytest.approx(expected, abs=1e-6)
-        assert 0 <= live["metrics"]["f1_macro"] <= 1
     else:
         errors = np.abs(np.asarray(predicted, float) - np.asarray(actual, float))
         assert live["metrics"]["mae"] == pytest.approx(errors.mean(), rel=1e-5)
-        assert live["metrics"]["rmse"] >= live["metrics"]["mae"]
 
 
 def test_shifted_traffic_drifts_and_the_reports_say_so(project: tuple[Path, Any, Frames]) -> None:
@@ -167,8 +158,7 @@ def test_shifted_traffic_drifts_and_the_reports_say_so(project: tuple[Path, Any,
     html = html_path.read_text(encoding="utf-8")
     assert html.startswith("<!doctype html>")
     assert "Needs retraining" in html
-    for name in frames[2].feature_names:
-        assert name in html
+    assert all(name in html for name in frames[2].feature_names)
     for external in ("http://", "https://", "<script", "<link"):
         assert external not in html  # opens offline, nothing loaded from elsewhere
     assert not list(summary_path.parent.glob(".*"))  # no temporary file left behind
@@ -187,26 +177,10 @@ def test_live_metrics_wait_for_feedback_and_the_verdict_for_rows(
         build_summary(PARAMS, ProjectPaths(root), store, last=40, now=NOW)
 
 
-def test_window_keeps_the_newest_rows_of_the_period(project: tuple[Path, Any, Frames]) -> None:
-    root, model, frames = project
-    store = root / PARAMS.store
-    log_traffic(store, model, frames, rows=100, start=NOW - 10 * 3600)  # 10 h ago
-    log_traffic(store, model, frames, rows=50, start=NOW - 600, prefix="recent")
-    names = frames[2].feature_names
-    assert len(load_window(store, names, now=NOW)) == 150
-    recent = load_window(store, names, since_hours=1, now=NOW)
-    assert len(recent) == 50 and recent.ts.min() >= NOW - 3600
-    newest = load_window(store, names, last=5, now=NOW)  # oldest first, as they were logged
-    assert list(newest.ts) == sorted(newest.ts) and len(newest) == 5
-    assert newest.ts.max() == recent.ts.max() and newest.ts.min() > recent.ts.min()
-
-
 def test_a_missing_or_corrupt_log_or_damaged_values_are_missing_rows_or_a_clear_error(
     project: tuple[Path, Any, Frames],
 ) -> None:
-    root, model, frames = project
-    with pytest.raises(DataError, match="no prediction log"):
-        load_window(root / "none.sqlite", frames[2].feature_names)
+    root, model, frames = project  # no log at all: test_command_exit_codes
     (root / "broken.sqlite").write_bytes(b"not a database" * 100)
     with pytest.raises(DataError, match="not a readable prediction log"):
         load_window(root / "broken.sqlite", frames[2].feature_names)
@@ -239,17 +213,6 @@ def test_categorical_drift_sees_a_new_value_and_missing_inputs_are_counted() -> 
     assert result.missing == 20 and not result.drifted
 
 
-def test_monitor_section_is_checked(project_params: dict[str, Any]) -> None:
-    raw = copy.deepcopy(project_params)
-    assert parse_params(raw).monitor is not None
-    raw["monitor"]["p_value"] = 5
-    with pytest.raises(ParamsError, match=r"monitor\.p_value"):
-        parse_params(raw)
-    raw["monitor"] = {**project_params["monitor"], "max_drift_shar": 0.5}
-    with pytest.raises(ParamsError, match="did you mean 'max_drift_share'"):
-        parse_params(raw)
-
-
 # ----------------------------------------------------------------------------- the command
 
 
@@ -271,22 +234,18 @@ def cli_project(
 def test_command_exit_codes(cli_project: tuple[Path, Any, Frames]) -> None:
     root, model, frames = cli_project
     runner = CliRunner()
-    missing = runner.invoke(app, ["monitor"])
+    missing = runner.invoke(app, ["monitor"])  # too few rows: test_command_since_filters_by_time
     assert missing.exit_code == monitor_cli.EXIT_ERROR
     assert "no prediction log" in missing.output
-    log_traffic(root / PARAMS.store, model, frames, rows=30)
-    few = runner.invoke(app, ["monitor"])
-    assert few.exit_code == monitor_cli.EXIT_ERROR
-    assert "min_rows is 50" in few.output
     assert not (root / "reports" / "monitoring" / "summary.json").exists()
-    log_traffic(root / PARAMS.store, model, frames, rows=200, prefix="more")
+    log_traffic(root / PARAMS.store, model, frames, rows=200)
     calm = runner.invoke(app, ["monitor"])
     assert calm.exit_code == 0, calm.output
     assert "No retraining needed" in calm.output
     summary = json.loads((root / "reports" / "monitoring" / "summary.json").read_text())
     assert summary["needs_retraining"] is False
-    log_traffic(root / "shifted.sqlite", model, frames, shift=3.0)
-    drifted = runner.invoke(app, ["monitor", "--store", "shifted.sqlite", "--last", "100"])
+    log_traffic(root / PARAMS.store, model, frames, shift=3.0, start=NOW, prefix="shifted")
+    drifted = runner.invoke(app, ["monitor", "--last", "100"])  # the newest rows: shifted ones
     assert drifted.exit_code == monitor_cli.EXIT_RETRAIN, drifted.output
     summary = json.loads((root / "reports" / "monitoring" / "summary.json").read_text())
     assert summary["needs_retraining"] is True and summary["window"]["rows"] == 100

@@ -110,17 +110,11 @@ def any_model_dir(request: pytest.FixtureRequest) -> Path:
     return request.getfixturevalue(f"{request.param}_dir")
 
 
-def settings_for(model_dir: Path, **overrides: Any) -> Settings:
-    """Test settings: no SIGTERM drain delay, quiet logs unless a test asks."""
-    values: dict[str, Any] = {"model_dir": model_dir, "drain_s": 0.0, **overrides}
-    return Settings(**values)
-
-
 @contextmanager
 def app_client(model_dir: Path, loader: Any = None, **overrides: Any) -> Iterator[TestClient]:
-    """A TestClient with the lifespan run (model loaded), closed afterwards."""
+    """A TestClient with the lifespan run (model loaded), closed afterwards; no SIGTERM drain."""
     kwargs = {"loader": loader} if loader is not None else {}
-    app = create_app(settings_for(model_dir, **overrides), **kwargs)
+    app = create_app(Settings(model_dir=model_dir, drain_s=0.0, **overrides), **kwargs)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 

@@ -1,7 +1,7 @@
-"""Fault-injection models for tests with a real uvicorn. Plumbing, rarely edited.
+"""A fault-injecting model for tests with a real uvicorn. Plumbing, rarely edited.
 
-The wrappers are never saved to a bundle (skops would rightly refuse them): they wrap the
-model *after* ``load_bundle`` verified it, through ``create_app(loader=...)``.
+The fake is never saved to a bundle (skops would rightly refuse it): it wraps the model
+*after* ``load_bundle`` verified it, through ``create_app(loader=...)``.
 """
 
 from __future__ import annotations
@@ -19,12 +19,18 @@ from fastapi import FastAPI
 from {{ cookiecutter.__package_name }}.bundle import ModelMetadata, load_bundle
 from {{ cookiecutter.__package_name }}.serving.app import create_app
 
+LEAK_MARKER = "secret-detail-/srv/models/weights"  # must never reach the client
 
-class Wrapped:
-    """Delegates everything to the real model; subclasses change predictions."""
 
-    def __init__(self, model: Any) -> None:
-        self.model = model
+class Fake:
+    """The real model, slowed by ``seconds``, then failing or answering NaN after some calls
+    (the first call is the app's warm-up)."""
+
+    def __init__(
+        self, model: Any, seconds: float = 0.0, fail_after: int = -1, nan_after: int = -1
+    ) -> None:
+        self.model, self.seconds = model, seconds
+        self.fail_after, self.nan_after = fail_after, nan_after
         self.calls = 0
         self.thread = ""  # the thread that ran the last prediction
 
@@ -32,64 +38,33 @@ class Wrapped:
         return getattr(self.model, name)
 
     def _output(self, method: str, rows: np.ndarray) -> Any:
+        self.calls += 1
         self.thread = threading.current_thread().name
-        return getattr(self.model, method)(rows)
+        time.sleep(self.seconds)
+        if 0 <= self.fail_after < self.calls:
+            raise RuntimeError(LEAK_MARKER)
+        out = getattr(self.model, method)(rows)
+        if 0 <= self.nan_after < self.calls:
+            return np.full_like(np.asarray(out, dtype=float), np.nan)
+        return out
 
     def predict(self, rows: np.ndarray) -> Any:
-        self.calls += 1
         return self._output("predict", rows)
 
     def predict_proba(self, rows: np.ndarray) -> Any:
-        self.calls += 1
         return self._output("predict_proba", rows)
 
 
-class Slow(Wrapped):
-    """Sleeps before answering (a stuck or very heavy model)."""
-
-    def __init__(self, model: Any, seconds: float) -> None:
-        super().__init__(model)
-        self.seconds = seconds
-
-    def _output(self, method: str, rows: np.ndarray) -> Any:
-        time.sleep(self.seconds)
-        return super()._output(method, rows)
-
-
-class Failing(Wrapped):
-    """Raises with a message that must never reach the client."""
-
-    LEAK_MARKER = "secret-detail-/srv/models/weights"
-
-    def __init__(self, model: Any, after_calls: int = 0) -> None:
-        super().__init__(model)
-        self.after_calls = after_calls
-
-    def _output(self, method: str, rows: np.ndarray) -> Any:
-        if self.calls > self.after_calls:
-            raise RuntimeError(self.LEAK_MARKER)
-        return super()._output(method, rows)
-
-
-class ReturnsNaN(Wrapped):
-    """Answers NaN after the warm-up (a numerically broken model)."""
-
-    def _output(self, method: str, rows: np.ndarray) -> Any:
-        out = np.asarray(super()._output(method, rows), dtype=float)
-        return out if self.calls <= 1 else np.full_like(out, np.nan)
-
-
-def wrapping_loader(wrap: Callable[[Any], Any]) -> Callable[[Path], tuple[Any, ModelMetadata]]:
-    """``load_bundle`` (checksum and all), then wrap the model."""
+def faking_loader(**faults: Any) -> Callable[[Path], tuple[Any, ModelMetadata]]:
+    """``load_bundle`` (checksum and all), then wrap the model in a ``Fake``."""
 
     def load(directory: Path) -> tuple[Any, ModelMetadata]:
         model, metadata = load_bundle(directory)
-        return wrap(model), metadata
+        return Fake(model, **faults), metadata
 
     return load
 
 
 def create_slow_app() -> FastAPI:
     """Factory for ``uvicorn --factory``: the bundle's model, ``FAKE_SLOW_S`` seconds per call."""
-    seconds = float(os.environ.get("FAKE_SLOW_S", "1"))
-    return create_app(loader=wrapping_loader(lambda model: Slow(model, seconds)))
+    return create_app(loader=faking_loader(seconds=float(os.environ.get("FAKE_SLOW_S", "1"))))

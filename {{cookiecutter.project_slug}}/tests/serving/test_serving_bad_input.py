@@ -40,31 +40,25 @@ def locations(body: dict[str, Any]) -> list[list[Any]]:
 
 
 @pytest.mark.parametrize(
-    ("value", "error"),
+    ("field", "value", "error"),
     [
-        ("5.1", "float_type"),
-        (LEAK_MARKER, "float_type"),
-        (True, "float_type"),
-        ([5.1], "float_type"),
-        ({"v": 5.1}, "float_type"),
-        (None, "float_type"),
-        (..., "missing"),
+        (FIRST, "5.1", "float_type"),
+        (FIRST, LEAK_MARKER, "float_type"),
+        (FIRST, True, "float_type"),
+        (FIRST, [5.1], "float_type"),
+        (FIRST, {"v": 5.1}, "float_type"),
+        (FIRST, None, "float_type"),
+        (FIRST, ..., "missing"),
+        ("colour", LEAK_MARKER, "extra_forbidden"),
     ],
 )
-def test_wrong_type_null_or_missing_is_422_naming_the_field(
-    client: TestClient, iris_dir: Path, value: Any, error: str
+def test_wrong_type_null_missing_or_unknown_field_is_422_naming_it(
+    client: TestClient, iris_dir: Path, field: str, value: Any, error: str
 ) -> None:
-    row = {**valid_row(iris_dir), FIRST: value}
+    row = {**valid_row(iris_dir), field: value}
     sent = {name: v for name, v in row.items() if v is not ...}
     body = assert_clean_error(client.post("/predict", json=sent), 422)
-    assert locations(body) == [["body", FIRST]] and body["detail"][0]["type"] == error
-
-
-def test_an_unknown_field_is_422_naming_it(client: TestClient, iris_dir: Path) -> None:
-    row = {**valid_row(iris_dir), "colour": LEAK_MARKER}
-    body = assert_clean_error(client.post("/predict", json=row), 422)
-    assert locations(body) == [["body", "colour"]]
-    assert body["detail"][0]["type"] == "extra_forbidden"
+    assert locations(body) == [["body", field]] and body["detail"][0]["type"] == error
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from conftest import app_client
@@ -50,7 +49,6 @@ def test_any_value_outside_the_bounds_is_refused_naming_the_field(diabetes_dir: 
                 min_value=feature.maximum, exclude_min=True, allow_nan=False, allow_infinity=False
             )
             value = data.draw(below | above)
-            assert math.isfinite(value)
             response = client.post("/predict", json={**middle, feature.name: value})
             assert response.status_code == 422, response.text
             assert [e["loc"] for e in response.json()["detail"]] == [["body", feature.name]]

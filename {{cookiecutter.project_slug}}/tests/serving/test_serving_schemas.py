@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from pydantic import ValidationError
 
 from {{ cookiecutter.__package_name }}.bundle import read_metadata
 from {{ cookiecutter.__package_name }}.features import DatasetSpec, FeatureSpec
-from {{ cookiecutter.__package_name }}.serving.schemas import attribute_names, build_schemas
+from {{ cookiecutter.__package_name }}.serving.schemas import build_schemas
 
 
 def test_openapi_request_schema_is_the_bundle_spec(any_model_dir: Path) -> None:
@@ -35,26 +36,31 @@ def test_openapi_request_schema_is_the_bundle_spec(any_model_dir: Path) -> None:
         assert prediction["type"] == "number"
     batch = schemas["PredictBatch"]["properties"]["rows"]
     assert batch["minItems"] == 1 and batch["maxItems"] == 1000
+    feedback = schemas["FeedbackRequest"]  # the one-of rule the handler enforces, stated (H5)
+    assert feedback["oneOf"] == [{"required": ["outcome"]}, {"required": ["outcomes"]}]
+    assert feedback["additionalProperties"] is False
+    for name in ("outcome", "outcomes"):  # null is refused by the handler, so not offered
+        assert "default" not in feedback["properties"][name]
+        assert "null" not in json.dumps(feedback["properties"][name])
 
 
-def test_openapi_agrees_with_the_mlflow_signature(iris_dir: Path, diabetes_dir: Path) -> None:
+def test_openapi_agrees_with_the_mlflow_signature(any_model_dir: Path) -> None:
     """MLflow infers the signature from the same spec columns the pipeline trains on."""
     import pandas as pd  # noqa: PLC0415 - test-only: serving code never imports these
     from mlflow.models import infer_signature  # noqa: PLC0415
 
-    for model_dir in (iris_dir, diabetes_dir):
-        spec = read_metadata(model_dir).spec
-        frame = pd.DataFrame(
-            [[f.minimum for f in spec.features], [f.maximum for f in spec.features]],
-            columns=spec.feature_names,
-        ).astype({f.name: "float64" for f in spec.features if f.dtype == "float"})
-        signature = infer_signature(frame)
-        with app_client(model_dir) as client:
-            row = client.get("/openapi.json").json()["components"]["schemas"]["PredictRow"]
-        assert signature.inputs.input_names() == list(row["properties"])
-        types = {col.name: col.type.name for col in signature.inputs.inputs}
-        for name, prop in row["properties"].items():
-            assert (types[name] in {"double", "float"}) == (prop["type"] == "number")
+    spec = read_metadata(any_model_dir).spec
+    frame = pd.DataFrame(
+        [[f.minimum for f in spec.features], [f.maximum for f in spec.features]],
+        columns=spec.feature_names,
+    ).astype({f.name: "float64" for f in spec.features if f.dtype == "float"})
+    signature = infer_signature(frame)
+    with app_client(any_model_dir) as client:
+        row = client.get("/openapi.json").json()["components"]["schemas"]["PredictRow"]
+    assert signature.inputs.input_names() == list(row["properties"])
+    types = {col.name: col.type.name for col in signature.inputs.inputs}
+    for name, prop in row["properties"].items():
+        assert (types[name] in {"double", "float"}) == (prop["type"] == "number")
 
 
 def test_int_features_are_strict_integers_with_bounds() -> None:
@@ -75,11 +81,3 @@ def test_int_features_are_strict_integers_with_bounds() -> None:
     widened = build_schemas(spec.model_copy(update={"range_tolerance": 0.1}), max_batch=3)
     limits = widened.row.model_json_schema()["properties"]["rooms"]
     assert (limits["minimum"], limits["maximum"]) == (0, 10)
-
-
-def test_generated_attributes_follow_the_model_column_order(iris_dir: Path) -> None:
-    spec = read_metadata(iris_dir).spec
-    schemas = build_schemas(spec, max_batch=10)
-    row = schemas.row.model_validate({f.name: f.maximum for f in reversed(spec.features)})
-    values = [getattr(row, name) for name in attribute_names(spec)]
-    assert values == [f.maximum for f in spec.features]
