@@ -36,6 +36,7 @@ from {{ cookiecutter.__package_name }}.features import FeatureSpec
         ("iris", {"nan_after": 1}, "NaN or infinity"),
         ("diabetes", {"nan_after": 1}, "NaN or infinity"),
     ],
+    ids=["iris-raises", "iris-nan", "diabetes-nan"],
 )
 def test_a_failing_model_gives_a_generic_500_and_logs_the_cause(
     model: str, fault: dict[str, int], cause: str, request: pytest.FixtureRequest, serving_logs
