@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -193,10 +194,13 @@ def test_the_serving_benchmark_runs(
     generated_project: Callable[..., Path], project_python: Path
 ) -> None:
     """benchmarks/serving.py's shortest comparison (recording off, on, on, off, 1 s each) runs
-    the real app under load, so the benchmark cannot drift from the app unnoticed. Its other
-    scenarios share these functions; the whole run takes a minute (docs/serving.md)."""
+    the real app under load and the recorder in process, so the benchmark cannot drift from
+    the app unnoticed. The constant endpoint, forest and MLflow scenarios (minutes) are left
+    to a person's run."""
     project = generated_project("project_name=Bench Api")
     args = ["benchmarks/serving.py", "--only", "recording", "--duration", "1"]
     bench = run([str(project_python), *args], cwd=project, env=env_for(project_python))
     assert bench.returncode == 0, bench.stdout + bench.stderr
     assert "recording on / off, req/s" in bench.stdout, bench.stdout
+    errors = re.findall(r"recording (?:on|off) \(\d\): .*, errors (\d+)$", bench.stdout, re.M)
+    assert errors == ["0"] * 8, bench.stdout  # off, on, on, off; 1 row and a batch of 100 each

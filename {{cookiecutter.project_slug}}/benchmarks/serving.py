@@ -376,7 +376,7 @@ def recording_cpu_us(workdir: Path, batch: int = 1, requests: int = 20_000) -> f
         model_version="1",
         metrics=metrics.ServingMetrics(),
         max_rows=1_000_000,
-        max_queue=requests,
+        max_queue=requests * batch,  # the queue bound counts rows
     )
     rng = np.random.default_rng(0)
     values = np.round(rng.uniform(0, 8, (batch, 4)), 1).tolist()
