@@ -52,7 +52,8 @@ out = {"fit": sorted(fits)[2]}
 s = t(); train = __import__(f"{pkg}.stages.train", fromlist=["x"])
 with train.measure_emissions(params):  # as the train stage does
     fit()
-out["codecarbon"] = t() - s - out["fit"]
+tracked = params.emissions is not None and params.emissions.enabled
+out["codecarbon"] = t() - s - out["fit"] if tracked else None  # off: only an import
 validation = __import__(f"{pkg}.validation", fromlist=["x"])
 s = t()
 v = params.validation
@@ -140,6 +141,9 @@ def main() -> None:
         ("CodeCarbon", "codecarbon"),
     ):
         cost = overhead[key]
+        if cost is None:
+            print(f"  {tool:<20} {'off':>6}   (params.yaml: emissions disabled)")
+            continue
         print(f"  {tool:<20} {cost:6.2f} s = {cost / fit:8.0f} x bare training (import included)")
 
 
