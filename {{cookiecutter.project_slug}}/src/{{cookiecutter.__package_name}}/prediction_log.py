@@ -21,11 +21,10 @@ pages, so the file stops growing.
 
 from __future__ import annotations
 
-import functools
 import json
 import sqlite3
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,62 +50,12 @@ SCHEMA = """
 Value = str | float
 # (request_id, ts, model_version, rows, inputs_json, predictions_json): see ``write_many``
 Record = tuple[str, float, str, int, str, str]
-# Multi-row INSERT statements instead of ``executemany``: the sqlite3 module releases the
-# GIL around every statement step, and a writer thread that takes the GIL back per row
-# forced the serving event loop to give it up hundreds of times per flush (-25 % req/s
-# measured). Requests per statement: 7 parameters each, within SQLite's parameter limit.
-MAX_REQUESTS_PER_STATEMENT = 2000
-
-
-@functools.lru_cache(maxsize=4)
-def _insert_sql(requests: int) -> str:
-    """``INSERT INTO requests VALUES (?, ...), ...`` for ``requests`` requests.
-
-    Never ``OR REPLACE``: a logged request is never overwritten (a reused id is an error).
-    """
-    placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * requests)
-    return f"INSERT INTO requests VALUES {placeholders}"  # noqa: S608  # nosec B608
-
-
-def encode_rows(rows: Sequence[Mapping[str, Any]]) -> str:
-    """Rows (feature -> value) as the log stores inputs: a ``/predict/batch`` body."""
-    return json.dumps({"rows": [dict(row) for row in rows]})
 
 
 def body_rows(body: Any) -> list[dict[str, Any]]:
     """The rows of a decoded ``inputs`` text, tabular or image metadata (not an object: {})."""
     rows = body.get("rows", body.get("images")) if isinstance(body, dict) else None
     return [row if isinstance(row, dict) else {} for row in rows] if isinstance(rows, list) else []
-
-
-def connect(path: Path, timeout_s: float = 5.0) -> sqlite3.Connection:
-    """An autocommit connection in WAL mode, tables created (parent folder too)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, timeout=timeout_s, isolation_level=None, check_same_thread=False)
-    try:
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, no fsync per commit
-        db.executescript(SCHEMA)
-    except sqlite3.Error:
-        db.close()
-        raise
-    return db
-
-
-def _insert(db: sqlite3.Connection, records: Sequence[Record]) -> int:
-    """Insert encoded requests (transaction open) numbering their rows on; the last ``seq``."""
-    last = int(db.execute("SELECT coalesce(max(seq), 0) FROM requests").fetchone()[0])
-    limit = db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # 999 before SQLite 3.32
-    step = max(1, min(MAX_REQUESTS_PER_STATEMENT, limit // 7))
-    for start in range(0, len(records), step):
-        chunk = records[start : start + step]
-        values: list[Any] = []
-        for record in chunk:
-            last += record[3]
-            values.append(last)
-            values.extend(record)
-        db.execute(_insert_sql(len(chunk)), values)
-    return last
 
 
 def open_read_only(path: Path) -> sqlite3.Connection:
@@ -125,37 +74,36 @@ class PredictionLog:
     ) -> None:
         if max_rows < 1:
             raise ValueError("max_rows must be at least 1")
-        self.path = path
         self.max_rows = max_rows
-        self._db = connect(path, timeout_s)
-
-    def record(
-        self,
-        request_id: str,
-        model_version: str,
-        rows: Sequence[Mapping[str, float]],
-        predictions: Sequence[Value],
-        ts: float | None = None,
-    ) -> None:
-        """Log one request's rows (feature -> value) and predictions; a reused id raises."""
-        if len(rows) != len(predictions):
-            raise ValueError(f"{len(rows)} rows but {len(predictions)} predictions")
-        when = time.time() if ts is None else ts
-        inputs, outputs = encode_rows(rows), json.dumps(list(predictions))
-        self.write_many([(request_id, when, model_version, len(rows), inputs, outputs)])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(
+            path, timeout=timeout_s, isolation_level=None, check_same_thread=False
+        )
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints, no fsync
+            self._db.executescript(SCHEMA)
+        except sqlite3.Error:
+            self._db.close()
+            raise
 
     def write_many(self, records: Sequence[Record]) -> None:
-        """Insert already-encoded requests in one transaction, then rotate if over the bound.
+        """Insert requests in one transaction, then rotate if over the bound.
 
         Each record is ``(request_id, ts, model_version, rows, inputs_json, predictions_json)``
-        with the inputs in the ``/predict/batch`` form (``encode_rows``, or a body as sent).
+        with the inputs in the ``/predict/batch`` form. A reused id raises (never replaced).
         """
         if not records:
             return
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            last = _insert(db, records)
+            (last,) = db.execute("SELECT coalesce(max(seq), 0) FROM requests").fetchone()
+            numbered = []
+            for record in records:  # seq: the running count of rows, this request's last
+                last += record[3]
+                numbered.append((last, *record))
+            db.executemany("INSERT INTO requests VALUES (?, ?, ?, ?, ?, ?, ?)", numbered)
             (first,) = db.execute("SELECT seq - rows FROM requests ORDER BY seq LIMIT 1").fetchone()
             if last - first > self.max_rows:
                 # keep the requests that end within the newest rows, and always the newest
@@ -169,34 +117,27 @@ class PredictionLog:
             db.execute("ROLLBACK")
             raise
 
-    def predictions_for(self, request_id: str) -> list[Value]:
-        """The logged predictions of one request in row order ([] for an unknown id)."""
+    def add_feedback(
+        self, request_id: str, outcomes: Sequence[Value], ts: float | None = None
+    ) -> list[Value] | None:
+        """Store the true outcome of each row, replacing earlier ones; the request's logged
+        predictions, None for an unknown id, ValueError when the number of rows differs."""
         found = self._db.execute(
             "SELECT predictions FROM requests WHERE request_id = ?", (request_id,)
         ).fetchone()
-        return [] if found is None else list(json.loads(found[0]))
-
-    def add_feedback(
-        self, request_id: str, outcomes: Sequence[Value], ts: float | None = None
-    ) -> bool:
-        """Store the true outcome of each row; False for an unknown id, ValueError on a count.
-
-        Sending feedback again for the same request replaces the earlier outcomes.
-        """
-        found = self._db.execute(
-            "SELECT rows FROM requests WHERE request_id = ?", (request_id,)
-        ).fetchone()
         if found is None:
-            return False
-        if found[0] != len(outcomes):
+            return None
+        predictions: list[Value] = json.loads(found[0])
+        if len(predictions) != len(outcomes):
             raise ValueError(
-                f"request {request_id} has {found[0]} logged rows, got {len(outcomes)} outcomes"
+                f"request {request_id} has {len(predictions)} logged rows, "
+                f"got {len(outcomes)} outcomes"
             )
         self._db.execute(
             "INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?)",
             (request_id, time.time() if ts is None else ts, json.dumps(list(outcomes))),
         )
-        return True
+        return predictions
 
     def close(self) -> None:
         """Close the connection (the WAL is checkpointed into the main file)."""
