@@ -235,11 +235,12 @@ def test_rotation_keeps_the_log_under_its_bound(tmp_path: Path) -> None:
     assert orphans == (0,)
 
 
-def test_the_log_numbers_rows_and_never_replaces_a_request(tmp_path: Path) -> None:
+def test_the_log_writes_in_chunks_and_never_replaces_a_request(tmp_path: Path) -> None:
     """Feedback counts and unknown ids are checked through the API (batch feedback test)."""
     path = tmp_path / "p.sqlite"
     log = PredictionLog(path)
-    log.write_many([(f"r{i}", 1.0, "1", 1, ROW, '["x"]') for i in range(300)])
+    log._db.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)  # pylint: disable=protected-access
+    log.write_many([(f"r{i}", 1.0, "1", 1, ROW, '["x"]') for i in range(300)])  # 2,100 values
     log.write_many([("a", 1.0, "1", 2, '{"rows": [{"x": 1.0}, {"x": 2.0}]}', "[0.5, 0.7]")])
     with pytest.raises(sqlite3.IntegrityError):
         log.write_many([("a", 2.0, "1", 1, ROW, '["second"]')])
