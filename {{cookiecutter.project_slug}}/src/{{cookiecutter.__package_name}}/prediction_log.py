@@ -52,20 +52,17 @@ Value = str | float
 Record = tuple[str, float, str, int, str, str]
 # Multi-row INSERT statements instead of ``executemany``: the sqlite3 module releases the
 # GIL around every statement step, and a writer thread that takes the GIL back per row
-# forced the serving event loop to give it up hundreds of times per flush (0.72-0.95x the
-# requests/s of recording off, against 0.92-1.07x; docs/pages/design-decisions.md).
+# forced the serving event loop to give it up hundreds of times per flush (see
+# docs/pages/design-decisions.md). 142 requests of 7 values each stay within SQLite's
+# oldest limit of 999 values per statement; larger statements cost more CPU, not less.
 PLACEHOLDERS = "(?, ?, ?, ?, ?, ?, ?)"  # one request: seq, then a ``Record``
+REQUESTS_PER_STATEMENT = 142
 
 
 def body_rows(body: Any) -> list[dict[str, Any]]:
     """The rows of a decoded ``inputs`` text, tabular or image metadata (not an object: {})."""
     rows = body.get("rows", body.get("images")) if isinstance(body, dict) else None
     return [row if isinstance(row, dict) else {} for row in rows] if isinstance(rows, list) else []
-
-
-def open_read_only(path: Path) -> sqlite3.Connection:
-    """A read-only connection (the ``monitor`` command never writes the log)."""
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
 
 
 class PredictionLog:
@@ -104,13 +101,13 @@ class PredictionLog:
         db.execute("BEGIN IMMEDIATE")
         try:
             (last,) = db.execute("SELECT coalesce(max(seq), 0) FROM requests").fetchone()
-            step = db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // 7  # 999 before 3.32
-            for start in range(0, len(records), step):
+            for start in range(0, len(records), REQUESTS_PER_STATEMENT):
+                chunk = records[start : start + REQUESTS_PER_STATEMENT]
                 values: list[Any] = []
-                for record in records[start : start + step]:  # seq: the running row count
-                    last += record[3]
+                for record in chunk:
+                    last += record[3]  # seq: the running count of rows, this request's last
                     values.extend((last, *record))
-                placeholders = ", ".join([PLACEHOLDERS] * (len(values) // 7))
+                placeholders = ", ".join([PLACEHOLDERS] * len(chunk))
                 db.execute(f"INSERT INTO requests VALUES {placeholders}", values)  # noqa: S608  # nosec B608
             (first,) = db.execute("SELECT seq - rows FROM requests ORDER BY seq LIMIT 1").fetchone()
             if last - first > self.max_rows:

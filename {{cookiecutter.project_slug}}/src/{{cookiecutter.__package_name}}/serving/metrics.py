@@ -12,8 +12,9 @@ full, and inserts what waits with a few multi-row statements in one transaction 
 larger flushes cost the event loop less: 0.80-0.88x the requests/s when flushing every
 0.5 s). The queue holds at most ``max_queue`` rows: when the disk cannot keep up, new rows
 are dropped and counted rather than making requests wait. A failing disk (full, read-only,
-locked) is logged once and counted, and the app keeps serving; ``close`` writes what is
-still queued, so a clean shutdown loses nothing.
+locked) is logged once and counted, and the app keeps serving; a log that could not be
+opened is opened again at the next write. ``close`` writes what is still queued, so a
+clean shutdown loses nothing.
 """
 
 from __future__ import annotations
