@@ -2,15 +2,14 @@
 
 Why SQLite and the standard library only: the serving app writes it (without pandas), the
 ``monitor`` command reads it, and both must run anywhere Python does. One file, WAL mode
-(the ``monitor`` command reads while the app writes), and an
-append-only table pair keyed by the ``prediction_id`` the server issued with the answer
-(column ``request_id``; never a client's own id, so no client can overwrite another's row).
+(the ``monitor`` command reads while the app writes), and an append-only table pair keyed
+by the ``prediction_id`` the server issued with the answer (column ``request_id``; never a
+client's own id, so no client can overwrite another's row).
 
 Why one database row per request, holding the request body as sent: a batch of 100 rows
 is one insert of two texts instead of 100 inserts, and the inputs need no encoding at all
-(formatting 400 floats as JSON cost the serving path more than the insert). Together the
-recording CPU of a batch of 100 fell from ~440 us to ~35 us (docs/serving.md, "Benchmark").
-The inputs are always in the ``/predict/batch`` form, ``{"rows": [{feature: value}, ...]}``.
+(formatting 400 floats as JSON cost the serving path more than the insert). The inputs
+are always in the ``/predict/batch`` form, ``{"rows": [{feature: value}, ...]}``.
 
 Rotation: ``seq`` is the running count of logged rows (the request's last row), so the
 span between the newest ``seq`` and the first row of the oldest request bounds the rows
@@ -28,7 +27,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-DEFAULT_MAX_ROWS = 1_000_000
 ROTATE_SHARE = 0.1  # delete this share of max_rows when over the bound
 SCHEMA = """
     CREATE TABLE IF NOT EXISTS requests (
@@ -71,11 +69,7 @@ class PredictionLog:
     Not thread-safe by itself: the serving app's ``PredictionRecorder`` serialises calls.
     """
 
-    def __init__(
-        self, path: Path, max_rows: int = DEFAULT_MAX_ROWS, *, timeout_s: float = 5.0
-    ) -> None:
-        if max_rows < 1:
-            raise ValueError("max_rows must be at least 1")
+    def __init__(self, path: Path, max_rows: int = 1_000_000, *, timeout_s: float = 5.0) -> None:
         self.max_rows = max_rows
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(

@@ -8,13 +8,11 @@ command's JSON summary, read when Prometheus scrapes.
 ``PredictionRecorder`` records every prediction without slowing the request that made it:
 the request appends a tuple to a deque (no lock, no formatting: its body as received and
 its predictions as JSON); one writer thread wakes every 2 s, or as soon as the queue is half
-full, and inserts what waits with a few multi-row statements in one transaction (fewer,
-larger flushes cost the event loop less: 0.80-0.88x the requests/s when flushing every
-0.5 s). The queue holds at most ``max_queue`` rows: when the disk cannot keep up, new rows
-are dropped and counted rather than making requests wait. A failing disk (full, read-only,
-locked) is logged once and counted, and the app keeps serving; a log that could not be
-opened is opened again at the next write. ``close`` writes what is still queued, so a
-clean shutdown loses nothing.
+full, and inserts what waits in one transaction. The queue holds at most ``max_queue`` rows:
+when the disk cannot keep up, new rows are dropped and counted rather than making requests
+wait. A failing disk (full, read-only, locked) is logged once and counted, and the app keeps
+serving; a log that could not be opened is opened again at the next write. ``close`` writes
+what is still queued, so a clean shutdown loses nothing.
 """
 
 from __future__ import annotations
@@ -301,9 +299,7 @@ class PredictionRecorder:
         if not self._failed:
             self._failed = True
             logger.error(
-                "cannot write to the prediction log: %s: %s; predictions are not recorded "
-                "until it works again",
-                type(error).__name__,
+                "cannot write to the prediction log: %r; not recording until it works again",
                 error,
                 extra={"path": str(self.path)},
             )
