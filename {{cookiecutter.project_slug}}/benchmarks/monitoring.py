@@ -79,9 +79,9 @@ def make_project(root: Path, rows: int, batch: int = 1, feedback_share: float = 
         [
             (
                 f"req-{i}", now - rows + i, "1", len(matrix[i : i + batch]),
-                prediction_log.encode_rows(
-                    [dict(zip(names, row, strict=True)) for row in matrix[i : i + batch].tolist()]
-                ),
+                json.dumps({"rows": [
+                    dict(zip(names, row, strict=True)) for row in matrix[i : i + batch].tolist()
+                ]}),
                 json.dumps([_plain(v) for v in predicted[i : i + batch]]),
             )
             for i in starts

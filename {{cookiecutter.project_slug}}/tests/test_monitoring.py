@@ -98,7 +98,8 @@ def log_traffic(
         inputs = pd.DataFrame(matrix[block], columns=spec.feature_names).to_dict("records")
         request = f"{prefix}-{number}"
         ts = start + first
-        log.record(request, "7", inputs, predicted[block].tolist(), ts=ts)
+        answers = json.dumps(predicted[block].tolist())
+        log.write_many([(request, ts, "7", len(inputs), json.dumps({"rows": inputs}), answers)])
         if number % feedback_every == 0:
             log.add_feedback(request, truth[block].tolist(), ts=ts + 60)
     log.close()

@@ -218,7 +218,8 @@ def test_rotation_keeps_the_log_under_its_bound(tmp_path: Path) -> None:
     other_worker = PredictionLog(path, max_rows=100)  # e.g. a replica sharing the file
     for i in range(35):
         writer = log if i % 2 else other_worker
-        writer.record(f"r{i}", "1", [{"a": float(i)}] * 10, ["x"] * 10, ts=float(i))
+        body = json.dumps({"rows": [{"a": float(i)}] * 10})
+        writer.write_many([(f"r{i}", float(i), "1", 10, body, json.dumps(["x"] * 10))])
         assert len(rows_of(path)) <= 100
         if i == 0:
             assert log.add_feedback("r0", ["x"] * 10)
@@ -240,14 +241,16 @@ def test_the_log_writes_in_chunks_and_never_replaces_a_request(tmp_path: Path) -
     log = PredictionLog(path)
     log._db.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)  # pylint: disable=protected-access
     log.write_many([(f"r{i}", 1.0, "1", 1, ROW, '["x"]') for i in range(300)])  # 2,100 values
-    log.record("a", "1", [{"x": 1.0}, {"x": 2.0}], [0.5, 0.7])
+    log.write_many([("a", 1.0, "1", 2, '{"rows": [{"x": 1.0}, {"x": 2.0}]}', "[0.5, 0.7]")])
     with pytest.raises(sqlite3.IntegrityError):
-        log.record("a", "1", [{"x": 2.0}], ["second"])
+        log.write_many([("a", 2.0, "1", 1, ROW, '["second"]')])
     log.close()
     assert [r["prediction"] for r in rows_of(path)] == ["x"] * 300 + [0.5, 0.7]
+    with closing(sqlite3.connect(path)) as db:  # seq counts rows: the window reads by it
+        assert db.execute("SELECT max(seq) FROM requests").fetchone() == (302,)
 
 
-def test_unwritable_log_path_keeps_serving_and_logs_once(
+def test_unwritable_log_path_keeps_serving_logs_once_and_recovers(
     iris_dir: Path, tmp_path: Path, serving_logs: pytest.LogCaptureFixture
 ) -> None:
     blocker = tmp_path / "not-a-folder"
@@ -261,7 +264,11 @@ def test_unwritable_log_path_keeps_serving_and_logs_once(
         assert feedback.status_code == 503
         assert feedback.json()["detail"] == "the prediction log is unavailable"
         assert metric(client, 'model_predictions_dropped_total{reason="write_error"}') == 3.0
-    failures = [r for r in serving_logs.records if "prediction log" in r.getMessage()]
+        blocker.unlink()  # the disk comes back: the next write opens the log
+        answer = client.post("/predict", json=valid_row(iris_dir)).json()
+        body = {"prediction_id": answer["prediction_id"], "outcome": "setosa"}
+        assert client.post("/feedback", json=body).status_code == 200
+    failures = [r for r in serving_logs.records if "cannot write" in r.getMessage()]
     assert len(failures) == 1 and failures[0].levelno == logging.ERROR
 
 

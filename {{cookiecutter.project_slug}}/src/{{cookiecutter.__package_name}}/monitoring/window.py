@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..prediction_log import body_rows, open_read_only
+from ..prediction_log import body_rows
 
 QUERY = """
 SELECT r.ts, r.model_version, r.rows, r.inputs, r.predictions, o.outcomes
@@ -63,15 +63,6 @@ def _flat(texts: tuple[str, ...], sizes: tuple[int, ...], gap: Any = None) -> li
     return flat
 
 
-def _read(store: Path, start: float, last: int | None) -> list[tuple[Any, ...]]:
-    """The requests since ``start``, oldest first: only the newest ``last`` rows' (None: all)."""
-    try:
-        with contextlib.closing(open_read_only(store)) as connection:
-            return connection.execute(QUERY, (start, last)).fetchall()
-    except sqlite3.DatabaseError as error:
-        raise DataError(f"{store}: not a readable prediction log ({error})") from None
-
-
 def load_window(
     store: Path,
     columns: list[str],
@@ -87,7 +78,12 @@ def load_window(
             f"{store}: no prediction log (the serving app writes it; see docs/monitoring.md)"
         )
     start = -1.0 if since_hours is None else (now or time.time()) - since_hours * 3600.0
-    requests = _read(store, start, last)
+    read_only = f"{store.resolve().as_uri()}?mode=ro"  # the monitor never writes the log
+    try:
+        with contextlib.closing(sqlite3.connect(read_only, uri=True, timeout=30)) as connection:
+            requests = connection.execute(QUERY, (start, last)).fetchall()
+    except sqlite3.DatabaseError as error:
+        raise DataError(f"{store}: not a readable prediction log ({error})") from None
     ts, versions, sizes, inputs, answers, truths = list(zip(*requests, strict=True)) or [()] * 6
     keep = slice(-last if last else None, None)  # the oldest request may hold older rows
     frame = pd.DataFrame.from_records(_flat(inputs, sizes, {})[keep], columns=columns)

@@ -8,21 +8,22 @@ command's JSON summary, read when Prometheus scrapes.
 ``PredictionRecorder`` records every prediction without slowing the request that made it:
 the request appends a tuple to a deque (no lock, no formatting: its body as received and
 its predictions as JSON); one writer thread wakes every 2 s, or as soon as the queue is half
-full, and inserts what waits with a few multi-row statements in one transaction (fewer,
-larger flushes cost the event loop less: 0.80-0.88x the requests/s when flushing every
-0.5 s). The queue holds at most ``max_queue`` rows: when the disk cannot keep up, new rows
-are dropped and counted rather than making requests wait. A failing disk (full, read-only,
-locked) is logged once and counted, and the app keeps serving; ``close`` writes what is
-still queued, so a clean shutdown loses nothing.
+full, and inserts what waits in one transaction. The queue holds at most ``max_queue`` rows:
+when the disk cannot keep up, new rows are dropped and counted rather than making requests
+wait. A failing disk (full, read-only, locked) is logged once and counted, and the app keeps
+serving; a log that could not be opened is opened again at the next write. ``close`` writes
+what is still queued, so a clean shutdown loses nothing.
 """
 
 from __future__ import annotations
 
 import collections
+import functools
 import json
 import logging
 import math
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -180,7 +181,6 @@ class MonitorSummaryCollector(Collector):
 
 logger = logging.getLogger(__name__)
 FLUSH_INTERVAL_S = 2.0
-MAX_REQUESTS_PER_TRANSACTION = 5000
 
 
 def new_prediction_id() -> str:
@@ -210,6 +210,7 @@ class PredictionRecorder:
         self.model_version = model_version
         self.max_queue = max_queue
         self.metrics = metrics
+        self._open = functools.partial(PredictionLog, path, max_rows, timeout_s=timeout_s)
         self._queue: collections.deque[Record] = collections.deque()
         # rows queued = rows_in - rows_out: each counter has one writer (the event loop,
         # the thread holding _lock), so no update is lost without a lock on the event loop
@@ -220,10 +221,7 @@ class PredictionRecorder:
         self._stopping = False
         self._failed = False
         self.log: PredictionLog | None = None
-        try:
-            self.log = PredictionLog(path, max_rows, timeout_s=timeout_s)
-        except Exception as error:  # sqlite3.Error, OSError (a file where a folder should be)
-            self._fail("cannot open the prediction log", error)
+        self.flush()  # opens the log: a failure is logged at start-up, retried at each write
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self._thread.start()
 
@@ -245,9 +243,24 @@ class PredictionRecorder:
             self._wake.set()
 
     def flush(self) -> None:
-        """Write everything queued so far (called by feedback and at shutdown)."""
+        """Write everything queued in one transaction (writer thread, feedback, shutdown)."""
         with self._lock:
-            self._write_queued()
+            records = [self._queue.popleft() for _ in range(len(self._queue))]
+            rows = sum(record[3] for record in records)
+            self._rows_out += rows
+            try:
+                self.log = self.log or self._open()
+                self.log.write_many(records)
+            except Exception as error:  # disk full, read-only, locked, a file for a folder
+                self.metrics.predictions_dropped.labels(reason="write_error").inc(rows)
+                self._fail(error)
+                return
+            self.metrics.predictions_recorded.inc(rows)
+            if self._failed:
+                self._failed = False
+                logger.warning(
+                    "the prediction log is writable again", extra={"path": str(self.path)}
+                )
 
     def feedback(self, prediction_id: str, outcomes: Sequence[Value]) -> list[Value] | None:
         """Store the outcomes of a logged request; its predictions, or None if unknown.
@@ -255,74 +268,38 @@ class PredictionRecorder:
         Raises ValueError when the number of outcomes differs from the logged rows, and
         RecordingUnavailable when the log cannot be read or written.
         """
+        self.flush()  # the prediction may still be waiting in the queue
         with self._lock:
-            self._write_queued()  # the prediction may still be waiting in the queue
             if self.log is None or self._failed:  # its prediction may be among the dropped
                 raise RecordingUnavailable("the prediction log is not available")
             try:
-                predictions = self.log.predictions_for(prediction_id)
-                if not predictions:
-                    return None
-                self.log.add_feedback(prediction_id, outcomes)
-            except ValueError:
-                raise
-            except Exception as error:
-                self._fail("cannot write feedback to the prediction log", error)
+                return self.log.add_feedback(prediction_id, outcomes)
+            except sqlite3.Error as error:
+                self._fail(error)
                 raise RecordingUnavailable(str(error)) from error
-        return predictions
 
     def close(self, timeout: float = 10.0) -> None:
-        """Stop the writer after it wrote the queue; close the log."""
+        """Stop the writer, write what is still queued, close the log."""
         self._stopping = True
         self._wake.set()
         self._thread.join(timeout)
-        with self._lock:
-            self._write_queued()
-            if self.log is not None:
-                self.log.close()
-                self.log = None
+        self.flush()
+        if self.log is not None:
+            self.log.close()
 
     def _run(self) -> None:
         while not self._stopping:
             self._wake.wait(FLUSH_INTERVAL_S)
             self._wake.clear()
             if self._queue:
-                with self._lock:
-                    self._write_queued()
+                self.flush()
 
-    def _write_queued(self) -> None:
-        """Insert the queued requests, a bounded transaction at a time (lock held)."""
-        queue = self._queue
-        while queue:
-            count = min(len(queue), MAX_REQUESTS_PER_TRANSACTION)
-            records = [queue.popleft() for _ in range(count)]
-            self._rows_out += sum(record[3] for record in records)
-            self._write(records)
-
-    def _write(self, records: list[Record]) -> None:
-        rows = sum(record[3] for record in records)
-        if self.log is None:
-            self.metrics.predictions_dropped.labels(reason="write_error").inc(rows)
-            return
-        try:
-            self.log.write_many(records)
-        except Exception as error:  # disk full, read-only, locked by another process
-            self.metrics.predictions_dropped.labels(reason="write_error").inc(rows)
-            self._fail("cannot write to the prediction log", error)
-            return
-        self.metrics.predictions_recorded.inc(rows)
-        if self._failed:
-            self._failed = False
-            logger.warning("the prediction log is writable again", extra={"path": str(self.path)})
-
-    def _fail(self, message: str, error: BaseException) -> None:
+    def _fail(self, error: Exception) -> None:
         """Log the first failure of a series only: a full disk must not flood the log."""
         if not self._failed:
             self._failed = True
             logger.error(
-                "%s: %s: %s; predictions are not recorded until it works again",
-                message,
-                type(error).__name__,
+                "cannot write to the prediction log: %r; not recording until it works again",
                 error,
                 extra={"path": str(self.path)},
             )
