@@ -139,7 +139,7 @@ def test_generated_api_serves_its_bundle(
         # the prediction was recorded: its true outcome is accepted later, unknown ids are 404
         # by the prediction_id the server issued; the client's X-Request-ID names nothing
         prediction_id = answer["prediction_id"]
-        outcome = {"prediction_id": prediction_id, "outcome": answer["prediction"]}
+        outcome = {"prediction_id": prediction_id, "outcomes": [answer["prediction"]]}
         expected = (200, {"prediction_id": prediction_id, "rows": 1})
         assert call(base + "/feedback", outcome) == expected
         status, _ = call(base + "/feedback", {**outcome, "prediction_id": "0" * 32})
