@@ -30,8 +30,10 @@ def test_openapi_request_schema_is_the_bundle_spec(any_model_dir: Path) -> None:
     body = document["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
     assert body["schema"]["$ref"] == "#/components/schemas/PredictRow"
     prediction = schemas["PredictionResponse"]["properties"]["prediction"]
-    if spec.task == "classification":
+    if spec.task == "classification":  # the allowed classifiers all give probabilities
         assert prediction["enum"] == spec.classes
+        probabilities = schemas["PredictionResponse"]["properties"]["probabilities"]
+        assert probabilities["type"] == "object" and "null" not in json.dumps(probabilities)
     else:
         assert prediction["type"] == "number"
     batch = schemas["PredictBatch"]["properties"]["rows"]

@@ -134,7 +134,6 @@ class ModelService:
         spec, settings, metrics = metadata.spec, self.settings, self.metrics
         self.model, self.metadata = model, metadata
         self.labels = class_labels(model, spec) if spec.task == "classification" else []
-        self.has_proba = bool(self.labels) and callable(getattr(model, "predict_proba", None))
         expected = getattr(model, "n_features_in_", len(spec.features))
         if expected != len(spec.features):
             listed = len(spec.features)
@@ -158,16 +157,13 @@ class ModelService:
         self.loaded = True
 
     def outputs(self, rows: np.ndarray) -> np.ndarray:
-        """Probabilities (n, classes), label indices (n,) or values (n,); always finite."""
-        if self.has_proba:
+        """Class probabilities (n, classes) or values (n,); always finite.
+
+        Every classifier the bundle accepts (``bundle.MODEL_TYPES``) has ``predict_proba``.
+        """
+        if self.labels:
             out = np.asarray(self.model.predict_proba(rows), dtype=np.float64)
             shape: tuple[int, ...] = (len(rows), len(self.labels))
-        elif self.labels:
-            known = self.metadata.spec.classes or []
-            raw = self.model.predict(rows)
-            chosen = [known[int(v)] if isinstance(v, (int, np.integer)) else str(v) for v in raw]
-            out = np.array([self.labels.index(label) for label in chosen], dtype=np.float64)
-            shape = (len(rows),)
         else:
             out = np.asarray(self.model.predict(rows), dtype=np.float64).reshape(-1)
             shape = (len(rows),)
@@ -182,8 +178,6 @@ class ModelService:
         outputs = self.outputs(rows)
         if not self.labels:
             return [{"prediction": value} for value in outputs.tolist()]
-        if not self.has_proba:
-            return [{"prediction": self.labels[int(i)], "probabilities": None} for i in outputs]
         chosen = [self.labels[i] for i in outputs.argmax(axis=1).tolist()]
         return [
             {"prediction": label, "probabilities": dict(zip(self.labels, row, strict=True))}

@@ -158,10 +158,7 @@ def build_schemas(spec: DatasetSpec, *, max_batch: int) -> ApiSchemas:
         labels: Any = Literal[tuple(spec.classes or ())]
         output = {
             "prediction": (labels, Field(description="Most probable class.")),
-            "probabilities": (
-                dict[labels, float] | None,
-                Field(description="Probability of each class (null if the model has none)."),
-            ),
+            "probabilities": (dict[labels, float], Field(description="Probability of each class.")),
         }
     else:
         output = {"prediction": (float, Field(description="Predicted value."))}
