@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Summary
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, Summary
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -54,12 +54,7 @@ class ServingMetrics:
         self.ready = Gauge(
             "serving_ready", "1 when the model is loaded and verified.", registry=self.registry
         )
-        self.model_info = Gauge(
-            "serving_model_info",
-            "The served model (value 1).",
-            ["name", "version"],
-            registry=self.registry,
-        )
+        self.model_info = Info("serving_model", "The served model.", registry=self.registry)
         self.classes: Counter | None = None
         self.values: Histogram | None = None
         self.predictions_recorded = Counter(

@@ -126,7 +126,7 @@ class ModelService:
         self.reason = ""
         self.metrics.ready.set(1)
         name, version = self.metadata.name, self.metadata.version
-        self.metrics.model_info.labels(name=name, version=version).set(1)
+        self.metrics.model_info.info({"name": name, "version": version})
         logger.info("model ready", extra={"model": name, "version": version})
 
     def _verify(self, model: Any, metadata: ModelMetadata) -> None:
