@@ -217,10 +217,10 @@ class BodyLimitMiddleware:
             await error_response(413, self._too_large, CLOSE)(scope, receive, send)
             return
         received = 0
-        started = False
         deadline = asyncio.get_running_loop().time() + self.read_timeout_s
 
         async def counting_receive() -> Message:
+            """Raises inside the route reading the body: FastAPI's handlers answer."""
             nonlocal received
             try:
                 async with asyncio.timeout_at(deadline):
@@ -234,19 +234,7 @@ class BodyLimitMiddleware:
                     raise HTTPException(413, self._too_large, CLOSE)
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except HTTPException as error:  # raised outside FastAPI's handlers (no route read the body)
-            if started:
-                raise
-            response = error_response(error.status_code, error.detail, error.headers)
-            await response(scope, receive, send)
+        await self.app(scope, counting_receive, send)
 
 
 def install_drain_handler(on_drain: Callable[[], None], delay_s: float) -> Callable[[], None]:

@@ -109,12 +109,8 @@ class ServingMetrics:
                 self.feedback_abs_error.observe(abs(float(outcome) - float(predicted)))
             return
         correct = sum(p == o for p, o in zip(predictions, outcomes, strict=True))
-        for label in ("correct", "wrong"):
-            self.feedback.labels(result=label)  # both series exist from the first feedback
-        if correct:
-            self.feedback.labels(result="correct").inc(correct)
-        if len(outcomes) - correct:
-            self.feedback.labels(result="wrong").inc(len(outcomes) - correct)
+        self.feedback.labels(result="correct").inc(correct)  # both series from the first feedback
+        self.feedback.labels(result="wrong").inc(len(outcomes) - correct)
 
     def watch_summary(self, path: Path) -> None:
         """Expose the monitor's drift share and retraining flag, read at each scrape."""

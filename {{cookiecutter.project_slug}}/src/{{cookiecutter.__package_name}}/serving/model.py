@@ -43,21 +43,11 @@ class ModelOutputError(RuntimeError):
 
 
 def class_labels(model: Any, spec: DatasetSpec) -> list[str]:
-    """Label of each column of ``predict_proba``: the model's classes (indices or labels)."""
-    known = list(spec.classes or [])
-    raw = getattr(model, "classes_", None)
-    labels = []
-    for value in [] if raw is None or not known else list(raw):
-        label = value
-        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-            if not 0 <= int(value) < len(known):
-                raise ModelSpecMismatch(f"class index {value} outside spec.classes")
-            label = known[int(value)]
-        if not isinstance(label, (str, np.str_)) or str(label) not in known:
-            raise ModelSpecMismatch(f"class {label!r} is not in spec.classes")
-        labels.append(str(label))
-    if not labels or len(set(labels)) != len(labels):
-        raise ModelSpecMismatch("a classifier needs distinct `classes_` from spec.classes")
+    """Label of each column of ``predict_proba``: the model's classes, which training takes
+    from the spec's labels (a model fitted on class indices is refused)."""
+    labels = [str(label) for label in getattr(model, "classes_", [])]
+    if set(labels) != set(spec.classes or []):
+        raise ModelSpecMismatch(f"the model's classes {labels} differ from spec.classes")
     return labels
 
 
