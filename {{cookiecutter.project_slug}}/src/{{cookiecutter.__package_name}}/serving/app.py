@@ -38,7 +38,7 @@ from .. import PROJECT_DESCRIPTION, PROJECT_NAME, __version__
 from ..bundle import BundleError, load_bundle, read_metadata
 from . import routes
 from .cli import configure_logging
-from .metrics import LATENCY_BUCKETS, ServingMetrics
+from .metrics import LATENCY_BUCKETS, MonitorSummary, ServingMetrics
 from .model import Loader, ModelService
 from .schemas import (
     ApiSchemas,
@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
     settings = settings or get_settings()
     configure_logging(settings.log_level)
     serving_metrics = ServingMetrics()
-    serving_metrics.watch_summary(settings.monitor_summary)
+    serving_metrics.registry.register(MonitorSummary(settings.monitor_summary))
     docs = settings.docs_enabled
     # FastAPIOffline serves Swagger UI's and ReDoc's scripts from its package, not a CDN, so
     # /docs works without internet access. It needs an OpenAPI URL: with docs off, plain FastAPI.

@@ -76,19 +76,19 @@ class ServingMetrics:
         )
         self.feedback_abs_error: Summary | None = None
 
-    def track_classes(self, labels: list[str]) -> None:
-        """Count predictions per class (classification)."""
-        self.classes = Counter(
-            "serving_predicted_class",
-            "Predictions per class.",
-            ["label"],
-            registry=self.registry,
-        )
-        for label in labels:
-            self.classes.labels(label=label)
-
-    def track_values(self, sample: np.ndarray) -> None:
-        """Histogram of predicted values with buckets at the deciles of a warm-up sample."""
+    def track_model(self, labels: list[str], sample: np.ndarray) -> None:
+        """Predictions per class (classification); else a histogram of predicted values with
+        buckets at the deciles of the warm-up ``sample``, and the live absolute error."""
+        if labels:
+            self.classes = Counter(
+                "serving_predicted_class",
+                "Predictions per class.",
+                ["label"],
+                registry=self.registry,
+            )
+            for label in labels:
+                self.classes.labels(label=label)  # every class's series from the start
+            return
         edges = sorted({round(float(v), 6) for v in np.quantile(sample, np.linspace(0.1, 0.9, 9))})
         self.values = Histogram(
             "serving_predicted_value",
@@ -111,10 +111,6 @@ class ServingMetrics:
         correct = sum(p == o for p, o in zip(predictions, outcomes, strict=True))
         self.feedback.labels(result="correct").inc(correct)  # both series from the first feedback
         self.feedback.labels(result="wrong").inc(len(outcomes) - correct)
-
-    def watch_summary(self, path: Path) -> None:
-        """Expose the monitor's drift share and retraining flag, read at each scrape."""
-        self.registry.register(MonitorSummary(path))
 
     def observe_predictions(self, predictions: list[Any]) -> None:
         """Record one request's predictions (class labels or values)."""

@@ -128,11 +128,7 @@ class ModelService:
         if expected != len(spec.features):
             listed = len(spec.features)
             raise ModelSpecMismatch(f"model expects {expected} features, spec lists {listed}")
-        sample = self.warm_up()
-        if self.labels:
-            metrics.track_classes(self.labels)
-        else:
-            metrics.track_values(sample)
+        metrics.track_model(self.labels, self.warm_up())
         getter = attrgetter(*attribute_names(spec))
         self._values = getter if len(spec.features) > 1 else lambda row: (getter(row),)
         self._header = {"model_name": metadata.name, "model_version": metadata.version}

@@ -120,13 +120,9 @@ class ApiSchemas:
 
 def unknown_schemas(reason: str) -> ApiSchemas:
     """Stand-ins while the spec cannot be read: the routes answer 503 before any body check."""
-    names = ("PredictRow", "PredictBatch", "PredictionResponse", "BatchPrediction", "Feedback")
     doc = f"Unknown until the model is loaded ({reason})."
-    config = ConfigDict(extra="allow")
-    row, batch, prediction, batch_prediction, feedback = (
-        create_model(name, __config__=config, __doc__=doc) for name in names
-    )
-    return ApiSchemas(row, batch, prediction, batch_prediction, feedback)
+    unknown = create_model("Unknown", __config__=ConfigDict(extra="allow"), __doc__=doc)
+    return ApiSchemas(unknown, unknown, unknown, unknown, unknown)
 
 
 def attribute_names(spec: DatasetSpec) -> tuple[str, ...]:
