@@ -208,14 +208,11 @@ def public_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     return cleaned
 
 
-def validation_response(errors: list[dict[str, Any]]) -> JSONResponse:
+async def _on_request_validation(_: Request, exc: Exception) -> JSONResponse:
     """400 when the body is not JSON at all, 422 when it is JSON of the wrong shape."""
+    errors = public_errors(cast(RequestValidationError, exc).errors())
     malformed = all(error["type"] == "json_invalid" for error in errors)
     return error_response(400 if malformed else 422, errors)
-
-
-async def _on_request_validation(_: Request, exc: Exception) -> JSONResponse:
-    return validation_response(public_errors(cast(RequestValidationError, exc).errors()))
 
 
 async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
