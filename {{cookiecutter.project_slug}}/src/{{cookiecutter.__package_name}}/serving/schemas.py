@@ -25,8 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..features import DatasetSpec, FeatureSpec
 
-ROW_CONFIG = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, frozen=True)
-STRICT_CONFIG = ConfigDict(strict=True, extra="forbid", frozen=True)
+STRICT_CONFIG = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, frozen=True)
 
 
 class ErrorItem(BaseModel):
@@ -89,7 +88,7 @@ def _feedback_model(spec: DatasetSpec, max_batch: int) -> type[BaseModel]:
         outcome = Literal[tuple(spec.classes or ())]
         kind = "true class labels (the model's classes)"
     else:
-        outcome = Annotated[float, Field(allow_inf_nan=False)]
+        outcome = float  # finite: STRICT_CONFIG refuses NaN and infinity
         kind = "true values (finite numbers)"
     return create_model(
         "FeedbackRequest",
@@ -139,7 +138,7 @@ def build_schemas(spec: DatasetSpec, *, max_batch: int) -> ApiSchemas:
     examples: Any = [example_row(spec)]
     row = create_model(
         "PredictRow",
-        __config__=ConfigDict(**ROW_CONFIG, json_schema_extra={"examples": examples}),
+        __config__=ConfigDict(**STRICT_CONFIG, json_schema_extra={"examples": examples}),
         __doc__="One input row: every feature, in its training range.",
         **fields,
     )
