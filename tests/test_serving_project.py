@@ -63,7 +63,8 @@ else:
         ],
     )
     model = (LogisticRegression(max_iter=1000) if task == "classification" else Ridge())
-    model.fit(data.data, data.target)
+    # on the label strings, as the pipeline fits: a model fitted on class indices is refused
+    model.fit(data.data, data.target_names[data.target] if spec.classes else data.target)
 bundle.save_bundle(model, Path("models"), name="tier2", version="1", spec=spec,
                    metrics={}, trained_at=datetime.now(UTC))
 """
