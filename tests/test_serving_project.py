@@ -63,7 +63,8 @@ else:
         ],
     )
     model = (LogisticRegression(max_iter=1000) if task == "classification" else Ridge())
-    model.fit(data.data, data.target)
+    # on the label strings, as the pipeline fits: a model fitted on class indices is refused
+    model.fit(data.data, data.target_names[data.target] if spec.classes else data.target)
 bundle.save_bundle(model, Path("models"), name="tier2", version="1", spec=spec,
                    metrics={}, trained_at=datetime.now(UTC))
 """
@@ -139,7 +140,7 @@ def test_generated_api_serves_its_bundle(
         # the prediction was recorded: its true outcome is accepted later, unknown ids are 404
         # by the prediction_id the server issued; the client's X-Request-ID names nothing
         prediction_id = answer["prediction_id"]
-        outcome = {"prediction_id": prediction_id, "outcome": answer["prediction"]}
+        outcome = {"prediction_id": prediction_id, "outcomes": [answer["prediction"]]}
         expected = (200, {"prediction_id": prediction_id, "rows": 1})
         assert call(base + "/feedback", outcome) == expected
         status, _ = call(base + "/feedback", {**outcome, "prediction_id": "0" * 32})

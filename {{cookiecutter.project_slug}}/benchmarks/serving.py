@@ -246,7 +246,7 @@ def fit_bundles(workdir: Path) -> dict[str, Any]:
     bundle = __import__(f"{PACKAGE}.bundle", fromlist=["save_bundle"])
     features = __import__(f"{PACKAGE}.features", fromlist=["DatasetSpec"])
     data = load_iris()
-    x, y = data.data, data.target
+    x, y = data.data, data.target_names[data.target]  # labels, as the pipeline fits
     spec = features.DatasetSpec(
         task="classification",
         target="species",

@@ -90,6 +90,7 @@ def test_metrics_count_requests_predictions_and_errors(client: TestClient, iris_
     assert 'handler="none"' in text and "random-path" not in text
     assert 'http_request_duration_seconds_bucket{handler="/predict"' in text
     assert "serving_ready 1.0" in text
+    assert 'serving_model_info{name="iris",version="3"} 1.0' in text
     with app_client(iris_dir) as other:  # each app has its own registry
         assert predict not in other.get("/metrics").text
 

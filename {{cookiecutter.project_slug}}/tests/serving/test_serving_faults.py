@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from conftest import app_client, valid_row
 from serving_fakes import LEAK_MARKER, faking_loader
@@ -174,17 +175,23 @@ def test_crafted_model_file_is_refused_naming_the_type(
 
 
 @pytest.mark.parametrize(
-    ("spec", "reason"),
+    ("spec", "classes", "reason"),
     [
-        ({"classes": ["a", "b"]}, r"class index 2 outside spec\.classes"),
-        ({"features": [FeatureSpec(name="x", minimum=0, maximum=1)]}, "expects 4 features"),
+        ({"classes": ["a", "b", "c"]}, None, r"classes \['setosa'.*differ from spec\.classes"),
+        ({}, [0, 1, 2], r"classes \['0', '1', '2'\] differ from spec\.classes"),  # indices
+        ({"features": [FeatureSpec(name="x", minimum=0, maximum=1)]}, None, "expects 4 features"),
     ],
+    ids=["other-labels", "class-indices", "feature-count"],
 )
 def test_model_that_does_not_match_its_spec_is_never_ready(
-    iris_dir: Path, spec: dict[str, Any], reason: str
+    iris_dir: Path, spec: dict[str, Any], classes: list[int] | None, reason: str
 ) -> None:
+    """The pipeline fits on the spec's labels (``to_labels``): any other classes are refused."""
+
     def load(directory: Path) -> tuple[Any, ModelMetadata]:
         model, metadata = load_bundle(directory)
+        if classes is not None:
+            model.classes_ = np.array(classes)  # as if fitted on class indices
         changed = metadata.spec.model_copy(update=spec)
         return model, metadata.model_copy(update={"spec": changed})
 

@@ -91,7 +91,7 @@ def test_predictions_are_recorded_feedback_finds_a_queued_one_shutdown_writes_th
         answers = [client.post("/predict", json=row).json() for _ in range(3)]
         assert not rows_of(log)  # still queued: the writer sleeps
         first_id, outcome = answers[0]["prediction_id"], outcome_for(answers[0]["prediction"])
-        response = client.post("/feedback", json={"prediction_id": first_id, "outcome": outcome})
+        response = client.post("/feedback", json={"prediction_id": first_id, "outcomes": [outcome]})
         assert response.json() == {"prediction_id": first_id, "rows": 1}
         if isinstance(outcome, str):
             assert metric(client, 'model_feedback_total{result="correct"}') == 1.0
@@ -133,7 +133,7 @@ def test_a_batch_is_recorded_under_one_prediction_id_and_gets_feedback_per_row(
         mismatch = client.post("/feedback", json={**body, "outcomes": outcomes[:1]})
         assert mismatch.status_code == 422
         assert "3 logged rows, got 1 outcomes" in mismatch.json()["detail"]
-        unknown = {"prediction_id": UNKNOWN, "outcome": predicted[0]}
+        unknown = {"prediction_id": UNKNOWN, "outcomes": [predicted[0]]}
         started = time.perf_counter()
         missing = client.post("/feedback", json=unknown, headers={"X-Request-ID": "fb-1"})
         assert time.perf_counter() - started < 0.5  # one process: nothing to wait for
@@ -168,7 +168,7 @@ def test_a_reused_client_request_id_never_overwrites_a_prediction(
         ids = [answer.json()["prediction_id"] for answer in answers]
         assert ids[0] != ids[1]
         label = answers[0].json()["prediction"]
-        sent = client.post("/feedback", json={"prediction_id": ids[0], "outcome": label})
+        sent = client.post("/feedback", json={"prediction_id": ids[0], "outcomes": [label]})
         assert sent.json() == {"prediction_id": ids[0], "rows": 1}  # "same" is refused: 422 table
     recorded = [(r["request_id"], r["inputs"][name], r["outcome"]) for r in rows_of(log)]
     assert recorded == [(ids[0], row[name], label), (ids[1], other[name], None)]
@@ -179,15 +179,20 @@ def test_a_reused_client_request_id_never_overwrites_a_prediction(
 @pytest.mark.parametrize(
     ("model", "body", "loc"),
     [
-        ("iris", {"prediction_id": UNKNOWN, "outcome": "not-a-class"}, ["body", "outcome"]),
+        ("iris", {"prediction_id": UNKNOWN, "outcomes": ["not-a-class"]}, ["body", "outcomes", 0]),
         ("iris", {"prediction_id": UNKNOWN, "outcomes": []}, ["body", "outcomes"]),
-        ("iris", {"prediction_id": UNKNOWN}, ["body"]),
-        ("iris", {"prediction_id": UNKNOWN, "outcome": "setosa", "outcomes": ["setosa"]}, ["body"]),
-        ("iris", {"prediction_id": "same", "outcome": "setosa"}, ["body", "prediction_id"]),
-        ("iris", {"prediction_id": UNKNOWN, "outcome": "setosa", "extra": 1}, ["body", "extra"]),
-        ("diabetes", {"prediction_id": UNKNOWN, "outcome": "12"}, ["body", "outcome"]),
+        ("iris", {"prediction_id": UNKNOWN, "outcomes": None}, ["body", "outcomes"]),
+        ("iris", {"prediction_id": UNKNOWN}, ["body", "outcomes"]),
+        ("iris", {"prediction_id": UNKNOWN, "outcome": "setosa"}, ["body"]),  # one shape only
+        ("iris", {"prediction_id": "same", "outcomes": ["setosa"]}, ["body", "prediction_id"]),
+        ("iris", {"prediction_id": UNKNOWN, "outcomes": ["setosa"], "extra": 1}, ["body", "extra"]),
+        ("diabetes", {"prediction_id": UNKNOWN, "outcomes": ["12"]}, ["body", "outcomes", 0]),
         ("diabetes", {"prediction_id": UNKNOWN, "outcomes": [1.0, True]}, ["body", "outcomes", 1]),
-        ("diabetes", '{"prediction_id": "' + UNKNOWN + '", "outcome": 1e400}', ["body", "outcome"]),
+        (
+            "diabetes",
+            '{"prediction_id": "' + UNKNOWN + '", "outcomes": [1e400]}',
+            ["body", "outcomes", 0],
+        ),
     ],
 )
 def test_invalid_feedback_is_422(
@@ -205,7 +210,7 @@ def test_recording_off_writes_nothing_and_feedback_says_why(iris_dir: Path, tmp_
     log = tmp_path / "off" / "predictions.sqlite"
     with app_client(iris_dir, record_predictions=False, prediction_log=log) as client:
         answer = client.post("/predict", json=valid_row(iris_dir)).json()
-        body = {"prediction_id": answer["prediction_id"], "outcome": "setosa"}
+        body = {"prediction_id": answer["prediction_id"], "outcomes": ["setosa"]}
         response = client.post("/feedback", json=body)
     assert response.status_code == 409
     assert "SERVING_RECORD_PREDICTIONS=false" in response.json()["detail"]
@@ -259,7 +264,7 @@ def test_unwritable_log_path_keeps_serving_logs_once_and_recovers(
         assert client.get("/health/ready").status_code == 200
         for _ in range(3):
             answer = client.post("/predict", json=valid_row(iris_dir)).json()
-        body = {"prediction_id": answer["prediction_id"], "outcome": "setosa"}
+        body = {"prediction_id": answer["prediction_id"], "outcomes": ["setosa"]}
         feedback = client.post("/feedback", json=body)
         assert feedback.status_code == 503
         assert feedback.json()["detail"] == "the prediction log is unavailable"
@@ -346,15 +351,15 @@ def test_monitor_summary_gauges_are_read_at_scrape_time(iris_dir: Path, tmp_path
     summary = tmp_path / "reports" / "summary.json"
     with app_client(iris_dir, monitor_summary=summary) as client:
         assert metric(client, "model_drift_share") is None  # no monitor run yet
-        assert "# TYPE model_drift_share gauge" in client.get("/metrics").text
         assert metric(client, "model_predictions_recorded_total") is not None
         summary.parent.mkdir(parents=True)
         summary.write_text(json.dumps({"drift_share": 0.4, "needs_retraining": True}))
         assert metric(client, "model_drift_share") == 0.4
         assert metric(client, "model_needs_retraining") == 1.0
-        summary.write_text("{not json")
-        assert client.get("/metrics").status_code == 200
-        assert metric(client, "model_drift_share") is None
+        for broken in ("{not json", "[0.4]", '{"drift_share": 0.4}', '{"drift_share": {}}'):
+            summary.write_text(broken)
+            assert client.get("/metrics").status_code == 200
+            assert metric(client, "model_drift_share") is None, broken
 
 
 @pytest.mark.slow
@@ -365,7 +370,7 @@ def test_sigterm_loses_no_recorded_prediction(iris_dir: Path, tmp_path: Path) ->
         for _ in range(40):
             response = http.post("/predict", json=valid_row(iris_dir))
             assert response.status_code == 200
-        body = {"prediction_id": response.json()["prediction_id"], "outcome": "setosa"}
+        body = {"prediction_id": response.json()["prediction_id"], "outcomes": ["setosa"]}
         feedback = http.post("/feedback", json=body)
         assert feedback.status_code == 200
     assert server.process.returncode in (0, -15)

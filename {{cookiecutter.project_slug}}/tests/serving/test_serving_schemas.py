@@ -30,18 +30,19 @@ def test_openapi_request_schema_is_the_bundle_spec(any_model_dir: Path) -> None:
     body = document["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
     assert body["schema"]["$ref"] == "#/components/schemas/PredictRow"
     prediction = schemas["PredictionResponse"]["properties"]["prediction"]
-    if spec.task == "classification":
+    if spec.task == "classification":  # the allowed classifiers all give probabilities
         assert prediction["enum"] == spec.classes
+        probabilities = schemas["PredictionResponse"]["properties"]["probabilities"]
+        assert probabilities["type"] == "object" and "null" not in json.dumps(probabilities)
     else:
         assert prediction["type"] == "number"
     batch = schemas["PredictBatch"]["properties"]["rows"]
     assert batch["minItems"] == 1 and batch["maxItems"] == 1000
-    feedback = schemas["FeedbackRequest"]  # the one-of rule the handler enforces, stated (H5)
-    assert feedback["oneOf"] == [{"required": ["outcome"]}, {"required": ["outcomes"]}]
+    feedback = schemas["FeedbackRequest"]  # one shape: an outcome per row of the prediction
+    assert feedback["required"] == ["prediction_id", "outcomes"]
     assert feedback["additionalProperties"] is False
-    for name in ("outcome", "outcomes"):  # null is refused by the handler, so not offered
-        assert "default" not in feedback["properties"][name]
-        assert "null" not in json.dumps(feedback["properties"][name])
+    assert feedback["properties"]["outcomes"]["minItems"] == 1
+    assert "null" not in json.dumps(feedback["properties"]["outcomes"])
 
 
 def test_openapi_agrees_with_the_mlflow_signature(any_model_dir: Path) -> None:

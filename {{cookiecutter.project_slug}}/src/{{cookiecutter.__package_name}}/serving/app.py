@@ -29,6 +29,7 @@ from fastapi import FastAPI, HTTPException
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 from prometheus_fastapi_instrumentator import Instrumentator, metrics
+from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -37,7 +38,7 @@ from .. import PROJECT_DESCRIPTION, PROJECT_NAME, __version__
 from ..bundle import BundleError, load_bundle, read_metadata
 from . import routes
 from .cli import configure_logging
-from .metrics import LATENCY_BUCKETS, ServingMetrics
+from .metrics import LATENCY_BUCKETS, MonitorSummary, ServingMetrics
 from .model import Loader, ModelService
 from .schemas import (
     ApiSchemas,
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
     settings = settings or get_settings()
     configure_logging(settings.log_level)
     serving_metrics = ServingMetrics()
-    serving_metrics.watch_summary(settings.monitor_summary)
+    serving_metrics.registry.register(MonitorSummary(settings.monitor_summary))
     docs = settings.docs_enabled
     # FastAPIOffline serves Swagger UI's and ReDoc's scripts from its package, not a CDN, so
     # /docs works without internet access. It needs an OpenAPI URL: with docs off, plain FastAPI.
@@ -138,13 +139,6 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
         validator=lambda value: _VALID_REQUEST_ID.fullmatch(value) is not None,
     )
     return app
-
-
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return bytes(value)
-    return None
 
 
 class RequestContextMiddleware:
@@ -218,15 +212,15 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _header(scope, b"content-length")
+        declared = Headers(scope=scope).get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await error_response(413, self._too_large, CLOSE)(scope, receive, send)
             return
         received = 0
-        started = False
         deadline = asyncio.get_running_loop().time() + self.read_timeout_s
 
         async def counting_receive() -> Message:
+            """Raises inside the route reading the body: FastAPI's handlers answer."""
             nonlocal received
             try:
                 async with asyncio.timeout_at(deadline):
@@ -240,19 +234,7 @@ class BodyLimitMiddleware:
                     raise HTTPException(413, self._too_large, CLOSE)
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except HTTPException as error:  # raised outside FastAPI's handlers (no route read the body)
-            if started:
-                raise
-            response = error_response(error.status_code, error.detail, error.headers)
-            await response(scope, receive, send)
+        await self.app(scope, counting_receive, send)
 
 
 def install_drain_handler(on_drain: Callable[[], None], delay_s: float) -> Callable[[], None]:

@@ -21,7 +21,6 @@ import collections
 import functools
 import json
 import logging
-import math
 import os
 import sqlite3
 import threading
@@ -31,13 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, Summary
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from ..prediction_log import PredictionLog, Record, Value
 
-ERROR_BUCKET_FACTORS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)  # x the spread
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -57,12 +55,7 @@ class ServingMetrics:
         self.ready = Gauge(
             "serving_ready", "1 when the model is loaded and verified.", registry=self.registry
         )
-        self.model_info = Gauge(
-            "serving_model_info",
-            "The served model (value 1).",
-            ["name", "version"],
-            registry=self.registry,
-        )
+        self.model_info = Info("serving_model", "The served model.", registry=self.registry)
         self.classes: Counter | None = None
         self.values: Histogram | None = None
         self.predictions_recorded = Counter(
@@ -82,21 +75,21 @@ class ServingMetrics:
             ["result"],
             registry=self.registry,
         )
-        self.feedback_abs_error: Histogram | None = None
+        self.feedback_abs_error: Summary | None = None
 
-    def track_classes(self, labels: list[str]) -> None:
-        """Count predictions per class (classification)."""
-        self.classes = Counter(
-            "serving_predicted_class",
-            "Predictions per class.",
-            ["label"],
-            registry=self.registry,
-        )
-        for label in labels:
-            self.classes.labels(label=label)
-
-    def track_values(self, sample: np.ndarray) -> None:
-        """Histogram of predicted values with buckets at the deciles of a warm-up sample."""
+    def track_model(self, labels: list[str], sample: np.ndarray) -> None:
+        """Predictions per class (classification); else a histogram of predicted values with
+        buckets at the deciles of the warm-up ``sample``, and the live absolute error."""
+        if labels:
+            self.classes = Counter(
+                "serving_predicted_class",
+                "Predictions per class.",
+                ["label"],
+                registry=self.registry,
+            )
+            for label in labels:
+                self.classes.labels(label=label)  # every class's series from the start
+            return
         edges = sorted({round(float(v), 6) for v in np.quantile(sample, np.linspace(0.1, 0.9, 9))})
         self.values = Histogram(
             "serving_predicted_value",
@@ -104,12 +97,9 @@ class ServingMetrics:
             buckets=edges or (0.0,),
             registry=self.registry,
         )
-        spread = float(np.std(sample)) or 1.0
-        error_edges = sorted({float(f"{spread * k:.3g}") for k in ERROR_BUCKET_FACTORS})
-        self.feedback_abs_error = Histogram(
+        self.feedback_abs_error = Summary(  # live mean absolute error: _sum / _count
             "model_feedback_abs_error",
             "Absolute error |outcome - prediction| of rows given feedback (regression).",
-            buckets=error_edges,
             registry=self.registry,
         )
 
@@ -120,16 +110,8 @@ class ServingMetrics:
                 self.feedback_abs_error.observe(abs(float(outcome) - float(predicted)))
             return
         correct = sum(p == o for p, o in zip(predictions, outcomes, strict=True))
-        for label in ("correct", "wrong"):
-            self.feedback.labels(result=label)  # both series exist from the first feedback
-        if correct:
-            self.feedback.labels(result="correct").inc(correct)
-        if len(outcomes) - correct:
-            self.feedback.labels(result="wrong").inc(len(outcomes) - correct)
-
-    def watch_summary(self, path: Path) -> None:
-        """Expose the monitor's drift share and retraining flag, read at each scrape."""
-        self.registry.register(MonitorSummaryCollector(path))
+        self.feedback.labels(result="correct").inc(correct)  # both series from the first feedback
+        self.feedback.labels(result="wrong").inc(len(outcomes) - correct)
 
     def observe_predictions(self, predictions: list[Any]) -> None:
         """Record one request's predictions (class labels or values)."""
@@ -142,41 +124,30 @@ class ServingMetrics:
                 self.values.observe(value)
 
 
-class MonitorSummaryCollector(Collector):
+class MonitorSummary(Collector):
     """``model_drift_share`` and ``model_needs_retraining`` from the monitor's summary.json.
 
-    Read when Prometheus scrapes, so a new report shows up without restarting the app. A
-    missing, unreadable or malformed file (or key) gives the family without a sample: the
-    series is absent, never an error, since the app serves before the first monitor run.
+    Read when Prometheus scrapes, so a new report shows up without restarting the app. Both
+    series are absent until the file holds both values: the app serves before the first
+    monitor run, and a missing or malformed file is never an error.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def describe(self) -> list[Any]:
-        """Nothing up front: the registry must not read the file when registering."""
-        return []
-
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        """Both gauges; each with a sample only if the summary holds a usable value."""
+        """Both gauges, or none."""
         try:
             summary = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            summary = {}
-        share = summary.get("drift_share") if isinstance(summary, dict) else None
-        flag = summary.get("needs_retraining") if isinstance(summary, dict) else None
-        family = GaugeMetricFamily(
-            "model_drift_share", "Share of drifted features in the last monitor run (0..1)."
+            share, flag = float(summary["drift_share"]), float(summary["needs_retraining"])
+        except (OSError, ValueError, TypeError, KeyError):
+            return
+        yield GaugeMetricFamily(
+            "model_drift_share", "Share of drifted features in the last monitor run.", value=share
         )
-        if isinstance(share, (int, float)) and not isinstance(share, bool) and math.isfinite(share):
-            family.add_metric([], float(share))
-        yield family
-        family = GaugeMetricFamily(
-            "model_needs_retraining", "1 when the last monitor run marked the model for retraining."
+        yield GaugeMetricFamily(
+            "model_needs_retraining", "1 when the last monitor run said retrain.", value=flag
         )
-        if isinstance(flag, bool):
-            family.add_metric([], float(flag))
-        yield family
 
 
 logger = logging.getLogger(__name__)

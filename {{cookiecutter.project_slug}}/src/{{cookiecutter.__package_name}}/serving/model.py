@@ -43,21 +43,11 @@ class ModelOutputError(RuntimeError):
 
 
 def class_labels(model: Any, spec: DatasetSpec) -> list[str]:
-    """Label of each column of ``predict_proba``: the model's classes (indices or labels)."""
-    known = list(spec.classes or [])
-    raw = getattr(model, "classes_", None)
-    labels = []
-    for value in [] if raw is None or not known else list(raw):
-        label = value
-        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-            if not 0 <= int(value) < len(known):
-                raise ModelSpecMismatch(f"class index {value} outside spec.classes")
-            label = known[int(value)]
-        if not isinstance(label, (str, np.str_)) or str(label) not in known:
-            raise ModelSpecMismatch(f"class {label!r} is not in spec.classes")
-        labels.append(str(label))
-    if not labels or len(set(labels)) != len(labels):
-        raise ModelSpecMismatch("a classifier needs distinct `classes_` from spec.classes")
+    """Label of each column of ``predict_proba``: the model's classes, which training takes
+    from the spec's labels (a model fitted on class indices is refused)."""
+    labels = [str(label) for label in getattr(model, "classes_", [])]
+    if set(labels) != set(spec.classes or []):
+        raise ModelSpecMismatch(f"the model's classes {labels} differ from spec.classes")
     return labels
 
 
@@ -126,7 +116,7 @@ class ModelService:
         self.reason = ""
         self.metrics.ready.set(1)
         name, version = self.metadata.name, self.metadata.version
-        self.metrics.model_info.labels(name=name, version=version).set(1)
+        self.metrics.model_info.info({"name": name, "version": version})
         logger.info("model ready", extra={"model": name, "version": version})
 
     def _verify(self, model: Any, metadata: ModelMetadata) -> None:
@@ -134,16 +124,11 @@ class ModelService:
         spec, settings, metrics = metadata.spec, self.settings, self.metrics
         self.model, self.metadata = model, metadata
         self.labels = class_labels(model, spec) if spec.task == "classification" else []
-        self.has_proba = bool(self.labels) and callable(getattr(model, "predict_proba", None))
         expected = getattr(model, "n_features_in_", len(spec.features))
         if expected != len(spec.features):
             listed = len(spec.features)
             raise ModelSpecMismatch(f"model expects {expected} features, spec lists {listed}")
-        sample = self.warm_up()
-        if self.labels:
-            metrics.track_classes(self.labels)
-        else:
-            metrics.track_values(sample)
+        metrics.track_model(self.labels, self.warm_up())
         getter = attrgetter(*attribute_names(spec))
         self._values = getter if len(spec.features) > 1 else lambda row: (getter(row),)
         self._header = {"model_name": metadata.name, "model_version": metadata.version}
@@ -158,16 +143,13 @@ class ModelService:
         self.loaded = True
 
     def outputs(self, rows: np.ndarray) -> np.ndarray:
-        """Probabilities (n, classes), label indices (n,) or values (n,); always finite."""
-        if self.has_proba:
+        """Class probabilities (n, classes) or values (n,); always finite.
+
+        Every classifier the bundle accepts (``bundle.MODEL_TYPES``) has ``predict_proba``.
+        """
+        if self.labels:
             out = np.asarray(self.model.predict_proba(rows), dtype=np.float64)
             shape: tuple[int, ...] = (len(rows), len(self.labels))
-        elif self.labels:
-            known = self.metadata.spec.classes or []
-            raw = self.model.predict(rows)
-            chosen = [known[int(v)] if isinstance(v, (int, np.integer)) else str(v) for v in raw]
-            out = np.array([self.labels.index(label) for label in chosen], dtype=np.float64)
-            shape = (len(rows),)
         else:
             out = np.asarray(self.model.predict(rows), dtype=np.float64).reshape(-1)
             shape = (len(rows),)
@@ -182,8 +164,6 @@ class ModelService:
         outputs = self.outputs(rows)
         if not self.labels:
             return [{"prediction": value} for value in outputs.tolist()]
-        if not self.has_proba:
-            return [{"prediction": self.labels[int(i)], "probabilities": None} for i in outputs]
         chosen = [self.labels[i] for i in outputs.argmax(axis=1).tolist()]
         return [
             {"prediction": label, "probabilities": dict(zip(self.labels, row, strict=True))}

@@ -123,7 +123,7 @@ def predictions_router(schemas: ApiSchemas) -> APIRouter:
         dependencies=JSON_ONLY,
     )
     async def feedback(body: Feedback, service: ServiceDep) -> dict[str, Any]:  # type: ignore[valid-type]
-        """``{"prediction_id", "outcome"}`` after /predict; ``"outcomes": [...]`` after a batch.
+        """``{"prediction_id": ..., "outcomes": [...]}``: one outcome per predicted row, in order.
 
         Stored next to the prediction in the prediction log, where the ``monitor`` command
         computes live accuracy.
@@ -135,7 +135,7 @@ def predictions_router(schemas: ApiSchemas) -> APIRouter:
                 "recording predictions is off (SERVING_RECORD_PREDICTIONS=false): "
                 "no prediction to attach feedback to",
             )
-        prediction_id, outcomes = body.prediction_id, body.values()  # type: ignore[attr-defined]
+        prediction_id, outcomes = body.prediction_id, body.outcomes  # type: ignore[attr-defined]
         try:
             predictions = await asyncio.to_thread(recorder.feedback, prediction_id, outcomes)
         except ValueError as error:

@@ -20,13 +20,12 @@ from asgi_correlation_id import correlation_id
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..features import DatasetSpec, FeatureSpec
 
-ROW_CONFIG = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, frozen=True)
-STRICT_CONFIG = ConfigDict(strict=True, extra="forbid", frozen=True)
+STRICT_CONFIG = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, frozen=True)
 
 
 class ErrorItem(BaseModel):
@@ -81,55 +80,27 @@ def example_row(spec: DatasetSpec) -> dict[str, float | int]:
 PREDICTION_ID_PATTERN = r"^[0-9a-f]{32}$"  # what ``recorder.new_prediction_id`` issues
 
 
-def _exactly_one_outcome_field(schema: dict[str, Any]) -> None:
-    """Put the handler's rule in the OpenAPI document: exactly one of the two fields, and
-    neither is ``null`` (an absent field, not a default, is what ``None`` means here)."""
-    for name in ("outcome", "outcomes"):
-        schema["properties"][name].pop("default", None)
-    schema["oneOf"] = [{"required": ["outcome"]}, {"required": ["outcomes"]}]
-
-
-class FeedbackBase(BaseModel):
-    """``POST /feedback``: the true outcome(s) of an earlier request, by its prediction id.
-
-    ``outcome`` and ``outcomes`` are re-declared with the spec's types by ``_feedback_model``.
-    """
-
-    model_config = ConfigDict(**STRICT_CONFIG, json_schema_extra=_exactly_one_outcome_field)
-    prediction_id: str = Field(
-        pattern=PREDICTION_ID_PATTERN, description="The prediction_id of the /predict answer."
-    )
-    outcome: Any = None
-    outcomes: list[Any] | None = None
-
-    def values(self) -> list[str | float]:
-        """The outcomes in row order (a single ``outcome`` is one row)."""
-        return list(self.outcomes) if self.outcomes is not None else [self.outcome]
-
-    @model_validator(mode="after")
-    def _one_of(self) -> FeedbackBase:
-        if (self.outcome is None) == (self.outcomes is None):
-            raise ValueError("send either `outcome` (one row) or `outcomes` (one per row)")
-        return self
-
-
-def _feedback_model(spec: DatasetSpec, max_batch: int) -> type[FeedbackBase]:
-    """Outcomes typed like the model's answers: a known class label, or a finite number."""
+def _feedback_model(spec: DatasetSpec, max_batch: int) -> type[BaseModel]:
+    """One outcome per row of the prediction (one for ``/predict``), typed like the model's
+    answers: a known class label, or a finite number."""
     outcome: Any
     if spec.task == "classification":
         outcome = Literal[tuple(spec.classes or ())]
-        kind = "The true class label (one of the model's classes)."
+        kind = "true class labels (the model's classes)"
     else:
-        outcome = Annotated[float, Field(allow_inf_nan=False)]
-        kind = "The true value (a finite number)."
+        outcome = float  # finite: STRICT_CONFIG refuses NaN and infinity
+        kind = "true values (finite numbers)"
     return create_model(
         "FeedbackRequest",
-        __base__=FeedbackBase,
-        __doc__="The true outcome of an earlier prediction, matched by its prediction id.",
-        outcome=(outcome, Field(default=None, description=f"/predict: {kind}")),
+        __config__=STRICT_CONFIG,
+        __doc__="The true outcomes of an earlier prediction, matched by its prediction id.",
+        prediction_id=(
+            str,
+            Field(pattern=PREDICTION_ID_PATTERN, description="The prediction_id of the answer."),
+        ),
         outcomes=(
             Annotated[list[outcome], Field(min_length=1, max_length=max_batch)],
-            Field(default=None, description=f"/predict/batch, one per row in order: {kind}"),
+            Field(description=f"One per row of the prediction, in order: {kind}."),
         ),
     )
 
@@ -148,13 +119,9 @@ class ApiSchemas:
 
 def unknown_schemas(reason: str) -> ApiSchemas:
     """Stand-ins while the spec cannot be read: the routes answer 503 before any body check."""
-    names = ("PredictRow", "PredictBatch", "PredictionResponse", "BatchPrediction", "Feedback")
     doc = f"Unknown until the model is loaded ({reason})."
-    config = ConfigDict(extra="allow")
-    row, batch, prediction, batch_prediction, feedback = (
-        create_model(name, __config__=config, __doc__=doc) for name in names
-    )
-    return ApiSchemas(row, batch, prediction, batch_prediction, feedback)
+    unknown = create_model("Unknown", __config__=ConfigDict(extra="allow"), __doc__=doc)
+    return ApiSchemas(unknown, unknown, unknown, unknown, unknown)
 
 
 def attribute_names(spec: DatasetSpec) -> tuple[str, ...]:
@@ -171,7 +138,7 @@ def build_schemas(spec: DatasetSpec, *, max_batch: int) -> ApiSchemas:
     examples: Any = [example_row(spec)]
     row = create_model(
         "PredictRow",
-        __config__=ConfigDict(**ROW_CONFIG, json_schema_extra={"examples": examples}),
+        __config__=ConfigDict(**STRICT_CONFIG, json_schema_extra={"examples": examples}),
         __doc__="One input row: every feature, in its training range.",
         **fields,
     )
@@ -186,10 +153,7 @@ def build_schemas(spec: DatasetSpec, *, max_batch: int) -> ApiSchemas:
         labels: Any = Literal[tuple(spec.classes or ())]
         output = {
             "prediction": (labels, Field(description="Most probable class.")),
-            "probabilities": (
-                dict[labels, float] | None,
-                Field(description="Probability of each class (null if the model has none)."),
-            ),
+            "probabilities": (dict[labels, float], Field(description="Probability of each class.")),
         }
     else:
         output = {"prediction": (float, Field(description="Predicted value."))}
@@ -243,14 +207,11 @@ def public_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     return cleaned
 
 
-def validation_response(errors: list[dict[str, Any]]) -> JSONResponse:
+async def _on_request_validation(_: Request, exc: Exception) -> JSONResponse:
     """400 when the body is not JSON at all, 422 when it is JSON of the wrong shape."""
+    errors = public_errors(cast(RequestValidationError, exc).errors())
     malformed = all(error["type"] == "json_invalid" for error in errors)
     return error_response(400 if malformed else 422, errors)
-
-
-async def _on_request_validation(_: Request, exc: Exception) -> JSONResponse:
-    return validation_response(public_errors(cast(RequestValidationError, exc).errors()))
 
 
 async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
