@@ -97,6 +97,7 @@ def render(template: str, **context: Any) -> str:
     context.setdefault("project", {"name": PROJECT_NAME, "description": PROJECT_DESCRIPTION})
     context.setdefault("license", LICENSE)
     context.setdefault("images", None)  # the image task's facts (images.card_facts)
+    context.setdefault("package", __package__)  # the card's usage example imports it
     return environment.get_template(template).render(**context)
 
 
@@ -154,8 +155,7 @@ def write_cards(params: Params, paths: ProjectPaths) -> list[Path]:
             spec=spec,
             source=source,
             rows=rows,
-            seed=params.data.seed,
-            size_category=size_category(rows["train"] + rows["test"]),
+            params=params,
             dataset_sha256=info.get("dataset_sha256"),
             validation=_read_json(paths.validation_report),
             images=images,
@@ -165,10 +165,9 @@ def write_cards(params: Params, paths: ProjectPaths) -> list[Path]:
     trained = bool(metrics and metadata and info)
     registered_model = metadata["name"] if trained else params.tracking.registered_model
     emissions = info.get("emissions") if info.get("emissions", {}).get("tracked") else None
-    country = info.get("country_iso_code")
     co2 = emissions and {
         "emissions": emissions["emissions_kg"] * 1000,  # grams, as the Hub expects
-        "source": f"CodeCarbon (offline, {country})",
+        "source": f"CodeCarbon (offline, {info['country_iso_code']})",
         "training_type": "pre-training",
     }
     model_scores = metrics["model"] if trained else None
@@ -177,24 +176,15 @@ def write_cards(params: Params, paths: ProjectPaths) -> list[Path]:
             "model_card.md.j2",
             metadata=model_metadata(spec, dataset, registered_model, model_scores, co2).to_yaml(),
             spec=spec,
+            rows=rows,
+            params=params,
+            info=info,  # the training run (run.json): read only once trained
             trained=trained,
             metrics=metrics,
             importance=_read_json(paths.importance),
-            rows_test=rows["test"],
-            rows_train=rows["train"],
-            estimator=params.train.estimator,
-            hyperparameters=dict(params.train.hyperparameters),
-            gate_metric=params.evaluate.gate_metric,
-            min_improvement=params.evaluate.min_improvement,
             registered_model=registered_model,
             version=metadata["version"] if trained else None,
-            alias=params.tracking.alias,
-            trained_at=info.get("trained_at"),
-            run_id=info.get("run_id"),
-            git_commit=info.get("git_commit"),
             emissions=emissions,
-            country=country,
-            package=__package__,
             images=images,
         ),
         encoding="utf-8",
