@@ -34,9 +34,6 @@ GATE_METRICS: dict[str, Task] = {
     "mae": "regression",
 }
 HyperValue = bool | int | float | str | None
-# A wrong value is echoed shortened: a huge list would otherwise make a huge error line.
-_SHORT = reprlib.Repr()
-_SHORT.maxlevel = 2
 MAX_ERRORS = 10  # named in one message; the rest are counted
 
 
@@ -162,7 +159,8 @@ def _describe(error: Any) -> str:
         return f"{key}: unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
     if error["type"] == "missing":
         return f"{key}: missing"
-    return f"{key}: {error['msg']} (got {_SHORT.repr(error.get('input'))})"
+    # the wrong value shortened by reprlib: a huge list would otherwise make a huge error line
+    return f"{key}: {error['msg']} (got {reprlib.repr(error.get('input'))})"
 
 
 def parse_params(raw: Any, source: str = "params.yaml") -> Params:
