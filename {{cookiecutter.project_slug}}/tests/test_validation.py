@@ -69,9 +69,11 @@ def test_failure_text_and_report_name_expectation_column_and_rows(tmp_path: Path
         },
     )
     assert nested.describe() == "[test] t on column 'c': could not be evaluated (bad)"
-    observed = Failure("test", "t", None, None, None, [], ["a"], None)
-    assert "observed ['a']" in observed.describe()
-    failure = Failure("train", "expect_x", "a", 1, 10, [5], None)  # and the report files
+    observed = _failure(
+        "test", {"expectation_config": {"type": "t"}, "result": {"observed_value": ["a"]}}
+    )
+    assert observed.describe() == "[test] t on table: observed ['a']"
+    failure = Failure("train", "expect_x", "a", 1, "1 of 10 rows unexpected")  # and the reports
     write_report([failure], 7, tmp_path / "r" / "v.json", tmp_path / "r" / "v.md")
     report = json.loads((tmp_path / "r" / "v.json").read_text())
     assert report["success"] is False
