@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from {{ cookiecutter.__package_name }}.errors import ValidationFailed
 from {{ cookiecutter.__package_name }}.features import DatasetSpec
 from {{ cookiecutter.__package_name }}.validation import (
     Failure,
@@ -74,7 +75,8 @@ def test_failure_text_and_report_name_expectation_column_and_rows(tmp_path: Path
     )
     assert observed.describe() == "[test] t on table: observed ['a']"
     failure = Failure("train", "expect_x", "a", 1, "1 of 10 rows unexpected")  # and the reports
-    write_report([failure], 7, tmp_path / "r" / "v.json", tmp_path / "r" / "v.md")
+    with pytest.raises(ValidationFailed, match=r"broken .*v\.md\):\n  \[train\] expect_x"):
+        write_report([failure], 7, tmp_path / "r" / "v.json", tmp_path / "r" / "v.md")
     report = json.loads((tmp_path / "r" / "v.json").read_text())
     assert report["success"] is False
     assert report["failures"][0]["column"] == "a"

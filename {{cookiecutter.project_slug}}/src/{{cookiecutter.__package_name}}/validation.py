@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from .errors import ValidationFailed
 from .features import DatasetSpec
 from .paths import ProjectPaths
 
@@ -199,7 +200,8 @@ def _failure(dataset: str, item: dict[str, Any], index_column: str | None = None
 
 
 def write_report(failures: list[Failure], checks: int, json_path: Path, md_path: Path) -> None:
-    """reports/validation.json for tools and reports/validation.md for people."""
+    """reports/validation.json for tools and reports/validation.md for people; then, when an
+    expectation is broken, raise ValidationFailed naming each (the validate stages' error)."""
     json_path.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "success": not failures,
@@ -214,3 +216,6 @@ def write_report(failures: list[Failure], checks: int, json_path: Path, md_path:
     else:
         lines.append(f"**PASSED**: all {checks} expectations hold on every split.")
     md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if failures:
+        details = "".join(f"\n  {failure.describe()}" for failure in failures)
+        raise ValidationFailed(f"{len(failures)} expectation(s) broken (see {md_path}):{details}")
