@@ -86,6 +86,7 @@ def test_git_commit_outside_a_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert git_commit() == "unknown"
 
 
+@pytest.mark.slow  # MLflow: a 2 s import and a new store
 def test_registering_a_run_this_store_lacks_says_how_to_retrain(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
