@@ -37,7 +37,7 @@ def _header(text: str) -> dict[str, Any]:
     return yaml.safe_load(text.split("---\n")[1])
 
 
-def test_data_card(dataset) -> None:  # type: ignore[no-untyped-def]
+def test_data_card(dataset, project_params: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
     train, test, spec = dataset
     text = render(
         "data_card.md.j2",
@@ -45,8 +45,7 @@ def test_data_card(dataset) -> None:  # type: ignore[no-untyped-def]
         spec=spec,
         source="bundled",
         rows={"train": len(train), "test": len(test)},
-        seed=42,
-        size_category="n<1K",
+        params=parse_params(project_params),
         dataset_sha256="abc",
         validation={"success": True, "expectations": 16},
     )
@@ -94,6 +93,8 @@ def test_cards_load_with_huggingface_hub_and_carry_the_pipeline_metrics(
         paths.importance: {"feature_a": {"mean": 0.31, "std": 0.02}},
         paths.run_info: {
             "run_id": "r1",
+            "trained_at": "2026-01-01T00:00:00+00:00",
+            "git_commit": "abc123",
             "country_iso_code": "USA",
             "emissions": {
                 "tracked": True,

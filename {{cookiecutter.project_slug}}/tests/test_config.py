@@ -22,7 +22,7 @@ def test_shipped_params_are_valid(project_params: dict[str, Any]) -> None:
     params = parse_params(project_params)
     assert params.data.task in {"classification", "regression"}
     assert 0 < params.data.test_size < 1
-    with pytest.raises(ParamsError, match="expected a mapping"):
+    with pytest.raises(ParamsError, match=r"\(top level\): Input should be a valid dictionary"):
         parse_params(["data"])
 
 
@@ -71,6 +71,7 @@ WRONG = {"classification": ("ridge", "rmse"), "regression": ("random_forest", "a
          r"train\.estimator .*: use one of"),
         (lambda raw: raw["evaluate"].update(gate_metric=WRONG[raw["data"]["task"]][1]),
          r"evaluate\.gate_metric .*: use one of"),
+        (lambda raw: raw["train"].update(estimator="xgb"), r"train\.estimator 'xgb': use one of"),
         (lambda raw: raw["data"].update(features=[[f"c{i}"] for i in range(10_000)]),
          r"data\.features.{0,1900}$"),  # a huge wrong value is shown shortened
     ],

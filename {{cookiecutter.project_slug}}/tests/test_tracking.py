@@ -18,6 +18,7 @@ from {{ cookiecutter.__package_name }}.tracking import (
     DEFAULT_TRACKING_URI,
     check_reachable,
     git_commit,
+    register,
     tracking_uri,
 )
 
@@ -83,3 +84,17 @@ def test_git_commit_outside_a_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
     assert git_commit() == "unknown"
+
+
+@pytest.mark.slow  # MLflow: a 2 s import and a new store
+def test_registering_a_run_this_store_lacks_says_how_to_retrain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh clone, or another store: run.json names a run the store has never seen."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    with pytest.raises(TrackingUnavailable, match=r"not in the tracking store .* --force train"):
+        register("models:/m-1", "demo", "champion", "0" * 32, metrics={"test_accuracy": 1.0})
+    import mlflow  # noqa: PLC0415 - a 2 s import, for this test only
+
+    assert mlflow.MlflowClient().search_registered_models() == []  # nothing registered

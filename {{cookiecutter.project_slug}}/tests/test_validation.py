@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from {{ cookiecutter.__package_name }}.errors import ValidationFailed
 from {{ cookiecutter.__package_name }}.features import DatasetSpec
 from {{ cookiecutter.__package_name }}.validation import (
     Failure,
@@ -69,10 +70,13 @@ def test_failure_text_and_report_name_expectation_column_and_rows(tmp_path: Path
         },
     )
     assert nested.describe() == "[test] t on column 'c': could not be evaluated (bad)"
-    observed = Failure("test", "t", None, None, None, [], ["a"], None)
-    assert "observed ['a']" in observed.describe()
-    failure = Failure("train", "expect_x", "a", 1, 10, [5], None)  # and the report files
-    write_report([failure], 7, tmp_path / "r" / "v.json", tmp_path / "r" / "v.md")
+    observed = _failure(
+        "test", {"expectation_config": {"type": "t"}, "result": {"observed_value": ["a"]}}
+    )
+    assert observed.describe() == "[test] t on table: observed ['a']"
+    failure = Failure("train", "expect_x", "a", 1, "1 of 10 rows unexpected")  # and the reports
+    with pytest.raises(ValidationFailed, match=r"broken .*v\.md\):\n  \[train\] expect_x"):
+        write_report([failure], 7, tmp_path / "r" / "v.json", tmp_path / "r" / "v.md")
     report = json.loads((tmp_path / "r" / "v.json").read_text())
     assert report["success"] is False
     assert report["failures"][0]["column"] == "a"

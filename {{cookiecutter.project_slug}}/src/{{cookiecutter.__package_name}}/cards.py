@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import PROJECT_DESCRIPTION, PROJECT_NAME
 from .config import Params
-from .data import BUNDLED_TARGETS, derive_spec, load_source, select_columns, split
+from .data import BUNDLED_TARGETS, derive_spec, load_source, read_split, select_columns, split
 from .features import DatasetSpec
 from .paths import ProjectPaths
 
@@ -97,6 +97,7 @@ def render(template: str, **context: Any) -> str:
     context.setdefault("project", {"name": PROJECT_NAME, "description": PROJECT_DESCRIPTION})
     context.setdefault("license", LICENSE)
     context.setdefault("images", None)  # the image task's facts (images.card_facts)
+    context.setdefault("package", __package__)  # the card's usage example imports it
     return environment.get_template(template).render(**context)
 
 
@@ -105,17 +106,12 @@ def _read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
-def _count_rows(path: Path) -> int:
-    """Data rows in a CSV written by prepare (header excluded)."""
-    with path.open(encoding="utf-8") as handle:
-        return sum(1 for _ in handle) - 1
-
-
 def _dataset(params: Params, paths: ProjectPaths) -> tuple[DatasetSpec, dict[str, int]]:
     """The spec and split sizes: from prepare's outputs, else split now as prepare would."""
     if paths.spec.is_file() and paths.train_data.is_file() and paths.test_data.is_file():
-        rows = {"train": _count_rows(paths.train_data), "test": _count_rows(paths.test_data)}
-        return DatasetSpec.load(paths.spec), rows
+        spec = DatasetSpec.load(paths.spec)
+        splits = {"train": paths.train_data, "test": paths.test_data}
+        return spec, {name: len(read_split(path, spec)) for name, path in splits.items()}
     cfg = params.data
     if params.images is not None:  # the image task: gather and split the files as prepare does
         from .images import split_images  # noqa: PLC0415
@@ -146,29 +142,25 @@ def write_cards(params: Params, paths: ProjectPaths) -> list[Path]:
         images = card_facts(paths)
     if source in BUNDLED_TARGETS:
         source = f"scikit-learn's bundled `{source}` dataset"
+    facts = {"spec": spec, "rows": rows, "params": params, "images": images}  # both cards'
     paths.data_card.parent.mkdir(parents=True, exist_ok=True)
     paths.data_card.write_text(
         render(
             "data_card.md.j2",
             metadata=data_metadata(spec, rows["train"] + rows["test"]).to_yaml(),
-            spec=spec,
             source=source,
-            rows=rows,
-            seed=params.data.seed,
-            size_category=size_category(rows["train"] + rows["test"]),
             dataset_sha256=info.get("dataset_sha256"),
             validation=_read_json(paths.validation_report),
-            images=images,
+            **facts,
         ),
         encoding="utf-8",
     )
     trained = bool(metrics and metadata and info)
     registered_model = metadata["name"] if trained else params.tracking.registered_model
     emissions = info.get("emissions") if info.get("emissions", {}).get("tracked") else None
-    country = info.get("country_iso_code")
     co2 = emissions and {
         "emissions": emissions["emissions_kg"] * 1000,  # grams, as the Hub expects
-        "source": f"CodeCarbon (offline, {country})",
+        "source": f"CodeCarbon (offline, {info['country_iso_code']})",
         "training_type": "pre-training",
     }
     model_scores = metrics["model"] if trained else None
@@ -176,26 +168,14 @@ def write_cards(params: Params, paths: ProjectPaths) -> list[Path]:
         render(
             "model_card.md.j2",
             metadata=model_metadata(spec, dataset, registered_model, model_scores, co2).to_yaml(),
-            spec=spec,
+            info=info,  # the training run (run.json): read only once trained
             trained=trained,
             metrics=metrics,
             importance=_read_json(paths.importance),
-            rows_test=rows["test"],
-            rows_train=rows["train"],
-            estimator=params.train.estimator,
-            hyperparameters=dict(params.train.hyperparameters),
-            gate_metric=params.evaluate.gate_metric,
-            min_improvement=params.evaluate.min_improvement,
             registered_model=registered_model,
             version=metadata["version"] if trained else None,
-            alias=params.tracking.alias,
-            trained_at=info.get("trained_at"),
-            run_id=info.get("run_id"),
-            git_commit=info.get("git_commit"),
             emissions=emissions,
-            country=country,
-            package=__package__,
-            images=images,
+            **facts,
         ),
         encoding="utf-8",
     )

@@ -155,9 +155,8 @@ def derive_spec(
                 description=descriptions.get(str(name), ""),
             )
         )
-    classes = None
-    if task == "classification":
-        classes = sorted({str(value) for value in train[target].dropna()})
+    labels = {str(value) for value in train[target].dropna()}
+    classes = sorted(labels) if task == "classification" else None
     return DatasetSpec(
         task=task,
         target=target,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,16 +20,6 @@ from .features import Task
 
 LOWER_IS_BETTER = {"rmse", "mae"}
 N_REPEATS = 10  # shuffles per feature: mean and spread of the score drop
-
-
-class Gate(TypedDict):
-    """The quality gate's decision and the numbers behind it (``gate`` in metrics.json)."""
-
-    metric: str
-    improvement: float
-    required: float
-    passed: bool
-    description: str  # one line for logs and the error message
 
 
 def classification_metrics(
@@ -87,9 +77,12 @@ def baseline(task: Task, train_x: np.ndarray, train_y: np.ndarray) -> Any:
     # end exercise
 
 
-def gate(metric: str, model: dict[str, float], base: dict[str, float], required: float) -> Gate:
-    """The decision as reports/metrics.json records it: the relative improvement over the
-    baseline, in the metric's better direction, against the required margin."""
+def gate(
+    metric: str, model: dict[str, float], base: dict[str, float], required: float
+) -> dict[str, Any]:
+    """The decision as reports/metrics.json records it (``gate``): the relative improvement
+    over the baseline, in the metric's better direction, against the required margin, and
+    ``description``, one line for logs and the error message."""
     ours, theirs = model[metric], base[metric]
     gain = theirs - ours if metric in LOWER_IS_BETTER else ours - theirs
     improvement = gain / abs(theirs) if theirs else (math.inf if gain > 0 else 0.0)
@@ -98,13 +91,13 @@ def gate(metric: str, model: dict[str, float], base: dict[str, float], required:
         f"quality gate {'passed' if passed else 'FAILED'}: {metric} {ours:.4g} vs baseline "
         f"{theirs:.4g} (improvement {improvement:+.1%}, required {required:+.1%})"
     )
-    return Gate(
-        metric=metric,
-        improvement=round(improvement, 6),
-        required=required,
-        passed=passed,
-        description=description,
-    )
+    return {
+        "metric": metric,
+        "improvement": round(improvement, 6),
+        "required": required,
+        "passed": passed,
+        "description": description,
+    }
 
 
 def write_predictions(path: Path, y_true: np.ndarray, y_pred: np.ndarray) -> None:

@@ -179,17 +179,15 @@ def register(
     mlflow = _mlflow()
     from mlflow.exceptions import MlflowException  # noqa: PLC0415
 
-    client = mlflow.MlflowClient()
     try:
-        client.get_run(run_id)
+        mlflow.log_metrics(metrics, run_id=run_id)  # MLflow refuses a run it does not hold
     except MlflowException:
         raise TrackingUnavailable(
             f"training run {run_id} is not in the tracking store {tracking_uri()} "
             "(a fresh clone or another store?): run `dvc repro --force train` to retrain"
         ) from None
-    mlflow.log_metrics(metrics, run_id=run_id)
     tags = {EXPERIMENT_TAG: experiment} if experiment else None
     registered = mlflow.register_model(model_uri, name, tags=tags)
     if not experiment:
-        client.set_registered_model_alias(name, alias, registered.version)
+        mlflow.MlflowClient().set_registered_model_alias(name, alias, registered.version)
     return str(registered.version)

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from .errors import ValidationFailed
 from .features import DatasetSpec
 from .paths import ProjectPaths
 
@@ -39,25 +40,13 @@ class Failure:
     dataset: str
     expectation: str
     column: str | None
-    unexpected: int | None
-    rows: int | None
-    sample: list[Any]
-    observed: Any
-    error: str | None = None
+    unexpected: int | None  # rows that broke it, when the expectation counts rows
+    found: str  # what broke it: rows and a sample, the observed value, or GX's error
 
     def describe(self) -> str:
-        """One line: which dataset, which expectation, which column, how many rows."""
+        """One line: which dataset, which expectation, which column, what was found."""
         where = f"column {self.column!r}" if self.column else "table"
-        text = f"[{self.dataset}] {self.expectation} on {where}"
-        if self.error:
-            return f"{text}: could not be evaluated ({self.error})"
-        if self.unexpected is not None:
-            text += f": {self.unexpected} of {self.rows} rows unexpected"
-            if self.sample:
-                text += f", e.g. {self.sample}"
-        elif self.observed is not None:
-            text += f": observed {self.observed!r}"
-        return text
+        return f"[{self.dataset}] {self.expectation} on {where}: {self.found}"
 
 
 def build_checks(spec: DatasetSpec, min_rows: int) -> list[Check]:
@@ -179,11 +168,6 @@ def _context(gx: Any, paths: ProjectPaths | None) -> Any:
     return context
 
 
-def _plain(value: Any) -> Any:
-    """NaN is not valid JSON: show a missing value as None."""
-    return None if isinstance(value, float) and math.isnan(value) else value
-
-
 def _exception_message(info: dict[str, Any]) -> str | None:
     """First line of GX's exception, flat or keyed by metric (both shapes occur)."""
     candidates = [info, *(v for v in info.values() if isinstance(v, dict))]
@@ -198,26 +182,26 @@ def _failure(dataset: str, item: dict[str, Any], index_column: str | None = None
     """Turn a GX result dict into a Failure (kept separate so it is testable without GX)."""
     config = item.get("expectation_config") or {}
     outcome = item.get("result") or {}
-    named = outcome.get("partial_unexpected_index_list")
-    if index_column and named:
-        outcome = {**outcome, "partial_unexpected_list": [row[index_column] for row in named]}
-    error = _exception_message(item.get("exception_info") or {})
-    return Failure(
-        dataset=dataset,
-        expectation=str(config.get("type", "unknown")),
-        column=(config.get("kwargs") or {}).get("column"),
-        unexpected=outcome.get("unexpected_count"),
-        rows=outcome.get("element_count"),
-        sample=[_plain(value) for value in (outcome.get("partial_unexpected_list") or [])][
-            :SAMPLE_SIZE
-        ],
-        observed=outcome.get("observed_value"),
-        error=error,
-    )
+    unexpected = outcome.get("unexpected_count")
+    sample = outcome.get("partial_unexpected_list") or []
+    if index_column and (named := outcome.get("partial_unexpected_index_list")):
+        sample = [row[index_column] for row in named]  # the image task: files, not values
+    # NaN is not valid JSON: a missing value is shown as None
+    sample = [None if isinstance(v, float) and math.isnan(v) else v for v in sample[:SAMPLE_SIZE]]
+    if error := _exception_message(item.get("exception_info") or {}):
+        found = f"could not be evaluated ({error})"
+    elif unexpected is not None:
+        found = f"{unexpected} of {outcome.get('element_count')} rows unexpected"
+        found += f", e.g. {sample}" if sample else ""
+    else:
+        found = f"observed {outcome.get('observed_value')!r}"
+    column = (config.get("kwargs") or {}).get("column")
+    return Failure(dataset, str(config.get("type", "unknown")), column, unexpected, found)
 
 
 def write_report(failures: list[Failure], checks: int, json_path: Path, md_path: Path) -> None:
-    """reports/validation.json for tools and reports/validation.md for people."""
+    """reports/validation.json for tools and reports/validation.md for people; then, when an
+    expectation is broken, raise ValidationFailed naming each (the validate stages' error)."""
     json_path.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "success": not failures,
@@ -232,3 +216,6 @@ def write_report(failures: list[Failure], checks: int, json_path: Path, md_path:
     else:
         lines.append(f"**PASSED**: all {checks} expectations hold on every split.")
     md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if failures:
+        details = "".join(f"\n  {failure.describe()}" for failure in failures)
+        raise ValidationFailed(f"{len(failures)} expectation(s) broken (see {md_path}):{details}")

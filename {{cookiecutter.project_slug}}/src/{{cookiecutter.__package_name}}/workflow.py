@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from .paths import ProjectPaths
+from .tracking import tracking_uri
 
 console = Console()
 PROJECT_ROOT = Path.cwd()
@@ -46,20 +46,15 @@ def setup() -> None:
 
 
 def _results() -> dict[str, str]:
-    """Where the main job left its results: the paths of the pipeline's table that exist."""
-    paths = ProjectPaths()
-    groups = {
-        "dataset and its split": [paths.raw_data, paths.raw_images, paths.train_data.parent],
-        "validation report": [paths.validation_summary, paths.image_metadata],
-        "model, metrics and plot data": [paths.models_dir, paths.metrics, paths.predictions_plot],
-        "MLflow runs (uv run mlflow ui)": [Path("mlflow.db"), Path("mlruns")],
-        "data and model cards": [paths.data_card, paths.model_card, paths.contact_sheet],
+    """Where the main job left its results: each stage's outputs, as dvc.yaml declares them."""
+    from dvc.repo import Repo  # noqa: PLC0415 - DVC's API, only for this summary
+
+    with Repo(str(PROJECT_ROOT), config={"core": {"no_scm": True}}) as repo:  # no Git needed
+        outs = {stage.addressing: ", ".join(map(str, stage.outs)) for stage in repo.index.stages}
+    return outs | {
+        "MLflow runs": tracking_uri() + "  (uv run mlflow ui)",
+        "DVC remote": DEFAULT_REMOTE + "  (uv run dvc push)",
     }
-    results: dict[str, str] = {}
-    for what, group in groups.items():
-        if found := [f"{path}/" if path.is_dir() else str(path) for path in group if path.exists()]:
-            results[what] = ", ".join(found)
-    return results | {"DVC remote": DEFAULT_REMOTE + "  (uv run dvc push)"}
 
 
 def demo(port: int = typer.Option(8765, help="Port for the one served prediction.")) -> None:
@@ -77,7 +72,7 @@ def demo(port: int = typer.Option(8765, help="Port for the one served prediction
         console.print(f"prediction: {answer}")
     console.rule("Where everything went")
     for what, where in _results().items():
-        console.print(f"{what:34} {where}", highlight=False)
+        console.print(f"{what:12} {where}", highlight=False)
 
 
 def plots(
