@@ -28,6 +28,7 @@ from {{ cookiecutter.__package_name }}.serving.metrics import PredictionRecorder
 ROW = '{"rows": [{"a": 1.0}]}'  # one row, as the app hands it to the recorder
 JSON = {"Content-Type": "application/json"}
 UNKNOWN = "f" * 32  # well-formed, never issued
+OVERFLOW = '{"prediction_id": "' + UNKNOWN + '", "outcomes": [1e400]}'  # json.dumps cannot write it
 
 
 def metric(client: TestClient, name: str) -> float | None:
@@ -188,11 +189,7 @@ def test_a_reused_client_request_id_never_overwrites_a_prediction(
         ("iris", {"prediction_id": UNKNOWN, "outcomes": ["setosa"], "extra": 1}, ["body", "extra"]),
         ("diabetes", {"prediction_id": UNKNOWN, "outcomes": ["12"]}, ["body", "outcomes", 0]),
         ("diabetes", {"prediction_id": UNKNOWN, "outcomes": [1.0, True]}, ["body", "outcomes", 1]),
-        (
-            "diabetes",
-            '{"prediction_id": "' + UNKNOWN + '", "outcomes": [1e400]}',
-            ["body", "outcomes", 0],
-        ),
+        ("diabetes", OVERFLOW, ["body", "outcomes", 0]),
     ],
 )
 def test_invalid_feedback_is_422(
@@ -271,7 +268,7 @@ def test_unwritable_log_path_keeps_serving_logs_once_and_recovers(
         assert metric(client, 'model_predictions_dropped_total{reason="write_error"}') == 3.0
         blocker.unlink()  # the disk comes back: the next write opens the log
         answer = client.post("/predict", json=valid_row(iris_dir)).json()
-        body = {"prediction_id": answer["prediction_id"], "outcome": "setosa"}
+        body = {"prediction_id": answer["prediction_id"], "outcomes": ["setosa"]}
         assert client.post("/feedback", json=body).status_code == 200
     failures = [r for r in serving_logs.records if "cannot write" in r.getMessage()]
     assert len(failures) == 1 and failures[0].levelno == logging.ERROR
