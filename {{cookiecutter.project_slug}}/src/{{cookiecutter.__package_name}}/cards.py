@@ -96,7 +96,6 @@ def render(template: str, **context: Any) -> str:
     )
     context.setdefault("project", {"name": PROJECT_NAME, "description": PROJECT_DESCRIPTION})
     context.setdefault("license", LICENSE)
-    context.setdefault("images", None)  # the image task's facts (images.card_facts)
     context.setdefault("package", __package__)  # the card's usage example imports it
     return environment.get_template(template).render(**context)
 
@@ -116,14 +115,12 @@ def _dataset(params: Params, paths: ProjectPaths) -> tuple[DatasetSpec, dict[str
     if params.images is not None:  # the image task: gather and split the files as prepare does
         from .images import split_images  # noqa: PLC0415
 
-        train, test, spec = split_images(
-            cfg.source, paths, cfg.test_size, cfg.seed, params.images.size
-        )
-        return spec, {"train": len(train), "test": len(test)}
-    frame, descriptions = load_source(cfg.source, cfg.target)
-    frame = select_columns(frame, cfg.target, cfg.features)
-    train, test = split(frame, cfg.target, cfg.task, cfg.test_size, cfg.seed)
-    spec = derive_spec(train, cfg.target, cfg.task, descriptions)
+        train, test, spec = split_images(params.data, params.images, paths)
+    else:
+        frame, descriptions = load_source(cfg.source, cfg.target)
+        frame = select_columns(frame, cfg.target, cfg.features)
+        train, test = split(frame, cfg.target, cfg.task, cfg.test_size, cfg.seed)
+        spec = derive_spec(train, cfg.target, cfg.task, descriptions)
     return spec, {"train": len(train), "test": len(test)}
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .data import write_csv
 from .features import Task
 
 LOWER_IS_BETTER = {"rmse", "mae"}
@@ -103,9 +104,7 @@ def gate(
 def write_predictions(path: Path, y_true: np.ndarray, y_pred: np.ndarray) -> None:
     """actual,predicted per test row: DVC draws it (confusion matrix or scatter). Floats are
     rounded so the file is short and the same on every platform."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame = pd.DataFrame({"actual": y_true, "predicted": y_pred}).round(6)
-    frame.to_csv(path, index=False, lineterminator="\n")
+    write_csv(pd.DataFrame({"actual": y_true, "predicted": y_pred}).round(6), path)
 
 
 def global_importance(

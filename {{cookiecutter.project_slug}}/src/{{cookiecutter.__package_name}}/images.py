@@ -23,6 +23,8 @@ from .paths import ProjectPaths
 if TYPE_CHECKING:  # the serving app imports this module, and its image has no pandas
     import pandas as pd
 
+    from .config import DataParams, ImagesParams
+
 BUNDLED = "digits"
 BUNDLED_SIDE = 64  # the digits' 8 x 8 pixels are written as 64 x 64 PNG files
 SUFFIXES = {".png", ".jpg", ".jpeg"}
@@ -79,16 +81,16 @@ def list_images(folder: Path, root: Path) -> pd.DataFrame:
 
 
 def split_images(
-    source: str, paths: ProjectPaths, test_size: float, seed: int, size: int
+    data: DataParams, images: ImagesParams, paths: ProjectPaths
 ) -> tuple[pd.DataFrame, pd.DataFrame, DatasetSpec]:
-    """Gather the images into ``folder``, split the file list (stratified, seeded), and
-    describe the model's input: what prepare writes, and the cards use before it exists."""
+    """Gather the images into ``paths.raw_images``, split the file list (stratified, seeded),
+    and describe the model's input: what prepare writes, and the cards use before it exists."""
     from .data import split  # noqa: PLC0415 - pandas: not in the serving image
 
-    gather(source, paths.raw_images)
+    gather(data.source, paths.raw_images)
     files = list_images(paths.raw_images, paths.root)
-    train, test = split(files, "label", "classification", test_size, seed)
-    return train, test, image_spec(train, size)
+    train, test = split(files, "label", "classification", data.test_size, data.seed)
+    return train, test, image_spec(train, images.size)
 
 
 def image_spec(train: pd.DataFrame, size: int) -> DatasetSpec:

@@ -13,11 +13,9 @@ from ._runner import run
 def main(params: Params, paths: ProjectPaths) -> None:
     """data.source -> data/raw/images/<label>/*, data/processed/{train,test}.csv (path,
     label; stratified, seeded) and spec.json. Nothing is decoded here: validate judges files."""
-    cfg = params.data
     if params.images is None:
         raise ParamsError(f"{paths.params}: the image task needs an `images:` section")
-    size = params.images.size
-    train, test, spec = split_images(cfg.source, paths, cfg.test_size, cfg.seed, size)
+    train, test, spec = split_images(params.data, params.images, paths)
     write_csv(train, paths.train_data)
     write_csv(test, paths.test_data)
     spec.save(paths.spec)

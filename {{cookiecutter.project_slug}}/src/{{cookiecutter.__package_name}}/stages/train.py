@@ -47,10 +47,8 @@ def main(params: Params, paths: ProjectPaths) -> None:
         },
         metrics={"train_score": float(model.score(features, labels)), **emission_metrics},
         tags={"git_commit": commit, "dataset_sha256": dataset_sha256, "stage": "train"},
-        input_example=(
-            frame[spec.feature_names].head(3)
-            if spec.image_size is None  # the image task's rows are files: its pixels instead
-            else pd.DataFrame(features[:3], columns=spec.feature_names)
+        input_example=pd.DataFrame(features[:3], columns=spec.feature_names).astype(
+            {feature.name: feature.dtype for feature in spec.features}
         ),
         trusted_types=bundle.trusted_types(data),
     )
