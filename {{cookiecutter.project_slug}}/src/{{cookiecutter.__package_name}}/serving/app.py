@@ -156,13 +156,11 @@ class RequestContextMiddleware:
             return
         scope.setdefault("state", {})
         started = time.perf_counter()
-        status = 500
-        response_started = False
+        status = 0  # until the response starts
 
         async def send_tracked(message: Message) -> None:
-            nonlocal status, response_started
+            nonlocal status
             if message["type"] == "http.response.start":
-                response_started = True
                 status = message["status"]
             await send(message)
 
@@ -176,26 +174,23 @@ class RequestContextMiddleware:
             status = 499
         except Exception as error:  # a bug, not a client mistake: log it, answer generically
             logger.error("unhandled error: %s", type(error).__name__, exc_info=error)
-            if response_started:
+            if status:
                 raise  # the response had started; nothing sensible can be sent any more
             await error_response(500, "internal server error")(scope, receive, send_tracked)
         finally:
             self.in_flight -= 1
             if self.access_log:
-                self._log(scope, status, time.perf_counter() - started)
-
-    def _log(self, scope: Scope, status: int, seconds: float) -> None:
-        path = getattr(scope.get("route"), "path", scope["path"])
-        level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
-        extra = {
-            "method": scope["method"],
-            "path": path,
-            "status": status,
-            "duration_ms": round(seconds * 1000, 3),
-        }
-        if "prediction_id" in scope["state"]:  # ties the client's id to the server's
-            extra["prediction_id"] = scope["state"]["prediction_id"]
-        logger.log(level, "request", extra=extra)
+                path = getattr(scope.get("route"), "path", scope["path"])
+                level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
+                extra = {
+                    "method": scope["method"],
+                    "path": path,
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                    # ties the client's request id to the server's prediction id
+                    "prediction_id": scope["state"].get("prediction_id"),
+                }
+                logger.log(level, "request", extra=extra)
 
 
 class BodyLimitMiddleware:

@@ -112,7 +112,7 @@ def serve(
 
     settings = get_settings()
     configure_logging(settings.log_level)
-    config = uvicorn.Config(
+    uvicorn.run(  # exits with uvicorn's code 3 if the server fails to start
         FACTORY,
         factory=True,
         host=host,
@@ -127,10 +127,6 @@ def serve(
         server_header=False,
         proxy_headers=False,
     )
-    server = uvicorn.Server(config)
-    server.run()
-    if not server.started:
-        sys.exit(3)  # uvicorn's own exit code for a failed start-up
 
 
 def register(app: typer.Typer) -> None:

@@ -183,23 +183,21 @@ class ModelService:
     ) -> dict[str, Any]:
         """Predict validated rows in one call; the answer for ``/predict`` or ``/predict/batch``."""
         matrix = np.array([self._values(row) for row in rows], dtype=np.float64)
-        return await self.predict_matrix(  # the log gets the rows as compact /predict/batch JSON
-            matrix,
-            prediction_id,
-            lambda: ", ".join(row.model_dump_json(by_alias=True) for row in rows),
-            single=single,
-        )
+
+        def body() -> str:  # the rows as compact /predict/batch JSON, for the prediction log
+            return '{"rows": [' + ", ".join(r.model_dump_json(by_alias=True) for r in rows) + "]}"
+
+        return await self.predict_matrix(matrix, prediction_id, body, single=single)
 
     async def predict_matrix(
         self,
         matrix: np.ndarray,
         prediction_id: str,
-        log_items: Callable[[], str],
+        body: Callable[[], str],
         *,
         single: bool = False,
-        log_key: str = "rows",
     ) -> dict[str, Any]:
-        """Predict ``matrix`` in the inference thread; log ``{log_key: [log_items()]}``."""
+        """Predict ``matrix`` in the inference thread; log ``body()``, the request as JSON."""
         if self.pending >= self.settings.max_concurrency:
             raise HTTPException(503, "overloaded, retry later", {"Retry-After": "1"})
         self.pending += 1
@@ -218,8 +216,7 @@ class ModelService:
         predictions = [answer["prediction"] for answer in answers]
         self.metrics.observe_predictions(predictions)
         if self.recorder is not None:
-            inputs = '{"' + log_key + '": [' + log_items() + "]}"
-            self.recorder.record(prediction_id, inputs, predictions)
+            self.recorder.record(prediction_id, body(), predictions)
         if single:
             return {**self._header, "prediction_id": prediction_id, **answers[0]}
         return {**self._header, "prediction_id": prediction_id, "predictions": answers}

@@ -37,14 +37,9 @@ FEEDBACK_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def get_model(request: Request) -> ModelService:
-    """The app's model service, loaded or not (set by ``create_app``)."""
+async def get_service(request: Request) -> ModelService:
+    """The app's model service, or 503 while no verified model is loaded."""
     service: ModelService = request.app.state.service
-    return service
-
-
-async def get_service(service: Annotated[ModelService, Depends(get_model)]) -> ModelService:
-    """The model service, or 503 while no verified model is loaded."""
     if not service.loaded:
         raise HTTPException(503, f"model not ready: {service.reason}", {"Retry-After": "5"})
     return service
@@ -170,8 +165,9 @@ async def live() -> dict[str, str]:
     summary="A verified model is loaded",
     responses={503: {"description": "Not ready, with the reason"}},
 )
-async def ready(service: Annotated[ModelService, Depends(get_model)]) -> JSONResponse:
+async def ready(request: Request) -> JSONResponse:
     """200 with the model version, or 503 with why not (missing, tampered, draining...)."""
+    service: ModelService = request.app.state.service
     if service.ready:
         metadata = service.metadata
         return JSONResponse(
