@@ -35,18 +35,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .. import PROJECT_DESCRIPTION, PROJECT_NAME, __version__
-from ..bundle import BundleError, load_bundle, read_metadata
+from ..bundle import load_bundle
 from . import routes
 from .cli import configure_logging
 from .metrics import LATENCY_BUCKETS, MonitorSummary, ServingMetrics
 from .model import Loader, ModelService
-from .schemas import (
-    ApiSchemas,
-    build_schemas,
-    error_response,
-    install_error_handlers,
-    unknown_schemas,
-)
+from .schemas import error_response, install_error_handlers, read_schemas
 from .settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -72,15 +66,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service.close()
 
 
-def read_schemas(settings: Settings) -> ApiSchemas:
-    """The models of the saved spec; stand-ins if it cannot be read (readiness says why)."""
-    try:
-        spec = read_metadata(settings.model_dir).spec
-    except (BundleError, OSError, ValueError) as error:
-        return unknown_schemas(type(error).__name__)
-    return build_schemas(spec, max_batch=settings.max_batch)
-
-
 def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle) -> FastAPI:
     """Build the app; ``loader`` is ``bundle.load_bundle`` except in fault-injection tests."""
     settings = settings or get_settings()
@@ -103,7 +88,8 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
     app.state.service = ModelService(settings, serving_metrics, loader)
     install_error_handlers(app)
     app.include_router(routes.router)
-    app.include_router(routes.predictions_router(read_schemas(settings)))
+    schemas = read_schemas(settings.model_dir, settings.max_batch)
+    app.include_router(routes.predictions_router(schemas))
     # Added innermost first; outermost to innermost: CorrelationId -> Instrumentator (metrics)
     # -> RequestContext -> CORS -> BodyLimit.
     app.add_middleware(

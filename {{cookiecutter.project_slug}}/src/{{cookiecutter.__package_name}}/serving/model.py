@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -51,15 +52,6 @@ def class_labels(model: Any, spec: DatasetSpec) -> list[str]:
     return labels
 
 
-def trust_inputs() -> None:
-    """Skip scikit-learn's NaN scan (~20 % of a single-row predict) in the calling thread.
-
-    The request models already refuse NaN, infinity and out-of-range values; outputs are
-    still checked. scikit-learn keeps this per thread: the inference thread calls it.
-    """
-    sklearn.set_config(assume_finite=True)
-
-
 def public_reason(error: Exception, model_dir: Path) -> str:
     """The error's message without the server's file paths."""
     message = str(error)
@@ -85,6 +77,9 @@ class ModelService:
         self.reason = "the model has not been loaded yet"
         self.draining = False
         self.pending = 0  # requests admitted and not answered yet
+        # scikit-learn's NaN scan is ~20 % of a single-row predict; the request models already
+        # refuse NaN and infinity (outputs are still checked). The setting is per thread.
+        trust_inputs = partial(sklearn.set_config, assume_finite=True)
         self.worker = ThreadPoolExecutor(1, "inference", initializer=trust_inputs)
         self.recorder: PredictionRecorder | None = None
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
 from asgi_correlation_id import correlation_id
@@ -23,6 +24,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..bundle import BundleError, read_metadata
 from ..features import DatasetSpec, FeatureSpec
 
 STRICT_CONFIG = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, frozen=True)
@@ -117,11 +119,16 @@ class ApiSchemas:
     image_size: int | None = None  # the image task: /predict takes uploads, not rows
 
 
-def unknown_schemas(reason: str) -> ApiSchemas:
-    """Stand-ins while the spec cannot be read: the routes answer 503 before any body check."""
-    doc = f"Unknown until the model is loaded ({reason})."
-    unknown = create_model("Unknown", __config__=ConfigDict(extra="allow"), __doc__=doc)
-    return ApiSchemas(unknown, unknown, unknown, unknown, unknown)
+def read_schemas(model_dir: Path, max_batch: int) -> ApiSchemas:
+    """The models of the saved spec; while it cannot be read, stand-ins (the routes answer 503
+    before any body check, and readiness says why)."""
+    try:
+        spec = read_metadata(model_dir).spec
+    except (BundleError, OSError, ValueError) as error:
+        doc = f"Unknown until the model is loaded ({type(error).__name__})."
+        unknown = create_model("Unknown", __config__=ConfigDict(extra="allow"), __doc__=doc)
+        return ApiSchemas(unknown, unknown, unknown, unknown, unknown)
+    return build_schemas(spec, max_batch=max_batch)
 
 
 def attribute_names(spec: DatasetSpec) -> tuple[str, ...]:
