@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 from asgi_correlation_id import correlation_id
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -214,19 +214,18 @@ def public_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     return cleaned
 
 
-async def _on_request_validation(_: Request, exc: Exception) -> JSONResponse:
+async def on_request_validation(_: Request, exc: RequestValidationError) -> JSONResponse:
     """400 when the body is not JSON at all, 422 when it is JSON of the wrong shape."""
-    errors = public_errors(cast(RequestValidationError, exc).errors())
+    errors = public_errors(exc.errors())
     malformed = all(error["type"] == "json_invalid" for error in errors)
     return error_response(400 if malformed else 422, errors)
 
 
-async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
-    error = cast(StarletteHTTPException, exc)
-    return error_response(error.status_code, error.detail, error.headers)
+async def on_http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    return error_response(exc.status_code, exc.detail, exc.headers)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers above on ``app``."""
-    app.add_exception_handler(RequestValidationError, _on_request_validation)
-    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+ERROR_HANDLERS: Any = {  # FastAPI(exception_handlers=...): its keys are exception types
+    RequestValidationError: on_request_validation,
+    StarletteHTTPException: on_http_error,
+}
