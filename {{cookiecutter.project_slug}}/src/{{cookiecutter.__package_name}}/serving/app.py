@@ -72,7 +72,8 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
     serving_metrics.registry.register(MonitorSummary(settings.monitor_summary))
     docs = settings.docs_enabled
     # FastAPIOffline serves Swagger UI's and ReDoc's scripts from its package, not a CDN, so
-    # /docs works without internet access. It needs an OpenAPI URL: with docs off, plain FastAPI.
+    # /docs works without internet access. It needs an OpenAPI URL: with docs off, plain
+    # FastAPI, which serves no /docs or /redoc without one.
     make_app = FastAPIOffline if docs else FastAPI
     app = make_app(
         title=PROJECT_NAME,
@@ -80,8 +81,6 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
         version=__version__,
         lifespan=lifespan,
         exception_handlers=ERROR_HANDLERS,
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
     )
     app.state.service = ModelService(settings, serving_metrics, loader)

@@ -82,31 +82,6 @@ def example_row(spec: DatasetSpec) -> dict[str, float | int]:
 PREDICTION_ID_PATTERN = r"^[0-9a-f]{32}$"  # what ``recorder.new_prediction_id`` issues
 
 
-def _feedback_model(spec: DatasetSpec, max_batch: int) -> type[BaseModel]:
-    """One outcome per row of the prediction (one for ``/predict``), typed like the model's
-    answers: a known class label, or a finite number."""
-    outcome: Any
-    if spec.task == "classification":
-        outcome = Literal[tuple(spec.classes or ())]
-        kind = "true class labels (the model's classes)"
-    else:
-        outcome = float  # finite: STRICT_CONFIG refuses NaN and infinity
-        kind = "true values (finite numbers)"
-    return create_model(
-        "FeedbackRequest",
-        __config__=STRICT_CONFIG,
-        __doc__="The true outcomes of an earlier prediction, matched by its prediction id.",
-        prediction_id=(
-            str,
-            Field(pattern=PREDICTION_ID_PATTERN, description="The prediction_id of the answer."),
-        ),
-        outcomes=(
-            Annotated[list[outcome], Field(min_length=1, max_length=max_batch)],
-            Field(description=f"One per row of the prediction, in order: {kind}."),
-        ),
-    )
-
-
 @dataclass(frozen=True)
 class ApiSchemas:
     """The generated models for one spec: the routes' bodies and answers (and /docs)."""
@@ -156,14 +131,17 @@ def build_schemas(spec: DatasetSpec, *, max_batch: int) -> ApiSchemas:
         rows=(Annotated[list[row], Field(min_length=1, max_length=max_batch)], ...),  # type: ignore[valid-type]
     )
     output: Any
+    outcome: Any
     if spec.task == "classification":
         labels: Any = Literal[tuple(spec.classes or ())]
         output = {
             "prediction": (labels, Field(description="Most probable class.")),
             "probabilities": (dict[labels, float], Field(description="Probability of each class.")),
         }
+        outcome, kind = labels, "true class labels (the model's classes)"
     else:
         output = {"prediction": (float, Field(description="Predicted value."))}
+        outcome, kind = float, "true values (finite numbers)"  # STRICT_CONFIG refuses NaN, inf
     prediction = create_model("Prediction", __doc__="The model's answer for one row.", **output)
     batch_prediction = create_model(
         "BatchPrediction",
@@ -181,12 +159,25 @@ def build_schemas(spec: DatasetSpec, *, max_batch: int) -> ApiSchemas:
         prediction_id=(str, Field(description="Send it with POST /feedback.")),
         **output,
     )
+    feedback = create_model(
+        "FeedbackRequest",
+        __config__=STRICT_CONFIG,
+        __doc__="The true outcomes of an earlier prediction, matched by its prediction id.",
+        prediction_id=(
+            str,
+            Field(pattern=PREDICTION_ID_PATTERN, description="The prediction_id of the answer."),
+        ),
+        outcomes=(
+            Annotated[list[outcome], Field(min_length=1, max_length=max_batch)],
+            Field(description=f"One per row of the prediction, in order: {kind}."),
+        ),
+    )
     return ApiSchemas(
         row=row,
         batch=batch,
         prediction=single,
         batch_prediction=batch_prediction,
-        feedback=_feedback_model(spec, max_batch),
+        feedback=feedback,
         image_size=spec.image_size,
     )
 
