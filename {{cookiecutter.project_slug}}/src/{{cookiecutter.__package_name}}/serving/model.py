@@ -26,7 +26,6 @@ from pydantic import BaseModel
 from threadpoolctl import threadpool_limits
 
 from ..bundle import BundleError, ModelMetadata
-from ..features import DatasetSpec
 from .metrics import PredictionRecorder, ServingMetrics
 from .schemas import attribute_names
 from .settings import Settings
@@ -37,19 +36,6 @@ Loader = Callable[[Path], tuple[Any, ModelMetadata]]
 
 class ModelSpecMismatch(RuntimeError):
     """The model does not fit the spec it was exported with (never ready)."""
-
-
-class ModelOutputError(RuntimeError):
-    """The model returned something unusable (NaN, wrong shape) for a request."""
-
-
-def class_labels(model: Any, spec: DatasetSpec) -> list[str]:
-    """Label of each column of ``predict_proba``: the model's classes, which training takes
-    from the spec's labels (a model fitted on class indices is refused)."""
-    labels = [str(label) for label in getattr(model, "classes_", [])]
-    if set(labels) != set(spec.classes or []):
-        raise ModelSpecMismatch(f"the model's classes {labels} differ from spec.classes")
-    return labels
 
 
 def public_reason(error: Exception, model_dir: Path) -> str:
@@ -83,11 +69,6 @@ class ModelService:
         self.worker = ThreadPoolExecutor(1, "inference", initializer=trust_inputs)
         self.recorder: PredictionRecorder | None = None
 
-    @property
-    def ready(self) -> bool:
-        """True when a verified model answers and no shutdown has begun."""
-        return self.loaded and not self.draining
-
     def load(self) -> None:
         """Load, verify and warm up the model; on failure keep the reason, never raise."""
         model_dir = self.settings.model_dir
@@ -118,7 +99,11 @@ class ModelService:
         """Check ``model`` against its spec and warm it up; raises before it is ever ready."""
         spec, settings, metrics = metadata.spec, self.settings, self.metrics
         self.model, self.metadata = model, metadata
-        self.labels = class_labels(model, spec) if spec.task == "classification" else []
+        # the label of each column of predict_proba: the model's classes, which training takes
+        # from the spec's labels (a model fitted on class indices is refused); none to regress
+        self.labels = [str(label) for label in getattr(model, "classes_", [])]
+        if set(self.labels) != set(spec.classes or []):
+            raise ModelSpecMismatch(f"the model's classes {self.labels} differ from spec.classes")
         expected = getattr(model, "n_features_in_", len(spec.features))
         if expected != len(spec.features):
             listed = len(spec.features)
@@ -149,9 +134,9 @@ class ModelService:
             out = np.asarray(self.model.predict(rows), dtype=np.float64).reshape(-1)
             shape = (len(rows),)
         if out.shape != shape:
-            raise ModelOutputError(f"model returned shape {out.shape}, expected {shape}")
+            raise ValueError(f"model returned shape {out.shape}, expected {shape}")
         if not np.isfinite(out).all():
-            raise ModelOutputError("model returned NaN or infinity")
+            raise ValueError("model returned NaN or infinity")
         return out
 
     def answers(self, rows: np.ndarray) -> list[dict[str, Any]]:

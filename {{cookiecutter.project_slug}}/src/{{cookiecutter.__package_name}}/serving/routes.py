@@ -168,7 +168,7 @@ async def live() -> dict[str, str]:
 async def ready(request: Request) -> JSONResponse:
     """200 with the model version, or 503 with why not (missing, tampered, draining...)."""
     service: ModelService = request.app.state.service
-    if service.ready:
+    if service.loaded and not service.draining:
         metadata = service.metadata
         return JSONResponse(
             {"status": "ready", "model_name": metadata.name, "model_version": metadata.version}
