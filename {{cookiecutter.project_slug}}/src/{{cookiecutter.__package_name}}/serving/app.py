@@ -89,11 +89,7 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
     app.include_router(routes.predictions_router(schemas))
     # Added innermost first; outermost to innermost: CorrelationId -> Instrumentator (metrics)
     # -> RequestContext -> CORS -> BodyLimit.
-    app.add_middleware(
-        BodyLimitMiddleware,
-        max_bytes=settings.max_body_bytes,
-        read_timeout_s=settings.read_timeout_s,
-    )
+    app.add_middleware(BodyLimitMiddleware, settings=settings)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -103,11 +99,7 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
             expose_headers=["X-Request-ID"],
             allow_credentials=False,
         )
-    app.add_middleware(
-        RequestContextMiddleware,
-        access_log=settings.access_log,
-        max_in_flight=settings.max_in_flight,
-    )
+    app.add_middleware(RequestContextMiddleware, settings=settings)
     # requests by route and status, and their latency, refusals by the middleware above
     # included; paths without a route count as "none" (random URLs add no time series)
     registry = serving_metrics.registry
@@ -126,17 +118,16 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
 class RequestContextMiddleware:
     """Requests in flight, a generic 500 for a bug, and one access-log line per request."""
 
-    def __init__(self, app: ASGIApp, access_log: bool = True, max_in_flight: int = 256) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.access_log = access_log
-        self.max_in_flight = max_in_flight
+        self.access_log = settings.access_log
+        self.max_in_flight = settings.max_in_flight
         self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        scope.setdefault("state", {})
         started = time.perf_counter()
         status = 0  # until the response starts
 
@@ -170,20 +161,20 @@ class RequestContextMiddleware:
                     "status": status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 3),
                     # ties the client's request id to the server's prediction id
-                    "prediction_id": scope["state"].get("prediction_id"),
+                    "prediction_id": scope.get("state", {}).get("prediction_id"),
                 }
                 logger.log(level, "request", extra=extra)
 
 
 class BodyLimitMiddleware:
-    """413 for bodies over ``max_bytes`` (by Content-Length up front, or while streaming);
-    408 for a body not received within ``read_timeout_s`` of the request head."""
+    """413 for bodies over SERVING_MAX_BODY_BYTES (by Content-Length up front, or while
+    streaming); 408 for a body not received within SERVING_READ_TIMEOUT_S of the request head."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, read_timeout_s: float = 5.0) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.max_bytes = max_bytes
-        self.read_timeout_s = read_timeout_s
-        self._too_large = f"request body larger than {max_bytes} bytes"
+        self.max_bytes = settings.max_body_bytes
+        self.read_timeout_s = settings.read_timeout_s
+        self._too_large = f"request body larger than {self.max_bytes} bytes"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

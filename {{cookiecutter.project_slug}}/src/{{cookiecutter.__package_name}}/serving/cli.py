@@ -92,9 +92,6 @@ def serve_and_predict(model_dir: Path, port: int) -> tuple[dict[str, Any], dict[
         thread.join()
 
 
-FACTORY = f"{__package__}.app:create_app"
-
-
 def serve(
     host: Annotated[
         str, typer.Option(envvar="SERVING_HOST", help="Interface to bind.")
@@ -113,7 +110,7 @@ def serve(
     settings = get_settings()
     configure_logging(settings.log_level)
     uvicorn.run(  # exits with uvicorn's code 3 if the server fails to start
-        FACTORY,
+        f"{__package__}.app:create_app",
         factory=True,
         host=host,
         port=port,

@@ -47,11 +47,7 @@ def public_reason(error: Exception, model_dir: Path) -> str:
 
 
 class ModelService:
-    """The served model, once loaded and verified, or why not; predicts rows in one thread.
-
-    Held in ``app.state.service``. ``load`` never raises: a model that fails keeps the
-    process alive with readiness 503 and ``reason`` (no restart loop).
-    """
+    """The served model, once loaded and verified, or why not (``app.state.service``)."""
 
     model: Any
     metadata: ModelMetadata

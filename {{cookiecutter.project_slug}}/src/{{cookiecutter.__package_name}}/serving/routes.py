@@ -9,12 +9,13 @@ annotations`` here, because FastAPI reads the parameter types at declaration.
 """
 
 import asyncio
+import os
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from .metrics import RecordingUnavailable, new_prediction_id
+from .metrics import RecordingUnavailable
 from .model import ModelService
 from .schemas import ApiSchemas, ErrorResponse, ModelInfo
 
@@ -30,8 +31,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         504: "Prediction timed out",
     }.items()
 }
-FEEDBACK_ERRORS: dict[int | str, dict[str, Any]] = {
-    **{code: ERRORS[code] for code in (400, 413, 415, 422, 503)},
+FEEDBACK_ERRORS: dict[int | str, dict[str, Any]] = {  # besides ERRORS, the router's
     404: {"model": ErrorResponse, "description": "No recorded prediction has this id"},
     409: {"model": ErrorResponse, "description": "Recording predictions is off"},
 }
@@ -49,8 +49,9 @@ ServiceDep = Annotated[ModelService, Depends(get_service)]
 
 
 async def issue_prediction_id(request: Request) -> str:
-    """A new server-issued id for this request's predictions, also put in its access log."""
-    prediction_id = new_prediction_id()
+    """A new id for this request's predictions, also put in its access log: 128 random bits,
+    issued by the server, never the client's, so nobody can overwrite or guess another's."""
+    prediction_id = os.urandom(16).hex()
     request.state.prediction_id = prediction_id
     return prediction_id
 

@@ -79,7 +79,7 @@ def example_row(spec: DatasetSpec) -> dict[str, float | int]:
     return row
 
 
-PREDICTION_ID_PATTERN = r"^[0-9a-f]{32}$"  # what ``recorder.new_prediction_id`` issues
+PREDICTION_ID_PATTERN = r"^[0-9a-f]{32}$"  # what ``routes.issue_prediction_id`` issues
 
 
 @dataclass(frozen=True)
