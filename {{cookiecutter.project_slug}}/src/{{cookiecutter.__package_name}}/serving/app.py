@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import os
 import re
 import signal
 import threading
@@ -35,18 +34,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .. import PROJECT_DESCRIPTION, PROJECT_NAME, __version__
-from ..bundle import BundleError, load_bundle, read_metadata
+from ..bundle import load_bundle
 from . import routes
 from .cli import configure_logging
 from .metrics import LATENCY_BUCKETS, MonitorSummary, ServingMetrics
 from .model import Loader, ModelService
-from .schemas import (
-    ApiSchemas,
-    build_schemas,
-    error_response,
-    install_error_handlers,
-    unknown_schemas,
-)
+from .schemas import ERROR_HANDLERS, error_response, read_schemas
 from .settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -64,21 +57,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # the cyclic GC from re-scanning them, which caused 100 ms p99 pauses under load.
     gc.collect()
     gc.freeze()
-    remove_handler = install_drain_handler(service.begin_drain, service.settings.drain_s)
+    install_drain_handler(service.begin_drain, service.settings.drain_s)
     try:
         yield
     finally:
-        remove_handler()
         service.close()
-
-
-def read_schemas(settings: Settings) -> ApiSchemas:
-    """The models of the saved spec; stand-ins if it cannot be read (readiness says why)."""
-    try:
-        spec = read_metadata(settings.model_dir).spec
-    except (BundleError, OSError, ValueError) as error:
-        return unknown_schemas(type(error).__name__)
-    return build_schemas(spec, max_batch=settings.max_batch)
 
 
 def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle) -> FastAPI:
@@ -89,28 +72,24 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
     serving_metrics.registry.register(MonitorSummary(settings.monitor_summary))
     docs = settings.docs_enabled
     # FastAPIOffline serves Swagger UI's and ReDoc's scripts from its package, not a CDN, so
-    # /docs works without internet access. It needs an OpenAPI URL: with docs off, plain FastAPI.
+    # /docs works without internet access. It needs an OpenAPI URL: with docs off, plain
+    # FastAPI, which serves no /docs or /redoc without one.
     make_app = FastAPIOffline if docs else FastAPI
     app = make_app(
         title=PROJECT_NAME,
         description=PROJECT_DESCRIPTION,
         version=__version__,
         lifespan=lifespan,
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
+        exception_handlers=ERROR_HANDLERS,
         openapi_url="/openapi.json" if docs else None,
     )
     app.state.service = ModelService(settings, serving_metrics, loader)
-    install_error_handlers(app)
     app.include_router(routes.router)
-    app.include_router(routes.predictions_router(read_schemas(settings)))
+    schemas = read_schemas(settings.model_dir, settings.max_batch)
+    app.include_router(routes.predictions_router(schemas))
     # Added innermost first; outermost to innermost: CorrelationId -> Instrumentator (metrics)
     # -> RequestContext -> CORS -> BodyLimit.
-    app.add_middleware(
-        BodyLimitMiddleware,
-        max_bytes=settings.max_body_bytes,
-        read_timeout_s=settings.read_timeout_s,
-    )
+    app.add_middleware(BodyLimitMiddleware, settings=settings)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -120,11 +99,7 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
             expose_headers=["X-Request-ID"],
             allow_credentials=False,
         )
-    app.add_middleware(
-        RequestContextMiddleware,
-        access_log=settings.access_log,
-        max_in_flight=settings.max_in_flight,
-    )
+    app.add_middleware(RequestContextMiddleware, settings=settings)
     # requests by route and status, and their latency, refusals by the middleware above
     # included; paths without a route count as "none" (random URLs add no time series)
     registry = serving_metrics.registry
@@ -135,7 +110,6 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
     app.add_middleware(
         CorrelationIdMiddleware,
         header_name="X-Request-ID",
-        generator=lambda: os.urandom(16).hex(),
         validator=lambda value: _VALID_REQUEST_ID.fullmatch(value) is not None,
     )
     return app
@@ -144,25 +118,22 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
 class RequestContextMiddleware:
     """Requests in flight, a generic 500 for a bug, and one access-log line per request."""
 
-    def __init__(self, app: ASGIApp, access_log: bool = True, max_in_flight: int = 256) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.access_log = access_log
-        self.max_in_flight = max_in_flight
+        self.access_log = settings.access_log
+        self.max_in_flight = settings.max_in_flight
         self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        scope.setdefault("state", {})
         started = time.perf_counter()
-        status = 500
-        response_started = False
+        status = 0  # until the response starts
 
         async def send_tracked(message: Message) -> None:
-            nonlocal status, response_started
+            nonlocal status
             if message["type"] == "http.response.start":
-                response_started = True
                 status = message["status"]
             await send(message)
 
@@ -176,37 +147,34 @@ class RequestContextMiddleware:
             status = 499
         except Exception as error:  # a bug, not a client mistake: log it, answer generically
             logger.error("unhandled error: %s", type(error).__name__, exc_info=error)
-            if response_started:
+            if status:
                 raise  # the response had started; nothing sensible can be sent any more
             await error_response(500, "internal server error")(scope, receive, send_tracked)
         finally:
             self.in_flight -= 1
             if self.access_log:
-                self._log(scope, status, time.perf_counter() - started)
-
-    def _log(self, scope: Scope, status: int, seconds: float) -> None:
-        path = getattr(scope.get("route"), "path", scope["path"])
-        level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
-        extra = {
-            "method": scope["method"],
-            "path": path,
-            "status": status,
-            "duration_ms": round(seconds * 1000, 3),
-        }
-        if "prediction_id" in scope["state"]:  # ties the client's id to the server's
-            extra["prediction_id"] = scope["state"]["prediction_id"]
-        logger.log(level, "request", extra=extra)
+                path = getattr(scope.get("route"), "path", scope["path"])
+                level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
+                extra = {
+                    "method": scope["method"],
+                    "path": path,
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                    # ties the client's request id to the server's prediction id
+                    "prediction_id": scope.get("state", {}).get("prediction_id"),
+                }
+                logger.log(level, "request", extra=extra)
 
 
 class BodyLimitMiddleware:
-    """413 for bodies over ``max_bytes`` (by Content-Length up front, or while streaming);
-    408 for a body not received within ``read_timeout_s`` of the request head."""
+    """413 for bodies over SERVING_MAX_BODY_BYTES (by Content-Length up front, or while
+    streaming); 408 for a body not received within SERVING_READ_TIMEOUT_S of the request head."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, read_timeout_s: float = 5.0) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.max_bytes = max_bytes
-        self.read_timeout_s = read_timeout_s
-        self._too_large = f"request body larger than {max_bytes} bytes"
+        self.max_bytes = settings.max_body_bytes
+        self.read_timeout_s = settings.read_timeout_s
+        self._too_large = f"request body larger than {self.max_bytes} bytes"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -237,18 +205,18 @@ class BodyLimitMiddleware:
         await self.app(scope, counting_receive, send)
 
 
-def install_drain_handler(on_drain: Callable[[], None], delay_s: float) -> Callable[[], None]:
-    """Chain a SIGTERM handler in front of the server's; returns a function that removes it.
+def install_drain_handler(on_drain: Callable[[], None], delay_s: float) -> None:
+    """Chain a SIGTERM handler in front of the server's (which puts its own back when it stops).
 
     uvicorn finishes in-flight requests on SIGTERM but has no step where the app can tell a
     load balancer to stop sending traffic: this marks the app as draining (readiness 503)
     and hands the signal on ``delay_s`` later.
     """
     if threading.current_thread() is not threading.main_thread():
-        return lambda: None  # e.g. TestClient runs the app in a thread: no signals there
+        return  # e.g. TestClient runs the app in a thread: no signals there
     previous = signal.getsignal(signal.SIGTERM)
     if not callable(previous):
-        return lambda: None  # no server handler to hand the signal to
+        return  # no server handler to hand the signal to
     loop = asyncio.get_running_loop()
     seen = False
 
@@ -263,12 +231,6 @@ def install_drain_handler(on_drain: Callable[[], None], delay_s: float) -> Calla
         previous(signum, frame)  # a second SIGTERM skips the delay
 
     signal.signal(signal.SIGTERM, handle)
-
-    def remove() -> None:
-        if signal.getsignal(signal.SIGTERM) is handle:
-            signal.signal(signal.SIGTERM, previous)
-
-    return remove
 
 
 class DeadlineH11Protocol(H11Protocol):

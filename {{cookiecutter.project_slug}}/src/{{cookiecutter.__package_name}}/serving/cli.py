@@ -92,9 +92,6 @@ def serve_and_predict(model_dir: Path, port: int) -> tuple[dict[str, Any], dict[
         thread.join()
 
 
-FACTORY = f"{__package__}.app:create_app"
-
-
 def serve(
     host: Annotated[
         str, typer.Option(envvar="SERVING_HOST", help="Interface to bind.")
@@ -112,8 +109,8 @@ def serve(
 
     settings = get_settings()
     configure_logging(settings.log_level)
-    config = uvicorn.Config(
-        FACTORY,
+    uvicorn.run(  # exits with uvicorn's code 3 if the server fails to start
+        f"{__package__}.app:create_app",
         factory=True,
         host=host,
         port=port,
@@ -127,10 +124,6 @@ def serve(
         server_header=False,
         proxy_headers=False,
     )
-    server = uvicorn.Server(config)
-    server.run()
-    if not server.started:
-        sys.exit(3)  # uvicorn's own exit code for a failed start-up
 
 
 def register(app: typer.Typer) -> None:

@@ -55,9 +55,8 @@ async def predict_images(
     return await service.predict_matrix(
         matrix,
         prediction_id,
-        lambda: ", ".join(json.dumps(record) for _, record in decoded),
+        lambda: json.dumps({"images": [record for _, record in decoded]}),
         single=single,
-        log_key="images",
     )
 
 

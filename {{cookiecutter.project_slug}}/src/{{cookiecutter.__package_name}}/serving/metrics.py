@@ -21,7 +21,6 @@ import collections
 import functools
 import json
 import logging
-import os
 import sqlite3
 import threading
 import time
@@ -152,12 +151,6 @@ class MonitorSummary(Collector):
 
 logger = logging.getLogger(__name__)
 FLUSH_INTERVAL_S = 2.0
-
-
-def new_prediction_id() -> str:
-    """The id feedback refers to: 128 random bits, issued by the server, never the client's,
-    so nobody can overwrite another client's prediction or guess its id."""
-    return os.urandom(16).hex()
 
 
 class RecordingUnavailable(RuntimeError):

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,6 @@ from pydantic import BaseModel
 from threadpoolctl import threadpool_limits
 
 from ..bundle import BundleError, ModelMetadata
-from ..features import DatasetSpec
 from .metrics import PredictionRecorder, ServingMetrics
 from .schemas import attribute_names
 from .settings import Settings
@@ -38,28 +38,6 @@ class ModelSpecMismatch(RuntimeError):
     """The model does not fit the spec it was exported with (never ready)."""
 
 
-class ModelOutputError(RuntimeError):
-    """The model returned something unusable (NaN, wrong shape) for a request."""
-
-
-def class_labels(model: Any, spec: DatasetSpec) -> list[str]:
-    """Label of each column of ``predict_proba``: the model's classes, which training takes
-    from the spec's labels (a model fitted on class indices is refused)."""
-    labels = [str(label) for label in getattr(model, "classes_", [])]
-    if set(labels) != set(spec.classes or []):
-        raise ModelSpecMismatch(f"the model's classes {labels} differ from spec.classes")
-    return labels
-
-
-def trust_inputs() -> None:
-    """Skip scikit-learn's NaN scan (~20 % of a single-row predict) in the calling thread.
-
-    The request models already refuse NaN, infinity and out-of-range values; outputs are
-    still checked. scikit-learn keeps this per thread: the inference thread calls it.
-    """
-    sklearn.set_config(assume_finite=True)
-
-
 def public_reason(error: Exception, model_dir: Path) -> str:
     """The error's message without the server's file paths."""
     message = str(error)
@@ -69,11 +47,7 @@ def public_reason(error: Exception, model_dir: Path) -> str:
 
 
 class ModelService:
-    """The served model, once loaded and verified, or why not; predicts rows in one thread.
-
-    Held in ``app.state.service``. ``load`` never raises: a model that fails keeps the
-    process alive with readiness 503 and ``reason`` (no restart loop).
-    """
+    """The served model, once loaded and verified, or why not (``app.state.service``)."""
 
     model: Any
     metadata: ModelMetadata
@@ -85,13 +59,11 @@ class ModelService:
         self.reason = "the model has not been loaded yet"
         self.draining = False
         self.pending = 0  # requests admitted and not answered yet
+        # scikit-learn's NaN scan is ~20 % of a single-row predict; the request models already
+        # refuse NaN and infinity (outputs are still checked). The setting is per thread.
+        trust_inputs = partial(sklearn.set_config, assume_finite=True)
         self.worker = ThreadPoolExecutor(1, "inference", initializer=trust_inputs)
         self.recorder: PredictionRecorder | None = None
-
-    @property
-    def ready(self) -> bool:
-        """True when a verified model answers and no shutdown has begun."""
-        return self.loaded and not self.draining
 
     def load(self) -> None:
         """Load, verify and warm up the model; on failure keep the reason, never raise."""
@@ -123,7 +95,11 @@ class ModelService:
         """Check ``model`` against its spec and warm it up; raises before it is ever ready."""
         spec, settings, metrics = metadata.spec, self.settings, self.metrics
         self.model, self.metadata = model, metadata
-        self.labels = class_labels(model, spec) if spec.task == "classification" else []
+        # the label of each column of predict_proba: the model's classes, which training takes
+        # from the spec's labels (a model fitted on class indices is refused); none to regress
+        self.labels = [str(label) for label in getattr(model, "classes_", [])]
+        if set(self.labels) != set(spec.classes or []):
+            raise ModelSpecMismatch(f"the model's classes {self.labels} differ from spec.classes")
         expected = getattr(model, "n_features_in_", len(spec.features))
         if expected != len(spec.features):
             listed = len(spec.features)
@@ -154,9 +130,9 @@ class ModelService:
             out = np.asarray(self.model.predict(rows), dtype=np.float64).reshape(-1)
             shape = (len(rows),)
         if out.shape != shape:
-            raise ModelOutputError(f"model returned shape {out.shape}, expected {shape}")
+            raise ValueError(f"model returned shape {out.shape}, expected {shape}")
         if not np.isfinite(out).all():
-            raise ModelOutputError("model returned NaN or infinity")
+            raise ValueError("model returned NaN or infinity")
         return out
 
     def answers(self, rows: np.ndarray) -> list[dict[str, Any]]:
@@ -183,23 +159,21 @@ class ModelService:
     ) -> dict[str, Any]:
         """Predict validated rows in one call; the answer for ``/predict`` or ``/predict/batch``."""
         matrix = np.array([self._values(row) for row in rows], dtype=np.float64)
-        return await self.predict_matrix(  # the log gets the rows as compact /predict/batch JSON
-            matrix,
-            prediction_id,
-            lambda: ", ".join(row.model_dump_json(by_alias=True) for row in rows),
-            single=single,
-        )
+
+        def body() -> str:  # the rows as compact /predict/batch JSON, for the prediction log
+            return '{"rows": [' + ", ".join(r.model_dump_json(by_alias=True) for r in rows) + "]}"
+
+        return await self.predict_matrix(matrix, prediction_id, body, single=single)
 
     async def predict_matrix(
         self,
         matrix: np.ndarray,
         prediction_id: str,
-        log_items: Callable[[], str],
+        body: Callable[[], str],
         *,
         single: bool = False,
-        log_key: str = "rows",
     ) -> dict[str, Any]:
-        """Predict ``matrix`` in the inference thread; log ``{log_key: [log_items()]}``."""
+        """Predict ``matrix`` in the inference thread; log ``body()``, the request as JSON."""
         if self.pending >= self.settings.max_concurrency:
             raise HTTPException(503, "overloaded, retry later", {"Retry-After": "1"})
         self.pending += 1
@@ -218,8 +192,7 @@ class ModelService:
         predictions = [answer["prediction"] for answer in answers]
         self.metrics.observe_predictions(predictions)
         if self.recorder is not None:
-            inputs = '{"' + log_key + '": [' + log_items() + "]}"
-            self.recorder.record(prediction_id, inputs, predictions)
+            self.recorder.record(prediction_id, body(), predictions)
         if single:
             return {**self._header, "prediction_id": prediction_id, **answers[0]}
         return {**self._header, "prediction_id": prediction_id, "predictions": answers}

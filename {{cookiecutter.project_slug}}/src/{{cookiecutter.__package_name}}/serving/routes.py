@@ -9,12 +9,13 @@ annotations`` here, because FastAPI reads the parameter types at declaration.
 """
 
 import asyncio
+import os
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from .metrics import RecordingUnavailable, new_prediction_id
+from .metrics import RecordingUnavailable
 from .model import ModelService
 from .schemas import ApiSchemas, ErrorResponse, ModelInfo
 
@@ -30,21 +31,15 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         504: "Prediction timed out",
     }.items()
 }
-FEEDBACK_ERRORS: dict[int | str, dict[str, Any]] = {
-    **{code: ERRORS[code] for code in (400, 413, 415, 422, 503)},
+FEEDBACK_ERRORS: dict[int | str, dict[str, Any]] = {  # besides ERRORS, the router's
     404: {"model": ErrorResponse, "description": "No recorded prediction has this id"},
     409: {"model": ErrorResponse, "description": "Recording predictions is off"},
 }
 
 
-async def get_model(request: Request) -> ModelService:
-    """The app's model service, loaded or not (set by ``create_app``)."""
+async def get_service(request: Request) -> ModelService:
+    """The app's model service, or 503 while no verified model is loaded."""
     service: ModelService = request.app.state.service
-    return service
-
-
-async def get_service(service: Annotated[ModelService, Depends(get_model)]) -> ModelService:
-    """The model service, or 503 while no verified model is loaded."""
     if not service.loaded:
         raise HTTPException(503, f"model not ready: {service.reason}", {"Retry-After": "5"})
     return service
@@ -54,8 +49,9 @@ ServiceDep = Annotated[ModelService, Depends(get_service)]
 
 
 async def issue_prediction_id(request: Request) -> str:
-    """A new server-issued id for this request's predictions, also put in its access log."""
-    prediction_id = new_prediction_id()
+    """A new id for this request's predictions, also put in its access log: 128 random bits,
+    issued by the server, never the client's, so nobody can overwrite or guess another's."""
+    prediction_id = os.urandom(16).hex()
     request.state.prediction_id = prediction_id
     return prediction_id
 
@@ -170,9 +166,10 @@ async def live() -> dict[str, str]:
     summary="A verified model is loaded",
     responses={503: {"description": "Not ready, with the reason"}},
 )
-async def ready(service: Annotated[ModelService, Depends(get_model)]) -> JSONResponse:
+async def ready(request: Request) -> JSONResponse:
     """200 with the model version, or 503 with why not (missing, tampered, draining...)."""
-    if service.ready:
+    service: ModelService = request.app.state.service
+    if service.loaded and not service.draining:
         metadata = service.metadata
         return JSONResponse(
             {"status": "ready", "model_name": metadata.name, "model_version": metadata.version}

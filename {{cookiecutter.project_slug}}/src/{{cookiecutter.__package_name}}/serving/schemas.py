@@ -14,15 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, cast
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 from asgi_correlation_id import correlation_id
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..bundle import BundleError, read_metadata
 from ..features import DatasetSpec, FeatureSpec
 
 STRICT_CONFIG = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, frozen=True)
@@ -77,32 +79,7 @@ def example_row(spec: DatasetSpec) -> dict[str, float | int]:
     return row
 
 
-PREDICTION_ID_PATTERN = r"^[0-9a-f]{32}$"  # what ``recorder.new_prediction_id`` issues
-
-
-def _feedback_model(spec: DatasetSpec, max_batch: int) -> type[BaseModel]:
-    """One outcome per row of the prediction (one for ``/predict``), typed like the model's
-    answers: a known class label, or a finite number."""
-    outcome: Any
-    if spec.task == "classification":
-        outcome = Literal[tuple(spec.classes or ())]
-        kind = "true class labels (the model's classes)"
-    else:
-        outcome = float  # finite: STRICT_CONFIG refuses NaN and infinity
-        kind = "true values (finite numbers)"
-    return create_model(
-        "FeedbackRequest",
-        __config__=STRICT_CONFIG,
-        __doc__="The true outcomes of an earlier prediction, matched by its prediction id.",
-        prediction_id=(
-            str,
-            Field(pattern=PREDICTION_ID_PATTERN, description="The prediction_id of the answer."),
-        ),
-        outcomes=(
-            Annotated[list[outcome], Field(min_length=1, max_length=max_batch)],
-            Field(description=f"One per row of the prediction, in order: {kind}."),
-        ),
-    )
+PREDICTION_ID_PATTERN = r"^[0-9a-f]{32}$"  # what ``routes.issue_prediction_id`` issues
 
 
 @dataclass(frozen=True)
@@ -117,11 +94,16 @@ class ApiSchemas:
     image_size: int | None = None  # the image task: /predict takes uploads, not rows
 
 
-def unknown_schemas(reason: str) -> ApiSchemas:
-    """Stand-ins while the spec cannot be read: the routes answer 503 before any body check."""
-    doc = f"Unknown until the model is loaded ({reason})."
-    unknown = create_model("Unknown", __config__=ConfigDict(extra="allow"), __doc__=doc)
-    return ApiSchemas(unknown, unknown, unknown, unknown, unknown)
+def read_schemas(model_dir: Path, max_batch: int) -> ApiSchemas:
+    """The models of the saved spec; while it cannot be read, stand-ins (the routes answer 503
+    before any body check, and readiness says why)."""
+    try:
+        spec = read_metadata(model_dir).spec
+    except (BundleError, OSError, ValueError) as error:
+        doc = f"Unknown until the model is loaded ({type(error).__name__})."
+        unknown = create_model("Unknown", __config__=ConfigDict(extra="allow"), __doc__=doc)
+        return ApiSchemas(unknown, unknown, unknown, unknown, unknown)
+    return build_schemas(spec, max_batch=max_batch)
 
 
 def attribute_names(spec: DatasetSpec) -> tuple[str, ...]:
@@ -149,14 +131,17 @@ def build_schemas(spec: DatasetSpec, *, max_batch: int) -> ApiSchemas:
         rows=(Annotated[list[row], Field(min_length=1, max_length=max_batch)], ...),  # type: ignore[valid-type]
     )
     output: Any
+    outcome: Any
     if spec.task == "classification":
         labels: Any = Literal[tuple(spec.classes or ())]
         output = {
             "prediction": (labels, Field(description="Most probable class.")),
             "probabilities": (dict[labels, float], Field(description="Probability of each class.")),
         }
+        outcome, kind = labels, "true class labels (the model's classes)"
     else:
         output = {"prediction": (float, Field(description="Predicted value."))}
+        outcome, kind = float, "true values (finite numbers)"  # STRICT_CONFIG refuses NaN, inf
     prediction = create_model("Prediction", __doc__="The model's answer for one row.", **output)
     batch_prediction = create_model(
         "BatchPrediction",
@@ -174,12 +159,25 @@ def build_schemas(spec: DatasetSpec, *, max_batch: int) -> ApiSchemas:
         prediction_id=(str, Field(description="Send it with POST /feedback.")),
         **output,
     )
+    feedback = create_model(
+        "FeedbackRequest",
+        __config__=STRICT_CONFIG,
+        __doc__="The true outcomes of an earlier prediction, matched by its prediction id.",
+        prediction_id=(
+            str,
+            Field(pattern=PREDICTION_ID_PATTERN, description="The prediction_id of the answer."),
+        ),
+        outcomes=(
+            Annotated[list[outcome], Field(min_length=1, max_length=max_batch)],
+            Field(description=f"One per row of the prediction, in order: {kind}."),
+        ),
+    )
     return ApiSchemas(
         row=row,
         batch=batch,
         prediction=single,
         batch_prediction=batch_prediction,
-        feedback=_feedback_model(spec, max_batch),
+        feedback=feedback,
         image_size=spec.image_size,
     )
 
@@ -207,19 +205,18 @@ def public_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     return cleaned
 
 
-async def _on_request_validation(_: Request, exc: Exception) -> JSONResponse:
+async def on_request_validation(_: Request, exc: RequestValidationError) -> JSONResponse:
     """400 when the body is not JSON at all, 422 when it is JSON of the wrong shape."""
-    errors = public_errors(cast(RequestValidationError, exc).errors())
+    errors = public_errors(exc.errors())
     malformed = all(error["type"] == "json_invalid" for error in errors)
     return error_response(400 if malformed else 422, errors)
 
 
-async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
-    error = cast(StarletteHTTPException, exc)
-    return error_response(error.status_code, error.detail, error.headers)
+async def on_http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    return error_response(exc.status_code, exc.detail, exc.headers)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers above on ``app``."""
-    app.add_exception_handler(RequestValidationError, _on_request_validation)
-    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+ERROR_HANDLERS: Any = {  # FastAPI(exception_handlers=...): its keys are exception types
+    RequestValidationError: on_request_validation,
+    StarletteHTTPException: on_http_error,
+}
