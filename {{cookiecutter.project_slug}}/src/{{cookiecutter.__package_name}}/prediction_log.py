@@ -9,7 +9,8 @@ client's own id, so no client can overwrite another's row).
 Why one database row per request, holding the request body as sent: a batch of 100 rows
 is one insert of two texts instead of 100 inserts, and the inputs need no encoding at all
 (formatting 400 floats as JSON cost the serving path more than the insert). The inputs
-are always in the ``/predict/batch`` form, ``{"rows": [{feature: value}, ...]}``.
+are in the ``/predict/batch`` form, ``{"rows": [{feature: value}, ...]}`` (images:
+``{"images": [...]}``, their metadata).
 
 Rotation: ``seq`` is the running count of logged rows (the request's last row), so the
 span between the newest ``seq`` and the first row of the oldest request bounds the rows
@@ -87,7 +88,7 @@ class PredictionLog:
         """Insert requests in one transaction, then rotate if over the bound.
 
         Each record is ``(request_id, ts, model_version, rows, inputs_json, predictions_json)``
-        with the inputs in the ``/predict/batch`` form. A reused id raises (never replaced).
+        with the inputs as the module docstring says. A reused id raises (never replaced).
         """
         if not records:
             return

@@ -181,7 +181,9 @@ def register(
 
     try:
         mlflow.log_metrics(metrics, run_id=run_id)  # MLflow refuses a run it does not hold
-    except MlflowException:
+    except MlflowException as error:
+        if error.error_code != "RESOURCE_DOES_NOT_EXIST":  # a server error, a bad metric
+            raise TrackingUnavailable(f"MLflow refused the metrics: {error.message}") from None
         raise TrackingUnavailable(
             f"training run {run_id} is not in the tracking store {tracking_uri()} "
             "(a fresh clone or another store?): run `dvc repro --force train` to retrain"

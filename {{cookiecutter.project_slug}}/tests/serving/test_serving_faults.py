@@ -186,8 +186,6 @@ def test_crafted_model_file_is_refused_naming_the_type(
 def test_model_that_does_not_match_its_spec_is_never_ready(
     iris_dir: Path, spec: dict[str, Any], classes: list[int] | None, reason: str
 ) -> None:
-    """The pipeline fits on the spec's labels (``to_labels``): any other classes are refused."""
-
     def load(directory: Path) -> tuple[Any, ModelMetadata]:
         model, metadata = load_bundle(directory)
         if classes is not None:

@@ -288,8 +288,9 @@ def test_a_failing_write_is_counted_logged_once_and_recovers(
             recorder.record(f"r{i}", ROW, ["x"])
             recorder.flush()
         recorder.record("r2", ROW, ["x"])
-        with pytest.raises(recorder_module.RecordingUnavailable):
-            recorder.feedback("r0", ["x"])
+        for _ in range(2):  # the second with nothing queued: still 503, not an unknown id
+            with pytest.raises(recorder_module.RecordingUnavailable):
+                recorder.feedback("r0", ["x"])
         locker.execute("ROLLBACK")
         locker.close()
         recorder.record("r3", ROW, ["y"])
@@ -348,12 +349,14 @@ def test_monitor_summary_gauges_are_read_at_scrape_time(iris_dir: Path, tmp_path
     summary = tmp_path / "reports" / "summary.json"
     with app_client(iris_dir, monitor_summary=summary) as client:
         assert metric(client, "model_drift_share") is None  # no monitor run yet
+        assert "# TYPE model_drift_share gauge" in client.get("/metrics").text  # named already
         assert metric(client, "model_predictions_recorded_total") is not None
         summary.parent.mkdir(parents=True)
         summary.write_text(json.dumps({"drift_share": 0.4, "needs_retraining": True}))
         assert metric(client, "model_drift_share") == 0.4
         assert metric(client, "model_needs_retraining") == 1.0
-        for broken in ("{not json", "[0.4]", '{"drift_share": 0.4}', '{"drift_share": {}}'):
+        nan = '{"drift_share": NaN, "needs_retraining": true}'  # json.loads reads NaN
+        for broken in ("{not json", "[0.4]", '{"drift_share": 0.4}', nan):
             summary.write_text(broken)
             assert client.get("/metrics").status_code == 200
             assert metric(client, "model_drift_share") is None, broken

@@ -18,9 +18,9 @@ what is still queued, so a clean shutdown loses nothing.
 from __future__ import annotations
 
 import collections
-import functools
 import json
 import logging
+import math
 import sqlite3
 import threading
 import time
@@ -127,26 +127,28 @@ class MonitorSummary(Collector):
     """``model_drift_share`` and ``model_needs_retraining`` from the monitor's summary.json.
 
     Read when Prometheus scrapes, so a new report shows up without restarting the app. Both
-    series are absent until the file holds both values: the app serves before the first
-    monitor run, and a missing or malformed file is never an error.
+    gauges are always declared (dashboards and ``ccmlops check`` see the names) and hold a
+    sample only while the file holds a finite share and a true/false flag: the app serves
+    before the first monitor run, and a missing or malformed file is never an error.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        """Both gauges, or none."""
+        """Both gauges, with a sample each or none."""
+        share = GaugeMetricFamily("model_drift_share", "Share of drifted features, last run.")
+        retrain = GaugeMetricFamily("model_needs_retraining", "1 when the last run said retrain.")
         try:
             summary = json.loads(self.path.read_text(encoding="utf-8"))
-            share, flag = float(summary["drift_share"]), float(summary["needs_retraining"])
+            value, flag = float(summary["drift_share"]), summary["needs_retraining"]
         except (OSError, ValueError, TypeError, KeyError):
-            return
-        yield GaugeMetricFamily(
-            "model_drift_share", "Share of drifted features in the last monitor run.", value=share
-        )
-        yield GaugeMetricFamily(
-            "model_needs_retraining", "1 when the last monitor run said retrain.", value=flag
-        )
+            value, flag = math.nan, None
+        if math.isfinite(value) and isinstance(flag, bool):
+            share.add_metric([], value)
+            retrain.add_metric([], float(flag))
+        yield share
+        yield retrain
 
 
 logger = logging.getLogger(__name__)
@@ -174,7 +176,7 @@ class PredictionRecorder:
         self.model_version = model_version
         self.max_queue = max_queue
         self.metrics = metrics
-        self._open = functools.partial(PredictionLog, path, max_rows, timeout_s=timeout_s)
+        self.max_rows, self.timeout_s = max_rows, timeout_s
         self._queue: collections.deque[Record] = collections.deque()
         # rows queued = rows_in - rows_out: each counter has one writer (the event loop,
         # the thread holding _lock), so no update is lost without a lock on the event loop
@@ -212,8 +214,11 @@ class PredictionRecorder:
             records = [self._queue.popleft() for _ in range(len(self._queue))]
             rows = sum(record[3] for record in records)
             self._rows_out += rows
+            if self.log is not None and not records:
+                return  # nothing to write proves nothing: a failed log stays failed
             try:
-                self.log = self.log or self._open()
+                if self.log is None:  # not opened yet, or it failed to open: try again
+                    self.log = PredictionLog(self.path, self.max_rows, timeout_s=self.timeout_s)
                 self.log.write_many(records)
             except Exception as error:  # disk full, read-only, locked, a file for a folder
                 self.metrics.predictions_dropped.labels(reason="write_error").inc(rows)

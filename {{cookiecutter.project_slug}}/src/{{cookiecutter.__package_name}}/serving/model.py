@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import reprlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -99,7 +100,8 @@ class ModelService:
         # from the spec's labels (a model fitted on class indices is refused); none to regress
         self.labels = [str(label) for label in getattr(model, "classes_", [])]
         if set(self.labels) != set(spec.classes or []):
-            raise ModelSpecMismatch(f"the model's classes {self.labels} differ from spec.classes")
+            classes = reprlib.repr(self.labels)  # a reason, not thousands of labels
+            raise ModelSpecMismatch(f"the model's classes {classes} differ from spec.classes")
         expected = getattr(model, "n_features_in_", len(spec.features))
         if expected != len(spec.features):
             listed = len(spec.features)
