@@ -155,8 +155,9 @@ def derive_spec(
                 description=descriptions.get(str(name), ""),
             )
         )
-    labels = {str(value) for value in train[target].dropna()}
-    classes = sorted(labels) if task == "classification" else None
+    classes = None
+    if task == "classification":  # a regression target's values are not labels
+        classes = sorted({str(value) for value in train[target].dropna()})
     return DatasetSpec(
         task=task,
         target=target,
