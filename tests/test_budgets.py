@@ -12,6 +12,7 @@ ceiling: they may shrink, never grow, and a row that meets its budget must leave
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,6 +102,23 @@ def test_default_render_and_milestones_stay_within_their_line_budgets(
     assert not over, "over budget: " + "; ".join(over)
     met = [row for row, measured, limit in rows if row in OVER_BUDGET and measured <= limit]
     assert not met, f"within budget now, remove from OVER_BUDGET: {met}"
+
+
+def test_the_instructor_guide_shows_the_measured_milestone_figures(
+    renders: dict[str, Path],
+) -> None:
+    """The guide's table of lines to read per milestone is the measured one, not a stale copy."""
+    from conftest import ROOT
+
+    guide = (ROOT / "docs/pages/instructor-guide.md").read_text("utf-8")
+    row = re.compile(r"^\| (M\d) \| ([\d,]+) \| ([\d,]+)( \(over\))? \| ([\d,]+) \|$", re.M)
+    shown = {m[1]: (m[2], m[3], bool(m[4]), m[5]) for m in row.finditer(guide)}
+    measured = {}
+    for milestone, limit in READ_BUDGETS.items():
+        read = code_lines(renders[milestone] / "src")
+        plain = not_plumbing_lines(renders[milestone])
+        measured[milestone] = (f"{limit:,}", f"{read:,}", read > limit, f"{plain:,}")
+    assert shown == measured
 
 
 IMAGE_ONLY = ("UploadFile", "predict_image", "max_images", "multipart")
