@@ -119,11 +119,14 @@ class PredictionLog:
 
     def add_feedback(
         self, request_id: str, outcomes: Sequence[Value], ts: float | None = None
-    ) -> list[Value] | None:
-        """Store the true outcome of each row, replacing earlier ones; the request's logged
-        predictions, None for an unknown id, ValueError when the number of rows differs."""
+    ) -> tuple[list[Value], bool] | None:
+        """Store the true outcome of each row, replacing earlier ones. Returns the request's
+        logged predictions and whether this is its first feedback; None for an unknown id;
+        ValueError when the number of rows differs."""
         found = self._db.execute(
-            "SELECT predictions FROM requests WHERE request_id = ?", (request_id,)
+            "SELECT predictions, outcomes.request_id IS NULL FROM requests"
+            " LEFT JOIN outcomes USING (request_id) WHERE request_id = ?",
+            (request_id,),
         ).fetchone()
         if found is None:
             return None
@@ -137,7 +140,7 @@ class PredictionLog:
             "INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?)",
             (request_id, time.time() if ts is None else ts, json.dumps(list(outcomes))),
         )
-        return predictions
+        return predictions, bool(found[1])
 
     def close(self) -> None:
         """Close the connection (the WAL is checkpointed into the main file)."""

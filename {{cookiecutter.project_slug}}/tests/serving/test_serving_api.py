@@ -52,9 +52,7 @@ def test_predictions_match_the_model_in_process_one_row_or_a_batch(any_model_dir
 def test_model_endpoint_and_health_describe_the_bundle(client: TestClient, iris_dir: Path) -> None:
     _, metadata = load_bundle(iris_dir)
     body = client.get("/model").json()
-    assert body["name"] == "iris"
-    assert body["version"] == "3"
-    assert body["metrics"] == {"accuracy": 0.97}
+    assert (body["name"], body["version"], body["metrics"]) == ("iris", "3", {"accuracy": 0.97})
     assert body["trained_at"].startswith("2026-01-01")
     assert [f["name"] for f in body["features"]] == metadata.spec.feature_names
     assert body["classes"] == metadata.spec.classes
@@ -69,13 +67,14 @@ def test_access_log_is_json_with_the_request_id(iris_dir: Path, serving_logs) ->
             "/predict", json=valid_row(iris_dir), headers={"X-Request-ID": "log-me-1"}
         )
         generated = client.get("/health/live").headers["X-Request-ID"]
-        hostile = client.get("/health/live", headers={"X-Request-ID": "x" * 65})
+        hostile = client.get("/" + "a" * 500, headers={"X-Request-ID": "x" * 65})  # URL: cut
     assert given.headers["X-Request-ID"] == "log-me-1" and len(generated) == 32
     assert hostile.headers["X-Request-ID"] != "x" * 65
     records = [r for r in serving_logs.records if getattr(r, "path", None) == "/predict"]
     line = json.loads(json_formatter().format(records[-1]))
     assert line["request_id"] == "log-me-1"
     assert line["status"] == 200 and line["duration_ms"] >= 0
+    assert any(getattr(r, "path", "") == "/" + "a" * 199 for r in serving_logs.records)
 
 
 def test_metrics_count_requests_predictions_and_errors(client: TestClient, iris_dir: Path) -> None:
@@ -83,11 +82,12 @@ def test_metrics_count_requests_predictions_and_errors(client: TestClient, iris_
     client.post("/predict", json={})
     client.post("/predict", content=b"x", headers={"Content-Type": "text/plain"})  # before routing
     client.get("/random-path-1")  # counted as handler "none": no new time series per URL
+    client.request("BREW", "/predict")  # a 405 of /predict: nor per made-up method
     text = client.get("/metrics").text
-    predict = 'http_requests_total{handler="/predict",method="POST",status='
-    for status in ('"200"} 1.0', '"415"} 1.0', '"422"} 1.0'):
+    predict = 'http_requests_total{handler="/predict",status='
+    for status in ('"200"} 1.0', '"405"} 1.0', '"415"} 1.0', '"422"} 1.0'):
         assert predict + status in text
-    assert 'handler="none"' in text and "random-path" not in text
+    assert 'handler="none"' in text and "random-path" not in text and "BREW" not in text
     assert 'http_request_duration_seconds_bucket{handler="/predict"' in text
     assert "serving_ready 1.0" in text
     assert 'serving_model_info{name="iris",version="3"} 1.0' in text

@@ -100,6 +100,8 @@ def test_empty_batch_and_batch_over_the_limit(iris_dir: Path) -> None:
         bad = [row, {**row, FIRST: "x"}]
         body = assert_clean_error(client.post("/predict/batch", json={"rows": bad}), 422)
         assert locations(body) == [["body", "rows", 1, FIRST]]
+        many = {f"x{i}": 1 for i in range(30)}  # 34 errors: the answer lists the first 20
+        assert len(assert_clean_error(client.post("/predict", json=many), 422)["detail"]) == 20
 
 
 def test_body_over_the_limit_is_413_with_or_without_content_length(iris_dir: Path) -> None:

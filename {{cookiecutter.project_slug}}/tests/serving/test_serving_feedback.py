@@ -128,16 +128,15 @@ def test_a_batch_is_recorded_under_one_prediction_id_and_gets_feedback_per_row(
         other = next(c for c in read_metadata(iris_dir).spec.classes or [] if c != predicted[1])
         outcomes = [predicted[0], other, predicted[2]]  # one wrong label
         body = {"prediction_id": prediction_id, "outcomes": outcomes}
-        assert client.post("/feedback", json=body).status_code == 200
+        for _ in range(2):  # a replay replaces the stored outcomes and counts nothing more
+            assert client.post("/feedback", json=body).status_code == 200
         assert metric(client, 'model_feedback_total{result="correct"}') == 2.0
         assert metric(client, 'model_feedback_total{result="wrong"}') == 1.0
         mismatch = client.post("/feedback", json={**body, "outcomes": outcomes[:1]})
         assert mismatch.status_code == 422
         assert "3 logged rows, got 1 outcomes" in mismatch.json()["detail"]
         unknown = {"prediction_id": UNKNOWN, "outcomes": [predicted[0]]}
-        started = time.perf_counter()
         missing = client.post("/feedback", json=unknown, headers={"X-Request-ID": "fb-1"})
-        assert time.perf_counter() - started < 0.5  # one process: nothing to wait for
     assert missing.status_code == 404 and missing.json()["request_id"] == "fb-1"
     assert UNKNOWN in missing.json()["detail"]
     recorded = rows_of(log)

@@ -44,6 +44,7 @@ from .settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 QUIET_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
+MAX_LOGGED_PATH = 200
 CLOSE = {"Connection": "close"}  # the rest of a refused body is not read
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # a client's X-Request-ID, else a new one
 
@@ -101,11 +102,17 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
         )
     app.add_middleware(RequestContextMiddleware, settings=settings)
     # requests by route and status, and their latency, refusals by the middleware above
-    # included; paths without a route count as "none" (random URLs add no time series)
+    # included; paths without a route count as "none" and no label holds the method, so
+    # random URLs and made-up methods add no time series
     registry = serving_metrics.registry
     Instrumentator(should_group_status_codes=False, registry=registry).add(
-        metrics.requests(registry=registry),
-        metrics.latency(buckets=LATENCY_BUCKETS, should_include_status=False, registry=registry),
+        metrics.requests(should_include_method=False, registry=registry),
+        metrics.latency(
+            buckets=LATENCY_BUCKETS,
+            should_include_method=False,
+            should_include_status=False,
+            registry=registry,
+        ),
     ).instrument(app).expose(app, include_in_schema=False)
     app.add_middleware(
         CorrelationIdMiddleware,
@@ -153,10 +160,10 @@ class RequestContextMiddleware:
         finally:
             self.in_flight -= 1
             if self.access_log:
-                path = getattr(scope.get("route"), "path", scope["path"])
+                path = getattr(scope.get("route"), "path", scope["path"][:MAX_LOGGED_PATH])
                 level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
                 extra = {
-                    "method": scope["method"],
+                    "method": scope["method"][:MAX_LOGGED_PATH],
                     "path": path,
                     "status": status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 3),

@@ -42,8 +42,8 @@ def json_formatter() -> JsonFormatter:
 
 
 def configure_logging(level: str) -> None:
-    """Send this package's and uvicorn's logs as JSON to stdout, once per process."""
-    for name in (LOGGER_NAME, "uvicorn"):
+    """Send this package's, uvicorn's and asgi-correlation-id's logs as JSON to stdout, once."""
+    for name in (LOGGER_NAME, "uvicorn", "asgi_correlation_id"):  # its warning on a bad id too
         logger = logging.getLogger(name)
         logger.setLevel(level)
         if not any(isinstance(handler.formatter, JsonFormatter) for handler in logger.handlers):

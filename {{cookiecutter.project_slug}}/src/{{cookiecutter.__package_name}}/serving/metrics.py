@@ -41,7 +41,7 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 class ServingMetrics:
     """The model's metrics: readiness, predictions, recording and feedback.
 
-    Requests by route and status and their latency are prometheus-fastapi-instrumentator's
+    Requests by route and status and their latency by route are prometheus-fastapi-instrumentator's
     ``http_requests_total`` and ``http_request_duration_seconds`` (``app.py``), in the same
     registry.
     """
@@ -231,8 +231,10 @@ class PredictionRecorder:
                     "the prediction log is writable again", extra={"path": str(self.path)}
                 )
 
-    def feedback(self, prediction_id: str, outcomes: Sequence[Value]) -> list[Value] | None:
-        """Store the outcomes of a logged request; its predictions, or None if unknown.
+    def feedback(
+        self, prediction_id: str, outcomes: Sequence[Value]
+    ) -> tuple[list[Value], bool] | None:
+        """Store the outcomes of a logged request: ``PredictionLog.add_feedback``'s answer.
 
         Raises ValueError when the number of outcomes differs from the logged rows, and
         RecordingUnavailable when the log cannot be read or written.

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 
 from .metrics import RecordingUnavailable
 from .model import ModelService
-from .schemas import ApiSchemas, ErrorResponse, ModelInfo
+from .schemas import ApiSchemas, ErrorResponse, FeedbackReceipt, ModelInfo
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse, "description": text}
@@ -35,6 +35,7 @@ FEEDBACK_ERRORS: dict[int | str, dict[str, Any]] = {  # besides ERRORS, the rout
     404: {"model": ErrorResponse, "description": "No recorded prediction has this id"},
     409: {"model": ErrorResponse, "description": "Recording predictions is off"},
 }
+NOT_READY: dict[int | str, dict[str, Any]] = {503: ERRORS[503]}
 
 
 async def get_service(request: Request) -> ModelService:
@@ -118,11 +119,12 @@ def predictions_router(schemas: ApiSchemas) -> APIRouter:
         summary="Send the true outcome of a prediction",
         dependencies=JSON_ONLY,
     )
-    async def feedback(body: Feedback, service: ServiceDep) -> dict[str, Any]:  # type: ignore[valid-type]
+    async def feedback(body: Feedback, service: ServiceDep) -> FeedbackReceipt:  # type: ignore[valid-type]
         """``{"prediction_id": ..., "outcomes": [...]}``: one outcome per predicted row, in order.
 
         Stored next to the prediction in the prediction log, where the ``monitor`` command
-        computes live accuracy.
+        computes live accuracy; sent again, it replaces the stored outcomes, and the
+        ``model_feedback*`` metrics count only a prediction's first feedback.
         """
         recorder = service.recorder
         if recorder is None:
@@ -133,20 +135,22 @@ def predictions_router(schemas: ApiSchemas) -> APIRouter:
             )
         prediction_id, outcomes = body.prediction_id, body.outcomes  # type: ignore[attr-defined]
         try:
-            predictions = await asyncio.to_thread(recorder.feedback, prediction_id, outcomes)
+            found = await asyncio.to_thread(recorder.feedback, prediction_id, outcomes)
         except ValueError as error:
             raise HTTPException(422, str(error)) from error
         except RecordingUnavailable as error:
             detail = "the prediction log is unavailable"
             raise HTTPException(503, detail, {"Retry-After": "5"}) from error
-        if predictions is None:
+        if found is None:
             raise HTTPException(
                 404,
                 f"no recorded prediction has id {prediction_id!r} "
                 "(unknown, or removed by the log's rotation)",
             )
-        service.metrics.observe_feedback(predictions, outcomes)
-        return {"prediction_id": prediction_id, "rows": len(outcomes)}
+        predictions, first = found
+        if first:  # a replay must not move live accuracy
+            service.metrics.observe_feedback(predictions, outcomes)
+        return FeedbackReceipt(prediction_id=prediction_id, rows=len(outcomes))
 
     return router
 
@@ -178,7 +182,7 @@ async def ready(request: Request) -> JSONResponse:
     return JSONResponse({"status": status, "reason": service.reason}, status_code=503)
 
 
-@router.get("/model", tags=["model"], summary="The served model")
+@router.get("/model", tags=["model"], summary="The served model", responses=NOT_READY)
 async def model_info(service: ServiceDep) -> ModelInfo:
     """Name, version, task, training date, metrics, features with ranges, classes."""
     metadata = service.metadata
@@ -194,7 +198,12 @@ async def model_info(service: ServiceDep) -> ModelInfo:
 
 
 # exercise M4.2: Add GET /model/features: the feature names, in the order the model reads them
-@router.get("/model/features", tags=["model"], summary="Feature names, in the model's order")
+@router.get(
+    "/model/features",
+    tags=["model"],
+    summary="Feature names, in the model's order",
+    responses=NOT_READY,
+)
 async def model_features(service: ServiceDep) -> list[str]:
     """What a client sends, in order: a lighter answer than the whole of GET /model."""
     return service.metadata.spec.feature_names

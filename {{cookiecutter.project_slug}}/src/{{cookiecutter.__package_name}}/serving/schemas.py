@@ -45,6 +45,13 @@ class ErrorResponse(BaseModel):
     request_id: str
 
 
+class FeedbackReceipt(BaseModel):
+    """What ``POST /feedback`` returns: the outcomes of these rows are stored."""
+
+    prediction_id: str
+    rows: int
+
+
 class ModelInfo(BaseModel):
     """What ``GET /model`` returns."""
 
@@ -183,6 +190,7 @@ def build_schemas(spec: DatasetSpec, *, max_batch: int) -> ApiSchemas:
 
 
 MAX_LOC_CHARS = 64
+MAX_ERRORS = 20  # a 4 KB batch of empty rows has 4,000 errors: answer with the first ones
 
 
 def error_response(
@@ -197,9 +205,9 @@ def error_response(
 
 
 def public_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
-    """Location, message and type of each error: never the input, its context or a URL."""
+    """Location, message and type of the first errors: never the input, its context or a URL."""
     cleaned = []
-    for error in errors:
+    for error in errors[:MAX_ERRORS]:
         loc = [item[:MAX_LOC_CHARS] if isinstance(item, str) else item for item in error["loc"]]
         cleaned.append({"loc": loc, "msg": error.get("msg", ""), "type": error.get("type", "")})
     return cleaned
