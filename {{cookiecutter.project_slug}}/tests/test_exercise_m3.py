@@ -1,6 +1,6 @@
 """Exercises M3.2-M3.4: planted faults the checks must catch, a behavioural test. Yours to edit.
 
-`uv run pytest tests/test_exercise_m3.py`; `ccmlops check` grades each test (README.md, Tasks).
+`uv run pytest tests/test_exercise_m3.py`; `ccmlops check` grades each test (item `exercises-m3`).
 """
 
 from __future__ import annotations

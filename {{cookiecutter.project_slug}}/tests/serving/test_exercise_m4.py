@@ -1,6 +1,6 @@
 """Exercise M4.2: a route of your own, GET /model/features, with its schema. Yours to edit.
 
-`uv run pytest tests/serving/test_exercise_m4.py`; `ccmlops check` grades it (README.md, Tasks).
+`uv run pytest tests/serving/test_exercise_m4.py`; `ccmlops check` grades it (item `exercises-m4`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The app factory, ``uvicorn --factory <package>.serving.app:create_app``. Plumbing, rarely edited.
+"""The app factory that ``serve`` and ``uvicorn --factory`` call. Plumbing, rarely edited.
 
 Why a factory and a lifespan: nothing happens at import time; each call builds an app
 with its own settings, metrics registry and model, which is how tests get isolated apps.

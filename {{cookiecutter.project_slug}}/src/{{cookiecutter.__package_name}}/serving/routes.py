@@ -12,12 +12,11 @@ import asyncio
 import os
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 
 from .metrics import RecordingUnavailable
 from .model import ModelService
-from .schemas import ApiSchemas, ErrorResponse, FeedbackReceipt, ModelInfo
+from .schemas import ApiSchemas, ErrorResponse, FeedbackReceipt, ModelInfo, Readiness
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse, "description": text}
@@ -168,18 +167,17 @@ async def live() -> dict[str, str]:
     "/health/ready",
     tags=["health"],
     summary="A verified model is loaded",
-    responses={503: {"description": "Not ready, with the reason"}},
+    response_model_exclude_none=True,
+    responses={503: {"model": Readiness, "description": "Not ready, with the reason"}},
 )
-async def ready(request: Request) -> JSONResponse:
+async def ready(request: Request, response: Response) -> Readiness:
     """200 with the model version, or 503 with why not (missing, tampered, draining...)."""
     service: ModelService = request.app.state.service
     if service.loaded and not service.draining:
         metadata = service.metadata
-        return JSONResponse(
-            {"status": "ready", "model_name": metadata.name, "model_version": metadata.version}
-        )
-    status = "draining" if service.draining else "not_ready"
-    return JSONResponse({"status": status, "reason": service.reason}, status_code=503)
+        return Readiness(status="ready", model_name=metadata.name, model_version=metadata.version)
+    response.status_code = 503
+    return Readiness(status="draining" if service.draining else "not_ready", reason=service.reason)
 
 
 @router.get("/model", tags=["model"], summary="The served model", responses=NOT_READY)

@@ -1,4 +1,4 @@
-"""Request, response and error shapes; the first two from the model's spec. Plumbing, rarely edited.
+"""Request, response and error shapes; the first two from the model's spec. Yours to edit.
 
 Why generated: the data card, the MLflow signature and this API all derive from one spec,
 so a renamed feature or a new class cannot make them disagree. Every request model is
@@ -50,6 +50,15 @@ class FeedbackReceipt(BaseModel):
 
     prediction_id: str
     rows: int
+
+
+class Readiness(BaseModel):
+    """What ``GET /health/ready`` returns: the model that is ready, or why none is."""
+
+    status: Literal["ready", "not_ready", "draining"]
+    model_name: str | None = None
+    model_version: str | None = None
+    reason: str | None = None
 
 
 class ModelInfo(BaseModel):
@@ -149,16 +158,16 @@ def build_schemas(spec: DatasetSpec, *, max_batch: int) -> ApiSchemas:
     else:
         output = {"prediction": (float, Field(description="Predicted value."))}
         outcome, kind = float, "true values (finite numbers)"  # STRICT_CONFIG refuses NaN, inf
-    prediction = create_model("Prediction", __doc__="The model's answer for one row.", **output)
+    row_answer = create_model("Prediction", __doc__="The model's answer for one row.", **output)
     batch_prediction = create_model(
         "BatchPrediction",
         __doc__="Answers in the order of the request's rows, with the model that gave them.",
         model_name=(str, ...),
         model_version=(str, ...),
         prediction_id=(str, Field(description="Send it with POST /feedback.")),
-        predictions=(list[prediction], ...),  # type: ignore[valid-type]
+        predictions=(list[row_answer], ...),  # type: ignore[valid-type]
     )
-    single = create_model(
+    prediction = create_model(
         "PredictionResponse",
         __doc__="The model's answer for one row, with the model that gave it.",
         model_name=(str, ...),
@@ -182,7 +191,7 @@ def build_schemas(spec: DatasetSpec, *, max_batch: int) -> ApiSchemas:
     return ApiSchemas(
         row=row,
         batch=batch,
-        prediction=single,
+        prediction=prediction,
         batch_prediction=batch_prediction,
         feedback=feedback,
         image_size=spec.image_size,
