@@ -32,9 +32,9 @@ HOOK_BUDGET = 150
 READ_BUDGETS = {"M1": 800, "M2": 1500, "M4": 2400}
 # Issue 15, still open: row -> the figure it stands at now (a ceiling until it meets its budget).
 OVER_BUDGET = {
-    "src/": 3577,  # includes exercise answer keys (15 lines) and explain.py (issue 17.3, 45)
-    "serving package": 1175,  # includes exercise M4.2's route, 4 lines
-    "M4: lines a student must read": 3129,
+    "src/": 3581,  # includes exercise answer keys (15 lines) and explain.py (issue 17.3, 45)
+    "serving package": 1179,  # includes exercise M4.2's route, 4 lines
+    "M4: lines a student must read": 3133,
 }
 
 

@@ -20,8 +20,7 @@ def test_openapi_request_schema_is_the_bundle_spec(any_model_dir: Path) -> None:
         document = client.get("/openapi.json").json()
     schemas = document["components"]["schemas"]
     row = schemas["PredictRow"]
-    assert list(row["properties"]) == spec.feature_names
-    assert row["required"] == spec.feature_names
+    assert list(row["properties"]) == row["required"] == spec.feature_names
     assert row["additionalProperties"] is False
     for feature in spec.features:
         prop = row["properties"][feature.name]
@@ -29,6 +28,9 @@ def test_openapi_request_schema_is_the_bundle_spec(any_model_dir: Path) -> None:
         assert prop["minimum"] == feature.minimum and prop["maximum"] == feature.maximum
     body = document["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
     assert body["schema"]["$ref"] == "#/components/schemas/PredictRow"
+    answers = {p: next(iter(i.values()))["responses"] for p, i in document["paths"].items()}
+    assert {"500", "504"} <= set(answers["/predict"]) and "503" in answers["/model"]
+    assert {"500", "504"}.isdisjoint(answers["/feedback"])  # each route its own errors
     prediction = schemas["PredictionResponse"]["properties"]["prediction"]
     if spec.task == "classification":  # the allowed classifiers all give probabilities
         assert prediction["enum"] == spec.classes

@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ..images import TooManyPixels, decode
 from .model import ModelService
-from .routes import PredictionId, ServiceDep
+from .routes import MODEL_ERRORS, PredictionId, ServiceDep
 from .schemas import ApiSchemas
 
 INLINE_PIXELS = 256 * 256  # uploads up to this size are decoded on the event loop (< 1 ms)
@@ -64,7 +64,12 @@ def add_image_routes(router: APIRouter, schemas: ApiSchemas) -> None:
     """POST /predict (form field ``file``) and /predict/batch (form field ``files``)."""
     max_images = ImageSettings().max_images
 
-    @router.post("/predict", response_model=schemas.prediction, summary="Predict one image")
+    @router.post(
+        "/predict",
+        response_model=schemas.prediction,
+        responses=MODEL_ERRORS,
+        summary="Predict one image",
+    )
     async def predict_image(
         file: UploadFile, service: ServiceDep, prediction_id: PredictionId
     ) -> Any:
@@ -74,6 +79,7 @@ def add_image_routes(router: APIRouter, schemas: ApiSchemas) -> None:
     @router.post(
         "/predict/batch",
         response_model=schemas.batch_prediction,
+        responses=MODEL_ERRORS,
         summary="Predict several images",
     )
     async def predict_batch(

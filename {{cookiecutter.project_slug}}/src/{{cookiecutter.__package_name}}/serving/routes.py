@@ -25,10 +25,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         413: "Body or batch too large",
         415: "Not application/json",
         422: "Invalid body: wrong type, missing or unknown field, out of range; a bad image",
-        500: "The model failed (details in the server log, under the request id)",
         503: "Model not ready, overloaded or shutting down",
-        504: "Prediction timed out",
     }.items()
+}
+MODEL_ERRORS: dict[int | str, dict[str, Any]] = {  # besides ERRORS, the predict routes'
+    500: {"model": ErrorResponse, "description": "The model failed (details in the log)"},
+    504: {"model": ErrorResponse, "description": "Prediction timed out"},
 }
 FEEDBACK_ERRORS: dict[int | str, dict[str, Any]] = {  # besides ERRORS, the router's
     404: {"model": ErrorResponse, "description": "No recorded prediction has this id"},
@@ -84,6 +86,7 @@ def predictions_router(schemas: ApiSchemas) -> APIRouter:
         @router.post(
             "/predict",
             response_model=schemas.prediction,
+            responses=MODEL_ERRORS,
             summary="Predict one row",
             dependencies=JSON_ONLY,
         )
@@ -95,6 +98,7 @@ def predictions_router(schemas: ApiSchemas) -> APIRouter:
         @router.post(
             "/predict/batch",
             response_model=schemas.batch_prediction,
+            responses=MODEL_ERRORS,
             summary="Predict several rows",
             dependencies=JSON_ONLY,
         )
