@@ -22,9 +22,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse, "description": text}
     for code, text in {
         400: "Malformed JSON",
+        408: "Body not received in time",
         413: "Body or batch too large",
         415: "Not application/json",
-        422: "Invalid body: wrong type, missing or unknown field, out of range; a bad image",
+        422: "Invalid body or upload: wrong type, missing or unknown field, out of range",
         503: "Model not ready, overloaded or shutting down",
     }.items()
 }
