@@ -70,7 +70,7 @@ class ServingMetrics:
         )
         self.feedback = Counter(
             "model_feedback",
-            "Outcomes received on POST /feedback, compared with the prediction (classification).",
+            "First outcomes per prediction on POST /feedback, against it (classification).",
             ["result"],
             registry=self.registry,
         )
@@ -98,7 +98,7 @@ class ServingMetrics:
         )
         self.feedback_abs_error = Summary(  # live mean absolute error: _sum / _count
             "model_feedback_abs_error",
-            "Absolute error |outcome - prediction| of rows given feedback (regression).",
+            "|outcome - prediction| of each row's first feedback (regression).",
             registry=self.registry,
         )
 

@@ -16,7 +16,7 @@ from ..paths import ProjectPaths
 
 def run(stage: str, body: Callable[[Params, ProjectPaths], None]) -> None:
     """Parse ``--config``, load params and run ``body``; exit 1 with a message on failure."""
-    parser = argparse.ArgumentParser(prog=f"python -m {__package__}.{stage}")
+    parser = argparse.ArgumentParser()  # "usage: <stage module>.py"
     parser.add_argument("--config", type=Path, default=Path("params.yaml"), help="params file")
     parser.add_argument("--root", type=Path, default=Path(), help="project root")
     args = parser.parse_args()
