@@ -34,11 +34,12 @@ READ_BUDGETS = {"M1": 800, "M2": 1500, "M4": 2400}
 # Issue 15, still open: row -> the figure it stands at now (a ceiling until it meets its budget).
 # Raised by 40 / 39 / 40 lines since 3,542 / 1,141 / 3,094 for review fixes named in the
 # closing notes of sessions 7 and 8 (a failed log declared writable, drift gauges, metric
-# labels, feedback replays, error lists, response models, each route's documented errors).
+# labels, feedback replays, error lists, response models, each route's documented errors),
+# then by 9 for the speed floors (session 9: a fast model's single rows on the event loop).
 OVER_BUDGET = {
-    "src/": 3582,  # includes exercise answer keys (15 lines) and explain.py (issue 17.3, 45)
-    "serving package": 1180,  # includes exercise M4.2's route, 4 lines
-    "M4: lines a student must read": 3134,
+    "src/": 3591,  # includes exercise answer keys (15 lines) and explain.py (issue 17.3, 45)
+    "serving package": 1189,  # includes exercise M4.2's route, 4 lines
+    "M4: lines a student must read": 3143,
 }
 
 

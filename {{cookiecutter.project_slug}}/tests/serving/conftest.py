@@ -59,13 +59,6 @@ def spec_for(
     return DatasetSpec(task=task, target=target, features=features, classes=classes)  # type: ignore[arg-type]
 
 
-def _iris() -> tuple[np.ndarray, np.ndarray, DatasetSpec]:
-    data = load_iris()
-    names = list(data.feature_names)  # "sepal length (cm)": spaces and brackets on purpose
-    spec = spec_for("classification", names, data.data, "species", list(data.target_names))
-    return data.data, data.target, spec
-
-
 def _bundle(factory: pytest.TempPathFactory, model: Any, spec: DatasetSpec, **about: Any) -> Path:
     """Save a fitted model as the pipeline would, in a fresh models/ folder."""
     directory = factory.mktemp(about["name"]) / "models"
@@ -76,8 +69,10 @@ def _bundle(factory: pytest.TempPathFactory, model: Any, spec: DatasetSpec, **ab
 @pytest.fixture(scope="session")
 def iris_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Logistic regression fitted on the label strings, as the pipeline fits."""
-    x, y, spec = _iris()
-    model = LogisticRegression(max_iter=1000).fit(x, np.asarray(spec.classes)[y])
+    data = load_iris()
+    names = list(data.feature_names)  # "sepal length (cm)": spaces and brackets on purpose
+    spec = spec_for("classification", names, data.data, "species", list(data.target_names))
+    model = LogisticRegression(max_iter=1000).fit(data.data, np.asarray(spec.classes)[data.target])
     return _bundle(
         tmp_path_factory, model, spec, name="iris", version="3", metrics={"accuracy": 0.97}
     )

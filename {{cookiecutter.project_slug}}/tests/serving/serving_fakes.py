@@ -24,7 +24,7 @@ LEAK_MARKER = "secret-detail-/srv/models/weights"  # must never reach the client
 
 class Fake:
     """The real model, slowed by ``seconds``, then failing or answering NaN after some calls
-    (the first call is the app's warm-up)."""
+    (the first two calls are the app's warm-up)."""
 
     def __init__(
         self, model: Any, seconds: float = 0.0, fail_after: int = -1, nan_after: int = -1

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import app_client, valid_row
+from conftest import PACKAGE, app_client, valid_row
 from serving_fakes import LEAK_MARKER, faking_loader
 
 from {{ cookiecutter.__package_name }}.bundle import (
@@ -33,9 +33,9 @@ from {{ cookiecutter.__package_name }}.features import FeatureSpec
 @pytest.mark.parametrize(
     ("model", "fault", "cause"),
     [
-        ("iris", {"fail_after": 1}, LEAK_MARKER),
-        ("iris", {"nan_after": 1}, "NaN or infinity"),
-        ("diabetes", {"nan_after": 1}, "NaN or infinity"),
+        ("iris", {"fail_after": 2}, LEAK_MARKER),
+        ("iris", {"nan_after": 2}, "NaN or infinity"),
+        ("diabetes", {"nan_after": 2}, "NaN or infinity"),
     ],
     ids=["iris-raises", "iris-nan", "diabetes-nan"],
 )
@@ -83,20 +83,24 @@ def test_an_unreadable_file_is_named_in_the_reason(iris_dir: Path, name: str) ->
 
 
 def test_slow_inference_answers_504_at_the_deadline_and_503_when_overloaded(
-    iris_dir: Path,
+    iris_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A model turning slow is answered at the deadline, not when it returns (S10, S11)."""
+    monkeypatch.setattr(f"{PACKAGE}.serving.model.INLINE_WARM_UP_S", 1.0)  # however busy
+    batch = {"rows": [valid_row(iris_dir)]}
     with app_client(iris_dir, loader=faking_loader(), timeout_s=0.2, max_concurrency=1) as client:
         model = client.app.state.service.model  # type: ignore[attr-defined]
         assert client.post("/predict", json=valid_row(iris_dir)).status_code == 200
-        assert model.thread.startswith("inference")  # a fast model too: never the event loop
+        assert not model.thread.startswith("inference")  # a fast model's row: the event loop
+        assert client.post("/predict/batch", json=batch).status_code == 200
+        assert model.thread.startswith("inference")  # a batch: the thread, with its deadline
         model.seconds = 0.6
         started = time.perf_counter()
-        timed_out = client.post("/predict", json=valid_row(iris_dir))
+        timed_out = client.post("/predict/batch", json=batch)
         waited = time.perf_counter() - started
         time.sleep(0.6)  # let the abandoned prediction finish
         with ThreadPoolExecutor(4) as pool:
-            sent = [pool.submit(client.post, "/predict", json=valid_row(iris_dir)) for _ in "abcd"]
+            sent = [pool.submit(client.post, "/predict/batch", json=batch) for _ in "abcd"]
             time.sleep(0.1)  # one prediction is in the inference thread for 0.6 s
             started = time.perf_counter()
             assert client.get("/health/live").status_code == 200

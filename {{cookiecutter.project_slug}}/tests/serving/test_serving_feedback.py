@@ -370,8 +370,7 @@ def test_sigterm_loses_no_recorded_prediction(iris_dir: Path, tmp_path: Path) ->
             response = http.post("/predict", json=valid_row(iris_dir))
             assert response.status_code == 200
         body = {"prediction_id": response.json()["prediction_id"], "outcomes": ["setosa"]}
-        feedback = http.post("/feedback", json=body)
-        assert feedback.status_code == 200
+        assert http.post("/feedback", json=body).status_code == 200
     assert server.process.returncode in (0, -15)
     recorded = rows_of(log)
     assert len(recorded) == 40

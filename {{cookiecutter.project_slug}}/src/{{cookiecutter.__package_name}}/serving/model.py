@@ -4,7 +4,8 @@
 fails keeps the process alive with readiness 503 and the reason (no restart loop). Then it
 predicts validated rows in one inference thread, with a deadline (504) and a bound on the
 requests waiting for it (503), so a slow model never stalls the event loop that answers
-health checks and other requests.
+health checks and other requests. Except a fast model's single rows (decided at load): on
+the event loop they cost less than the hand-off (docs/serving.md, "Where the model runs").
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import reprlib
+import timeit
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -33,6 +35,7 @@ from .settings import Settings
 
 logger = logging.getLogger(__name__)
 Loader = Callable[[Path], tuple[Any, ModelMetadata]]
+INLINE_WARM_UP_S = 0.002  # the second warm-up's time under which a model is fast
 
 
 class ModelSpecMismatch(RuntimeError):
@@ -62,8 +65,9 @@ class ModelService:
         self.pending = 0  # requests admitted and not answered yet
         # scikit-learn's NaN scan is ~20 % of a single-row predict; the request models already
         # refuse NaN and infinity (outputs are still checked). The setting is per thread.
-        trust_inputs = partial(sklearn.set_config, assume_finite=True)
-        self.worker = ThreadPoolExecutor(1, "inference", initializer=trust_inputs)
+        self.trust_inputs = partial(sklearn.set_config, assume_finite=True)
+        self.worker = ThreadPoolExecutor(1, "inference", initializer=self.trust_inputs)
+        self.inline = False  # set at load: predict single rows on the event loop
         self.recorder: PredictionRecorder | None = None
 
     def load(self) -> None:
@@ -71,6 +75,7 @@ class ModelService:
         model_dir = self.settings.model_dir
         # BLAS threads spin after each call and steal CPU from the event loop (+50 % req/s)
         threadpool_limits(limits=self.settings.blas_threads)
+        self.trust_inputs()  # on the event loop's thread too, for the rows predicted inline
         try:
             self._verify(*self.loader(model_dir))
         except BundleError as error:
@@ -106,7 +111,8 @@ class ModelService:
         if expected != len(spec.features):
             listed = len(spec.features)
             raise ModelSpecMismatch(f"model expects {expected} features, spec lists {listed}")
-        metrics.track_model(self.labels, self.warm_up())
+        metrics.track_model(self.labels, self.warm_up())  # also pays the one-time costs
+        self.inline = timeit.timeit(self.warm_up, number=1) < INLINE_WARM_UP_S
         getter = attrgetter(*attribute_names(spec))
         self._values = getter if len(spec.features) > 1 else lambda row: (getter(row),)
         self._header = {"model_name": metadata.name, "model_version": metadata.version}
@@ -180,8 +186,11 @@ class ModelService:
             raise HTTPException(503, "overloaded, retry later", {"Retry-After": "1"})
         self.pending += 1
         try:
-            call = asyncio.get_running_loop().run_in_executor(self.worker, self.answers, matrix)
-            answers = await asyncio.wait_for(call, self.settings.timeout_s)
+            if single and self.inline:
+                answers = self.answers(matrix)
+            else:
+                call = asyncio.get_running_loop().run_in_executor(self.worker, self.answers, matrix)
+                answers = await asyncio.wait_for(call, self.settings.timeout_s)
         except TimeoutError as error:
             raise HTTPException(504, "prediction timed out") from error
         except Exception as error:  # the cause goes to the log; the client gets a generic 500
