@@ -3,7 +3,7 @@
 Why every check, not only "no server error": a client generated from the document must be
 able to trust it. A schema-valid body must not be refused (the document states every rule
 the handler enforces) and a method a path does not list must get 405, for both tasks and
-with the batch path (every row through the batching inference thread, a small batch limit).
+with the batch path (batches always go through the inference thread; a small batch limit).
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from {{ cookiecutter.__package_name }}.features import FeatureSpec
     ("model", "fault", "cause"),
     [
         ("iris", {"fail_after": 2}, LEAK_MARKER),
-        ("iris", {"nan_after": 2}, "NaN or infinity"),
+        ("iris", {"nan_after": 2, "seconds": 0.003}, "NaN or infinity"),  # in the thread
         ("diabetes", {"nan_after": 2}, "NaN or infinity"),
     ],
     ids=["iris-raises", "iris-nan", "diabetes-nan"],

@@ -95,7 +95,7 @@ class ModelService:
         self.metrics.ready.set(1)
         name, version = self.metadata.name, self.metadata.version
         self.metrics.model_info.info({"name": name, "version": version})
-        logger.info("model ready", extra={"model": name, "version": version})
+        logger.info("model ready", extra={"model": name, "version": version, "inline": self.inline})
 
     def _verify(self, model: Any, metadata: ModelMetadata) -> None:
         """Check ``model`` against its spec and warm it up; raises before it is ever ready."""
@@ -144,7 +144,7 @@ class ModelService:
         return out
 
     def answers(self, rows: np.ndarray) -> list[dict[str, Any]]:
-        """One JSON-ready answer per row (run in the inference thread, numpy work included)."""
+        """One JSON-ready answer per row (numpy work included, wherever the model runs)."""
         outputs = self.outputs(rows)
         if not self.labels:
             return [{"prediction": value} for value in outputs.tolist()]
@@ -181,7 +181,7 @@ class ModelService:
         *,
         single: bool = False,
     ) -> dict[str, Any]:
-        """Predict ``matrix`` in the inference thread; log ``body()``, the request as JSON."""
+        """Predict ``matrix`` (see ``inline``); log ``body()``, the request as JSON."""
         if self.pending >= self.settings.max_concurrency:
             raise HTTPException(503, "overloaded, retry later", {"Retry-After": "1"})
         self.pending += 1
