@@ -37,9 +37,9 @@ READ_BUDGETS = {"M1": 800, "M2": 1500, "M4": 2400}
 # labels, feedback replays, error lists, response models, each route's documented errors),
 # then by 9 for the speed floors (session 9: a fast model's single rows on the event loop).
 OVER_BUDGET = {
-    "src/": 3591,  # includes exercise answer keys (15 lines) and explain.py (issue 17.3, 45)
-    "serving package": 1189,  # includes exercise M4.2's route, 4 lines
-    "M4: lines a student must read": 3143,
+    "src/": 3568,  # includes exercise answer keys (15 lines) and explain.py (issue 17.3, 45)
+    "serving package": 1171,  # includes exercise M4.2's route, 4 lines
+    "M4: lines a student must read": 3125,
 }
 
 

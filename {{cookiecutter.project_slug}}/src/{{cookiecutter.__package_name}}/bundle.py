@@ -191,8 +191,8 @@ class ModelMetadata(BaseModel):
     trusted_types: list[str]  # informational: loading checks the allow-list, not this
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write beside the file and rename, so a crash never leaves half a file (serving reads it)."""
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write beside the file and rename: neither a crash nor a reader sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
     partial.write_bytes(data)
@@ -212,7 +212,7 @@ def save_bundle(
     """Write ``model.skops`` (canonical bytes) and ``model.json`` with its checksum."""
     data = dumps(model)
     trusted = trusted_types(data)  # refuses a model that could not be loaded back
-    _atomic_write(directory / MODEL_FILE, data)
+    atomic_write(directory / MODEL_FILE, data)
     metadata = ModelMetadata(
         name=name,
         version=version,
@@ -222,7 +222,7 @@ def save_bundle(
         sha256=hashlib.sha256(data).hexdigest(),
         trusted_types=trusted,
     )
-    _atomic_write(directory / METADATA_FILE, (metadata.model_dump_json(indent=2) + "\n").encode())
+    atomic_write(directory / METADATA_FILE, (metadata.model_dump_json(indent=2) + "\n").encode())
     return metadata
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..bundle import atomic_write
 from ..config import MonitorParams
 from ..data import read_split
 from ..errors import DataError
@@ -166,14 +167,6 @@ def build_summary(
     return summary, window
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Readers (the serving app's gauges) never see a half-written file: a rename is atomic."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
-
-
 def write_reports(summary: dict[str, Any], directory: Path) -> tuple[Path, Path]:
     """summary.json and report.html (verdict, window, a table row and a bar chart per
     column) in ``directory`` (reports/monitoring/); their paths."""
@@ -182,6 +175,6 @@ def write_reports(summary: dict[str, Any], directory: Path) -> tuple[Path, Path]
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     template = environment.from_string(TEMPLATE.read_text(encoding="utf-8"))
     written = directory / "summary.json", directory / "report.html"
-    _atomic_write(written[0], json.dumps(summary, indent=2) + "\n")
-    _atomic_write(written[1], template.render(summary=summary))
+    atomic_write(written[0], (json.dumps(summary, indent=2) + "\n").encode())
+    atomic_write(written[1], template.render(summary=summary).encode())
     return written

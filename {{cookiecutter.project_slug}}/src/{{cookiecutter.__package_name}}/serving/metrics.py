@@ -6,13 +6,8 @@ error) from ``POST /feedback``, and the drift share and retraining flag of the `
 command's JSON summary, read when Prometheus scrapes.
 
 ``PredictionRecorder`` records every prediction without slowing the request that made it:
-the request appends a tuple to a deque (no lock, no formatting: its body as received and
-its predictions as JSON); one writer thread wakes every 2 s, or as soon as the queue is half
-full, and inserts what waits in one transaction. The queue holds at most ``max_queue`` rows:
-when the disk cannot keep up, new rows are dropped and counted rather than making requests
-wait. A failing disk (full, read-only, locked) is logged once and counted, and the app keeps
-serving; a log that could not be opened is opened again at the next write. ``close`` writes
-what is still queued, so a clean shutdown loses nothing.
+a bounded queue that drops and counts rather than waits, one writer thread, a failing disk
+logged once, a final flush on ``close`` (docs/serving.md, "Prediction log and feedback").
 """
 
 from __future__ import annotations

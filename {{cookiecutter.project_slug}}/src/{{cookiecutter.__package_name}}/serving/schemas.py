@@ -12,7 +12,7 @@ exception must never leak a stack trace or a path to the client.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -73,19 +73,6 @@ class ModelInfo(BaseModel):
     classes: list[str] | None
 
 
-def _feature_field(spec: DatasetSpec, feature: FeatureSpec) -> tuple[Any, Any]:
-    """One strict, bounded field whose JSON name is the feature name."""
-    low, high = spec.accepted_range(feature)
-    py_type: type = int if feature.dtype == "int" else float
-    field = Field(
-        alias=feature.name,
-        ge=low,
-        le=high,
-        description=feature.description or None,
-    )
-    return Annotated[py_type, field], ...
-
-
 def example_row(spec: DatasetSpec) -> dict[str, float | int]:
     """A valid row (the middle of each range), used as the example in /docs."""
     row: dict[str, float | int] = {}
@@ -129,10 +116,11 @@ def attribute_names(spec: DatasetSpec) -> tuple[str, ...]:
 
 def build_schemas(spec: DatasetSpec, *, max_batch: int) -> ApiSchemas:
     """Create the request/response models for ``spec`` (feature order = model column order)."""
-    fields: dict[str, Any] = {
-        attribute: _feature_field(spec, feature)
-        for attribute, feature in zip(attribute_names(spec), spec.features, strict=True)
-    }
+    fields: dict[str, Any] = {}  # strict and bounded; the JSON name is the feature name
+    for attribute, feature in zip(attribute_names(spec), spec.features, strict=True):
+        low, high = spec.accepted_range(feature)
+        field = Field(alias=feature.name, ge=low, le=high, description=feature.description or None)
+        fields[attribute] = Annotated[int if feature.dtype == "int" else float, field], ...
     examples: Any = [example_row(spec)]
     row = create_model(
         "PredictRow",
@@ -213,18 +201,13 @@ def error_response(
     )
 
 
-def public_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
-    """Location, message and type of the first errors: never the input, its context or a URL."""
-    cleaned = []
-    for error in errors[:MAX_ERRORS]:
-        loc = [item[:MAX_LOC_CHARS] if isinstance(item, str) else item for item in error["loc"]]
-        cleaned.append({"loc": loc, "msg": error.get("msg", ""), "type": error.get("type", "")})
-    return cleaned
-
-
 async def on_request_validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-    """400 when the body is not JSON at all, 422 when it is JSON of the wrong shape."""
-    errors = public_errors(exc.errors())
+    """400 when the body is not JSON at all, 422 when it is JSON of the wrong shape; location,
+    message and type of the first errors only: never the input, its context or a URL."""
+    errors = []
+    for error in exc.errors()[:MAX_ERRORS]:
+        loc = [item[:MAX_LOC_CHARS] if isinstance(item, str) else item for item in error["loc"]]
+        errors.append({"loc": loc, "msg": error.get("msg", ""), "type": error.get("type", "")})
     malformed = all(error["type"] == "json_invalid" for error in errors)
     return error_response(400 if malformed else 422, errors)
 
