@@ -116,6 +116,9 @@ REGISTRY: dict[str, tuple[str, ...]] = {
         f"{TEAM}test_fresh_clone_pulls_the_same_data_model_and_metrics",
     ),
     r"(uv run )?dvc (dag|metrics show)": (f"{E2E}test_diff_commands_work",),
+    r"uv run dvc add data/retrain\.csv": (
+        "tests/test_monitoring_project.py::test_feedback_loop_real_app_real_prometheus_and_a_drift_report",
+    ),
     r"(uv run )?dvc (params|metrics|plots) diff": (f"{E2E}test_diff_commands_work",),
     r"uv run dvc remote modify --local storage \w+ \S+": (
         f"{TEAM}test_credentials_stay_out_of_git",

@@ -369,3 +369,27 @@ def test_feedback_loop_real_app_real_prometheus_and_a_drift_report(
     assert re.search(
         r"Server is ready to receive web requests", (tmp_path / "prometheus.log").read_text()
     )
+    retrain_as_the_docs_say(project, [cli, "monitor", "--since", "1"], project_python, env)
+
+
+def retrain_as_the_docs_say(
+    project: Path, monitor: list[str], python: Path, env: dict[str, str]
+) -> None:
+    """docs/monitoring.md's "Retrain on production data": export, `dvc add`, point params.yaml
+    and prepare's deps at the file, `dvc repro`; the file is DVC's, never Git's."""
+    exported = run([*monitor, "--export", "data/retrain.csv"], cwd=project, env=env)
+    assert exported.returncode == 3 and "100 labelled" in exported.stdout, exported.stderr
+    added = run([str(python), "-m", "dvc", "add", "data/retrain.csv"], cwd=project, env=env)
+    assert added.returncode == 0, added.stdout + added.stderr
+    params = (project / "params.yaml").read_text()
+    (project / "params.yaml").write_text(params.replace("source: iris", "source: data/retrain.csv"))
+    dvc_yaml = (project / "dvc.yaml").read_text()
+    prepare = "      - src/loop_check/stages/prepare.py\n"
+    dvc_yaml = dvc_yaml.replace(prepare, prepare + "      - data/retrain.csv\n")
+    (project / "dvc.yaml").write_text(dvc_yaml)
+    repro = run([str(python), "-m", "dvc", "repro"], cwd=project, env=env)
+    assert repro.returncode == 0, repro.stdout[-3000:] + repro.stderr[-3000:]
+    splits = [project / "data/processed" / name for name in ("train.csv", "test.csv")]
+    assert sum(len(split.read_text().splitlines()) - 1 for split in splits) == 150 + 100
+    assert run(["git", "check-ignore", "-q", "data/retrain.csv"], cwd=project).returncode == 0
+    assert (project / "data/retrain.csv.dvc").is_file()

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 from browser import offline_dom
-from conftest import ROOT, run, stop_process_group
+from conftest import ROOT, run, stop_process_group, tool_or_skip
 from test_serving_project import call, free_port
+from test_tools import PRE_COMMIT_HOME
 
 pytestmark = pytest.mark.e2e
 
@@ -72,7 +73,20 @@ def test_readme_generate_and_run_command_works_on_a_fresh_copy(tmp_path: Path) -
     assert "prediction:" in result.stdout
     assert "Where everything went" in result.stdout
     assert run(["git", "log", "--oneline"], cwd=project).stdout.strip()
+    commit_results_through_the_hooks(project)
     check_pages_work_offline(project)
+
+
+def commit_results_through_the_hooks(project: Path) -> None:
+    """What the docs say next: commit the pipeline's results, with the project's pre-commit
+    hooks installed (the secret scanner once refused Great Expectations' fingerprints)."""
+    pre_commit = tool_or_skip("pre-commit", Path(sys.executable).parent)
+    env = {"PRE_COMMIT_HOME": str(PRE_COMMIT_HOME), "DVC_NO_ANALYTICS": "1"}
+    assert run([pre_commit, "install"], cwd=project, env=env).returncode == 0
+    assert run(["git", "add", "-A"], cwd=project).returncode == 0
+    committed = run(["git", "commit", "-q", "-m", "Pipeline results"], cwd=project, env=env)
+    assert committed.returncode == 0, committed.stdout + committed.stderr
+    assert run(["git", "status", "--porcelain"], cwd=project).stdout == ""
 
 
 def ready(url: str) -> bool:

@@ -360,10 +360,11 @@ def test_cruft_json_records_the_git_url_so_updates_work_on_another_machine(
 
 def test_next_lines_name_only_commands_the_milestone_has(template: Path, tmp_path: Path) -> None:
     out = tmp_path / "projects"
-    made = ccmlops(template, tmp_path, "new", "--no-input", "-o", str(out), "milestone=M1")
+    made = ccmlops(template, tmp_path, "new", "--no-input", "-o", str(out), "milestone=M1",
+                   COLUMNS="40")  # fmt: skip
     assert made.returncode == 0, made.stderr
     lines = next_lines(made.stdout)
-    assert any(" cards" in line for line in lines), lines
+    assert "uv run my-ml-project cards    # the data and model cards" in lines, lines  # unwrapped
     assert not any("setup" in line or "dvc" in line for line in lines), lines
     project = out / "my_ml_project"
     result = ccmlops(template, project, "update", "--yes", "--set", "milestone=M2")

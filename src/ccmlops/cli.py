@@ -92,7 +92,7 @@ def summarize(result: Generated, answers: dict[str, object]) -> None:
         out.print(f"The previous folder was kept as [bold]{result.backup}[/bold].")
     out.print("\nNext:")
     for line in (f"cd {result.path}", *next_commands(result.path, str(answers["project_slug"]))):
-        out.print(f"    {line}", highlight=False)
+        out.print(f"    {line}", highlight=False, soft_wrap=True)  # pasteable at any width
 
 
 def next_commands(project: Path, slug: str) -> list[str]:

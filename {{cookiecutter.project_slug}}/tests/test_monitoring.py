@@ -214,9 +214,6 @@ def test_categorical_drift_sees_a_new_value_and_missing_inputs_are_counted() -> 
     assert result.missing == 20 and not result.drifted
 
 
-# ----------------------------------------------------------------------------- the command
-
-
 @pytest.fixture
 def cli_project(
     project: tuple[Path, Any, Frames],

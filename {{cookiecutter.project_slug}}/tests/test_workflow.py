@@ -17,8 +17,10 @@ def test_setup_makes_a_git_repository_once(
     monkeypatch.setattr(workflow, "PROJECT_ROOT", tmp_path)
     workflow.setup()
     assert (tmp_path / ".git" / "HEAD").read_text(encoding="utf-8") == "ref: refs/heads/main\n"
+    (tmp_path / ".dvc").mkdir()  # a remote changed since generation is the one named
+    (tmp_path / ".dvc" / "config").write_text("[core]\nremote = s\n['remote \"s\"']\nurl = s3://b")
     workflow.setup()
-    assert "DVC is already initialised" in capsys.readouterr().out
+    assert "initialised, with the remote storage -> s3://b" in capsys.readouterr().out
 
 
 def test_results_name_every_stage_and_its_outputs() -> None:
@@ -26,4 +28,3 @@ def test_results_name_every_stage_and_its_outputs() -> None:
     results = workflow._results()
     assert "data/processed/train.csv" in results["prepare"]
     assert results["register"] == "models/model.skops, models/model.json"
-    assert results["DVC remote"].startswith(workflow.DEFAULT_REMOTE)

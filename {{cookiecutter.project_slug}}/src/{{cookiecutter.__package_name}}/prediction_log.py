@@ -133,8 +133,8 @@ class PredictionLog:
         predictions: list[Value] = json.loads(found[0])
         if len(predictions) != len(outcomes):
             raise ValueError(
-                f"request {request_id} has {len(predictions)} logged rows, "
-                f"got {len(outcomes)} outcomes"
+                f"prediction {request_id} has {len(predictions)} logged row(s), "
+                f"got {len(outcomes)} outcome(s)"
             )
         self._db.execute(
             "INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?)",

@@ -17,7 +17,6 @@ from .tracking import tracking_uri
 
 console = Console()
 PROJECT_ROOT = Path.cwd()
-DEFAULT_REMOTE = {{ cookiecutter.__dvc_remote_url | tojson }}
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -39,10 +38,18 @@ def setup() -> None:
         )
         if git.returncode != 0:  # generated where git was missing
             _run("git", "init", "-q", "-b", "main")
-    console.print(f"DVC is already initialised, with the remote storage -> {DEFAULT_REMOTE}")
+    console.print(f"DVC is already initialised, with the remote storage -> {default_remote()}")
     if (PROJECT_ROOT / "uv.lock").exists():
-        console.print("Commit [bold]uv.lock[/bold]: CI and the Docker build install from it.")
+        console.print("Commit [bold]uv.lock[/bold] when it changes: CI and Docker install from it.")
     console.print("[green]Set-up complete.[/green] Next: [bold]uv run dvc repro[/bold]")
+
+
+def default_remote() -> str:
+    """Where `dvc push` sends data, as DVC's config says now (a local folder made absolute)."""
+    from dvc.config import Config  # noqa: PLC0415 - DVC's API, only for these messages
+
+    config = Config(dvc_dir=str(PROJECT_ROOT / ".dvc"), validate=False)
+    return config["remote"].get(config["core"].get("remote", ""), {}).get("url", "none")
 
 
 def _results() -> dict[str, str]:
@@ -52,8 +59,8 @@ def _results() -> dict[str, str]:
     with Repo(str(PROJECT_ROOT), config={"core": {"no_scm": True}}) as repo:  # no Git needed
         outs = {stage.addressing: ", ".join(map(str, stage.outs)) for stage in repo.index.stages}
     return outs | {
-        "MLflow runs": tracking_uri() + "  (uv run mlflow ui)",
-        "DVC remote": DEFAULT_REMOTE + "  (uv run dvc push)",
+        "MLflow runs": tracking_uri() + "  (uv run mlflow ui --workers 1)",
+        "DVC remote": default_remote() + "  (uv run dvc push)",
     }
 
 
@@ -73,6 +80,7 @@ def demo(port: int = typer.Option(8765, help="Port for the one served prediction
     console.rule("Where everything went")
     for what, where in _results().items():
         console.print(f"{what:12} {where}", highlight=False)
+    console.print("Next, commit the results: git add -A && git commit -m 'Results'", soft_wrap=True)
 
 
 def plots(

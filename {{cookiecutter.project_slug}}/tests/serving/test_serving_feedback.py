@@ -134,7 +134,7 @@ def test_a_batch_is_recorded_under_one_prediction_id_and_gets_feedback_per_row(
         assert metric(client, 'model_feedback_total{result="wrong"}') == 1.0
         mismatch = client.post("/feedback", json={**body, "outcomes": outcomes[:1]})
         assert mismatch.status_code == 422
-        assert "3 logged rows, got 1 outcomes" in mismatch.json()["detail"]
+        assert "3 logged row(s), got 1 outcome(s)" in mismatch.json()["detail"]
         unknown = {"prediction_id": UNKNOWN, "outcomes": [predicted[0]]}
         missing = client.post("/feedback", json=unknown, headers={"X-Request-ID": "fb-1"})
     assert missing.status_code == 404 and missing.json()["request_id"] == "fb-1"

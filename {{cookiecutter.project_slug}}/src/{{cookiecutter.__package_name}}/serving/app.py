@@ -19,6 +19,7 @@ import re
 import signal
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from types import FrameType
@@ -46,6 +47,7 @@ logger = logging.getLogger(__name__)
 QUIET_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
 MAX_LOGGED_PATH = 200
 CLOSE = {"Connection": "close"}  # the rest of a refused body is not read
+REQUESTS_DOC = "Requests by handler (route) and status."  # no method label: see below
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # a client's X-Request-ID, else a new one
 
 
@@ -106,7 +108,7 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
     # random URLs and made-up methods add no time series
     registry = serving_metrics.registry
     Instrumentator(should_group_status_codes=False, registry=registry).add(
-        metrics.requests(should_include_method=False, registry=registry),
+        metrics.requests(should_include_method=False, registry=registry, metric_doc=REQUESTS_DOC),
         metrics.latency(
             buckets=LATENCY_BUCKETS,
             should_include_method=False,
@@ -117,6 +119,7 @@ def create_app(settings: Settings | None = None, *, loader: Loader = load_bundle
     app.add_middleware(
         CorrelationIdMiddleware,
         header_name="X-Request-ID",
+        generator=lambda: str(uuid.uuid4()),  # dashed: never mistaken for a prediction_id
         validator=lambda value: _VALID_REQUEST_ID.fullmatch(value) is not None,
     )
     return app

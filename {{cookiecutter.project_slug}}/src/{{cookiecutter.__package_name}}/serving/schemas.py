@@ -125,7 +125,7 @@ def build_schemas(spec: DatasetSpec, *, max_batch: int) -> ApiSchemas:
     row = create_model(
         "PredictRow",
         __config__=ConfigDict(**STRICT_CONFIG, json_schema_extra={"examples": examples}),
-        __doc__="One input row: every feature, in its training range.",
+        __doc__="One row: every feature, within its training range widened by range_tolerance.",
         **fields,
     )
     batch = create_model(
