@@ -36,13 +36,14 @@ READ_BUDGETS = {"M1": 800, "M2": 1500, "M4": 2400}
 # closing notes of sessions 7 and 8 (a failed log declared writable, drift gauges, metric
 # labels, feedback replays, error lists, response models, each route's documented errors),
 # then by 9 for the speed floors (session 9: a fast model's single rows on the event loop).
-# Session 10: 23 lines cut, 8 added back for a student walk's fixes (the DVC remote `setup`
+# Session 10: 23 lines cut, 10 added back for a student walk's fixes (the DVC remote `setup`
 # and `demo` print is read from DVC's config; generated request ids are UUIDs, unlike
-# prediction ids; `demo` ends with the commit to make; a HELP text without a method label).
+# prediction ids; `demo` ends with the commit to make; a HELP text without a method label;
+# HEAD on the health routes, as uptime checkers send).
 OVER_BUDGET = {
-    "src/": 3576,  # includes exercise answer keys (15 lines) and explain.py (issue 17.3, 45)
-    "serving package": 1174,  # includes exercise M4.2's route, 4 lines
-    "M4: lines a student must read": 3133,
+    "src/": 3578,  # includes exercise answer keys (15 lines) and explain.py (issue 17.3, 45)
+    "serving package": 1176,  # includes exercise M4.2's route, 4 lines
+    "M4: lines a student must read": 3135,
 }
 
 

@@ -34,7 +34,7 @@ def predict(
     values: Annotated[list[float], typer.Argument(help="One value per feature, in spec order.")],
     explain: Annotated[bool, typer.Option(help="Show each feature's contribution.")] = False,
 ) -> None:
-    """Predict one row with the registered model in models/ (`-- -1.5 ...` for negatives)."""
+    """Predict one row with the model in models/ (`--explain -- -1.5 ...`: options first)."""
     from .bundle import load_bundle  # noqa: PLC0415
     from .data import read_split  # noqa: PLC0415
     from .features import DatasetSpec  # noqa: PLC0415
@@ -44,7 +44,7 @@ def predict(
     paths = ProjectPaths(Path.cwd())
     spec = DatasetSpec.load(paths.spec)
     if len(values) != len(spec.feature_names):
-        raise typer.BadParameter(f"{len(spec.feature_names)} values: {spec.feature_names}")
+        raise typer.BadParameter(f"got {len(values)}, expected one per {spec.feature_names}")
     model, _ = load_bundle(paths.models_dir)
     row = np.array(values, dtype=float)
     typer.echo(f"prediction: {model.predict(row[None, :])[0]}")

@@ -57,7 +57,7 @@ def test_a_failing_model_gives_a_generic_500_and_logs_the_cause(
 def _assert_never_ready(model_dir: Path, reason: str, loader: Any = None) -> None:
     """Alive but never ready: predictions 503, the reason matches and hides the folder."""
     with app_client(model_dir, loader=loader) as client:
-        live = client.get("/health/live")
+        live = client.head("/health/live")  # HEAD, as uptime checkers send it
         ready = client.get("/health/ready")
         predict = client.post("/predict", json={"x": 1.0})
         model = client.get("/model")
