@@ -386,6 +386,7 @@ def retrain_as_the_docs_say(
     dvc_yaml = (project / "dvc.yaml").read_text()
     prepare = "      - src/loop_check/stages/prepare.py\n"
     dvc_yaml = dvc_yaml.replace(prepare, prepare + "      - data/retrain.csv\n")
+    assert "data/retrain.csv" in dvc_yaml  # prepare's deps, as docs/pipeline.md says
     (project / "dvc.yaml").write_text(dvc_yaml)
     repro = run([str(python), "-m", "dvc", "repro"], cwd=project, env=env)
     assert repro.returncode == 0, repro.stdout[-3000:] + repro.stderr[-3000:]

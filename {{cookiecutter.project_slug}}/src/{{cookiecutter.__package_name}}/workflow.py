@@ -49,7 +49,7 @@ def default_remote() -> str:
     from dvc.config import Config  # noqa: PLC0415 - DVC's API, only for these messages
 
     config = Config(dvc_dir=str(PROJECT_ROOT / ".dvc"), validate=False)
-    return config["remote"].get(config["core"].get("remote", ""), {}).get("url", "none")
+    return config["remote"].get(config["core"].get("remote", ""), {}).get("url", "not set")
 
 
 def _results() -> dict[str, str]:
@@ -80,7 +80,7 @@ def demo(port: int = typer.Option(8765, help="Port for the one served prediction
     console.rule("Where everything went")
     for what, where in _results().items():
         console.print(f"{what:12} {where}", highlight=False)
-    console.print("Next, commit the results: git add -A && git commit -m 'Results'", soft_wrap=True)
+    console.print("Next: git add -A && git commit -m Results && uv run dvc push", soft_wrap=True)
 
 
 def plots(

@@ -162,13 +162,14 @@ def predictions_router(schemas: ApiSchemas) -> APIRouter:
 router = APIRouter()
 
 
-@router.get("/health/live", tags=["health"], summary="The process is up")
 @router.head("/health/live", include_in_schema=False)  # what uptime checkers send by default
+@router.get("/health/live", tags=["health"], summary="The process is up")
 async def live() -> dict[str, str]:
     """Always 200 while the event loop runs, even when the model could not be loaded."""
     return {"status": "alive"}
 
 
+@router.head("/health/ready", include_in_schema=False, response_model_exclude_none=True)
 @router.get(
     "/health/ready",
     tags=["health"],
@@ -176,7 +177,6 @@ async def live() -> dict[str, str]:
     response_model_exclude_none=True,
     responses={503: {"model": Readiness, "description": "Not ready, with the reason"}},
 )
-@router.head("/health/ready", include_in_schema=False)
 async def ready(request: Request, response: Response) -> Readiness:
     """200 with the model version, or 503 with why not (missing, tampered, draining...)."""
     service: ModelService = request.app.state.service
