@@ -137,6 +137,8 @@ def classroom(
         _class_remote(team_b, project_python, room)
         _finish(team_a, project_python, room)
         room.teams |= {"team_a": team_a, "team_b": team_b}
+        # the teams' pipelines ran in the shared env: leave it as a class's, without the package
+        run(["uv", "pip", "uninstall", "-q", "--python", str(project_python), "team-a"], cwd=out)
         yield room
     finally:
         for process in reversed(started):
@@ -205,3 +207,9 @@ def test_the_grader_says_what_it_lacks(
     assert code == 1
     assert "| team_a | ? | no | environment |" in out, out
     assert "| no uv.lock committed: pass --python a shared env |" in out, out
+    # a team's own environment, where the package is installed: refused, the package kept
+    install_project(project_python, classroom.teams["team_a"])
+    out, _, code = _grade(tmp_path, classroom.env(project_python), team, *grader)
+    listed = run(["uv", "pip", "list", "--python", str(project_python)], cwd=tmp_path).stdout
+    run(["uv", "pip", "uninstall", "-q", "--python", str(project_python), "team-a"], cwd=tmp_path)
+    assert code == 1 and "team-a is already installed in " in out and "team-a" in listed, out

@@ -127,6 +127,11 @@ def installed(project: Project, shared: bool) -> Iterator[str | None]:
         yield "no uv on PATH: it installs each clone into the --python environment"
         return
     python = ["--python", project.python[0]]
+    name = str(project.config.get("project", {}).get("name", project.package))
+    shown = subprocess.run([uv, "pip", "show", *python, name], capture_output=True, check=False)
+    if shown.returncode == 0:  # a team's own environment: grading would uninstall its package
+        yield f"{name} is already installed in {project.python[0]}: give a shared env without it"
+        return
     added = subprocess.run(
         [uv, "pip", "install", "-q", *python, "--no-deps", "-e", str(project.root)],
         capture_output=True,
@@ -136,7 +141,6 @@ def installed(project: Project, shared: bool) -> Iterator[str | None]:
     try:
         yield None if added.returncode == 0 else f"install failed: {tail(added.stderr)}"
     finally:
-        name = str(project.config.get("project", {}).get("name", project.package))
         removed = [uv, "pip", "uninstall", "-q", *python, name]
         subprocess.run(removed, capture_output=True, check=False)
 
