@@ -207,9 +207,11 @@ def test_the_grader_says_what_it_lacks(
     assert code == 1
     assert "| team_a | ? | no | environment |" in out, out
     assert "| no uv.lock committed: pass --python a shared env |" in out, out
-    # a team's own environment, where the package is installed: refused, the package kept
+    # a team's own environment, where its package is installed: graded, then put back
     install_project(project_python, classroom.teams["team_a"])
     out, _, code = _grade(tmp_path, classroom.env(project_python), team, *grader)
-    listed = run(["uv", "pip", "list", "--python", str(project_python)], cwd=tmp_path).stdout
+    show = ["uv", "pip", "show", "--python", str(project_python), "team-a"]
+    shown = run(show, cwd=tmp_path).stdout
     run(["uv", "pip", "uninstall", "-q", "--python", str(project_python), "team-a"], cwd=tmp_path)
-    assert code == 1 and "team-a is already installed in " in out and "team-a" in listed, out
+    assert "| team_a | M2 | no | mlflow" in out, out  # graded: no class MLflow store here
+    assert f"Editable project location: {classroom.teams['team_a']}" in shown, shown

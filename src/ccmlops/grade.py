@@ -118,7 +118,8 @@ def pull(project: Project) -> str | None:
 @contextmanager
 def installed(project: Project, shared: bool) -> Iterator[str | None]:
     """The clone installed into a shared environment (editable, no dependencies) while it is
-    graded, removed afterwards; yields why not when that is impossible."""
+    graded, removed afterwards (an editable install the environment had is put back); yields
+    why not when that is impossible."""
     if not shared:
         yield None
         return
@@ -128,8 +129,11 @@ def installed(project: Project, shared: bool) -> Iterator[str | None]:
         return
     python = ["--python", project.python[0]]
     name = str(project.config.get("project", {}).get("name", project.package))
-    shown = subprocess.run([uv, "pip", "show", *python, name], capture_output=True, check=False)
-    if shown.returncode == 0:  # a team's own environment: grading would uninstall its package
+    shown = subprocess.run(
+        [uv, "pip", "show", *python, name], capture_output=True, text=True, check=False
+    )
+    own = re.search(r"^Editable project location: (.+)$", shown.stdout, flags=re.MULTILINE)
+    if shown.returncode == 0 and own is None:  # installed from a wheel: it could not be put back
         yield f"{name} is already installed in {project.python[0]}: give a shared env without it"
         return
     added = subprocess.run(
@@ -143,6 +147,9 @@ def installed(project: Project, shared: bool) -> Iterator[str | None]:
     finally:
         removed = [uv, "pip", "uninstall", "-q", *python, name]
         subprocess.run(removed, capture_output=True, check=False)
+        if own:  # the environment's own install (a team's .venv, say), put back as it was
+            back = [uv, "pip", "install", "-q", *python, "--no-deps", "-e", own[1]]
+            subprocess.run(back, capture_output=True, check=False)
 
 
 def team_name(source: str, taken: set[str]) -> str:
